@@ -1,0 +1,343 @@
+#include "events/codec.h"
+
+#include <charconv>
+#include <type_traits>
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace ledger::events {
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void Str(Writer& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+void Key(Writer& w, std::string_view k) {
+  w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+}
+
+void WriteData(Writer& w, const PostCreated& d) {
+  Key(w, "title");
+  Str(w, d.title);
+  Key(w, "uploader");
+  Str(w, d.uploader);
+  Key(w, "owner");
+  Str(w, d.owner);
+  Key(w, "description");
+  Str(w, d.description);
+  Key(w, "target_amount");
+  w.Int64(d.target_amount);
+  Key(w, "funding_unit");
+  w.Int64(d.funding_unit);
+  Key(w, "end_date");
+  Str(w, FormatDate(d.end_date));
+  Key(w, "closes_at");
+  Str(w, FormatTimestamp(d.closes_at));
+}
+
+void WriteData(Writer& w, const PostEdited& d) {
+  if (d.title) {
+    Key(w, "title");
+    Str(w, *d.title);
+  }
+  if (d.uploader) {
+    Key(w, "uploader");
+    Str(w, *d.uploader);
+  }
+  if (d.description) {
+    Key(w, "description");
+    Str(w, *d.description);
+  }
+  if (d.funding_unit) {
+    Key(w, "funding_unit");
+    w.Int64(*d.funding_unit);
+  }
+  if (d.end_date) {
+    Key(w, "end_date");
+    Str(w, FormatDate(*d.end_date));
+  }
+  if (d.closes_at) {
+    Key(w, "closes_at");
+    Str(w, FormatTimestamp(*d.closes_at));
+  }
+}
+
+void WriteData(Writer& w, const PostDeleted& d) {
+  Key(w, "refunded_amount");
+  w.Int64(d.refunded_amount);
+  Key(w, "refunded_backers");
+  w.Int64(d.refunded_backers);
+}
+
+template <typename T>
+  requires std::is_same_v<T, PostFunded> || std::is_same_v<T, FundingRefunded>
+void WriteData(Writer& w, const T& d) {
+  Key(w, "backer");
+  Str(w, d.backer);
+  Key(w, "units");
+  w.Int64(d.units);
+  Key(w, "amount");
+  w.Int64(d.amount);
+}
+
+void WriteCanonicalFields(Writer& w, const Event& e) {
+  Key(w, "position");
+  w.Int64(e.position);
+  Key(w, "stream");
+  Str(w, StreamName(e.stream));
+  Key(w, "stream_version");
+  w.Int64(e.stream_version);
+  Key(w, "type");
+  Str(w, TypeName(e.type()));
+  Key(w, "schema_version");
+  w.Int(e.schema_version);
+  Key(w, "recorded_at");
+  Str(w, FormatTimestamp(e.recorded_at));
+  Key(w, "actor");
+  Str(w, e.actor);
+  Key(w, "correlation_id");
+  Str(w, e.correlation_id);
+  Key(w, "idempotency_key");
+  if (e.idempotency_key.empty()) {
+    w.Null();
+  } else {
+    Str(w, e.idempotency_key);
+  }
+  Key(w, "data");
+  w.StartObject();
+  std::visit([&w](const auto& d) { WriteData(w, d); }, e.data);
+  w.EndObject();
+}
+
+// Strict field access over one JSON object: each Take* marks the member as
+// seen; Finish() fails when a required member was missing or an unknown
+// member was present. The first problem wins.
+class ObjectReader {
+ public:
+  ObjectReader(const rapidjson::Value& obj, std::string_view where) : obj_(obj), where_(where) {}
+
+  const rapidjson::Value* Find(std::string_view name, bool required) {
+    const auto it =
+        obj_.FindMember(rapidjson::Value(rapidjson::StringRef(name.data(), name.size())));
+    if (it == obj_.MemberEnd()) {
+      if (required) Fail("missing field '" + std::string(name) + "'");
+      return nullptr;
+    }
+    ++seen_;
+    return &it->value;
+  }
+
+  std::optional<std::string> String(std::string_view name, bool required = true) {
+    const rapidjson::Value* v = Find(name, required);
+    if (v == nullptr) return std::nullopt;
+    if (!v->IsString()) {
+      Fail("field '" + std::string(name) + "' must be a string");
+      return std::nullopt;
+    }
+    return std::string(v->GetString(), v->GetStringLength());
+  }
+
+  std::optional<int64_t> Int(std::string_view name, bool required = true) {
+    const rapidjson::Value* v = Find(name, required);
+    if (v == nullptr) return std::nullopt;
+    if (!v->IsInt64()) {
+      Fail("field '" + std::string(name) + "' must be a 64-bit integer");
+      return std::nullopt;
+    }
+    return v->GetInt64();
+  }
+
+  std::optional<CivilDate> Date(std::string_view name, bool required = true) {
+    const auto text = String(name, required);
+    if (!text) return std::nullopt;
+    auto date = ParseDate(*text);
+    if (!date) Fail("field '" + std::string(name) + "' is not a YYYY-MM-DD date");
+    return date;
+  }
+
+  std::optional<Timestamp> Time(std::string_view name, bool required = true) {
+    const auto text = String(name, required);
+    if (!text) return std::nullopt;
+    auto t = ParseTimestamp(*text);
+    if (!t) Fail("field '" + std::string(name) + "' is not a canonical UTC timestamp");
+    return t;
+  }
+
+  void Fail(const std::string& problem) {
+    if (status_.ok()) status_ = Status::Corruption(std::string(where_) + ": " + problem);
+  }
+
+  Status Finish() {
+    if (status_.ok() && seen_ != obj_.MemberCount()) {
+      Fail("unknown field present");
+    }
+    return status_;
+  }
+
+ private:
+  const rapidjson::Value& obj_;
+  std::string_view where_;
+  rapidjson::SizeType seen_ = 0;
+  Status status_;
+};
+
+template <typename T>
+T Need(std::optional<T> v) {
+  return v ? std::move(*v) : T{};
+}
+
+// PostFunded and FundingRefunded carry the same fields.
+template <typename T>
+T ReadFunding(ObjectReader& r) {
+  T d;
+  d.backer = Need(r.String("backer"));
+  d.units = Need(r.Int("units"));
+  d.amount = Need(r.Int("amount"));
+  return d;
+}
+
+EventData ReadData(EventType type, ObjectReader& r) {
+  switch (type) {
+    case EventType::kPostCreated: {
+      PostCreated d;
+      d.title = Need(r.String("title"));
+      d.uploader = Need(r.String("uploader"));
+      d.owner = Need(r.String("owner"));
+      d.description = Need(r.String("description"));
+      d.target_amount = Need(r.Int("target_amount"));
+      d.funding_unit = Need(r.Int("funding_unit"));
+      d.end_date = Need(r.Date("end_date"));
+      d.closes_at = Need(r.Time("closes_at"));
+      return d;
+    }
+    case EventType::kPostEdited: {
+      PostEdited d;
+      d.title = r.String("title", false);
+      d.uploader = r.String("uploader", false);
+      d.description = r.String("description", false);
+      d.funding_unit = r.Int("funding_unit", false);
+      d.end_date = r.Date("end_date", false);
+      d.closes_at = r.Time("closes_at", false);
+      if (d.end_date.has_value() != d.closes_at.has_value()) {
+        r.Fail("end_date and closes_at must appear together");
+      }
+      return d;
+    }
+    case EventType::kPostDeleted: {
+      PostDeleted d;
+      d.refunded_amount = Need(r.Int("refunded_amount"));
+      d.refunded_backers = Need(r.Int("refunded_backers"));
+      return d;
+    }
+    case EventType::kPostFunded:
+      return ReadFunding<PostFunded>(r);
+    case EventType::kFundingRefunded:
+      return ReadFunding<FundingRefunded>(r);
+  }
+  r.Fail("unhandled event type");
+  return PostDeleted{};
+}
+
+std::optional<int64_t> ParseStreamName(std::string_view name) {
+  constexpr std::string_view kPrefix = "post-";
+  if (name.substr(0, kPrefix.size()) != kPrefix || name.size() == kPrefix.size()) {
+    return std::nullopt;
+  }
+  int64_t id = 0;
+  const char* first = name.data() + kPrefix.size();
+  const char* last = name.data() + name.size();
+  const auto [ptr, ec] = std::from_chars(first, last, id);
+  if (ec != std::errc() || ptr != last || id <= 0 || *first == '0') {
+    return std::nullopt;
+  }
+  return id;
+}
+
+}  // namespace
+
+std::string StreamName(int64_t stream) { return "post-" + std::to_string(stream); }
+
+std::string EncodeCanonical(const Event& event) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  WriteCanonicalFields(w, event);
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::string EncodeEnvelopeJson(const Event& event) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  WriteCanonicalFields(w, event);
+  Key(w, "prev_hash");
+  Str(w, ToHex(event.prev_hash));
+  Key(w, "hash");
+  Str(w, ToHex(event.hash));
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+Result<Event> DecodeCanonical(std::string_view bytes) {
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseValidateEncodingFlag>(bytes.data(), bytes.size());
+  if (doc.HasParseError()) {
+    return Status::Corruption(std::string("event is not valid JSON: ") +
+                              rapidjson::GetParseError_En(doc.GetParseError()) + " at offset " +
+                              std::to_string(doc.GetErrorOffset()));
+  }
+  if (!doc.IsObject()) {
+    return Status::Corruption("event is not a JSON object");
+  }
+  Event e;
+  ObjectReader r(doc, "event");
+  e.position = Need(r.Int("position"));
+  const auto stream = r.String("stream");
+  e.stream_version = Need(r.Int("stream_version"));
+  const auto type_name = r.String("type");
+  e.schema_version = static_cast<int32_t>(Need(r.Int("schema_version")));
+  e.recorded_at = Need(r.Time("recorded_at"));
+  e.actor = Need(r.String("actor"));
+  e.correlation_id = Need(r.String("correlation_id"));
+  const rapidjson::Value* key = r.Find("idempotency_key", true);
+  if (key != nullptr) {
+    if (key->IsString() && key->GetStringLength() > 0) {
+      e.idempotency_key.assign(key->GetString(), key->GetStringLength());
+    } else if (!key->IsNull()) {
+      r.Fail("field 'idempotency_key' must be null or a non-empty string");
+    }
+  }
+  const rapidjson::Value* data = r.Find("data", true);
+  LEDGER_RETURN_IF_ERROR(r.Finish());
+
+  if (e.position <= 0 || e.stream_version <= 0) {
+    return Status::Corruption("event position and stream_version must be positive");
+  }
+  const auto stream_id = ParseStreamName(*stream);
+  if (!stream_id) {
+    return Status::Corruption("event stream '" + *stream + "' is not of the form post-<id>");
+  }
+  e.stream = *stream_id;
+  const auto type = TypeFromName(*type_name);
+  if (!type) {
+    return Status::Corruption("unknown event type '" + *type_name + "'");
+  }
+  if (e.schema_version != kCurrentSchemaVersion) {
+    return Status::Corruption("unsupported schema_version " + std::to_string(e.schema_version) +
+                              " for " + *type_name);
+  }
+  if (!data->IsObject()) {
+    return Status::Corruption("event data must be an object");
+  }
+  ObjectReader dr(*data, "event data");
+  e.data = ReadData(*type, dr);
+  LEDGER_RETURN_IF_ERROR(dr.Finish());
+  return e;
+}
+
+}  // namespace ledger::events

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "events/event.h"
+
+namespace ledger::events {
+
+// The canonical bytes of an event: the input of its hash. Compact JSON, UTF-8
+// unescaped, keys in this fixed order:
+//   position, stream, stream_version, type, schema_version, recorded_at,
+//   actor, correlation_id, idempotency_key, data
+// with data's keys in the order of the struct's fields (absent optionals
+// omitted). prev_hash and hash are not part of it. The same event always
+// yields the same bytes; see docs/architecture.md.
+// REQUIRES: every string of `event` is valid UTF-8.
+std::string EncodeCanonical(const Event& event);
+
+// The envelope as served to clients and audit tools: the canonical fields
+// followed by "prev_hash" and "hash" in hex.
+std::string EncodeEnvelopeJson(const Event& event);
+
+// Parses canonical bytes. Every field must be present with the right JSON
+// type, no unknown field may appear, and the text must be valid UTF-8. The
+// hashes of the result are left zero. Never aborts on bad input.
+Result<Event> DecodeCanonical(std::string_view bytes);
+
+// The JSON text of an event's stream, "post-<id>".
+std::string StreamName(int64_t stream);
+
+}  // namespace ledger::events

@@ -1,0 +1,111 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "common/clock.h"
+#include "common/time_format.h"
+#include "events/hash.h"
+
+namespace ledger::events {
+
+// The schema version every event is written with today. Older versions, once
+// there are any, are upcast to this one when decoded.
+inline constexpr int32_t kCurrentSchemaVersion = 1;
+
+// A campaign was opened. `closes_at` is the instant funding closes (the end of
+// end_date in the service time zone when the post was created), recorded so
+// that a later change of the service's time zone never moves a deadline.
+struct PostCreated {
+  std::string title;
+  std::string uploader;
+  std::string owner;
+  std::string description;
+  int64_t target_amount = 0;
+  int64_t funding_unit = 0;
+  CivilDate end_date{};
+  Timestamp closes_at;
+
+  bool operator==(const PostCreated&) const = default;
+};
+
+// Some editable fields changed; absent fields kept their value. `closes_at`
+// is present exactly when `end_date` is.
+struct PostEdited {
+  std::optional<std::string> title;
+  std::optional<std::string> uploader;
+  std::optional<std::string> description;
+  std::optional<int64_t> funding_unit;
+  std::optional<CivilDate> end_date;
+  std::optional<Timestamp> closes_at;
+
+  bool operator==(const PostEdited&) const = default;
+};
+
+// The post was withdrawn by its owner. Its live fundings were refunded by the
+// FundingRefunded events just before this one in the same append; the totals
+// here let an auditor check that from this event alone.
+struct PostDeleted {
+  int64_t refunded_amount = 0;
+  int64_t refunded_backers = 0;
+
+  bool operator==(const PostDeleted&) const = default;
+};
+
+// A backer added units × funding_unit to the post.
+struct PostFunded {
+  std::string backer;
+  int64_t units = 0;
+  int64_t amount = 0;
+
+  bool operator==(const PostFunded&) const = default;
+};
+
+// Compensation: every live funding of `backer` on this post, returned.
+struct FundingRefunded {
+  std::string backer;
+  int64_t units = 0;
+  int64_t amount = 0;
+
+  bool operator==(const FundingRefunded&) const = default;
+};
+
+using EventData = std::variant<PostCreated, PostEdited, PostDeleted, PostFunded, FundingRefunded>;
+
+enum class EventType : uint8_t {
+  kPostCreated,
+  kPostEdited,
+  kPostDeleted,
+  kPostFunded,
+  kFundingRefunded,
+};
+inline constexpr size_t kEventTypeCount = 5;
+
+EventType TypeOf(const EventData& data);
+// "PostCreated", ...: the envelope's `type` and the schema file's name.
+std::string_view TypeName(EventType type);
+std::optional<EventType> TypeFromName(std::string_view name);
+
+// One entry of the log, in the envelope of product.md. Each post is a stream
+// identified by its post id; it appears in JSON as "post-<id>".
+struct Event {
+  int64_t position = 0;
+  int64_t stream = 0;
+  int64_t stream_version = 0;
+  int32_t schema_version = kCurrentSchemaVersion;
+  Timestamp recorded_at;
+  std::string actor;
+  std::string correlation_id;
+  std::string idempotency_key;  // empty: none
+  EventData data;
+  Hash prev_hash{};
+  Hash hash{};
+
+  EventType type() const { return TypeOf(data); }
+  bool operator==(const Event&) const = default;
+};
+
+}  // namespace ledger::events

@@ -1,0 +1,86 @@
+#include "events/event_log.h"
+
+#include "events/chain.h"
+#include "events/record.h"
+
+namespace ledger::events {
+
+Status ReadEvents(const EventLog& log, int64_t from, int64_t to, size_t max_count,
+                  std::vector<Event>* out) {
+  Status decode_status;
+  size_t taken = 0;
+  LEDGER_RETURN_IF_ERROR(log.ScanRecords(from, to, [&](int64_t position, std::string_view record) {
+    auto event = DecodeRecord(record);
+    if (!event.ok()) {
+      decode_status = event.status().WithContext("event at position " + std::to_string(position));
+      return false;
+    }
+    if (event->position != position) {
+      decode_status = Status::Corruption("event at position " + std::to_string(position) +
+                                         " names position " + std::to_string(event->position));
+      return false;
+    }
+    out->push_back(std::move(event).value());
+    return ++taken < max_count;
+  }));
+  return decode_status;
+}
+
+Status ReadStream(const EventLog& log, int64_t stream, int64_t from_version, size_t max_count,
+                  std::vector<Event>* out) {
+  std::vector<int64_t> positions;
+  LEDGER_RETURN_IF_ERROR(log.StreamPositions(stream, from_version, max_count, &positions));
+  for (const int64_t position : positions) {
+    const size_t before = out->size();
+    LEDGER_RETURN_IF_ERROR(ReadEvents(log, position, position, 1, out));
+    if (out->size() != before + 1) {
+      return Status::Corruption("stream index names position " + std::to_string(position) +
+                                " which holds no event");
+    }
+    const Event& e = out->back();
+    if (e.stream != stream) {
+      return Status::Corruption("stream index entry for " + std::to_string(stream) +
+                                " points at an event of stream " + std::to_string(e.stream));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<ChainCheck> VerifyLogChain(const EventLog& log, int64_t from, int64_t to) {
+  const LogHead head = log.Head();
+  if (from < 1) from = 1;
+  if (to > head.position) to = head.position;
+  Hash prev = kGenesisHash;
+  if (from > 1) {
+    bool found = false;
+    LEDGER_RETURN_IF_ERROR(log.ScanRecords(from - 1, from - 1, [&](int64_t, std::string_view r) {
+      const auto view = ParseRecord(r);
+      if (view.ok()) {
+        prev = view->hash;
+        found = true;
+      }
+      return false;
+    }));
+    if (!found) {
+      ChainVerifier verifier(from, prev);
+      verifier.FailAt(from - 1, "event missing or unreadable before the range");
+      return verifier.result();
+    }
+  }
+  ChainVerifier verifier(from, prev);
+  if (from > to) {
+    return verifier.result();
+  }
+  LEDGER_RETURN_IF_ERROR(log.ScanRecords(from, to, [&](int64_t position, std::string_view record) {
+    return verifier.Feed(position, record);
+  }));
+  if (verifier.result().ok && verifier.result().last_position != to) {
+    verifier.FailAt(verifier.result().last_position + 1, "event missing");
+  }
+  if (verifier.result().ok && to == head.position && verifier.result().last_hash != head.hash) {
+    verifier.FailAt(to, "hash differs from the recorded head hash");
+  }
+  return verifier.result();
+}
+
+}  // namespace ledger::events

@@ -1,0 +1,90 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "events/chain.h"
+#include "events/event.h"
+#include "events/hash.h"
+#include "events/idempotency.h"
+
+namespace ledger::events {
+
+// The newest event of the log: its position and hash (the digest of the
+// whole history). An empty log has position 0 and the genesis hash.
+struct LogHead {
+  int64_t position = 0;
+  Hash hash = kGenesisHash;
+
+  bool operator==(const LogHead&) const = default;
+};
+
+// One event ready to be stored: sealed (hash computed) and encoded.
+struct EncodedEvent {
+  int64_t position = 0;
+  int64_t stream = 0;
+  int64_t stream_version = 0;
+  Hash prev_hash{};
+  Hash hash{};
+  std::string record;  // record.h format
+};
+
+struct IdempotencyWrite {
+  std::string actor;
+  std::string key;
+  IdempotencyRecord record;
+};
+
+// The narrow interface of the durable log, so that a second backend (see
+// the architecture brief) can stand behind the same calls. Reads are safe
+// from any thread; Append has one caller at a time (the sequencer).
+class EventLog {
+ public:
+  virtual ~EventLog() = default;
+
+  virtual LogHead Head() const = 0;
+
+  // Makes `events` and `idempotency` durable in one atomic, fsync'd write and
+  // advances the head. Nothing is visible or durable if it fails.
+  // REQUIRES: events[0].position == Head().position + 1, positions are
+  // consecutive and each prev_hash is the previous event's hash (the first
+  // one's is Head().hash). `events` may be empty when only idempotency
+  // records are written.
+  virtual Status Append(std::span<const EncodedEvent> events,
+                        std::span<const IdempotencyWrite> idempotency) = 0;
+
+  // Calls fn(position, record) for every stored event with from <= position
+  // <= to, in order, until fn returns false.
+  virtual Status ScanRecords(int64_t from, int64_t to,
+                             const std::function<bool(int64_t, std::string_view)>& fn) const = 0;
+
+  // The positions of stream `stream` from `from_version` on, in version order.
+  virtual Status StreamPositions(int64_t stream, int64_t from_version, size_t max_count,
+                                 std::vector<int64_t>* positions) const = 0;
+
+  virtual Result<std::optional<IdempotencyRecord>> FindIdempotency(std::string_view actor,
+                                                                   std::string_view key) const = 0;
+};
+
+// Decoded events from `from` to `to` inclusive, at most `max_count`. A record
+// that does not decode or whose hash does not match is kCorruption naming its
+// position.
+Status ReadEvents(const EventLog& log, int64_t from, int64_t to, size_t max_count,
+                  std::vector<Event>* out);
+
+// The decoded events of one stream from `from_version` on, at most `max_count`.
+Status ReadStream(const EventLog& log, int64_t stream, int64_t from_version, size_t max_count,
+                  std::vector<Event>* out);
+
+// Walks the chain over [from, to] (to is clamped to the head). The hash before
+// `from` is read from the log. Fails only on I/O errors; a broken chain is
+// reported in the ChainCheck.
+Result<ChainCheck> VerifyLogChain(const EventLog& log, int64_t from, int64_t to);
+
+}  // namespace ledger::events

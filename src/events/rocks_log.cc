@@ -1,0 +1,275 @@
+#include "events/rocks_log.h"
+
+#include <cstring>
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/write_batch.h>
+
+#include "common/check.h"
+#include "events/chain.h"
+#include "events/keys.h"
+#include "events/record.h"
+
+namespace ledger::events {
+namespace {
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  std::string msg(what);
+  msg += ": ";
+  msg += s.ToString();
+  if (s.IsCorruption()) return Status::Corruption(std::move(msg));
+  if (s.IsNotFound()) return Status::NotFound(std::move(msg));
+  return Status::IOError(std::move(msg));
+}
+
+rocksdb::Slice ToSlice(std::string_view s) { return {s.data(), s.size()}; }
+std::string_view ToView(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+
+std::string EncodeHead(const LogHead& head) {
+  std::string out;
+  AppendBigEndian64(&out, static_cast<uint64_t>(head.position));
+  out.append(reinterpret_cast<const char*>(head.hash.data()), head.hash.size());
+  return out;
+}
+
+}  // namespace
+
+RocksEventLog::~RocksEventLog() {
+  if (db_ != nullptr) {
+    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      // Destroying a handle only frees memory; its status carries nothing.
+      (void)db_->DestroyColumnFamilyHandle(h);
+    }
+    (void)db_->Close();
+  }
+}
+
+Result<std::unique_ptr<RocksEventLog>> RocksEventLog::Open(const std::string& dir,
+                                                           const RocksLogOptions& options) {
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = !options.read_only;
+  db_options.create_missing_column_families = !options.read_only;
+  db_options.paranoid_checks = true;
+  // Acknowledged writes were fsync'd, so they precede any torn tail a crash
+  // could leave; recovering to the last consistent point keeps them all.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  db_options.max_background_jobs = 2;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+
+  rocksdb::ColumnFamilyOptions cf_options;
+  // Events arrive in position order and stream entries in version order per
+  // stream, so the memtable can insert next to the previous key (a hint per
+  // prefix) instead of searching the skip list from the top each time.
+  rocksdb::ColumnFamilyOptions events_options = cf_options;
+  events_options.memtable_insert_with_hint_prefix_extractor.reset(
+      rocksdb::NewFixedPrefixTransform(0));
+  rocksdb::ColumnFamilyOptions streams_options = cf_options;
+  streams_options.memtable_insert_with_hint_prefix_extractor.reset(
+      rocksdb::NewFixedPrefixTransform(8));
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  families.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  families.emplace_back(std::string(kEventsFamily), events_options);
+  families.emplace_back(std::string(kStreamsFamily), streams_options);
+  families.emplace_back(std::string(kIdempotencyFamily), cf_options);
+  families.emplace_back(std::string(kMetaFamily), cf_options);
+
+  std::unique_ptr<RocksEventLog> log(new RocksEventLog());
+  log->read_only_ = options.read_only;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s;
+  if (options.read_only) {
+    s = rocksdb::DB::OpenForReadOnly(db_options, dir, families, &log->handles_, &raw);
+  } else {
+    s = rocksdb::DB::Open(db_options, dir, families, &log->handles_, &raw);
+  }
+  if (!s.ok()) {
+    return FromRocks(s, "opening the event log in " + dir);
+  }
+  log->db_.reset(raw);
+  LEDGER_CHECK(log->handles_.size() == families.size(), "column family handles missing");
+  log->events_ = log->handles_[1];
+  log->streams_ = log->handles_[2];
+  log->idempotency_ = log->handles_[3];
+  log->meta_ = log->handles_[4];
+  LEDGER_RETURN_IF_ERROR(log->CheckOnOpen(options).WithContext("opening the event log in " + dir));
+  return log;
+}
+
+Status RocksEventLog::CheckOnOpen(const RocksLogOptions& options) {
+  std::string format;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, ToSlice(kFormatKey), &format);
+  if (s.IsNotFound()) {
+    // A new log: nothing may be stored yet.
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
+    it->SeekToFirst();
+    if (it->Valid()) {
+      return Status::Corruption("events are stored but the log has no format record");
+    }
+    LEDGER_RETURN_IF_ERROR(FromRocks(it->status(), "scanning events"));
+    if (read_only_) {
+      return Status::Ok();  // an empty log, seen read-only
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    rocksdb::WriteBatch batch;
+    LEDGER_RETURN_IF_ERROR(FromRocks(batch.Put(meta_, ToSlice(kFormatKey), ToSlice(kLogFormat)),
+                                     "writing the format record"));
+    LEDGER_RETURN_IF_ERROR(
+        FromRocks(batch.Put(meta_, ToSlice(kHeadKey), ToSlice(EncodeHead(LogHead{}))),
+                  "writing the head record"));
+    return FromRocks(db_->Write(wo, &batch), "initialising the log");
+  }
+  LEDGER_RETURN_IF_ERROR(FromRocks(s, "reading the format record"));
+  if (format != kLogFormat) {
+    return Status::FailedPrecondition("unsupported log format '" + format + "', expected '" +
+                                      std::string(kLogFormat) + "'");
+  }
+
+  std::string head_value;
+  LEDGER_RETURN_IF_ERROR(FromRocks(
+      db_->Get(rocksdb::ReadOptions(), meta_, ToSlice(kHeadKey), &head_value), "reading the head"));
+  if (head_value.size() != 8 + 32) {
+    return Status::Corruption("head record has " + std::to_string(head_value.size()) +
+                              " bytes, expected 40");
+  }
+  LogHead head;
+  head.position = static_cast<int64_t>(ReadBigEndian64(head_value));
+  std::memcpy(head.hash.data(), head_value.data() + 8, 32);
+  if (head.position < 0) {
+    return Status::Corruption("head position is negative");
+  }
+
+  // Nothing may be stored after the head: events and head move in one batch.
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
+    it->SeekToLast();
+    LEDGER_RETURN_IF_ERROR(FromRocks(it->status(), "reading the newest event"));
+    const int64_t last = it->Valid() && it->key().size() == 8
+                             ? static_cast<int64_t>(ReadBigEndian64(ToView(it->key())))
+                             : 0;
+    if (it->Valid() && it->key().size() != 8) {
+      return Status::Corruption("malformed event key in the log");
+    }
+    if (last != head.position) {
+      return Status::Corruption("head record says position " + std::to_string(head.position) +
+                                " but the newest stored event is at " + std::to_string(last));
+    }
+  }
+  {
+    std::lock_guard lock(head_mu_);
+    head_ = head;
+  }
+  if (head.position == 0) {
+    return Status::Ok();
+  }
+  const int64_t from = std::max<int64_t>(1, head.position - options.verify_tail_events + 1);
+  LEDGER_ASSIGN_OR_RETURN(const ChainCheck check, VerifyLogChain(*this, from, head.position));
+  if (!check.ok) {
+    return Status::Corruption("hash chain broken at position " +
+                              std::to_string(check.first_bad_position) + ": " + check.problem);
+  }
+  return Status::Ok();
+}
+
+LogHead RocksEventLog::Head() const {
+  std::lock_guard lock(head_mu_);
+  return head_;
+}
+
+Status RocksEventLog::Append(std::span<const EncodedEvent> events,
+                             std::span<const IdempotencyWrite> idempotency) {
+  if (read_only_) {
+    return Status::FailedPrecondition("the event log is open read-only");
+  }
+  LogHead head = Head();
+  rocksdb::WriteBatch batch;
+  for (const EncodedEvent& e : events) {
+    // The sequencer guarantees continuity; a gap or fork here is a bug that
+    // must never reach the disk.
+    LEDGER_CHECK(e.position == head.position + 1, "appended events must be gapless");
+    LEDGER_CHECK(e.prev_hash == head.hash, "appended events must continue the chain");
+    LEDGER_CHECK(e.stream > 0 && e.stream_version > 0, "event without stream");
+    std::string position_value;
+    AppendBigEndian64(&position_value, static_cast<uint64_t>(e.position));
+    LEDGER_RETURN_IF_ERROR(
+        FromRocks(batch.Put(events_, ToSlice(PositionKey(e.position)), ToSlice(e.record)),
+                  "batching an event"));
+    LEDGER_RETURN_IF_ERROR(
+        FromRocks(batch.Put(streams_, ToSlice(StreamKey(e.stream, e.stream_version)),
+                            ToSlice(position_value)),
+                  "batching a stream entry"));
+    head.position = e.position;
+    head.hash = e.hash;
+  }
+  for (const IdempotencyWrite& w : idempotency) {
+    LEDGER_RETURN_IF_ERROR(
+        FromRocks(batch.Put(idempotency_, ToSlice(IdempotencyKey(w.actor, w.key)),
+                            ToSlice(EncodeIdempotencyRecord(w.record))),
+                  "batching an idempotency record"));
+  }
+  if (!events.empty()) {
+    LEDGER_RETURN_IF_ERROR(FromRocks(batch.Put(meta_, ToSlice(kHeadKey), ToSlice(EncodeHead(head))),
+                                     "batching the head"));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  LEDGER_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch), "appending to the event log"));
+  std::lock_guard lock(head_mu_);
+  head_ = head;
+  return Status::Ok();
+}
+
+Status RocksEventLog::ScanRecords(int64_t from, int64_t to,
+                                  const std::function<bool(int64_t, std::string_view)>& fn) const {
+  if (from > to) return Status::Ok();
+  rocksdb::ReadOptions ro;
+  const std::string upper = PositionKey(to == INT64_MAX ? to : to + 1);
+  rocksdb::Slice upper_slice(upper);
+  if (to != INT64_MAX) ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, events_));
+  for (it->Seek(PositionKey(from)); it->Valid(); it->Next()) {
+    if (it->key().size() != 8) {
+      return Status::Corruption("malformed event key in the log");
+    }
+    const auto position = static_cast<int64_t>(ReadBigEndian64(ToView(it->key())));
+    if (position > to) break;
+    if (!fn(position, ToView(it->value()))) break;
+  }
+  return FromRocks(it->status(), "scanning events");
+}
+
+Status RocksEventLog::StreamPositions(int64_t stream, int64_t from_version, size_t max_count,
+                                      std::vector<int64_t>* positions) const {
+  rocksdb::ReadOptions ro;
+  const std::string upper = StreamKey(stream + 1, 0);
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, streams_));
+  size_t taken = 0;
+  for (it->Seek(StreamKey(stream, from_version)); it->Valid() && taken < max_count; it->Next()) {
+    if (it->value().size() != 8) {
+      return Status::Corruption("malformed stream index entry");
+    }
+    positions->push_back(static_cast<int64_t>(ReadBigEndian64(ToView(it->value()))));
+    ++taken;
+  }
+  return FromRocks(it->status(), "scanning a stream");
+}
+
+Result<std::optional<IdempotencyRecord>> RocksEventLog::FindIdempotency(
+    std::string_view actor, std::string_view key) const {
+  std::string value;
+  const rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), idempotency_, ToSlice(IdempotencyKey(actor, key)), &value);
+  if (s.IsNotFound()) {
+    return std::optional<IdempotencyRecord>();
+  }
+  LEDGER_RETURN_IF_ERROR(FromRocks(s, "reading an idempotency record"));
+  LEDGER_ASSIGN_OR_RETURN(IdempotencyRecord record, DecodeIdempotencyRecord(value));
+  return std::optional<IdempotencyRecord>(std::move(record));
+}
+
+}  // namespace ledger::events

@@ -1,0 +1,221 @@
+#include "events/rocks_log.h"
+
+#include <memory>
+
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
+#include "event_fixtures.h"
+#include "events/codec.h"
+#include "events/keys.h"
+#include "events/record.h"
+#include "support/status_matchers.h"
+#include "support/temp_dir.h"
+
+namespace ledger::events {
+namespace {
+
+class RocksLogTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<RocksEventLog> OpenLog(RocksLogOptions options = {}) {
+    auto log = RocksEventLog::Open(dir_.Sub("log"), options);
+    EXPECT_OK(log);
+    return log.ok() ? std::move(log).value() : nullptr;
+  }
+
+  // Appends `count` fundings and returns the events as written.
+  std::vector<Event> AppendFundings(RocksEventLog& log, int64_t count) {
+    LogHead head = log.Head();
+    std::vector<Event> events;
+    const auto encoded = testing::NextFundings(head, count, &events);
+    EXPECT_OK(log.Append(encoded, {}));
+    EXPECT_EQ(log.Head(), head);
+    return events;
+  }
+
+  // Rewrites one stored value behind the log's back, as a disk or an
+  // operator with a hex editor might.
+  void Overwrite(std::string_view family, const std::string& key,
+                 const std::function<void(std::string&)>& change) {
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const char* name : {"default", "events", "streams", "idempotency", "meta"}) {
+      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(
+        rocksdb::DB::Open(rocksdb::DBOptions(), dir_.Sub("log"), families, &handles, &db).ok());
+    size_t index = 0;
+    for (size_t i = 0; i < families.size(); ++i) {
+      if (families[i].name == family) index = i;
+    }
+    std::string value;
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), handles[index], key, &value).ok());
+    change(value);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    ASSERT_TRUE(db->Put(wo, handles[index], key, value).ok());
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+  }
+
+  ledger::testing::TempDir dir_;
+};
+
+TEST_F(RocksLogTest, NewLogIsEmpty) {
+  auto log = OpenLog();
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->Head(), LogHead{});
+  std::vector<Event> out;
+  ASSERT_OK(ReadEvents(*log, 1, 100, 100, &out));
+  EXPECT_TRUE(out.empty());
+}
+
+TEST_F(RocksLogTest, AppendsReadsAndSurvivesReopen) {
+  std::vector<Event> written;
+  LogHead head;
+  {
+    auto log = OpenLog();
+    written = AppendFundings(*log, 5);
+    auto more = AppendFundings(*log, 3);
+    written.insert(written.end(), more.begin(), more.end());
+    head = log->Head();
+  }
+  auto log = OpenLog();
+  EXPECT_EQ(log->Head(), head);
+  EXPECT_EQ(head.position, 8);
+  std::vector<Event> read;
+  ASSERT_OK(ReadEvents(*log, 1, 100, 100, &read));
+  EXPECT_EQ(read, written);
+  read.clear();
+  ASSERT_OK(ReadEvents(*log, 3, 5, 100, &read));
+  ASSERT_EQ(read.size(), 3u);
+  EXPECT_EQ(read.front().position, 3);
+  read.clear();
+  ASSERT_OK(ReadEvents(*log, 2, 8, 2, &read));
+  EXPECT_EQ(read.size(), 2u);
+  auto chain = VerifyLogChain(*log, 1, head.position);
+  ASSERT_OK(chain);
+  EXPECT_TRUE(chain->ok) << chain->problem;
+  EXPECT_EQ(chain->events_checked, 8);
+}
+
+TEST_F(RocksLogTest, ReadsAStreamInVersionOrder) {
+  auto log = OpenLog();
+  LogHead head;
+  std::vector<Event> events = {testing::Funded(1, 1, 1), testing::Funded(2, 2, 1),
+                               testing::Funded(3, 1, 2), testing::Funded(4, 2, 2),
+                               testing::Funded(5, 1, 3)};
+  ASSERT_OK(log->Append(testing::SealAll(events, head), {}));
+  std::vector<Event> stream;
+  ASSERT_OK(ReadStream(*log, 1, 1, 100, &stream));
+  ASSERT_EQ(stream.size(), 3u);
+  EXPECT_EQ(stream[0].position, 1);
+  EXPECT_EQ(stream[1].position, 3);
+  EXPECT_EQ(stream[2].position, 5);
+  stream.clear();
+  ASSERT_OK(ReadStream(*log, 2, 2, 100, &stream));
+  ASSERT_EQ(stream.size(), 1u);
+  EXPECT_EQ(stream[0].position, 4);
+  stream.clear();
+  ASSERT_OK(ReadStream(*log, 3, 1, 100, &stream));
+  EXPECT_TRUE(stream.empty());
+}
+
+TEST_F(RocksLogTest, StoresIdempotencyRecordsWithTheBatch) {
+  auto log = OpenLog();
+  LogHead head;
+  const auto encoded = testing::NextFundings(head, 1);
+  IdempotencyRecord record{Sha256("request"), testing::At(42), std::string("outcome\0x", 9)};
+  const IdempotencyWrite write{"alice", "key-1", record};
+  ASSERT_OK(log->Append(encoded, std::span(&write, 1)));
+  auto found = log->FindIdempotency("alice", "key-1");
+  ASSERT_OK(found);
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ(**found, record);
+  // Scoped per user: the same key of another user is a different record.
+  auto other = log->FindIdempotency("alicekey", "-1");
+  ASSERT_OK(other);
+  EXPECT_FALSE(other->has_value());
+  // A batch of only idempotency records leaves the head alone.
+  const IdempotencyWrite only{"bob", "k", record};
+  ASSERT_OK(log->Append({}, std::span(&only, 1)));
+  EXPECT_EQ(log->Head(), head);
+}
+
+TEST_F(RocksLogTest, VerifyNamesTheFirstPositionWhoseBytesWereFlipped) {
+  {
+    auto log = OpenLog();
+    AppendFundings(*log, 50);
+  }
+  Overwrite(kEventsFamily, PositionKey(17), [](std::string& v) { v[v.size() / 2] ^= 0x01; });
+  RocksLogOptions options;
+  options.verify_tail_events = 10;  // position 17 lies before the checked tail
+  auto log = OpenLog(options);
+  ASSERT_NE(log, nullptr);
+  auto chain = VerifyLogChain(*log, 1, log->Head().position);
+  ASSERT_OK(chain);
+  EXPECT_FALSE(chain->ok);
+  EXPECT_EQ(chain->first_bad_position, 17);
+  EXPECT_EQ(chain->last_position, 16);
+  std::vector<Event> read;
+  const Status s = ReadEvents(*log, 1, 50, 100, &read);
+  EXPECT_EQ(s.code(), Status::Code::kCorruption);
+  EXPECT_NE(s.message().find("position 17"), std::string::npos) << s.ToString();
+}
+
+TEST_F(RocksLogTest, RefusesToOpenWhenTheNewestEventsAreGarbled) {
+  {
+    auto log = OpenLog();
+    AppendFundings(*log, 20);
+  }
+  Overwrite(kEventsFamily, PositionKey(19), [](std::string& v) { v = "garbage"; });
+  auto log = RocksEventLog::Open(dir_.Sub("log"));
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), Status::Code::kCorruption);
+  EXPECT_NE(log.status().message().find("position 19"), std::string::npos)
+      << log.status().ToString();
+}
+
+TEST_F(RocksLogTest, RefusesToOpenWhenTheHeadRecordDisagrees) {
+  {
+    auto log = OpenLog();
+    AppendFundings(*log, 5);
+  }
+  Overwrite(kMetaFamily, std::string(kHeadKey), [](std::string& v) { v[40 - 1] ^= 0x01; });
+  auto wrong_hash = RocksEventLog::Open(dir_.Sub("log"));
+  ASSERT_FALSE(wrong_hash.ok());
+  EXPECT_NE(wrong_hash.status().message().find("head hash"), std::string::npos)
+      << wrong_hash.status().ToString();
+
+  Overwrite(kMetaFamily, std::string(kHeadKey), [](std::string& v) { v[7] = 4; });
+  auto wrong_position = RocksEventLog::Open(dir_.Sub("log"));
+  ASSERT_FALSE(wrong_position.ok());
+  EXPECT_NE(wrong_position.status().message().find("newest stored event is at 5"),
+            std::string::npos)
+      << wrong_position.status().ToString();
+}
+
+TEST_F(RocksLogTest, ReadOnlyOpenSeesTheLogWithoutWriting) {
+  auto writer = OpenLog();
+  AppendFundings(*writer, 3);
+  RocksLogOptions ro;
+  ro.read_only = true;
+  auto reader = OpenLog(ro);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_EQ(reader->Head().position, 3);
+  LogHead head = reader->Head();
+  const auto more = testing::NextFundings(head, 1);
+  EXPECT_EQ(reader->Append(more, {}).code(), Status::Code::kFailedPrecondition);
+}
+
+TEST_F(RocksLogTest, RefusesAnotherFormat) {
+  { auto log = OpenLog(); }
+  Overwrite(kMetaFamily, std::string(kFormatKey), [](std::string& v) { v = "other/9"; });
+  auto log = RocksEventLog::Open(dir_.Sub("log"));
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), Status::Code::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace ledger::events
