@@ -1,0 +1,276 @@
+#include "commands/decide.h"
+
+#include <algorithm>
+#include <string>
+
+#include "commands/limits.h"
+#include "common/check.h"
+#include "common/money.h"
+#include "common/utf8.h"
+
+namespace ledger::commands {
+namespace {
+
+Decision Reject(RejectReason reason, std::string field, std::string detail) {
+  Decision d;
+  d.rejection = Rejection{reason, std::move(field), std::move(detail)};
+  return d;
+}
+
+// Validates a title or uploader: valid UTF-8, trimmed of Unicode white space,
+// not blank, at most `max` code points, no control characters. Returns the
+// trimmed text, or the rejection.
+std::optional<Rejection> CheckLine(std::string_view text, size_t max, const std::string& field,
+                                   std::string* trimmed) {
+  if (!CountCodePoints(text)) {
+    return Rejection{RejectReason::kInvalidField, field, "must be valid UTF-8"};
+  }
+  const std::string_view t = TrimUnicodeSpace(text);
+  const size_t n = *CountCodePoints(t);
+  if (n == 0) {
+    return Rejection{RejectReason::kInvalidField, field, "must not be blank"};
+  }
+  if (n > max) {
+    return Rejection{
+        RejectReason::kInvalidField, field,
+        "must be at most " + std::to_string(max) + " characters, got " + std::to_string(n)};
+  }
+  if (HasControlCharacter(t)) {
+    return Rejection{RejectReason::kInvalidField, field, "must not contain control characters"};
+  }
+  *trimmed = std::string(t);
+  return std::nullopt;
+}
+
+std::optional<Rejection> CheckDescription(std::string_view text, const std::string& field) {
+  const auto n = CountCodePoints(text);
+  if (!n) {
+    return Rejection{RejectReason::kInvalidField, field, "must be valid UTF-8"};
+  }
+  if (*n > kDescriptionMaxCodePoints) {
+    return Rejection{RejectReason::kInvalidField, field,
+                     "must be at most " + std::to_string(kDescriptionMaxCodePoints) +
+                         " characters, got " + std::to_string(*n)};
+  }
+  return std::nullopt;
+}
+
+std::optional<Rejection> CheckPositive(int64_t value, const std::string& field) {
+  if (value <= 0) {
+    return Rejection{RejectReason::kInvalidField, field, "must be greater than 0"};
+  }
+  return std::nullopt;
+}
+
+std::optional<Rejection> CheckEndDate(CivilDate end_date, const DecideContext& ctx,
+                                      const std::string& field) {
+  const CivilDate today = ctx.time_zone->LocalDate(ctx.now);
+  if (std::chrono::sys_days(end_date) < std::chrono::sys_days(today)) {
+    return Rejection{
+        RejectReason::kEndDateInPast, field,
+        "must not be before today (" + FormatDate(today) + " in " + ctx.time_zone->name() + ")"};
+  }
+  const auto latest = std::chrono::sys_days(today) + std::chrono::days(kMaxEndDateDaysAhead);
+  if (std::chrono::sys_days(end_date) > latest) {
+    return Rejection{RejectReason::kInvalidField, field,
+                     "must be at most " + std::to_string(kMaxEndDateDaysAhead) +
+                         " days after today (" + FormatDate(CivilDate(latest)) + ")"};
+  }
+  return std::nullopt;
+}
+
+// Rejections that depend on the post's existence and ownership, shared by
+// edit and delete.
+std::optional<Rejection> CheckOwnedPost(const PostState* post, std::optional<int64_t> expected,
+                                        const DecideContext& ctx) {
+  if (post == nullptr || !post->exists()) {
+    return Rejection{RejectReason::kPostNotFound, "", "no such post"};
+  }
+  if (post->deleted) {
+    return Rejection{RejectReason::kPostDeleted, "", "the post was deleted"};
+  }
+  if (post->owner != ctx.actor) {
+    return Rejection{RejectReason::kNotOwner, "", "only the post's owner may change it"};
+  }
+  if (expected && *expected != post->version) {
+    return Rejection{RejectReason::kVersionMismatch, "",
+                     "expected version " + std::to_string(*expected) + " but the post is at " +
+                         std::to_string(post->version)};
+  }
+  return std::nullopt;
+}
+
+Decision DecideCreate(const CreatePosts& c, const DecideContext& ctx) {
+  if (c.posts.empty() || c.posts.size() > kMaxPostsPerCreate) {
+    return Reject(RejectReason::kInvalidField, "",
+                  "a create request holds 1 to " + std::to_string(kMaxPostsPerCreate) +
+                      " posts, got " + std::to_string(c.posts.size()));
+  }
+  Decision d;
+  d.events.reserve(c.posts.size());
+  for (size_t i = 0; i < c.posts.size(); ++i) {
+    const PostDraft& p = c.posts[i];
+    const std::string prefix = c.as_array ? "/" + std::to_string(i) : "";
+    events::PostCreated e;
+    std::optional<Rejection> r =
+        CheckLine(p.title, kTitleMaxCodePoints, prefix + "/title", &e.title);
+    if (!r) r = CheckLine(p.uploader, kUploaderMaxCodePoints, prefix + "/uploader", &e.uploader);
+    if (!r) r = CheckDescription(p.description, prefix + "/description");
+    if (!r) r = CheckPositive(p.target_amount, prefix + "/target_amount");
+    if (!r) r = CheckPositive(p.funding_unit, prefix + "/funding_unit");
+    if (!r) r = CheckEndDate(p.end_date, ctx, prefix + "/end_date");
+    if (r) {
+      return Reject(r->reason, std::move(r->field), std::move(r->detail));
+    }
+    e.owner = std::string(ctx.actor);
+    e.description = p.description;
+    e.target_amount = p.target_amount;
+    e.funding_unit = p.funding_unit;
+    e.end_date = p.end_date;
+    e.closes_at = ctx.time_zone->ClosesAt(p.end_date);
+    d.events.push_back(NewEvent{ctx.next_post_id + static_cast<int64_t>(i), std::move(e)});
+  }
+  return d;
+}
+
+Decision DecideEdit(const PostState* post, const EditPost& c, const DecideContext& ctx) {
+  if (c.target_amount) {
+    return Reject(RejectReason::kTargetImmutable, "/target_amount",
+                  "target_amount cannot be changed after the post is created");
+  }
+  events::PostEdited e;
+  std::optional<Rejection> r;
+  if (c.title) {
+    e.title.emplace();
+    r = CheckLine(*c.title, kTitleMaxCodePoints, "/title", &*e.title);
+  }
+  if (!r && c.uploader) {
+    e.uploader.emplace();
+    r = CheckLine(*c.uploader, kUploaderMaxCodePoints, "/uploader", &*e.uploader);
+  }
+  if (!r && c.description) {
+    r = CheckDescription(*c.description, "/description");
+    e.description = c.description;
+  }
+  if (!r && c.funding_unit) {
+    r = CheckPositive(*c.funding_unit, "/funding_unit");
+    e.funding_unit = c.funding_unit;
+  }
+  if (!r && c.end_date) {
+    r = CheckEndDate(*c.end_date, ctx, "/end_date");
+  }
+  if (!r && !c.title && !c.uploader && !c.description && !c.funding_unit && !c.end_date) {
+    r = Rejection{RejectReason::kInvalidField, "", "an edit must change at least one field"};
+  }
+  if (!r) r = CheckOwnedPost(post, c.expected_version, ctx);
+  if (!r && c.end_date && ctx.now >= post->closes_at) {
+    r = Rejection{RejectReason::kFundingClosed, "/end_date",
+                  "funding has closed; the end date of a finished campaign is final"};
+  }
+  if (r) {
+    return Reject(r->reason, std::move(r->field), std::move(r->detail));
+  }
+  if (c.end_date) {
+    e.end_date = c.end_date;
+    e.closes_at = ctx.time_zone->ClosesAt(*c.end_date);
+  }
+  Decision d;
+  d.events.push_back(NewEvent{post->id, std::move(e)});
+  return d;
+}
+
+Decision DecideDelete(const PostState* post, const DeletePost& c, const DecideContext& ctx) {
+  if (auto r = CheckOwnedPost(post, c.expected_version, ctx)) {
+    return Reject(r->reason, std::move(r->field), std::move(r->detail));
+  }
+  if (post->backers.size() > kMaxRefundedBackersPerDelete) {
+    return Reject(RejectReason::kTooManyBackers, "",
+                  "the post has " + std::to_string(post->backers.size()) + " backers; at most " +
+                      std::to_string(kMaxRefundedBackersPerDelete) +
+                      " can be refunded by one delete");
+  }
+  // Refunds go out in backer order so that the same state always yields the
+  // same events.
+  std::vector<const std::pair<const std::string, BackerTotal>*> backers;
+  backers.reserve(post->backers.size());
+  for (const auto& entry : post->backers) backers.push_back(&entry);
+  std::sort(backers.begin(), backers.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+
+  Decision d;
+  d.events.reserve(backers.size() + 1);
+  int64_t refunded = 0;
+  for (const auto* entry : backers) {
+    d.events.push_back(NewEvent{post->id, events::FundingRefunded{entry->first, entry->second.units,
+                                                                  entry->second.amount}});
+    // The sum is the post's total, which Apply kept within int64.
+    const auto sum = CheckedAdd(refunded, entry->second.amount);
+    LEDGER_CHECK(sum.has_value(), "refund total exceeds the post's total");
+    refunded = *sum;
+  }
+  LEDGER_CHECK(refunded == post->total_funded, "refunds must return exactly the live total");
+  d.events.push_back(
+      NewEvent{post->id, events::PostDeleted{refunded, static_cast<int64_t>(backers.size())}});
+  return d;
+}
+
+Decision DecideFund(const PostState* post, const FundPost& c, const DecideContext& ctx) {
+  if (c.units < 1 || c.units > kMaxUnitsPerFunding) {
+    return Reject(RejectReason::kInvalidField, "/units",
+                  "must be between 1 and " + std::to_string(kMaxUnitsPerFunding));
+  }
+  if (post == nullptr || !post->exists()) {
+    return Reject(RejectReason::kPostNotFound, "", "no such post");
+  }
+  if (post->deleted) {
+    return Reject(RejectReason::kPostDeleted, "", "the post was deleted");
+  }
+  if (post->owner == ctx.actor) {
+    return Reject(RejectReason::kOwnerCannotFund, "", "the owner cannot fund their own post");
+  }
+  if (ctx.now >= post->closes_at) {
+    return Reject(RejectReason::kFundingClosed, "",
+                  "funding closed at the end of " + FormatDate(post->end_date));
+  }
+  const auto amount = CheckedMul(c.units, post->funding_unit);
+  std::optional<int64_t> total;
+  std::optional<int64_t> backer_units;
+  std::optional<int64_t> backer_amount;
+  if (amount) {
+    total = CheckedAdd(post->total_funded, *amount);
+    const auto it = post->backers.find(std::string(ctx.actor));
+    const BackerTotal current = it == post->backers.end() ? BackerTotal{} : it->second;
+    backer_units = CheckedAdd(current.units, c.units);
+    backer_amount = CheckedAdd(current.amount, *amount);
+  }
+  if (!amount || !total || !backer_units || !backer_amount) {
+    return Reject(RejectReason::kAmountOverflow, "/units",
+                  "the funding would overflow the post's total");
+  }
+  Decision d;
+  d.events.push_back(
+      NewEvent{post->id, events::PostFunded{std::string(ctx.actor), c.units, *amount}});
+  return d;
+}
+
+}  // namespace
+
+Decision Decide(const PostState* post, const Command& command, const DecideContext& ctx) {
+  LEDGER_CHECK(ctx.time_zone != nullptr, "Decide needs the service time zone");
+  return std::visit(
+      [&](const auto& c) -> Decision {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, CreatePosts>) {
+          return DecideCreate(c, ctx);
+        } else if constexpr (std::is_same_v<T, EditPost>) {
+          return DecideEdit(post, c, ctx);
+        } else if constexpr (std::is_same_v<T, DeletePost>) {
+          return DecideDelete(post, c, ctx);
+        } else {
+          return DecideFund(post, c, ctx);
+        }
+      },
+      command);
+}
+
+}  // namespace ledger::commands

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "common/time_format.h"
+#include "events/event.h"
+
+namespace ledger::commands {
+
+// What one backer has live on a post.
+struct BackerTotal {
+  int64_t units = 0;
+  int64_t amount = 0;
+  int64_t fundings = 0;  // live PostFunded events
+
+  bool operator==(const BackerTotal&) const = default;
+};
+
+// The post aggregate: everything Decide needs, folded from the post's stream.
+// A default-constructed state is a post that does not exist (version 0).
+struct PostState {
+  int64_t id = 0;
+  int64_t version = 0;  // stream_version of the newest applied event
+  bool deleted = false;
+  std::string owner;
+  std::string title;
+  std::string uploader;
+  std::string description;
+  int64_t target_amount = 0;
+  int64_t funding_unit = 0;
+  CivilDate end_date{};
+  Timestamp closes_at;
+  Timestamp created_at;
+  int64_t total_funded = 0;                              // sum of live fundings
+  int64_t funding_count = 0;                             // live PostFunded events
+  std::unordered_map<std::string, BackerTotal> backers;  // live fundings by backer
+
+  bool exists() const { return version > 0; }
+  int64_t participant_count() const { return static_cast<int64_t>(backers.size()); }
+  bool operator==(const PostState&) const = default;
+};
+
+// Folds one event of the post's stream into `state`. Pure: no I/O, no clock.
+// Fails with kCorruption (leaving `state` unspecified) when the event cannot
+// follow the state: a version gap, an event for another post, a funding of a
+// post that does not exist, a refund of more than was funded, an overflow.
+// The sequencer treats a failure as a broken invariant; verify and replay
+// report it.
+Status Apply(PostState& state, const events::Event& event);
+
+}  // namespace ledger::commands

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ledger::commands {
+
+// Why a command was refused. A business outcome, not an error: each maps to a
+// stable problem type and HTTP status in the API layer. Values are stored in
+// idempotency records: append only, never renumber.
+enum class RejectReason : uint8_t {
+  kInvalidField = 1,     // a field breaks its rule; `field` points at it
+  kEndDateInPast = 2,    // end_date before today in the service time zone
+  kTargetImmutable = 3,  // an edit tried to change target_amount
+  kPostNotFound = 4,
+  kPostDeleted = 5,
+  kNotOwner = 6,         // edit or delete by someone other than the owner
+  kVersionMismatch = 7,  // expected version (If-Match) differs
+  kOwnerCannotFund = 8,
+  kFundingClosed = 9,    // the deadline has passed
+  kAmountOverflow = 10,  // a total would leave int64
+  kTooManyBackers = 11,  // delete would refund more than the limit
+};
+
+inline constexpr uint8_t kMaxRejectReason = 11;
+
+// snake_case name, used in metrics labels and problem type URIs.
+std::string_view ReasonName(RejectReason reason);
+std::optional<RejectReason> ReasonFromValue(uint8_t value);
+
+struct Rejection {
+  RejectReason reason = RejectReason::kInvalidField;
+  std::string field;   // JSON pointer into the request body, or empty
+  std::string detail;  // a sentence for humans
+
+  bool operator==(const Rejection&) const = default;
+};
+
+}  // namespace ledger::commands

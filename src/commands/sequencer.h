@@ -1,0 +1,169 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "commands/command.h"
+#include "commands/outcome.h"
+#include "commands/post_state.h"
+#include "common/clock.h"
+#include "common/result.h"
+#include "common/time_zone.h"
+#include "events/event_log.h"
+
+namespace ledger::commands {
+
+struct SequencerOptions {
+  // Commands waiting for the sequencer. A full queue answers kOverloaded at
+  // once instead of growing memory.
+  size_t queue_capacity = 16'384;
+  // Group commit: a batch takes at most this many commands...
+  size_t max_batch_commands = 512;
+  // ...and, once it has its first command, waits at most this long for more
+  // before writing. 0 writes whatever has queued up while the previous write
+  // was in flight, which already batches under load.
+  std::chrono::microseconds max_batch_wait{0};
+  // An idempotency record older than this is forgotten: the key may be reused.
+  std::chrono::seconds idempotency_retention{24 * 3600};
+};
+
+// One command as submitted by a client.
+struct Submission {
+  Command command;
+  std::string actor;            // authenticated user id; required
+  std::string correlation_id;   // request id, recorded in every event
+  std::string idempotency_key;  // empty: none
+};
+
+enum class CommandStatus : uint8_t {
+  kAccepted,             // durable; outcome holds the positions
+  kRejected,             // a business rule refused it; outcome holds why
+  kIdempotencyMismatch,  // the key was used before with a different request
+  kIdempotencyInFlight,  // the key's first request is not yet durable
+  kOverloaded,           // the queue is full; nothing was done
+  kUnavailable,          // the log could not be written or the sequencer stopped
+  kInvalid,              // the submission itself is malformed (actor, key)
+};
+
+struct CommandResult {
+  CommandStatus status = CommandStatus::kUnavailable;
+  // True when the outcome is the stored result of an earlier request with
+  // the same idempotency key.
+  bool replayed = false;
+  CommandOutcome outcome;  // for kAccepted and kRejected
+  Status error;            // for kUnavailable and kInvalid
+};
+
+// Counters for tests, benchmarks and metrics. Monotonic.
+struct SequencerStats {
+  uint64_t batches_written = 0;
+  uint64_t commands_decided = 0;
+  uint64_t events_appended = 0;
+  uint64_t write_failures = 0;
+};
+
+// The single writer of the log. One thread owns the in-memory state of every
+// post; it takes commands from a bounded queue in batches, decides each one in
+// order against the state the earlier ones left, assigns gapless positions and
+// stream versions, chains the hashes, writes the whole batch once with fsync,
+// and only then completes the submitters. A failed write acknowledges nothing
+// and restores the state from the log.
+class Sequencer {
+ public:
+  // Called exactly once per submission, on the sequencer's completion thread
+  // (or on the submitting thread for kOverloaded and kInvalid). Must not
+  // block: it delays every other submitter's answer.
+  using Completion = std::function<void(CommandResult)>;
+
+  // Rebuilds the state by folding the whole log, then starts the thread.
+  // `log`, `clock` and `time_zone` must outlive the sequencer.
+  static Result<std::unique_ptr<Sequencer>> Start(events::EventLog* log, const Clock* clock,
+                                                  const TimeZone* time_zone,
+                                                  const SequencerOptions& options = {});
+  ~Sequencer();
+  Sequencer(const Sequencer&) = delete;
+  Sequencer& operator=(const Sequencer&) = delete;
+
+  void Submit(Submission submission, Completion done);
+  // Submit and block the calling thread until the result is known.
+  CommandResult SubmitAndWait(Submission submission);
+
+  // Stops taking submissions, finishes every queued one, joins the thread.
+  // Later submissions complete with kUnavailable. Idempotent.
+  void Stop();
+
+  // A copy of a post's current state (nullopt if it never existed).
+  std::optional<PostState> FindPost(int64_t post_id) const;
+  SequencerStats stats() const;
+  size_t queue_depth() const;
+
+ private:
+  struct Item {
+    Submission submission;
+    events::Hash fingerprint{};
+    Completion done;
+  };
+  struct BatchScratch;
+
+  Sequencer(events::EventLog* log, const Clock* clock, const TimeZone* time_zone,
+            const SequencerOptions& options);
+  Status Rebuild();
+  // A decided and written batch whose submitters are still to be told.
+  struct Answered {
+    std::vector<Item> items;
+    std::vector<CommandResult> results;
+  };
+
+  void Run();
+  void RunCompletions();
+  // Decides and writes `items`; returns their results in the same order.
+  std::vector<CommandResult> ProcessBatch(std::vector<Item>& items);
+  Status RestorePosts(const std::vector<int64_t>& post_ids, int64_t next_post_id);
+
+  events::EventLog* const log_;
+  const Clock* const clock_;
+  const TimeZone* const time_zone_;
+  const SequencerOptions options_;
+
+  mutable std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<Item> queue_;  // guarded by queue_mu_
+  bool stopping_ = false;   // guarded by queue_mu_
+
+  // Owned by the sequencer thread; state_mu_ lets FindPost read a consistent
+  // copy between batches.
+  mutable std::mutex state_mu_;
+  std::vector<PostState> posts_;  // index = post id - 1
+  Timestamp last_recorded_at_;
+  bool broken_ = false;  // state could not be restored after a failed write
+  Status broken_status_;
+
+  std::atomic<uint64_t> batches_written_{0};
+  std::atomic<uint64_t> commands_decided_{0};
+  std::atomic<uint64_t> events_appended_{0};
+  std::atomic<uint64_t> write_failures_{0};
+
+  // Completions run on their own thread so that waking submitters overlaps
+  // the next batch's decisions and fsync instead of delaying them. At most
+  // kMaxAnsweredBatches wait here; the sequencer blocks beyond that.
+  static constexpr size_t kMaxAnsweredBatches = 8;
+  std::mutex answered_mu_;
+  std::condition_variable answered_cv_;
+  std::deque<Answered> answered_;  // guarded by answered_mu_
+  bool answered_closed_ = false;   // guarded by answered_mu_
+
+  std::thread thread_;
+  std::thread completion_thread_;
+};
+
+}  // namespace ledger::commands

@@ -1,0 +1,317 @@
+// Sequencer behaviour that needs control over the log: write failures,
+// a write held open (to fill the queue or to force a batch), idempotency.
+#include <condition_variable>
+#include <mutex>
+
+#include <gtest/gtest.h>
+
+#include "commands/sequencer.h"
+#include "events/chain.h"
+#include "sequencer_fixture.h"
+
+namespace ledger::commands {
+namespace {
+
+using testing::Create;
+using testing::Fund;
+
+// The real RocksDB log with two faults it can be told to show: fail the next
+// appends (nothing written, as when fsync fails), or hold appends until
+// released.
+class ControlledLog final : public events::EventLog {
+ public:
+  explicit ControlledLog(events::EventLog* real) : real_(real) {}
+
+  void FailNextAppends(int n) {
+    std::lock_guard lock(mu_);
+    fail_next_ = n;
+  }
+  void Hold() {
+    std::lock_guard lock(mu_);
+    held_ = true;
+  }
+  void Release() {
+    {
+      std::lock_guard lock(mu_);
+      held_ = false;
+    }
+    cv_.notify_all();
+  }
+  // Waits until an append is blocked in Hold().
+  void WaitUntilHeld() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return waiting_ > 0; });
+  }
+  int appends() const {
+    std::lock_guard lock(mu_);
+    return appends_;
+  }
+
+  events::LogHead Head() const override { return real_->Head(); }
+  Status Append(std::span<const events::EncodedEvent> events,
+                std::span<const events::IdempotencyWrite> idempotency) override {
+    {
+      std::unique_lock lock(mu_);
+      ++waiting_;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return !held_; });
+      --waiting_;
+      ++appends_;
+      if (fail_next_ > 0) {
+        --fail_next_;
+        return Status::IOError("injected: fsync failed");
+      }
+    }
+    return real_->Append(events, idempotency);
+  }
+  Status ScanRecords(int64_t from, int64_t to,
+                     const std::function<bool(int64_t, std::string_view)>& fn) const override {
+    return real_->ScanRecords(from, to, fn);
+  }
+  Status StreamPositions(int64_t stream, int64_t from_version, size_t max_count,
+                         std::vector<int64_t>* positions) const override {
+    return real_->StreamPositions(stream, from_version, max_count, positions);
+  }
+  Result<std::optional<events::IdempotencyRecord>> FindIdempotency(
+      std::string_view actor, std::string_view key) const override {
+    return real_->FindIdempotency(actor, key);
+  }
+
+ private:
+  events::EventLog* real_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  int fail_next_ = 0;
+  bool held_ = false;
+  int waiting_ = 0;
+  int appends_ = 0;
+};
+
+class SequencerFaultTest : public testing::SequencerFixture {
+ protected:
+  void SetUp() override { OpenLog(); }
+  void Start(SequencerOptions options = {}) {
+    controlled_ = std::make_unique<ControlledLog>(log_.get());
+    StartSequencer(controlled_.get(), options);
+  }
+  void TearDown() override {
+    if (controlled_) controlled_->Release();
+    sequencer_.reset();
+  }
+
+  // Submits without waiting; the result lands in `out`.
+  void SubmitInto(Submission s, CommandResult* out, std::atomic<int>* done) {
+    sequencer_->Submit(std::move(s), [out, done](CommandResult r) {
+      *out = std::move(r);
+      done->fetch_add(1);
+      done->notify_all();
+    });
+  }
+  static void WaitFor(std::atomic<int>& done, int n) {
+    for (int seen = done.load(); seen < n; seen = done.load()) done.wait(seen);
+  }
+
+  std::unique_ptr<ControlledLog> controlled_;
+};
+
+TEST_F(SequencerFaultTest, FailedWriteAcknowledgesNothingAndRestoresState) {
+  Start();
+  Accept(Create());
+  Accept(Fund(1, "bob", 2));
+  const auto before = sequencer_->FindPost(1);
+  const events::LogHead head = log_->Head();
+
+  // Hold the log so that a whole batch queues up, then make its write fail.
+  controlled_->Hold();
+  std::atomic<int> done{0};
+  CommandResult first;
+  SubmitInto(Fund(1, "carol"), &first, &done);
+  controlled_->WaitUntilHeld();
+  controlled_->FailNextAppends(1);
+  std::vector<CommandResult> results(4);
+  SubmitInto(Fund(1, "dave", 3), &results[0], &done);
+  SubmitInto(Create("erin"), &results[1], &done);
+  SubmitInto(Fund(1, "alice"), &results[2], &done);  // rejected, owner
+  SubmitInto(Fund(1, "bob", 1, "key-x"), &results[3], &done);
+  while (sequencer_->queue_depth() < 4) std::this_thread::yield();
+  controlled_->Release();
+  WaitFor(done, 5);
+
+  // The held batch (carol) failed; everything else went in the next batch.
+  EXPECT_EQ(first.status, CommandStatus::kUnavailable);
+  EXPECT_NE(first.error.message().find("injected"), std::string::npos);
+  EXPECT_EQ(results[0].status, CommandStatus::kAccepted);
+  EXPECT_EQ(results[0].outcome.first_position, head.position + 1);  // no gap
+  EXPECT_EQ(results[1].outcome.post_id, 2);
+  EXPECT_EQ(results[2].status, CommandStatus::kRejected);
+  EXPECT_EQ(results[3].status, CommandStatus::kAccepted);
+  const auto after = sequencer_->FindPost(1);
+  EXPECT_EQ(after->total_funded, before->total_funded + 3000 + 1000);
+  EXPECT_FALSE(after->backers.contains("carol"));
+  EXPECT_EQ(sequencer_->stats().write_failures, 1u);
+}
+
+TEST_F(SequencerFaultTest, FailedBatchRollsBackEveryChangeItMade) {
+  Start();
+  Accept(Create());
+  Accept(Fund(1, "bob", 2));
+  const auto before = sequencer_->FindPost(1);
+  const events::LogHead head = log_->Head();
+
+  controlled_->FailNextAppends(1);
+  controlled_->Hold();
+  std::atomic<int> done{0};
+  std::vector<CommandResult> results(4);
+  SubmitInto(Fund(1, "carol"), &results[0], &done);
+  controlled_->WaitUntilHeld();
+  // Hold() was set before the first append: it is that append that will fail
+  // and it carries only carol. Fill one more batch behind it, which succeeds.
+  SubmitInto(Fund(1, "dave"), &results[1], &done);
+  while (sequencer_->queue_depth() < 1) std::this_thread::yield();
+  controlled_->Release();
+  WaitFor(done, 2);
+  EXPECT_EQ(results[0].status, CommandStatus::kUnavailable);
+  EXPECT_EQ(results[1].status, CommandStatus::kAccepted);
+  EXPECT_EQ(results[1].outcome.first_position, head.position + 1);
+
+  // A batch that creates a post and then fails: the post is gone again.
+  controlled_->FailNextAppends(1);
+  controlled_->Hold();
+  SubmitInto(Create("erin"), &results[2], &done);
+  controlled_->WaitUntilHeld();
+  controlled_->Release();
+  WaitFor(done, 3);
+  EXPECT_EQ(results[2].status, CommandStatus::kUnavailable);
+  EXPECT_FALSE(sequencer_->FindPost(2).has_value());
+  auto expected = *before;
+  auto now = *sequencer_->FindPost(1);
+  EXPECT_EQ(now.total_funded, expected.total_funded + 1000);
+  EXPECT_EQ(now.participant_count(), 2);
+  // The id of the failed create was never acknowledged; the next create gets it.
+  EXPECT_EQ(Accept(Create("erin")).post_id, 2);
+  auto chain = events::VerifyLogChain(*log_, 1, log_->Head().position);
+  ASSERT_OK(chain);
+  EXPECT_TRUE(chain->ok);
+}
+
+TEST_F(SequencerFaultTest, FullQueueAnswersOverloadedAtOnce) {
+  SequencerOptions options;
+  options.queue_capacity = 3;
+  Start(options);
+  Accept(Create());
+  controlled_->Hold();
+  std::atomic<int> done{0};
+  std::vector<CommandResult> results(5);
+  SubmitInto(Fund(1), &results[0], &done);
+  controlled_->WaitUntilHeld();  // the sequencer is inside a write
+  for (size_t i = 1; i <= 3; ++i) SubmitInto(Fund(1), &results[i], &done);
+  SubmitInto(Fund(1), &results[4], &done);  // the queue holds 3: refused
+  EXPECT_EQ(done.load(), 1);
+  EXPECT_EQ(results[4].status, CommandStatus::kOverloaded);
+  controlled_->Release();
+  WaitFor(done, 5);
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(results[i].status, CommandStatus::kAccepted);
+}
+
+TEST_F(SequencerFaultTest, CommandsQueuedDuringAWriteShareTheNextWrite) {
+  Start();
+  Accept(Create());
+  const int appends_before = controlled_->appends();
+  controlled_->Hold();
+  std::atomic<int> done{0};
+  std::vector<CommandResult> results(51);
+  SubmitInto(Fund(1), &results[0], &done);
+  controlled_->WaitUntilHeld();
+  for (size_t i = 1; i <= 50; ++i)
+    SubmitInto(Fund(1, "backer-" + std::to_string(i)), &results[i], &done);
+  while (sequencer_->queue_depth() < 50) std::this_thread::yield();
+  controlled_->Release();
+  WaitFor(done, 51);
+  for (const auto& r : results) EXPECT_EQ(r.status, CommandStatus::kAccepted);
+  // One write for the held command, one for the 50 that queued behind it.
+  EXPECT_EQ(controlled_->appends() - appends_before, 2);
+}
+
+TEST_F(SequencerFaultTest, IdempotentRetryReplaysTheOriginalResult) {
+  Start();
+  Accept(Create());
+  const CommandOutcome first = Accept(Fund(1, "bob", 2, "key-1"));
+  const events::LogHead head = log_->Head();
+  const CommandResult retry = Run(Fund(1, "bob", 2, "key-1"));
+  EXPECT_EQ(retry.status, CommandStatus::kAccepted);
+  EXPECT_TRUE(retry.replayed);
+  EXPECT_EQ(retry.outcome, first);
+  EXPECT_EQ(log_->Head(), head);  // nothing new appended
+  EXPECT_EQ(sequencer_->FindPost(1)->total_funded, 2000);
+
+  // Same key, another body: refused.
+  const CommandResult other = Run(Fund(1, "bob", 3, "key-1"));
+  EXPECT_EQ(other.status, CommandStatus::kIdempotencyMismatch);
+  // Keys are scoped per user: carol's key-1 is her own.
+  EXPECT_EQ(Run(Fund(1, "carol", 3, "key-1")).status, CommandStatus::kAccepted);
+  // And the record survives a restart.
+  controlled_.reset();
+  sequencer_.reset();
+  Start();
+  const CommandResult after_restart = Run(Fund(1, "bob", 2, "key-1"));
+  EXPECT_TRUE(after_restart.replayed);
+  EXPECT_EQ(after_restart.outcome, first);
+}
+
+TEST_F(SequencerFaultTest, IdempotentRetryOfARejectionReplaysTheRejection) {
+  Start();
+  Accept(Create());
+  const CommandResult first = Run(Fund(1, "alice", 1, "key-2"));
+  ASSERT_EQ(first.status, CommandStatus::kRejected);
+  const CommandResult retry = Run(Fund(1, "alice", 1, "key-2"));
+  EXPECT_EQ(retry.status, CommandStatus::kRejected);
+  EXPECT_TRUE(retry.replayed);
+  EXPECT_EQ(retry.outcome, first.outcome);
+}
+
+TEST_F(SequencerFaultTest, DuplicateStillInFlightIsToldSo) {
+  SequencerOptions options;
+  options.max_batch_commands = 2;
+  Start(options);
+  Accept(Create());
+  controlled_->Hold();
+  std::atomic<int> done{0};
+  std::vector<CommandResult> results(3);
+  SubmitInto(Fund(1, "carol"), &results[0], &done);
+  controlled_->WaitUntilHeld();
+  // Both duplicates queue behind the held write and are decided in one batch.
+  SubmitInto(Fund(1, "bob", 1, "key-3"), &results[1], &done);
+  SubmitInto(Fund(1, "bob", 1, "key-3"), &results[2], &done);
+  while (sequencer_->queue_depth() < 2) std::this_thread::yield();
+  controlled_->Release();
+  WaitFor(done, 3);
+  EXPECT_EQ(results[1].status, CommandStatus::kAccepted);
+  EXPECT_EQ(results[2].status, CommandStatus::kIdempotencyInFlight);
+  EXPECT_EQ(sequencer_->FindPost(1)->backers.at("bob").units, 1);
+}
+
+TEST_F(SequencerFaultTest, KeysExpireAfterTheRetentionPeriod) {
+  Start();
+  Accept(Create());
+  Accept(Fund(1, "bob", 1, "key-4"));
+  clock_.Advance(std::chrono::hours(23));
+  EXPECT_EQ(Run(Fund(1, "bob", 5, "key-4")).status, CommandStatus::kIdempotencyMismatch);
+  clock_.Advance(std::chrono::hours(2));
+  const CommandResult reused = Run(Fund(1, "bob", 5, "key-4"));
+  EXPECT_EQ(reused.status, CommandStatus::kAccepted);
+  EXPECT_FALSE(reused.replayed);
+}
+
+TEST_F(SequencerFaultTest, FailedWriteDoesNotKeepTheIdempotencyKey) {
+  Start();
+  Accept(Create());
+  controlled_->FailNextAppends(1);
+  EXPECT_EQ(Run(Fund(1, "bob", 1, "key-5")).status, CommandStatus::kUnavailable);
+  const CommandResult retry = Run(Fund(1, "bob", 1, "key-5"));
+  EXPECT_EQ(retry.status, CommandStatus::kAccepted);
+  EXPECT_FALSE(retry.replayed);
+  EXPECT_EQ(sequencer_->FindPost(1)->total_funded, 1000);
+}
+
+}  // namespace
+}  // namespace ledger::commands
