@@ -47,6 +47,10 @@ std::optional<Rejection> CheckDescription(std::string_view text, const std::stri
   if (!n) {
     return Rejection{RejectReason::kInvalidField, field, "must be valid UTF-8"};
   }
+  if (text.find('\0') != std::string_view::npos) {
+    // Line breaks and tabs are text; NUL is not (and PostgreSQL cannot store it).
+    return Rejection{RejectReason::kInvalidField, field, "must not contain NUL characters"};
+  }
   if (*n > kDescriptionMaxCodePoints) {
     return Rejection{RejectReason::kInvalidField, field,
                      "must be at most " + std::to_string(kDescriptionMaxCodePoints) +

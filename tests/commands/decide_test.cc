@@ -284,6 +284,16 @@ TEST_F(DecideTest, KeepsMultiLineDescriptionAsSent) {
   EXPECT_EQ(created->description, "  첫 줄\n둘째 줄\t끝  ");
 }
 
+TEST_F(DecideTest, RejectsNulInDescription) {
+  PostDraft p = ValidDraft();
+  p.description = std::string("before\0after", 12);
+  EXPECT_TRUE(IsRejected(Create(p), RejectReason::kInvalidField, "/description"));
+  PostHistory h = OpenPost();
+  EditPost e = Edit();
+  e.description = p.description;
+  EXPECT_TRUE(IsRejected(Run(h, e, kOwner), RejectReason::kInvalidField, "/description"));
+}
+
 TEST_F(DecideTest, CreatesArrayWithConsecutiveIds) {
   CreatePosts c;
   c.as_array = true;
