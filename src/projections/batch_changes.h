@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+
+#include "commands/post_state.h"
+#include "common/result.h"
+#include "events/event.h"
+
+namespace ledger::projections {
+
+// What one batch of events does to one backer of one post. A refund returns
+// everything the backer had live, so it "resets" the backer: the row as
+// stored before the batch is removed, and fundings of this batch that came
+// before the refund are cancelled with it.
+struct BackerChange {
+  bool reset = false;
+  int64_t before_reset_fundings = 0;  // fundings in this batch before the last reset
+  commands::BackerTotal after;        // fundings in this batch after the last reset
+};
+
+// What one batch does to one post, coalesced so that it can be written with
+// a fixed number of statements however many events touched the post.
+struct PostChange {
+  int64_t id = 0;
+  bool created = false;              // PostCreated is in this batch
+  events::PostCreated created_data;  // with this batch's edits folded in
+  Timestamp created_at;
+  events::PostEdited edits;  // for a post created before this batch
+  bool deleted = false;
+  int64_t total_delta = 0;     // sum of fundings minus refunds
+  int64_t fundings_delta = 0;  // PostFunded events, less those a reset cancels
+  std::map<std::string, BackerChange> backers;
+  int64_t version = 0;  // stream_version of the post's last event here
+  int64_t last_position = 0;
+
+  bool has_edits() const {
+    return edits.title || edits.uploader || edits.description || edits.funding_unit ||
+           edits.end_date;
+  }
+};
+
+// Coalesces consecutive events (in position order) per post. Fails with
+// kCorruption on an event that cannot follow (overflow, unknown order).
+Result<std::map<int64_t, PostChange>> CoalesceBatch(std::span<const events::Event> events);
+
+}  // namespace ledger::projections

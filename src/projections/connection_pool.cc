@@ -1,0 +1,169 @@
+#include "projections/connection_pool.h"
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "common/check.h"
+#include "projections/database.h"
+
+namespace ledger::projections {
+
+std::string WithConnectTimeout(std::string_view conninfo, std::chrono::seconds timeout) {
+  std::string out(conninfo);
+  if (conninfo.find("connect_timeout") != std::string_view::npos) return out;
+  const std::string setting = "connect_timeout=" + std::to_string(timeout.count());
+  if (conninfo.starts_with("postgresql://") || conninfo.starts_with("postgres://")) {
+    out += (conninfo.find('?') == std::string_view::npos ? '?' : '&');
+    out += setting;
+  } else {
+    if (!out.empty()) out += ' ';
+    out += setting;
+  }
+  return out;
+}
+
+ConnectionPool::ConnectionPool(ConnectionPoolOptions options)
+    : options_(std::move(options)),
+      conninfo_(WithConnectTimeout(options_.conninfo, options_.connect_timeout)) {
+  LEDGER_CHECK(options_.max_connections >= 1, "a pool needs at least one connection");
+  idle_.reserve(options_.max_connections);
+}
+
+ConnectionPool::~ConnectionPool() {
+  std::lock_guard lock(mu_);
+  LEDGER_CHECK(in_use_ == 0, "a connection pool outlived by one of its leases");
+}
+
+size_t ConnectionPool::open() const {
+  std::lock_guard lock(mu_);
+  return open_;
+}
+
+size_t ConnectionPool::in_use() const {
+  std::lock_guard lock(mu_);
+  return in_use_;
+}
+
+size_t ConnectionPool::waiting() const {
+  std::lock_guard lock(mu_);
+  return waiting_;
+}
+
+Result<ConnectionPool::Lease> ConnectionPool::Acquire(std::chrono::milliseconds wait) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  std::unique_ptr<pqxx::connection> connection;
+  {
+    std::unique_lock lock(mu_);
+    const auto available = [this] { return !idle_.empty() || open_ < options_.max_connections; };
+    if (!available()) {
+      ++waiting_;
+      const bool got = returned_.wait_until(lock, deadline, available);
+      --waiting_;
+      if (!got) {
+        return Status::Unavailable("no PostgreSQL connection free within " +
+                                   std::to_string(wait.count()) + " ms (all " +
+                                   std::to_string(options_.max_connections) + " in use)");
+      }
+    }
+    if (!idle_.empty()) {
+      connection = std::move(idle_.back());
+      idle_.pop_back();
+    } else {
+      ++open_;  // reserve the slot; Open runs without the lock
+    }
+    ++in_use_;
+  }
+  if (connection != nullptr && connection->is_open()) {
+    return Lease(this, std::move(connection), /*fresh=*/false);
+  }
+  // Either a new slot, or an idle connection the server closed: replace it in
+  // the same slot.
+  connection.reset();
+  Result<std::unique_ptr<pqxx::connection>> opened = Open();
+  if (!opened.ok()) {
+    {
+      std::lock_guard lock(mu_);
+      --open_;
+      --in_use_;
+    }
+    returned_.notify_one();
+    return opened.status();
+  }
+  return Lease(this, std::move(opened).value(), /*fresh=*/true);
+}
+
+Result<std::unique_ptr<pqxx::connection>> ConnectionPool::Open() const {
+  LEDGER_ASSIGN_OR_RETURN(std::unique_ptr<pqxx::connection> connection, Connect(conninfo_));
+  if (options_.statement_timeout.count() > 0) {
+    const Status set = Guard("setting statement_timeout", [&]() -> Status {
+      // set_variable survives pqxx's transparent reconnects.
+      connection->set_variable("statement_timeout",
+                               std::to_string(options_.statement_timeout.count()));
+      return Status::Ok();
+    });
+    if (!set.ok()) return Status::Unavailable(set.message());
+  }
+  return connection;
+}
+
+void ConnectionPool::CloseIdle() {
+  std::vector<std::unique_ptr<pqxx::connection>> closing;
+  {
+    std::lock_guard lock(mu_);
+    closing.swap(idle_);
+    idle_.reserve(options_.max_connections);
+    open_ -= closing.size();
+  }
+  closing.clear();  // closes the sockets, outside the lock
+  returned_.notify_all();
+}
+
+void ConnectionPool::Release(std::unique_ptr<pqxx::connection> connection, bool discard) {
+  const bool keep = !discard && connection->is_open();
+  if (!keep) connection.reset();  // closes the socket, outside the lock
+  {
+    std::lock_guard lock(mu_);
+    LEDGER_CHECK(in_use_ > 0 && open_ > 0, "a lease returned to a pool that did not lend it");
+    --in_use_;
+    if (keep) {
+      idle_.push_back(std::move(connection));
+    } else {
+      --open_;
+    }
+  }
+  returned_.notify_one();
+}
+
+ConnectionPool::Lease::Lease(Lease&& other) noexcept
+    : pool_(std::exchange(other.pool_, nullptr)),
+      connection_(std::move(other.connection_)),
+      fresh_(other.fresh_),
+      discard_(other.discard_) {}
+
+ConnectionPool::Lease& ConnectionPool::Lease::operator=(Lease&& other) noexcept {
+  if (this != &other) {
+    Return();
+    pool_ = std::exchange(other.pool_, nullptr);
+    connection_ = std::move(other.connection_);
+    fresh_ = other.fresh_;
+    discard_ = other.discard_;
+  }
+  return *this;
+}
+
+ConnectionPool::Lease::~Lease() { Return(); }
+
+pqxx::connection& ConnectionPool::Lease::connection() const {
+  LEDGER_CHECK(connection_ != nullptr, "use of a moved-from connection lease");
+  return *connection_;
+}
+
+void ConnectionPool::Lease::Return() {
+  if (pool_ == nullptr) return;
+  std::exchange(pool_, nullptr)->Release(std::move(connection_), discard_);
+}
+
+}  // namespace ledger::projections

@@ -1,0 +1,189 @@
+#include "projections/cursor.h"
+
+#include <array>
+#include <charconv>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "common/check.h"
+#include "events/hash.h"
+
+namespace ledger::projections {
+namespace {
+
+constexpr std::string_view kVersion = "v1";
+constexpr char kSeparator = '|';
+// Fields: version, order, search fingerprint, total_funded, id, check.
+constexpr size_t kCursorFields = 6;
+// Hex digits kept of a SHA-256 (8 bytes): plenty to tell search terms apart
+// and to catch edits; a cursor is not a credential.
+constexpr size_t kDigestHexDigits = 16;
+
+constexpr std::string_view kBase64UrlAlphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string ShortDigest(std::string_view bytes) {
+  return events::ToHex(events::Sha256(bytes)).substr(0, kDigestHexDigits);
+}
+
+// The cursor text without its check field, ending in the separator.
+std::string Payload(OrderBy order, std::string_view search, const CursorKey& key) {
+  std::string out;
+  out.append(kVersion).push_back(kSeparator);
+  out.append(OrderByName(order)).push_back(kSeparator);
+  out.append(ShortDigest(search)).push_back(kSeparator);
+  if (order == OrderBy::kTotalFundedAsc || order == OrderBy::kTotalFundedDesc) {
+    out.append(std::to_string(key.total_funded));
+  }
+  out.push_back(kSeparator);
+  out.append(std::to_string(key.id)).push_back(kSeparator);
+  return out;
+}
+
+// A non-negative int64 written the way std::to_string writes it: digits only,
+// no sign, no leading zeros.
+std::optional<int64_t> ParseCanonicalNonNegative(std::string_view text) {
+  if (text.empty() || (text.size() > 1 && text[0] == '0')) return std::nullopt;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+std::vector<std::string_view> Split(std::string_view text, char separator) {
+  std::vector<std::string_view> parts;
+  size_t start = 0;
+  while (true) {
+    const size_t at = text.find(separator, start);
+    if (at == std::string_view::npos) {
+      parts.push_back(text.substr(start));
+      return parts;
+    }
+    parts.push_back(text.substr(start, at - start));
+    start = at + 1;
+  }
+}
+
+int Base64UrlValue(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '-') return 62;
+  if (c == '_') return 63;
+  return -1;
+}
+
+Status Malformed() { return Status::InvalidArgument("cursor is malformed"); }
+
+}  // namespace
+
+std::string_view OrderByName(OrderBy order) {
+  switch (order) {
+    case OrderBy::kCreatedAsc:
+      return "created";
+    case OrderBy::kCreatedDesc:
+      return "-created";
+    case OrderBy::kTotalFundedAsc:
+      return "total_funded";
+    case OrderBy::kTotalFundedDesc:
+      return "-total_funded";
+  }
+  LEDGER_CHECK(false, "unknown OrderBy");
+  return {};
+}
+
+std::string EncodeCursor(OrderBy order, std::string_view search, const CursorKey& key) {
+  LEDGER_CHECK(key.id > 0 && key.total_funded >= 0, "cursor keys come from read-table rows");
+  std::string text = Payload(order, search, key);
+  text.append(ShortDigest(text));
+  return Base64UrlEncode(text);
+}
+
+Result<CursorKey> DecodeCursor(std::string_view cursor, OrderBy order, std::string_view search) {
+  if (cursor.size() > kMaxCursorBytes) {
+    return Status::InvalidArgument("cursor is longer than " + std::to_string(kMaxCursorBytes) +
+                                   " bytes");
+  }
+  const std::optional<std::string> text = Base64UrlDecode(cursor);
+  if (!text) return Malformed();
+  const std::vector<std::string_view> fields = Split(*text, kSeparator);
+  if (fields.size() != kCursorFields || fields[0] != kVersion) return Malformed();
+  const std::string_view check = fields[kCursorFields - 1];
+  const std::string_view payload = std::string_view(*text).substr(0, text->size() - check.size());
+  if (check != ShortDigest(payload)) return Malformed();
+  // The cursor is intact: now it must belong to this query.
+  if (fields[1] != OrderByName(order) || fields[2] != ShortDigest(search)) {
+    return Status::InvalidArgument("cursor does not belong to this query");
+  }
+  CursorKey key;
+  const bool by_total = order == OrderBy::kTotalFundedAsc || order == OrderBy::kTotalFundedDesc;
+  if (by_total) {
+    const std::optional<int64_t> total = ParseCanonicalNonNegative(fields[3]);
+    if (!total) return Malformed();
+    key.total_funded = *total;
+  } else if (!fields[3].empty()) {
+    return Malformed();
+  }
+  const std::optional<int64_t> id = ParseCanonicalNonNegative(fields[4]);
+  if (!id || *id == 0) return Malformed();
+  key.id = *id;
+  return key;
+}
+
+std::string Base64UrlEncode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() * 4 + 2) / 3);
+  size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const uint32_t n = (uint32_t{static_cast<uint8_t>(bytes[i])} << 16) |
+                       (uint32_t{static_cast<uint8_t>(bytes[i + 1])} << 8) |
+                       uint32_t{static_cast<uint8_t>(bytes[i + 2])};
+    out.push_back(kBase64UrlAlphabet[(n >> 18) & 63]);
+    out.push_back(kBase64UrlAlphabet[(n >> 12) & 63]);
+    out.push_back(kBase64UrlAlphabet[(n >> 6) & 63]);
+    out.push_back(kBase64UrlAlphabet[n & 63]);
+  }
+  const size_t rest = bytes.size() - i;
+  if (rest == 1) {
+    const uint32_t n = uint32_t{static_cast<uint8_t>(bytes[i])} << 16;
+    out.push_back(kBase64UrlAlphabet[(n >> 18) & 63]);
+    out.push_back(kBase64UrlAlphabet[(n >> 12) & 63]);
+  } else if (rest == 2) {
+    const uint32_t n = (uint32_t{static_cast<uint8_t>(bytes[i])} << 16) |
+                       (uint32_t{static_cast<uint8_t>(bytes[i + 1])} << 8);
+    out.push_back(kBase64UrlAlphabet[(n >> 18) & 63]);
+    out.push_back(kBase64UrlAlphabet[(n >> 12) & 63]);
+    out.push_back(kBase64UrlAlphabet[(n >> 6) & 63]);
+  }
+  return out;
+}
+
+std::optional<std::string> Base64UrlDecode(std::string_view text) {
+  // A length of 1 mod 4 cannot be produced by the encoder.
+  if (text.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (const char c : text) {
+    const int v = Base64UrlValue(c);
+    if (v < 0) return std::nullopt;
+    buffer = (buffer << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
+    }
+  }
+  // Leftover bits are padding of the last byte and must be zero.
+  if ((buffer & ((1U << bits) - 1)) != 0) return std::nullopt;
+  return out;
+}
+
+}  // namespace ledger::projections

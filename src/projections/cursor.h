@@ -1,0 +1,64 @@
+#pragma once
+
+// The list's sort orders and its keyset cursor. No pqxx here: the HTTP layer
+// sees these types through queries.h.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace ledger::projections {
+
+// The orders of GET /api/posts. Every order is total: `created` is id order
+// (ids are assigned in creation order and never reused), `total_funded` breaks
+// ties by id in the same direction, so keyset pages never repeat or skip.
+enum class OrderBy : uint8_t {
+  kCreatedAsc,       // created
+  kCreatedDesc,      // -created
+  kTotalFundedAsc,   // total_funded
+  kTotalFundedDesc,  // -total_funded (the default)
+};
+
+// The canonical English spelling ("-total_funded"); the Korean aliases map to
+// the same value, so a cursor made under one spelling is valid under the other.
+std::string_view OrderByName(OrderBy order);
+
+// Where a page ended: the sort key of its last item. `total_funded` is only
+// meaningful (and only encoded) for the total_funded orders.
+struct CursorKey {
+  int64_t total_funded = 0;
+  int64_t id = 0;
+
+  friend bool operator==(const CursorKey&, const CursorKey&) = default;
+};
+
+// A cursor longer than this is refused before it is decoded.
+inline constexpr size_t kMaxCursorBytes = 256;
+
+// The opaque cursor of the page after `key`: base64url without padding of
+// "v1|<order>|<search fingerprint>|<total_funded or empty>|<id>|<check>".
+// The search fingerprint is 16 hex digits of SHA-256(search) and the check 16
+// hex digits of SHA-256 of everything before it. The check is not a secret
+// (a cursor only positions a reader in a public list, so forging one gains
+// nothing); it makes an edited or truncated cursor a clear error instead of a
+// silently different page.
+// REQUIRES: key.id > 0, key.total_funded >= 0.
+std::string EncodeCursor(OrderBy order, std::string_view search, const CursorKey& key);
+
+// Decodes a cursor made by EncodeCursor for the same `order` and `search`.
+// Anything else (not base64url, wrong version, wrong check, a cursor of
+// another order or search term, non-canonical numbers, too long) is
+// kInvalidArgument.
+Result<CursorKey> DecodeCursor(std::string_view cursor, OrderBy order, std::string_view search);
+
+// RFC 4648 §5 base64url without padding. Decoding refuses padding, characters
+// outside the alphabet, and encodings whose unused trailing bits are not zero,
+// so each byte string has exactly one accepted encoding.
+std::string Base64UrlEncode(std::string_view bytes);
+std::optional<std::string> Base64UrlDecode(std::string_view text);
+
+}  // namespace ledger::projections

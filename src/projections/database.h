@@ -1,0 +1,33 @@
+#pragma once
+
+// Internal to src/projections: pqxx stays inside this module. Other modules
+// use the projector, query and replay interfaces, which do not expose it.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <pqxx/connection>
+
+#include "common/result.h"
+#include "projections/read_schema.h"
+
+namespace ledger::projections {
+
+// Opens a connection. libpq and pqxx failures become kUnavailable (the
+// database is down or unreachable: retry later), never exceptions.
+Result<std::unique_ptr<pqxx::connection>> Connect(const std::string& conninfo);
+
+// Runs `fn` and turns any exception pqxx throws into a Status: a broken
+// connection is kUnavailable, anything else kInternal with the message.
+// This is the module edge: no pqxx exception crosses it.
+template <typename Fn>
+Status Guard(std::string_view what, Fn&& fn);
+
+// Quotes an SQL identifier ("ledger_read"). REQUIRES: `name` matches
+// [a-z_][a-z0-9_]*, checked.
+std::string QuoteIdentifier(std::string_view name);
+
+}  // namespace ledger::projections
+
+#include "projections/database_inl.h"

@@ -1,0 +1,154 @@
+#include "projections/fold.h"
+
+#include <algorithm>
+#include <deque>
+#include <future>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+
+#include "events/codec.h"
+#include "events/record.h"
+
+namespace ledger::projections {
+namespace {
+
+Status At(int64_t position, std::string_view problem) {
+  return Status::Corruption("event at position " + std::to_string(position) + ": " +
+                            std::string(problem));
+}
+
+// The stored records of one chunk, copied out of the log so that they can be
+// decoded on another thread.
+struct RawChunk {
+  std::vector<int64_t> positions;  // the keys, as stored
+  std::vector<size_t> ends;        // record i is bytes[ends[i-1], ends[i])
+  std::string bytes;
+};
+
+// A chunk's events, decoded and each checked against its own stored hash.
+// When `problem` is set, events holds the good ones before it.
+struct DecodedChunk {
+  std::vector<events::Event> events;
+  std::optional<Status> problem;
+};
+
+// Per-record checks that need no other record: the stored hash is the hash
+// of the stored bytes, the bytes decode, and they name the key's position.
+// The links between records are checked in order by the caller.
+DecodedChunk Decode(const RawChunk& raw) {
+  DecodedChunk out;
+  out.events.reserve(raw.positions.size());
+  size_t begin = 0;
+  for (size_t i = 0; i < raw.positions.size(); ++i) {
+    const int64_t position = raw.positions[i];
+    const std::string_view record(raw.bytes.data() + begin, raw.ends[i] - begin);
+    begin = raw.ends[i];
+    auto event = events::DecodeRecord(record);
+    if (!event.ok()) {
+      out.problem = At(position, event.status().message());
+      break;
+    }
+    if (event->position != position) {
+      out.problem = At(position, "event bytes name position " + std::to_string(event->position));
+      break;
+    }
+    out.events.push_back(std::move(event).value());
+  }
+  return out;
+}
+
+// Folds one decoded event into `folded`, growing the post vector when the
+// event opens the next post id.
+Status FoldEvent(FoldedLog& folded, const events::Event& event) {
+  const auto known = static_cast<int64_t>(folded.posts.size());
+  if (event.stream == known + 1) {
+    folded.posts.emplace_back();
+    folded.last_position.push_back(0);
+  } else if (event.stream < 1 || event.stream > known) {
+    return At(event.position, "names post " + std::to_string(event.stream) + " out of sequence (" +
+                                  std::to_string(known) + " posts so far)");
+  }
+  const auto index = static_cast<size_t>(event.stream - 1);
+  LEDGER_RETURN_IF_ERROR(commands::Apply(folded.posts[index], event));
+  folded.last_position[index] = event.position;
+  return Status::Ok();
+}
+
+// Applies a decoded chunk in order, checking that positions follow each
+// other and that each prev_hash is the previous event's hash.
+Status ApplyChunk(FoldedLog& folded, const DecodedChunk& chunk) {
+  for (const events::Event& event : chunk.events) {
+    if (event.position != folded.position + 1) {
+      return At(folded.position + 1,
+                "event missing: next stored position is " + std::to_string(event.position));
+    }
+    if (event.prev_hash != folded.hash) {
+      return At(event.position, "prev_hash does not match the hash of the previous event");
+    }
+    LEDGER_RETURN_IF_ERROR(FoldEvent(folded, event));
+    folded.position = event.position;
+    folded.hash = event.hash;
+    ++folded.events;
+  }
+  if (chunk.problem) return *chunk.problem;
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<FoldedLog> FoldLog(const events::EventLog& log, int64_t to_position,
+                          const std::function<void(int64_t done, int64_t total)>& progress) {
+  const events::LogHead head = log.Head();
+  if (to_position < 0 || to_position > head.position) {
+    return Status::InvalidArgument("cannot fold to position " + std::to_string(to_position) +
+                                   ": the log's head is " + std::to_string(head.position));
+  }
+  // Decoding (hash and JSON) is most of the work and needs no order, so
+  // chunks are decoded on their own threads while this one reads the next
+  // chunk and applies finished ones in order. launch::deferred lets a chunk
+  // be decoded here when no thread can be started.
+  const size_t in_flight_max =
+      std::clamp<size_t>(std::thread::hardware_concurrency() + 1, 1, kFoldChunksInFlightMax);
+  std::deque<std::future<DecodedChunk>> in_flight;
+  FoldedLog folded;
+  const auto apply_oldest = [&]() -> Status {
+    const DecodedChunk chunk = in_flight.front().get();
+    in_flight.pop_front();
+    LEDGER_RETURN_IF_ERROR(ApplyChunk(folded, chunk));
+    if (progress) progress(folded.position, to_position);
+    return Status::Ok();
+  };
+  for (int64_t from = 1; from <= to_position; from += kFoldChunkEvents) {
+    const int64_t last = std::min(to_position, from + kFoldChunkEvents - 1);
+    RawChunk raw;
+    raw.positions.reserve(static_cast<size_t>(last - from + 1));
+    raw.ends.reserve(static_cast<size_t>(last - from + 1));
+    LEDGER_RETURN_IF_ERROR(
+        log.ScanRecords(from, last, [&](int64_t position, std::string_view record) {
+          raw.positions.push_back(position);
+          raw.bytes.append(record);
+          raw.ends.push_back(raw.bytes.size());
+          return true;
+        }));
+    const auto stored = static_cast<int64_t>(raw.positions.size());
+    in_flight.push_back(std::async(std::launch::async | std::launch::deferred,
+                                   [raw = std::move(raw)] { return Decode(raw); }));
+    if (stored != last - from + 1) {
+      // A hole: everything before it is still checked and applied first, so
+      // the first problem in log order is the one reported.
+      while (!in_flight.empty()) LEDGER_RETURN_IF_ERROR(apply_oldest());
+      return At(folded.position + 1, "event missing");
+    }
+    if (in_flight.size() >= in_flight_max) LEDGER_RETURN_IF_ERROR(apply_oldest());
+  }
+  while (!in_flight.empty()) LEDGER_RETURN_IF_ERROR(apply_oldest());
+  if (to_position == head.position && folded.hash != head.hash) {
+    return At(to_position, "hash differs from the recorded head hash");
+  }
+  return folded;
+}
+
+}  // namespace ledger::projections

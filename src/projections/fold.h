@@ -1,0 +1,48 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "commands/post_state.h"
+#include "common/result.h"
+#include "events/event_log.h"
+#include "events/hash.h"
+
+namespace ledger::projections {
+
+// Events read from the log per ScanRecords call, and the granularity of
+// progress reports. Bounds the records decoded ahead of the fold.
+inline constexpr int64_t kFoldChunkEvents = 8'192;
+// Chunks decoded ahead of the fold at most (hardware threads + 1, capped
+// here): bounds the memory and the threads a fold uses.
+inline constexpr size_t kFoldChunksInFlightMax = 8;
+
+// Every post's state as of one position of the log: what replay writes into
+// the read tables, what verify compares them with, and what as-of reads serve.
+struct FoldedLog {
+  std::vector<commands::PostState> posts;    // index id - 1; ids are dense from 1
+  std::vector<int64_t> last_position;        // per post, the position of its last event
+  int64_t position = 0;                      // the last folded position
+  events::Hash hash = events::kGenesisHash;  // its hash (genesis for position 0)
+  int64_t events = 0;                        // events folded
+};
+
+// Folds events 1..to_position of `log` into per-post states, checking the log
+// on the way: every position present and in order, each prev_hash the previous
+// hash, each stored hash the hash of the stored bytes, every event decodable,
+// the posts' ids dense (a stream is either known or the next new id), and
+// every event acceptable to commands::Apply. When to_position is the head, the
+// last hash must also equal the head hash.
+//
+// Chunks are decoded on up to kFoldChunksInFlightMax threads at once; states
+// are applied in log order on the calling thread.
+//
+// Any problem is kCorruption naming the position; to_position < 0 or past the
+// head is kInvalidArgument; I/O errors of the log pass through.
+// `progress`, when set, is called after each chunk with (events done, total).
+Result<FoldedLog> FoldLog(const events::EventLog& log, int64_t to_position,
+                          const std::function<void(int64_t done, int64_t total)>& progress = {});
+
+}  // namespace ledger::projections

@@ -1,0 +1,42 @@
+#include "projections/migrations.h"
+
+#include <pqxx/pqxx>
+
+#include "projections/database.h"
+
+namespace ledger::projections {
+namespace {
+
+// pg_advisory_xact_lock key shared by every process migrating this database.
+constexpr int64_t kMigrationLockKey = 0x66756e64696e67;  // "funding"
+
+}  // namespace
+
+Status ApplyMigrations(pqxx::connection& connection, std::string_view schema) {
+  const std::string s = QuoteIdentifier(schema);
+  for (const Migration& m : Migrations()) {
+    LEDGER_RETURN_IF_ERROR(Guard("applying migration " + m.name, [&]() -> Status {
+      pqxx::work tx(connection);
+      tx.exec_params("SELECT pg_advisory_xact_lock($1)", kMigrationLockKey);
+      tx.exec0("CREATE SCHEMA IF NOT EXISTS " + s);
+      tx.exec0("CREATE TABLE IF NOT EXISTS " + s +
+               ".schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+               "applied_at timestamptz NOT NULL DEFAULT now())");
+      const pqxx::result done =
+          tx.exec_params("SELECT 1 FROM " + s + ".schema_migrations WHERE version = $1", m.version);
+      if (!done.empty()) {
+        tx.commit();
+        return Status::Ok();
+      }
+      tx.exec0("SET LOCAL search_path TO " + s + ", public");
+      tx.exec0(std::string(m.sql));
+      tx.exec_params("INSERT INTO " + s + ".schema_migrations (version, name) VALUES ($1, $2)",
+                     m.version, m.name);
+      tx.commit();
+      return Status::Ok();
+    }));
+  }
+  return Status::Ok();
+}
+
+}  // namespace ledger::projections

@@ -1,0 +1,374 @@
+#include "projections/projector.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include <pqxx/pqxx>
+#include <pthread.h>
+
+#include "common/check.h"
+#include "common/money.h"
+#include "events/codec.h"
+#include "projections/batch_changes.h"
+#include "projections/migrations.h"
+
+namespace ledger::projections {
+namespace {
+
+std::string Int(int64_t v) { return std::to_string(v); }
+std::string TimeLiteral(Timestamp t) { return "'" + FormatTimestamp(t) + "'::timestamptz"; }
+std::string DateLiteral(CivilDate d) { return "'" + FormatDate(d) + "'::date"; }
+
+// `(a, b, c)` rows joined by commas.
+class Values {
+ public:
+  void Row(std::initializer_list<std::string> cells) {
+    if (!text_.empty()) text_ += ",\n";
+    text_ += '(';
+    bool first = true;
+    for (const std::string& cell : cells) {
+      if (!first) text_ += ", ";
+      text_ += cell;
+      first = false;
+    }
+    text_ += ')';
+    ++rows_;
+  }
+  bool empty() const { return rows_ == 0; }
+  size_t rows() const { return rows_; }
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+  size_t rows_ = 0;
+};
+
+Status Fatal(std::string message) { return Status::Corruption(std::move(message)); }
+
+}  // namespace
+
+Projector::Projector(const events::EventLog* log, ProjectorOptions options)
+    : log_(log), options_(std::move(options)) {
+  LEDGER_CHECK(options_.max_batch_events > 0, "a projector batch holds at least one event");
+}
+
+Projector::~Projector() { Stop(); }
+
+Status Projector::failure() const {
+  std::lock_guard lock(mu_);
+  return failure_;
+}
+
+Status Projector::last_error() const {
+  std::lock_guard lock(mu_);
+  return last_error_;
+}
+
+Status Projector::EnsureConnected() {
+  if (connection_ && connection_->is_open()) return Status::Ok();
+  connection_.reset();
+  LEDGER_ASSIGN_OR_RETURN(auto connection, Connect(options_.conninfo));
+  LEDGER_RETURN_IF_ERROR(ApplyMigrations(*connection, options_.schema));
+  connection_ = std::move(connection);
+  return Status::Ok();
+}
+
+Result<size_t> Projector::Step() {
+  {
+    std::lock_guard lock(mu_);
+    if (!failure_.ok()) return failure_;
+  }
+  Result<size_t> applied = Status::Unavailable("not run");
+  const Status connected = EnsureConnected();
+  if (connected.ok()) {
+    applied = ApplyBatch();
+  } else {
+    applied = connected;
+  }
+  std::lock_guard lock(mu_);
+  if (applied.ok()) {
+    last_error_ = Status::Ok();
+  } else if (applied.status().code() == Status::Code::kCorruption) {
+    failure_ = applied.status();
+    std::fprintf(stderr, "projector %s stopped: %s\n", options_.name.c_str(),
+                 failure_.ToString().c_str());
+  } else {
+    // The connection may be broken or mid-transaction: start afresh next time.
+    connection_.reset();
+    last_error_ = applied.status();
+  }
+  return applied;
+}
+
+Result<size_t> Projector::ApplyBatch() {
+  const std::string s = QuoteIdentifier(options_.schema);
+  size_t applied = 0;
+  Status fatal;
+  const Status status = Guard("projecting events", [&]() -> Status {
+    pqxx::work tx(*connection_);
+    tx.exec_params("INSERT INTO " + s +
+                       ".checkpoints (name, position, hash, updated_at) "
+                       "VALUES ($1, 0, $2, now()) ON CONFLICT (name) DO NOTHING",
+                   options_.name, events::ToHex(events::kGenesisHash));
+    // Locking the checkpoint row makes two projectors with one name take
+    // turns instead of applying a batch twice.
+    const pqxx::row cp = tx.exec_params1(
+        "SELECT position, hash FROM " + s + ".checkpoints WHERE name = $1 FOR UPDATE",
+        options_.name);
+    const auto checkpoint = cp[0].as<int64_t>();
+    const auto checkpoint_hash = events::HashFromHex(cp[1].as<std::string>());
+    position_.store(checkpoint, std::memory_order_release);
+    if (!checkpoint_hash) {
+      fatal = Fatal("checkpoint hash of projector " + options_.name + " is not a hash");
+      return Status::Ok();
+    }
+    const events::LogHead head = log_->Head();
+    if (checkpoint > head.position) {
+      fatal = Fatal("checkpoint " + Int(checkpoint) + " is past the log head " +
+                    Int(head.position) + ": the read tables belong to another log");
+      return Status::Ok();
+    }
+    if (checkpoint == head.position) {
+      if (head.hash != *checkpoint_hash) {
+        fatal = Fatal("checkpoint hash differs from the log's hash at position " + Int(checkpoint));
+      }
+      return Status::Ok();
+    }
+
+    std::vector<events::Event> batch;
+    if (Status read = events::ReadEvents(*log_, checkpoint + 1, head.position,
+                                               options_.max_batch_events, &batch);
+        !read.ok()) {
+      if (read.code() == Status::Code::kCorruption) {
+        fatal = read;
+        return Status::Ok();
+      }
+      return read;
+    }
+    events::Hash prev = *checkpoint_hash;
+    int64_t expected = checkpoint + 1;
+    for (const events::Event& e : batch) {
+      if (e.position != expected) {
+        fatal = Fatal("hole in the log: expected position " + Int(expected) + ", read " +
+                      Int(e.position));
+        return Status::Ok();
+      }
+      if (e.prev_hash != prev) {
+        fatal = Fatal("hash chain broken at position " + Int(e.position) +
+                      ": prev_hash is not the hash of the checkpoint or previous event");
+        return Status::Ok();
+      }
+      prev = e.hash;
+      ++expected;
+    }
+    if (batch.empty()) {
+      fatal = Fatal("hole in the log: position " + Int(checkpoint + 1) + " is missing");
+      return Status::Ok();
+    }
+
+    auto coalesced = CoalesceBatch(batch);
+    if (!coalesced.ok()) {
+      fatal = coalesced.status();
+      return Status::Ok();
+    }
+    std::map<int64_t, PostChange>& changes = *coalesced;
+    std::map<int64_t, int64_t> participants;  // per post, from what the database did
+
+    // 1. Posts created in this batch (and still alive at its end).
+    Values created;
+    for (const auto& [id, c] : changes) {
+      if (!c.created || c.deleted) continue;
+      const events::PostCreated& p = c.created_data;
+      created.Row({Int(id), tx.quote(p.title), tx.quote(p.uploader), tx.quote(p.owner),
+                   tx.quote(p.description), Int(p.target_amount), Int(p.funding_unit),
+                   DateLiteral(p.end_date), TimeLiteral(p.closes_at), TimeLiteral(c.created_at),
+                   Int(c.version), Int(c.last_position)});
+    }
+    if (!created.empty()) {
+      tx.exec0("INSERT INTO " + s +
+               ".posts (id, title, uploader, owner, description, target_amount, funding_unit, "
+               "end_date, closes_at, created_at, version, last_position) VALUES " +
+               created.text());
+    }
+
+    // 2. Edits of posts created before this batch.
+    Values edited;
+    const auto text_or_null = [&tx](const std::optional<std::string>& v) {
+      return v ? tx.quote(*v) : std::string("NULL");
+    };
+    for (const auto& [id, c] : changes) {
+      if (c.created || c.deleted || !c.has_edits()) continue;
+      const events::PostEdited& x = c.edits;
+      edited.Row({Int(id), text_or_null(x.title) + "::text", text_or_null(x.uploader) + "::text",
+                  text_or_null(x.description) + "::text",
+                  (x.funding_unit ? Int(*x.funding_unit) : "NULL") + std::string("::bigint"),
+                  x.end_date ? DateLiteral(*x.end_date) : "NULL::date",
+                  x.closes_at ? TimeLiteral(*x.closes_at) : "NULL::timestamptz"});
+    }
+    if (!edited.empty()) {
+      tx.exec0("UPDATE " + s +
+               ".posts p SET title = COALESCE(v.title, p.title), "
+               "uploader = COALESCE(v.uploader, p.uploader), "
+               "description = COALESCE(v.description, p.description), "
+               "funding_unit = COALESCE(v.funding_unit, p.funding_unit), "
+               "end_date = COALESCE(v.end_date, p.end_date), "
+               "closes_at = COALESCE(v.closes_at, p.closes_at) "
+               "FROM (VALUES " +
+               edited.text() +
+               ") v(id, title, uploader, description, funding_unit, end_date, closes_at) "
+               "WHERE p.id = v.id");
+    }
+
+    // 3. Refunded backers: their stored rows go; what those rows held comes
+    // off the post's figures.
+    Values reset;
+    for (const auto& [id, c] : changes) {
+      if (c.deleted) continue;
+      for (const auto& [backer, b] : c.backers) {
+        if (b.reset) reset.Row({Int(id), tx.quote(backer)});
+      }
+    }
+    if (!reset.empty()) {
+      const pqxx::result removed =
+          tx.exec("DELETE FROM " + s + ".backers b USING (VALUES " + reset.text() +
+                  ") r(post_id, backer) WHERE b.post_id = r.post_id AND b.backer = r.backer "
+                  "RETURNING b.post_id, b.fundings");
+      for (const pqxx::row& row : removed) {
+        PostChange& c = changes.at(row[0].as<int64_t>());
+        c.fundings_delta -= row[1].as<int64_t>();
+        participants[c.id] -= 1;
+      }
+    }
+
+    // 4. Fundings: add to each backer's row, creating it if new.
+    Values funded;
+    for (const auto& [id, c] : changes) {
+      if (c.deleted) continue;
+      for (const auto& [backer, b] : c.backers) {
+        if (b.after.fundings == 0) continue;
+        funded.Row({Int(id), tx.quote(backer), Int(b.after.units), Int(b.after.amount),
+                    Int(b.after.fundings)});
+      }
+    }
+    if (!funded.empty()) {
+      const pqxx::result upserted =
+          tx.exec("INSERT INTO " + s +
+                  ".backers AS b (post_id, backer, units, amount, fundings) "
+                  "VALUES " +
+                  funded.text() +
+                  " ON CONFLICT (post_id, backer) DO UPDATE SET "
+                  "units = b.units + EXCLUDED.units, amount = b.amount + EXCLUDED.amount, "
+                  "fundings = b.fundings + EXCLUDED.fundings "
+                  "RETURNING b.post_id, (b.xmax = 0) AS inserted");
+      for (const pqxx::row& row : upserted) {
+        if (row[1].as<bool>()) participants[row[0].as<int64_t>()] += 1;
+      }
+    }
+
+    // 5. Figures, version and last position of every surviving post.
+    Values figures;
+    for (const auto& [id, c] : changes) {
+      if (c.deleted) continue;
+      figures.Row({Int(id), Int(c.total_delta), Int(c.fundings_delta), Int(participants[id]),
+                   Int(c.version), Int(c.last_position)});
+    }
+    if (!figures.empty()) {
+      const pqxx::result updated =
+          tx.exec("UPDATE " + s +
+                  ".posts p SET total_funded = p.total_funded + v.total, "
+                  "funding_count = p.funding_count + v.fundings, "
+                  "participant_count = p.participant_count + v.participants, "
+                  "version = v.version, last_position = v.pos "
+                  "FROM (VALUES " +
+                  figures.text() +
+                  ") v(id, total, fundings, participants, version, pos) "
+                  "WHERE p.id = v.id RETURNING p.id");
+      if (updated.size() != figures.rows()) {
+        fatal = Fatal(
+            "read tables out of step with the log: " + Int(static_cast<int64_t>(figures.rows())) +
+            " posts changed by events " + Int(checkpoint + 1) + ".." + Int(expected - 1) + " but " +
+            Int(static_cast<int64_t>(updated.size())) + " rows matched");
+        return Status::Ok();  // not committed
+      }
+    }
+
+    // 6. Deleted posts leave the read tables, and their backers with them.
+    Values deleted;
+    for (const auto& [id, c] : changes) {
+      if (c.deleted && !c.created) deleted.Row({Int(id)});
+    }
+    if (!deleted.empty()) {
+      tx.exec0("DELETE FROM " + s + ".backers WHERE post_id IN (SELECT v.id FROM (VALUES " +
+               deleted.text() + ") v(id))");
+      tx.exec0("DELETE FROM " + s + ".posts WHERE id IN (SELECT v.id FROM (VALUES " +
+               deleted.text() + ") v(id))");
+    }
+
+    // 7. The checkpoint, in the same transaction as the rows.
+    tx.exec_params0("UPDATE " + s +
+                        ".checkpoints SET position = $2, hash = $3, updated_at = now() "
+                        "WHERE name = $1",
+                    options_.name, expected - 1, events::ToHex(prev));
+    if (options_.before_commit_for_testing) options_.before_commit_for_testing();
+    tx.commit();
+    applied = batch.size();
+    position_.store(expected - 1, std::memory_order_release);
+    return Status::Ok();
+  });
+  if (!fatal.ok()) return fatal;
+  LEDGER_RETURN_IF_ERROR(status);
+  return applied;
+}
+
+void Projector::Start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable()) return;
+  stop_ = false;
+  running_ = true;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Projector::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  running_ = false;
+}
+
+void Projector::Wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Projector::Run() {
+  pthread_setname_np(pthread_self(), "projector");
+  std::chrono::milliseconds backoff = options_.retry_initial;
+  while (true) {
+    const Result<size_t> step = Step();
+    std::chrono::milliseconds pause{0};
+    if (step.ok()) {
+      backoff = options_.retry_initial;
+      if (*step == 0) pause = options_.poll_interval;  // caught up
+    } else if (step.status().code() == Status::Code::kCorruption) {
+      break;  // failed: reported by Step, never skipped
+    } else {
+      pause = backoff;  // database unavailable: back off, then reconnect
+      backoff = std::min(backoff * 2, options_.retry_max);
+    }
+    std::unique_lock lock(mu_);
+    if (pause.count() > 0) {
+      cv_.wait_for(lock, pause, [this] { return stop_ || woken_; });
+    }
+    woken_ = false;
+    if (stop_) break;
+  }
+  running_ = false;
+}
+
+}  // namespace ledger::projections

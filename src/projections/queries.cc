@@ -1,0 +1,287 @@
+#include "projections/queries.h"
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "common/check.h"
+#include "common/utf8.h"
+#include "projections/connection_pool.h"
+#include "projections/database.h"
+
+namespace ledger::projections {
+namespace {
+
+static_assert(kDefaultListLimit >= 1 && kDefaultListLimit <= kMaxListLimit);
+
+// A read is idempotent, so a query that lost its connection is tried once
+// more on a fresh one: after a database restart every idle connection is
+// dead, and only using one finds out.
+constexpr int kMaxQueryAttempts = 2;
+
+// 128 bits hold total_funded × 100 for any int64 total (GCC extension).
+__extension__ using Int128 = __int128;
+
+// SQLSTATE query_canceled: statement_timeout fired.
+constexpr std::string_view kQueryCanceled = "57014";
+// The server ended the session (pg_terminate_backend, shutdown, a crashed
+// backend): the connection is gone although libpq reported an SQL error.
+constexpr std::string_view kAdminShutdown = "57P01";
+constexpr std::string_view kCrashShutdown = "57P02";
+
+// Columns of a PostSummary plus what its derived figures need. end_date as
+// days since 1970-01-01 and closes_at as µs since the epoch: exact integers,
+// no text parsing. EXTRACT returns numeric since PostgreSQL 14, so the
+// multiplication is exact.
+constexpr std::string_view kSummaryColumns =
+    "id, title, uploader, total_funded, target_amount, "
+    "(end_date - DATE '1970-01-01') AS end_day, "
+    "(EXTRACT(EPOCH FROM closes_at) * 1000000)::bigint AS closes_at_us";
+constexpr int kSummaryColumnCount = 7;
+
+constexpr std::string_view kDetailColumns =
+    ", description, funding_unit, participant_count, "
+    "(EXTRACT(EPOCH FROM created_at) * 1000000)::bigint AS created_at_us, version";
+
+bool ByTotal(OrderBy order) {
+  return order == OrderBy::kTotalFundedAsc || order == OrderBy::kTotalFundedDesc;
+}
+bool Descending(OrderBy order) {
+  return order == OrderBy::kCreatedDesc || order == OrderBy::kTotalFundedDesc;
+}
+
+// `term` as a LIKE pattern matching it anywhere: its own %, _ and \ are
+// escaped with \ (the ESCAPE character of the query), so they match
+// literally.
+std::string ContainsPattern(std::string_view term) {
+  std::string pattern = "%";
+  for (const char c : term) {
+    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+    pattern += c;
+  }
+  pattern += '%';
+  return pattern;
+}
+
+// The trimmed search term, or kInvalidArgument.
+Result<std::string> NormalizeSearch(std::string_view raw) {
+  if (!CountCodePoints(raw)) return Status::InvalidArgument("search is not valid UTF-8");
+  const std::string_view term = TrimUnicodeSpace(raw);
+  if (HasControlCharacter(term)) {
+    return Status::InvalidArgument("search must not contain control characters");
+  }
+  if (CountCodePoints(term).value_or(0) > kMaxSearchCodePoints) {
+    return Status::InvalidArgument("search must be at most " +
+                                   std::to_string(kMaxSearchCodePoints) + " characters");
+  }
+  return std::string(term);
+}
+
+// `today` is the service time zone's date at `now`.
+PostSummary SummaryFromRow(const pqxx::row& row, CivilDate today, Timestamp now) {
+  PostSummary s;
+  s.id = row[0].as<int64_t>();
+  s.title = row[1].as<std::string>();
+  s.uploader = row[2].as<std::string>();
+  s.total_funded = row[3].as<int64_t>();
+  const auto target_amount = row[4].as<int64_t>();
+  const std::chrono::sys_days end_day{std::chrono::days(row[5].as<int64_t>())};
+  const Timestamp closes_at{std::chrono::microseconds(row[6].as<int64_t>())};
+  s.achievement_rate = AchievementRate(s.total_funded, target_amount);
+  s.d_day = DaysUntil(CivilDate(end_day), today);
+  s.status = StatusAt(closes_at, s.total_funded, target_amount, now);
+  return s;
+}
+
+// Runs `body(transaction)` in a read-only transaction on a pooled connection
+// and turns every pqxx exception into a Status. A connection that saw an
+// error is discarded.
+template <typename Body>
+Status ReadOnly(ConnectionPool& pool, std::string_view what, Body&& body) {
+  Status status;
+  for (int attempt = 1; attempt <= kMaxQueryAttempts; ++attempt) {
+    LEDGER_ASSIGN_OR_RETURN(ConnectionPool::Lease lease, pool.Acquire());
+    bool connection_lost = false;
+    status = Guard(what, [&]() -> Status {
+      try {
+        pqxx::read_transaction tx(lease.connection());
+        body(tx);
+        tx.commit();
+        return Status::Ok();
+      } catch (const pqxx::broken_connection&) {
+        connection_lost = true;
+        throw;
+      } catch (const pqxx::sql_error& e) {
+        if (e.sqlstate() == kQueryCanceled) {
+          return Status::Unavailable(std::string(what) + ": query timed out");
+        }
+        if (e.sqlstate() == kAdminShutdown || e.sqlstate() == kCrashShutdown) {
+          connection_lost = true;
+          return Status::Unavailable(std::string(what) + ": database connection lost: " + e.what());
+        }
+        throw;
+      }
+    });
+    if (status.ok()) return status;
+    lease.Discard();
+    // Only a connection that was used before can have died unnoticed; a
+    // failure on a fresh one is the database's answer now.
+    if (!connection_lost || lease.fresh()) break;
+    // The next attempt gets a fresh connection, unless another thread
+    // returns one in between.
+    pool.CloseIdle();
+  }
+  return status;
+}
+
+}  // namespace
+
+std::optional<OrderBy> ParseOrderBy(std::string_view text) {
+  if (text.empty()) return OrderBy::kTotalFundedDesc;
+  const bool descending = text.front() == '-';
+  if (descending) text.remove_prefix(1);
+  if (text == "created" || text == "생성일") {
+    return descending ? OrderBy::kCreatedDesc : OrderBy::kCreatedAsc;
+  }
+  if (text == "total_funded" || text == "총펀딩금액") {
+    return descending ? OrderBy::kTotalFundedDesc : OrderBy::kTotalFundedAsc;
+  }
+  return std::nullopt;
+}
+
+std::string_view PostStatusName(PostStatus status) {
+  switch (status) {
+    case PostStatus::kFunding:
+      return "funding";
+    case PostStatus::kSuccessful:
+      return "successful";
+    case PostStatus::kFailed:
+      return "failed";
+  }
+  LEDGER_CHECK(false, "unknown PostStatus");
+  return {};
+}
+
+int64_t AchievementRate(int64_t total_funded, int64_t target_amount) {
+  LEDGER_CHECK(total_funded >= 0 && target_amount > 0, "read tables guarantee these");
+  // Non-negative operands: integer division is the floor.
+  const Int128 rate = static_cast<Int128>(total_funded) * 100 / target_amount;
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  return rate > kMax ? kMax : static_cast<int64_t>(rate);
+}
+
+int64_t DaysUntil(CivilDate end_date, CivilDate today) {
+  return (std::chrono::sys_days(end_date) - std::chrono::sys_days(today)).count();
+}
+
+PostStatus StatusAt(Timestamp closes_at, int64_t total_funded, int64_t target_amount,
+                    Timestamp now) {
+  if (now < closes_at) return PostStatus::kFunding;
+  return total_funded >= target_amount ? PostStatus::kSuccessful : PostStatus::kFailed;
+}
+
+QueryService::QueryService(ConnectionPool& pool, const TimeZone& time_zone, std::string_view schema)
+    : pool_(pool), time_zone_(time_zone), posts_(QuoteIdentifier(schema) + ".posts") {}
+
+Result<PostPage> QueryService::List(const ListRequest& request, Timestamp now) const {
+  if (request.limit < 1 || request.limit > kMaxListLimit) {
+    return Status::InvalidArgument("limit must be between 1 and " + std::to_string(kMaxListLimit));
+  }
+  LEDGER_ASSIGN_OR_RETURN(const std::string search, NormalizeSearch(request.search));
+  std::optional<CursorKey> after;
+  if (!request.cursor.empty()) {
+    LEDGER_ASSIGN_OR_RETURN(after, DecodeCursor(request.cursor, request.order, search));
+  }
+
+  // Only fixed SQL text and the quoted schema go into the statement; every
+  // value the client chose is a parameter.
+  std::vector<std::string> params;
+  const auto param = [&params](std::string value) {
+    params.push_back(std::move(value));
+    return "$" + std::to_string(params.size());
+  };
+  const bool by_total = ByTotal(request.order);
+  const bool descending = Descending(request.order);
+  std::string sql = "SELECT " + std::string(kSummaryColumns) + " FROM " + posts_ + " WHERE true";
+  if (!search.empty()) {
+    // Served by posts_title_trgm.
+    sql += " AND title ILIKE " + param(ContainsPattern(search)) + " ESCAPE '\\'";
+  }
+  if (after) {
+    // Row comparison: the btree (total_funded, id), or the primary key, seeks
+    // straight to the key; never OFFSET.
+    const char* op = descending ? " < " : " > ";
+    if (by_total) {
+      const std::string total = param(std::to_string(after->total_funded));
+      const std::string id = param(std::to_string(after->id));
+      sql += " AND (total_funded, id)" + std::string(op) + "(" + total + "::bigint, " + id +
+             "::bigint)";
+    } else {
+      sql += " AND id" + std::string(op) + param(std::to_string(after->id)) + "::bigint";
+    }
+  }
+  const char* direction = descending ? " DESC" : "";
+  sql += by_total ? std::string(" ORDER BY total_funded") + direction + ", id" + direction
+                  : std::string(" ORDER BY id") + direction;
+  // One row more than asked tells whether another page exists.
+  sql += " LIMIT " + param(std::to_string(request.limit + 1)) + "::bigint";
+
+  const CivilDate today = time_zone_.LocalDate(now);
+  PostPage page;
+  LEDGER_RETURN_IF_ERROR(ReadOnly(pool_, "listing posts", [&](pqxx::read_transaction& tx) {
+    const pqxx::result rows = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+    LEDGER_CHECK(rows.columns() == kSummaryColumnCount, "the select list above");
+    page.items.clear();
+    page.next_cursor.reset();
+    for (const pqxx::row& row : rows) {
+      if (page.items.size() == static_cast<size_t>(request.limit)) {
+        const PostSummary& last = page.items.back();
+        page.next_cursor =
+            EncodeCursor(request.order, search, CursorKey{last.total_funded, last.id});
+        break;
+      }
+      page.items.push_back(SummaryFromRow(row, today, now));
+    }
+  }));
+  return page;
+}
+
+Result<std::optional<PostDetail>> QueryService::Detail(int64_t id, Timestamp now) const {
+  std::optional<PostDetail> detail;
+  if (id <= 0) return detail;  // ids start at 1
+  const std::string sql = "SELECT " + std::string(kSummaryColumns) + std::string(kDetailColumns) +
+                          " FROM " + posts_ + " WHERE id = $1";
+  LEDGER_RETURN_IF_ERROR(ReadOnly(pool_, "reading a post", [&](pqxx::read_transaction& tx) {
+    const pqxx::result rows = tx.exec_params(sql, id);
+    detail.reset();
+    if (rows.empty()) return;
+    const pqxx::row row = rows[0];
+    PostDetail d;
+    d.summary = SummaryFromRow(row, time_zone_.LocalDate(now), now);
+    d.target_amount = row[4].as<int64_t>();
+    d.end_date = CivilDate(std::chrono::sys_days(std::chrono::days(row[5].as<int64_t>())));
+    d.description = row[kSummaryColumnCount].as<std::string>();
+    d.funding_unit = row[kSummaryColumnCount + 1].as<int64_t>();
+    d.participant_count = row[kSummaryColumnCount + 2].as<int64_t>();
+    d.created_at = Timestamp(std::chrono::microseconds(row[kSummaryColumnCount + 3].as<int64_t>()));
+    d.version = row[kSummaryColumnCount + 4].as<int64_t>();
+    detail = std::move(d);
+  }));
+  return detail;
+}
+
+PoolUsage QueryService::pool_usage() const {
+  return PoolUsage{.max_connections = pool_.max_connections(),
+                   .open = pool_.open(),
+                   .in_use = pool_.in_use(),
+                   .waiting = pool_.waiting()};
+}
+
+}  // namespace ledger::projections

@@ -1,0 +1,135 @@
+#pragma once
+
+// The read queries of the API over the read tables (GET /api/posts and
+// GET /api/posts/{id}). No pqxx in this header: the HTTP layer uses it.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "common/time_format.h"
+#include "common/time_zone.h"
+#include "projections/cursor.h"
+#include "projections/read_schema.h"
+
+namespace ledger::projections {
+
+class ConnectionPool;
+
+// Named limits of the list query; a request outside them is kInvalidArgument
+// naming the parameter.
+inline constexpr int kDefaultListLimit = 20;
+inline constexpr int kMaxListLimit = 100;
+// Counted after trimming Unicode white space.
+inline constexpr size_t kMaxSearchCodePoints = 100;
+
+// created, -created, total_funded, -total_funded, the Korean spellings 생성일
+// and 총펀딩금액 (each with an optional leading '-'), and "" for the default
+// -total_funded. Anything else is nullopt (HTTP 400).
+std::optional<OrderBy> ParseOrderBy(std::string_view text);
+
+// A campaign's state at a given instant: a business outcome, not an error.
+enum class PostStatus : uint8_t {
+  kFunding,     // now < closes_at
+  kSuccessful,  // closed with total_funded >= target_amount
+  kFailed,      // closed short of the target
+};
+// "funding", "successful", "failed" (the API's spelling).
+std::string_view PostStatusName(PostStatus status);
+
+// The derived figures, computed at read time because they depend on "now".
+// floor(total_funded × 100 / target_amount), computed in 128 bits; it may
+// exceed 100, and saturates at INT64_MAX (only reachable when target_amount
+// < 100). REQUIRES: total_funded >= 0, target_amount > 0.
+int64_t AchievementRate(int64_t total_funded, int64_t target_amount);
+// Whole days from `today` to `end_date`: 0 on the last day, negative after.
+int64_t DaysUntil(CivilDate end_date, CivilDate today);
+PostStatus StatusAt(Timestamp closes_at, int64_t total_funded, int64_t target_amount,
+                    Timestamp now);
+
+struct ListRequest {
+  // Case-insensitive substring of the title; trimmed; empty: no filter.
+  std::string search{};
+  OrderBy order = OrderBy::kTotalFundedDesc;
+  int limit = kDefaultListLimit;  // 1..kMaxListLimit
+  // next_cursor of the previous page, made for the same order and search;
+  // empty: the first page.
+  std::string cursor{};
+};
+
+struct PostSummary {
+  int64_t id = 0;
+  std::string title;
+  std::string uploader;
+  int64_t total_funded = 0;
+  int64_t achievement_rate = 0;
+  int64_t d_day = 0;
+  PostStatus status = PostStatus::kFunding;
+
+  friend bool operator==(const PostSummary&, const PostSummary&) = default;
+};
+
+struct PostPage {
+  std::vector<PostSummary> items;
+  // Absent on the last page.
+  std::optional<std::string> next_cursor;
+};
+
+struct PostDetail {
+  PostSummary summary;
+  std::string description;
+  int64_t target_amount = 0;
+  int64_t funding_unit = 0;
+  CivilDate end_date;
+  int64_t participant_count = 0;
+  Timestamp created_at;
+  int64_t version = 0;
+
+  friend bool operator==(const PostDetail&, const PostDetail&) = default;
+};
+
+// Connections in use by the read side, for metrics.
+struct PoolUsage {
+  size_t max_connections = 0;
+  size_t open = 0;
+  size_t in_use = 0;
+  size_t waiting = 0;
+};
+
+// Answers the list and detail queries from the read tables of `schema`.
+// Every query is one parameterised statement in a read-only transaction on a
+// pooled connection. Errors: kInvalidArgument for a bad request;
+// kUnavailable when no connection is free, the database is unreachable, or a
+// statement timed out (retry later, HTTP 503); kInternal for anything else.
+//
+// BLOCKING (see ConnectionPool): call from a worker pool, never from an I/O
+// thread. Thread-safe. REQUIRES: `pool` and `time_zone` outlive the service;
+// `schema` is a lower-case SQL identifier (checked).
+class QueryService {
+ public:
+  QueryService(ConnectionPool& pool, const TimeZone& time_zone,
+               std::string_view schema = kReadSchema);
+
+  // One page of posts in `request.order`, starting after `request.cursor`.
+  // Keyset pagination: posts whose sort key does not change between page
+  // fetches are seen exactly once, however others are created, edited,
+  // funded or deleted meanwhile.
+  Result<PostPage> List(const ListRequest& request, Timestamp now) const;
+
+  // The post, or nullopt when there is no live post `id`.
+  Result<std::optional<PostDetail>> Detail(int64_t id, Timestamp now) const;
+
+  PoolUsage pool_usage() const;
+
+ private:
+  ConnectionPool& pool_;
+  const TimeZone& time_zone_;
+  const std::string posts_;  // quoted "<schema>".posts
+};
+
+}  // namespace ledger::projections

@@ -1,0 +1,275 @@
+#include "projections/replay.h"
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "common/time_format.h"
+#include "projections/database.h"
+#include "projections/fold.h"
+#include "projections/migrations.h"
+
+namespace ledger::projections {
+namespace {
+
+// SQLSTATE lock_not_available: lock_timeout expired.
+constexpr std::string_view kLockNotAvailable = "55P03";
+
+bool IsIdentifier(std::string_view name) {
+  bool ok = !name.empty() && (name[0] == '_' || (name[0] >= 'a' && name[0] <= 'z'));
+  for (const char c : name) {
+    ok = ok && (c == '_' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'));
+  }
+  return ok;
+}
+
+Status LockReplay(pqxx::connection& connection, const std::string& schema) {
+  bool locked = false;
+  LEDGER_RETURN_IF_ERROR(Guard("taking the replay lock", [&]() -> Status {
+    pqxx::nontransaction tx(connection);
+    locked = tx.exec_params1("SELECT pg_try_advisory_lock($1, hashtext($2))", kReplayLockClass,
+                             schema)[0]
+                 .as<bool>();
+    return Status::Ok();
+  }));
+  if (!locked) {
+    return Status::FailedPrecondition("another replay of schema " + schema + " is running");
+  }
+  return Status::Ok();
+}
+
+Status CreateBuiltSchema(pqxx::connection& connection, const std::string& built) {
+  LEDGER_RETURN_IF_ERROR(Guard("dropping " + built, [&]() -> Status {
+    pqxx::nontransaction(connection)
+        .exec0("DROP SCHEMA IF EXISTS " + QuoteIdentifier(built) + " CASCADE");
+    return Status::Ok();
+  }));
+  return ApplyMigrations(connection, built);
+}
+
+// The constraints and indexes of the loaded tables, as statements that drop
+// them before the COPY and recreate them after it.
+struct DeferredIndexes {
+  std::vector<std::string> drop;    // in order: foreign keys, indexes, keys
+  std::vector<std::string> create;  // in order: keys, indexes, foreign keys
+};
+
+// Building an index once over all rows and checking a foreign key with one
+// join is several times faster than maintaining them row by row (200 000
+// backers rows: about 1.0 s against 0.2 s). The definitions are read from the
+// catalog, so the migrations stay the only definition of the schema.
+DeferredIndexes DeferIndexes(pqxx::work& tx, const std::string& built) {
+  const pqxx::result rows = tx.exec_params(R"sql(
+    WITH loaded AS (
+      SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname IN ('posts', 'backers'))
+    SELECT drop_order, create_order, drop_sql, create_sql FROM (
+      SELECT 1 AS drop_order, 3 AS create_order,
+             format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname) AS drop_sql,
+             format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname,
+                    pg_get_constraintdef(oid)) AS create_sql
+      FROM pg_constraint
+      WHERE contype = 'f' AND (conrelid IN (SELECT oid FROM loaded)
+                               OR confrelid IN (SELECT oid FROM loaded))
+      UNION ALL
+      SELECT 2, 2, format('DROP INDEX %s', i.indexrelid::regclass), pg_get_indexdef(i.indexrelid)
+      FROM pg_index i
+      WHERE i.indrelid IN (SELECT oid FROM loaded)
+        AND NOT EXISTS (SELECT 1 FROM pg_constraint k
+                        WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid
+                          AND k.contype IN ('p', 'u', 'x'))
+      UNION ALL
+      SELECT 3, 1,
+             format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname),
+             format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname,
+                    pg_get_constraintdef(oid))
+      FROM pg_constraint
+      WHERE contype IN ('p', 'u', 'x') AND conrelid IN (SELECT oid FROM loaded)) d
+  )sql",
+                                           built);
+  std::vector<std::pair<int, std::string>> drop;
+  std::vector<std::pair<int, std::string>> create;
+  for (const pqxx::row& r : rows) {
+    drop.emplace_back(r[0].as<int>(), r[2].as<std::string>());
+    create.emplace_back(r[1].as<int>(), r[3].as<std::string>());
+  }
+  // Stable: statements of one kind keep the catalog's order.
+  const auto by_order = [](const auto& a, const auto& b) { return a.first < b.first; };
+  std::stable_sort(drop.begin(), drop.end(), by_order);
+  std::stable_sort(create.begin(), create.end(), by_order);
+  DeferredIndexes out;
+  for (auto& [order, sql] : drop) out.drop.push_back(std::move(sql));
+  for (auto& [order, sql] : create) out.create.push_back(std::move(sql));
+  return out;
+}
+
+// Writes the live posts, their backers and the checkpoint into `built` in one
+// transaction, with COPY.
+Status Load(pqxx::connection& connection, const std::string& built, const FoldedLog& folded,
+            const std::string& projector_name, ReplayReport* report) {
+  const std::string schema = QuoteIdentifier(built);
+  return Guard("loading " + built, [&]() -> Status {
+    pqxx::work tx(connection);
+    tx.exec0("SET LOCAL maintenance_work_mem = '" + std::to_string(kReplayIndexMemoryMb) + "MB'");
+    // Every name below is written qualified, and the catalog prints the
+    // deferred definitions qualified only for schemas off the search path.
+    tx.exec0("SET LOCAL search_path TO pg_catalog");
+    const DeferredIndexes deferred = DeferIndexes(tx, built);
+    for (const std::string& sql : deferred.drop) tx.exec0(sql);
+    int64_t posts = 0;
+    int64_t backers = 0;
+    {
+      pqxx::stream_to out{tx, schema + ".posts",
+                          std::vector<std::string>{
+                              "id", "title", "uploader", "owner", "description", "target_amount",
+                              "funding_unit", "end_date", "closes_at", "created_at", "total_funded",
+                              "participant_count", "funding_count", "version", "last_position"}};
+      for (size_t i = 0; i < folded.posts.size(); ++i) {
+        const commands::PostState& p = folded.posts[i];
+        if (!p.exists() || p.deleted) continue;
+        out << std::make_tuple(p.id, p.title, p.uploader, p.owner, p.description, p.target_amount,
+                               p.funding_unit, FormatDate(p.end_date), FormatTimestamp(p.closes_at),
+                               FormatTimestamp(p.created_at), p.total_funded, p.participant_count(),
+                               p.funding_count, p.version, folded.last_position[i]);
+        ++posts;
+      }
+      out.complete();
+    }
+    {
+      pqxx::stream_to out{
+          tx, schema + ".backers",
+          std::vector<std::string>{"post_id", "backer", "units", "amount", "fundings"}};
+      // In primary-key order (byte order is the order of the C and C.UTF-8
+      // collations): the key's index build then finds its input sorted.
+      std::vector<const std::pair<const std::string, commands::BackerTotal>*> sorted;
+      for (const commands::PostState& p : folded.posts) {
+        if (!p.exists() || p.deleted) continue;
+        sorted.clear();
+        for (const auto& entry : p.backers) sorted.push_back(&entry);
+        std::sort(sorted.begin(), sorted.end(),
+                  [](const auto* a, const auto* b) { return a->first < b->first; });
+        for (const auto* entry : sorted) {
+          const commands::BackerTotal& total = entry->second;
+          out << std::make_tuple(p.id, entry->first, total.units, total.amount, total.fundings);
+          ++backers;
+        }
+      }
+      out.complete();
+    }
+    for (const std::string& sql : deferred.create) tx.exec0(sql);
+    tx.exec_params0("INSERT INTO " + schema +
+                        ".checkpoints (name, position, hash, updated_at) VALUES ($1, $2, $3, "
+                        "now())",
+                    projector_name, folded.position, events::ToHex(folded.hash));
+    tx.commit();
+    report->posts = posts;
+    report->backers = backers;
+    return Status::Ok();
+  });
+}
+
+// One attempt at the swap. Sets *busy when the locks were not granted in
+// time (nothing changed then).
+Status SwapOnce(pqxx::connection& connection, const std::string& live, const std::string& built,
+                bool* busy) {
+  const std::string retired = live + std::string(kRetiredSchemaSuffix);
+  return Guard("swapping " + built + " in as " + live, [&]() -> Status {
+    try {
+      pqxx::work tx(connection);
+      tx.exec0("SET LOCAL lock_timeout = " + std::to_string(kSwapLockTimeoutMs));
+      const bool live_exists =
+          !tx.exec_params("SELECT 1 FROM pg_namespace WHERE nspname = $1", live).empty();
+      if (live_exists) {
+        // Only ever exists inside this transaction; a leftover would be from
+        // an unrelated hand, and would make the rename fail.
+        tx.exec0("DROP SCHEMA IF EXISTS " + QuoteIdentifier(retired) + " CASCADE");
+        tx.exec0("ALTER SCHEMA " + QuoteIdentifier(live) + " RENAME TO " +
+                 QuoteIdentifier(retired));
+      }
+      tx.exec0("ALTER SCHEMA " + QuoteIdentifier(built) + " RENAME TO " + QuoteIdentifier(live));
+      if (live_exists) tx.exec0("DROP SCHEMA " + QuoteIdentifier(retired) + " CASCADE");
+      tx.commit();
+      return Status::Ok();
+    } catch (const pqxx::sql_error& e) {
+      if (e.sqlstate() != kLockNotAvailable) throw;
+      *busy = true;
+      return Status::Unavailable("swapping " + built + " in as " + live +
+                                 ": the live tables stayed locked for " +
+                                 std::to_string(kSwapLockTimeoutMs) + " ms");
+    }
+  });
+}
+
+Status Swap(pqxx::connection& connection, const std::string& live, const std::string& built) {
+  Status status;
+  for (int attempt = 1; attempt <= kSwapAttempts; ++attempt) {
+    bool busy = false;
+    status = SwapOnce(connection, live, built, &busy);
+    if (!busy) break;
+    if (attempt < kSwapAttempts) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(kSwapRetryDelayMs));
+    }
+  }
+  if (!status.ok()) {
+    return status.WithContext("the rebuilt tables are kept in schema " + built +
+                              "; the live schema is unchanged");
+  }
+  return status;
+}
+
+}  // namespace
+
+Status CheckSchemaName(std::string_view schema) {
+  const size_t longest_suffix = std::max(kReplaySchemaSuffix.size(), kRetiredSchemaSuffix.size());
+  if (!IsIdentifier(schema) || schema.size() + longest_suffix > kMaxIdentifierBytes) {
+    return Status::InvalidArgument("schema name \"" + std::string(schema) +
+                                   "\" must match [a-z_][a-z0-9_]* and leave room for \"" +
+                                   std::string(kReplaySchemaSuffix) + "\" within " +
+                                   std::to_string(kMaxIdentifierBytes) + " bytes");
+  }
+  return Status::Ok();
+}
+
+Result<ReplayReport> Replay(const events::EventLog& log, const std::string& conninfo,
+                            const ReplayOptions& options) {
+  using Clock = std::chrono::steady_clock;
+  const auto seconds_since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
+  const Clock::time_point started = Clock::now();
+  LEDGER_RETURN_IF_ERROR(CheckSchemaName(options.schema));
+  const int64_t to_position = options.to_position == 0 ? log.Head().position : options.to_position;
+  const std::string built = options.schema + std::string(kReplaySchemaSuffix);
+
+  LEDGER_ASSIGN_OR_RETURN(auto connection, Connect(conninfo));
+  LEDGER_RETURN_IF_ERROR(LockReplay(*connection, options.schema));
+  LEDGER_ASSIGN_OR_RETURN(const FoldedLog folded, FoldLog(log, to_position, options.progress));
+
+  ReplayReport report;
+  report.position = folded.position;
+  report.hash = folded.hash;
+  report.events = folded.events;
+  report.fold_seconds = seconds_since(started);
+  const Clock::time_point build_started = Clock::now();
+  LEDGER_RETURN_IF_ERROR(CreateBuiltSchema(*connection, built));
+  LEDGER_RETURN_IF_ERROR(Load(*connection, built, folded, options.projector_name, &report));
+  report.build_seconds = seconds_since(build_started);
+  if (options.dry_run) {
+    report.built_schema = built;
+  } else {
+    const Clock::time_point swap_started = Clock::now();
+    LEDGER_RETURN_IF_ERROR(Swap(*connection, options.schema, built));
+    report.swap_seconds = seconds_since(swap_started);
+    report.swapped = true;
+    report.built_schema = options.schema;
+  }
+  report.seconds = seconds_since(started);
+  return report;
+}
+
+}  // namespace ledger::projections

@@ -1,0 +1,281 @@
+#include "projections/verify.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "common/money.h"
+#include "common/time_format.h"
+#include "projections/database.h"
+#include "projections/fold.h"
+#include "projections/replay.h"
+
+namespace ledger::projections {
+namespace {
+
+// Timestamps are read back in FormatTimestamp's form, so that the text of the
+// log and of the table compare directly whatever the session's TimeZone.
+constexpr std::string_view kTimestampFormat = R"('YYYY-MM-DD"T"HH24:MI:SS.US"Z"')";
+
+// The posts columns compared, in table order after id, as the query below
+// selects them.
+constexpr std::string_view kPostColumns[] = {
+    "title",    "uploader",     "owner",      "description",  "target_amount",     "funding_unit",
+    "end_date", "closes_at",    "created_at", "total_funded", "participant_count", "funding_count",
+    "version",  "last_position"};
+constexpr size_t kPostColumnCount = std::size(kPostColumns);
+constexpr pqxx::row::size_type kTotalFundedColumn = 10;  // index in the row (id is 0)
+
+using Backers = std::map<std::string, commands::BackerTotal>;  // by name, sorted
+
+class Collector {
+ public:
+  explicit Collector(VerifyReport* report) : report_(report) {}
+
+  void Add(int64_t post_id, std::string field, std::string expected, std::string found) {
+    ++report_->mismatch_count;
+    if (report_->mismatches.size() < kMaxReportedMismatches) {
+      report_->mismatches.push_back(
+          Mismatch{post_id, std::move(field), std::move(expected), std::move(found)});
+    }
+  }
+  // Mismatches found in bulk whose details were not fetched.
+  void Count(int64_t more) { report_->mismatch_count += more; }
+
+ private:
+  VerifyReport* report_;
+};
+
+// The expected text of each of kPostColumns for a live post.
+std::vector<std::string> ExpectedColumns(const commands::PostState& p, int64_t last_position) {
+  return {p.title,
+          p.uploader,
+          p.owner,
+          p.description,
+          std::to_string(p.target_amount),
+          std::to_string(p.funding_unit),
+          FormatDate(p.end_date),
+          FormatTimestamp(p.closes_at),
+          FormatTimestamp(p.created_at),
+          std::to_string(p.total_funded),
+          std::to_string(p.participant_count()),
+          std::to_string(p.funding_count),
+          std::to_string(p.version),
+          std::to_string(last_position)};
+}
+
+void CompareBackers(int64_t id, const commands::PostState& p, const Backers& found,
+                    Collector& out) {
+  std::vector<std::string> names;
+  names.reserve(p.backers.size() + found.size());
+  for (const auto& [name, total] : p.backers) names.push_back(name);
+  for (const auto& [name, total] : found) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  for (const std::string& name : names) {
+    const auto want = p.backers.find(name);
+    const auto got = found.find(name);
+    const std::string field = "backers/" + name;
+    if (got == found.end()) {
+      out.Add(id, field, "present", "absent");
+    } else if (want == p.backers.end()) {
+      out.Add(id, field, "absent", "present");
+    } else {
+      const auto check = [&](std::string_view column, int64_t expected, int64_t actual) {
+        if (expected != actual) {
+          out.Add(id, field + "/" + std::string(column), std::to_string(expected),
+                  std::to_string(actual));
+        }
+      };
+      check("units", want->second.units, got->second.units);
+      check("amount", want->second.amount, got->second.amount);
+      check("fundings", want->second.fundings, got->second.fundings);
+    }
+  }
+}
+
+// Money conservation inside the tables: a post's backers add up to its row's
+// total_funded.
+void CompareBackerSum(int64_t id, const pqxx::row& row, const Backers& found, Collector& out) {
+  std::optional<int64_t> sum = 0;
+  for (const auto& [name, total] : found) {
+    if (sum) sum = CheckedAdd(*sum, total.amount);
+  }
+  const std::string row_total = row[kTotalFundedColumn].c_str();
+  const std::string backers_total = sum ? std::to_string(*sum) : "overflows int64";
+  if (row_total != backers_total) out.Add(id, "total_funded/backers", row_total, backers_total);
+}
+
+// `live` is null when the log has no live post `id`.
+void ComparePost(int64_t id, const commands::PostState* live, int64_t last_position,
+                 const pqxx::row* row, const Backers& found, Collector& out) {
+  if (live == nullptr) {
+    if (row != nullptr) out.Add(id, "row", "absent", "present");
+    for (const auto& [name, total] : found) out.Add(id, "backers/" + name, "absent", "present");
+    return;
+  }
+  if (row == nullptr) {
+    out.Add(id, "row", "present", "absent");
+    return;
+  }
+  const std::vector<std::string> expected = ExpectedColumns(*live, last_position);
+  for (size_t i = 0; i < kPostColumnCount; ++i) {
+    const pqxx::field f = (*row)[static_cast<pqxx::row::size_type>(i + 1)];
+    const std::string actual = f.is_null() ? "NULL" : f.c_str();
+    if (actual != expected[i]) out.Add(id, std::string(kPostColumns[i]), expected[i], actual);
+  }
+  CompareBackers(id, *live, found, out);
+  CompareBackerSum(id, *row, found, out);
+}
+
+// Compares posts lo..hi (all known to the fold) with their rows.
+void CompareRange(pqxx::transaction_base& tx, const std::string& s, const FoldedLog& folded,
+                  int64_t lo, int64_t hi, Collector& out) {
+  const std::string ts = std::string(kTimestampFormat);
+  const pqxx::result posts = tx.exec_params(
+      "SELECT id, title, uploader, owner, description, target_amount, funding_unit, "
+      "to_char(end_date, 'YYYY-MM-DD'), to_char(closes_at AT TIME ZONE 'UTC', " +
+          ts + "), to_char(created_at AT TIME ZONE 'UTC', " + ts +
+          "), total_funded, participant_count, funding_count, version, last_position FROM " + s +
+          ".posts WHERE id BETWEEN $1 AND $2 ORDER BY id",
+      lo, hi);
+  const pqxx::result backer_rows =
+      tx.exec_params("SELECT post_id, backer, units, amount, fundings FROM " + s +
+                         ".backers WHERE post_id BETWEEN $1 AND $2",
+                     lo, hi);
+  const auto span = static_cast<size_t>(hi - lo + 1);
+  std::vector<std::optional<pqxx::row>> rows(span);
+  for (pqxx::result::size_type k = 0; k < posts.size(); ++k) {
+    rows[static_cast<size_t>(posts[k][0].as<int64_t>() - lo)] = posts[k];
+  }
+  std::vector<Backers> found(span);
+  for (const pqxx::row& r : backer_rows) {
+    found[static_cast<size_t>(r[0].as<int64_t>() - lo)][r[1].as<std::string>()] =
+        commands::BackerTotal{r[2].as<int64_t>(), r[3].as<int64_t>(), r[4].as<int64_t>()};
+  }
+  for (int64_t id = lo; id <= hi; ++id) {
+    const auto i = static_cast<size_t>(id - 1);
+    const commands::PostState& p = folded.posts[i];
+    const bool is_live = p.exists() && !p.deleted;
+    const auto at = static_cast<size_t>(id - lo);
+    ComparePost(id, is_live ? &p : nullptr, folded.last_position[i],
+                rows[at] ? &*rows[at] : nullptr, found[at], out);
+  }
+}
+
+// Rows of posts the log never created (ids outside 1..post_count): the first
+// ones are listed, all are counted.
+void CompareUnknownPosts(pqxx::transaction_base& tx, const std::string& s, int64_t post_count,
+                         Collector& out) {
+  const auto limit = static_cast<int64_t>(kMaxReportedMismatches);
+  const std::string posts = " FROM " + s + ".posts WHERE id < 1 OR id > $1";
+  const pqxx::result extra_posts =
+      tx.exec_params("SELECT id" + posts + " ORDER BY id LIMIT $2", post_count, limit);
+  for (const pqxx::row& r : extra_posts) out.Add(r[0].as<int64_t>(), "row", "absent", "present");
+  out.Count(tx.exec_params1("SELECT count(*)" + posts, post_count)[0].as<int64_t>() -
+            static_cast<int64_t>(extra_posts.size()));
+
+  const std::string backers = " FROM " + s + ".backers WHERE post_id < 1 OR post_id > $1";
+  const pqxx::result extra_backers = tx.exec_params(
+      "SELECT post_id, backer" + backers + " ORDER BY post_id, backer LIMIT $2", post_count, limit);
+  for (const pqxx::row& r : extra_backers) {
+    out.Add(r[0].as<int64_t>(), "backers/" + r[1].as<std::string>(), "absent", "present");
+  }
+  out.Count(tx.exec_params1("SELECT count(*)" + backers, post_count)[0].as<int64_t>() -
+            static_cast<int64_t>(extra_backers.size()));
+}
+
+// Everything after the chain walk, inside the snapshot.
+Status CompareTables(const events::EventLog& log, pqxx::transaction_base& tx,
+                     std::string_view schema, std::string_view projector_name,
+                     VerifyReport* report) {
+  Collector out(report);
+  const std::string s = QuoteIdentifier(schema);
+  // Locked before the snapshot is taken (LOCK needs none; the first query
+  // takes it): a replay's swap then waits for this transaction instead of
+  // replacing the tables between its queries, which would show this snapshot
+  // the new, still invisible, rows as empty tables.
+  tx.exec0("LOCK TABLE " + s + ".checkpoints, " + s + ".posts, " + s +
+           ".backers IN ACCESS SHARE MODE");
+  const int64_t head = log.Head().position;
+  const pqxx::result checkpoint =
+      tx.exec_params("SELECT position, hash FROM " + s + ".checkpoints WHERE name = $1",
+                     std::string(projector_name));
+  int64_t fold_to = 0;
+  std::optional<std::string> checkpoint_hash;
+  if (checkpoint.empty()) {
+    out.Add(0, "checkpoint", "a row named " + std::string(projector_name), "absent");
+  } else {
+    report->checkpoint_position = checkpoint[0][0].as<int64_t>();
+    checkpoint_hash = checkpoint[0][1].as<std::string>();
+    fold_to = report->checkpoint_position;
+    if (fold_to > head) {
+      out.Add(0, "checkpoint", "position <= " + std::to_string(head),
+              "position " + std::to_string(fold_to));
+      fold_to = head;
+      checkpoint_hash.reset();
+    }
+  }
+  auto folded = FoldLog(log, fold_to);
+  if (!folded.ok()) {
+    if (folded.status().code() == Status::Code::kIOError) return folded.status();
+    out.Add(0, "log", "events 1.." + std::to_string(fold_to) + " that fold",
+            folded.status().message());
+    return Status::Ok();
+  }
+  if (checkpoint_hash && *checkpoint_hash != events::ToHex(folded->hash)) {
+    out.Add(0, "checkpoint", events::ToHex(folded->hash), *checkpoint_hash);
+  }
+  const auto post_count = static_cast<int64_t>(folded->posts.size());
+  for (int64_t lo = 1; lo <= post_count; lo += kVerifyPostsPerQuery) {
+    CompareRange(tx, s, *folded, lo, std::min(post_count, lo + kVerifyPostsPerQuery - 1), out);
+  }
+  CompareUnknownPosts(tx, s, post_count, out);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<VerifyReport> Verify(const events::EventLog& log, const std::string& conninfo,
+                            std::string_view schema, std::string_view projector_name) {
+  LEDGER_RETURN_IF_ERROR(CheckSchemaName(schema));
+  VerifyReport report;
+  LEDGER_ASSIGN_OR_RETURN(const events::ChainCheck chain,
+                          events::VerifyLogChain(log, 1, log.Head().position));
+  report.chain_ok = chain.ok;
+  report.first_bad_position = chain.first_bad_position;
+  report.chain_problem = chain.problem;
+  report.events_checked = chain.events_checked;
+
+  LEDGER_ASSIGN_OR_RETURN(auto connection, Connect(conninfo));
+  int64_t tables = 0;
+  LEDGER_RETURN_IF_ERROR(Guard("looking for the read tables", [&]() -> Status {
+    pqxx::nontransaction tx(*connection);
+    tables = tx.exec_params1(
+                   "SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND "
+                   "tablename IN ('posts', 'backers', 'checkpoints')",
+                   std::string(schema))[0]
+                 .as<int64_t>();
+    return Status::Ok();
+  }));
+  if (tables != 3) {
+    Collector(&report).Add(0, "schema",
+                           "tables posts, backers and checkpoints in " + std::string(schema),
+                           std::to_string(tables) + " of them");
+    return report;
+  }
+  LEDGER_RETURN_IF_ERROR(Guard("verifying " + std::string(schema), [&]() -> Status {
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(*connection);
+    Status compared = CompareTables(log, tx, schema, projector_name, &report);
+    if (compared.ok()) tx.commit();
+    return compared;
+  }));
+  return report;
+}
+
+}  // namespace ledger::projections

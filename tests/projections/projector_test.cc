@@ -1,0 +1,323 @@
+#include "projections/projector.h"
+
+#include <map>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+#include <sys/stat.h>
+
+#include "../commands/sequencer_fixture.h"
+#include "pg_fixture.h"
+#include "projections/embedded_postgres.h"
+#include "projections/replay.h"
+#include "support/temp_dir.h"
+
+namespace ledger::projections {
+namespace {
+
+using commands::testing::Create;
+using commands::testing::Delete;
+using commands::testing::Fund;
+
+// A real sequencer on a real log (SequencerFixture) plus a fresh database.
+class ProjectorTest : public commands::testing::SequencerFixture {
+ protected:
+  void SetUp() override {
+    OpenLog();
+    StartSequencer(log_.get());
+    pg_.Create();
+  }
+  void TearDown() override { pg_.Drop(); }
+
+  ProjectorOptions Options(size_t batch = 10'000) {
+    ProjectorOptions o;
+    o.conninfo = pg_.conninfo();
+    o.max_batch_events = batch;
+    o.poll_interval = std::chrono::milliseconds(5);
+    o.retry_initial = std::chrono::milliseconds(5);
+    o.retry_max = std::chrono::milliseconds(50);
+    return o;
+  }
+
+  // Steps until caught up; returns the number of steps that applied events.
+  int CatchUp(Projector& p) {
+    int steps = 0;
+    while (true) {
+      auto r = p.Step();
+      EXPECT_OK(r);
+      if (!r.ok() || *r == 0) return steps;
+      ++steps;
+    }
+  }
+
+  // The read row of a post, or an empty map when there is none.
+  std::map<std::string, std::string> Row(int64_t id) {
+    pqxx::work tx(pg_.db());
+    const pqxx::result r = tx.exec_params(
+        "SELECT title, uploader, owner, description, target_amount, funding_unit, end_date, "
+        "total_funded, participant_count, funding_count, version, last_position "
+        "FROM ledger_read.posts WHERE id = $1",
+        id);
+    std::map<std::string, std::string> out;
+    if (r.empty()) return out;
+    for (const pqxx::field& f : r[0]) out[f.name()] = f.c_str();
+    return out;
+  }
+
+  // Each read figure equals the sequencer's in-memory state of the post.
+  void ExpectMatchesState(int64_t id) {
+    const auto state = sequencer_->FindPost(id);
+    ASSERT_TRUE(state.has_value());
+    const auto row = Row(id);
+    if (state->deleted) {
+      EXPECT_TRUE(row.empty()) << "deleted post " << id << " still has a row";
+      return;
+    }
+    ASSERT_FALSE(row.empty()) << "post " << id << " has no row";
+    EXPECT_EQ(row.at("title"), state->title);
+    EXPECT_EQ(row.at("uploader"), state->uploader);
+    EXPECT_EQ(row.at("owner"), state->owner);
+    EXPECT_EQ(row.at("description"), state->description);
+    EXPECT_EQ(row.at("funding_unit"), std::to_string(state->funding_unit));
+    EXPECT_EQ(row.at("end_date"), FormatDate(state->end_date));
+    EXPECT_EQ(row.at("total_funded"), std::to_string(state->total_funded)) << "post " << id;
+    EXPECT_EQ(row.at("participant_count"), std::to_string(state->participant_count()));
+    EXPECT_EQ(row.at("funding_count"), std::to_string(state->funding_count));
+    EXPECT_EQ(row.at("version"), std::to_string(state->version));
+    pqxx::work tx(pg_.db());
+    const pqxx::result backers = tx.exec_params(
+        "SELECT backer, units, amount, fundings FROM ledger_read.backers WHERE post_id = $1", id);
+    EXPECT_EQ(backers.size(), state->backers.size()) << "post " << id;
+    for (const pqxx::row& b : backers) {
+      const auto it = state->backers.find(b[0].as<std::string>());
+      ASSERT_NE(it, state->backers.end()) << b[0].as<std::string>();
+      EXPECT_EQ(b[1].as<int64_t>(), it->second.units);
+      EXPECT_EQ(b[2].as<int64_t>(), it->second.amount);
+      EXPECT_EQ(b[3].as<int64_t>(), it->second.fundings);
+    }
+  }
+
+  // A mixed history: three posts, fundings from several backers, an edit of
+  // every field, a delete with refunds, a post created and deleted.
+  void WriteHistory() {
+    Accept(Create("alice"));  // 1
+    Accept(Create("carol"));  // 2
+    Accept(Fund(1, "bob", 2));
+    Accept(Fund(1, "dave", 1));
+    Accept(Fund(1, "bob", 3));
+    Accept(Fund(2, "bob", 1));
+    Accept(Fund(2, "erin", 4));
+    commands::EditPost edit;
+    edit.post_id = 1;
+    edit.title = "새 제목";
+    edit.uploader = "Alice Kim";
+    edit.description = "updated";
+    edit.funding_unit = 2'500;
+    edit.end_date = *ParseDate("2027-01-15");
+    Accept(commands::Submission{edit, "alice", "req", ""});
+    Accept(Fund(1, "erin", 2));  // at the new unit
+    Accept(Delete(2, "carol"));  // refunds bob and erin
+    Accept(Create("frank"));     // 3
+    Accept(Delete(3, "frank"));
+  }
+
+  void ExpectAllMatch() {
+    for (int64_t id = 1; sequencer_->FindPost(id).has_value(); ++id) ExpectMatchesState(id);
+  }
+
+  testing::TestDatabase pg_;
+};
+
+TEST_F(ProjectorTest, ProjectsEveryEventType) {
+  WriteHistory();
+  Projector projector(log_.get(), Options());
+  EXPECT_EQ(CatchUp(projector), 1);  // one batch holds everything
+  EXPECT_EQ(projector.position(), log_->Head().position);
+  ExpectAllMatch();
+  EXPECT_EQ(Row(1).at("title"), "새 제목");
+  EXPECT_EQ(Row(1).at("total_funded"), std::to_string(6 * 1'000 + 2 * 2'500));
+  EXPECT_TRUE(Row(2).empty());
+  EXPECT_TRUE(Row(3).empty());
+  pqxx::work tx(pg_.db());
+  const pqxx::row cp = tx.exec1("SELECT position, hash FROM ledger_read.checkpoints");
+  EXPECT_EQ(cp[0].as<int64_t>(), log_->Head().position);
+  EXPECT_EQ(cp[1].as<std::string>(), events::ToHex(log_->Head().hash));
+}
+
+TEST_F(ProjectorTest, GivesTheSameTablesWhateverTheBatchSize) {
+  WriteHistory();
+  // One event per batch, and batches of 3 that cut the delete's refunds off
+  // from its PostDeleted: every boundary must give the same result.
+  for (const size_t batch : {size_t{1}, size_t{3}}) {
+    pg_.Drop();
+    pg_.Create();
+    Projector projector(log_.get(), Options(batch));
+    CatchUp(projector);
+    EXPECT_EQ(projector.position(), log_->Head().position);
+    ExpectAllMatch();
+  }
+}
+
+TEST_F(ProjectorTest, AppliesNewEventsIncrementally) {
+  Projector projector(log_.get(), Options());
+  EXPECT_EQ(CatchUp(projector), 0);
+  EXPECT_EQ(projector.position(), 0);
+  Accept(Create("alice"));
+  CatchUp(projector);
+  Accept(Fund(1, "bob", 2));
+  Accept(Fund(1, "carol", 1));
+  CatchUp(projector);
+  Accept(Fund(1, "bob", 1));
+  CatchUp(projector);
+  ExpectMatchesState(1);
+  EXPECT_EQ(Row(1).at("participant_count"), "2");
+  EXPECT_EQ(Row(1).at("funding_count"), "3");
+}
+
+TEST_F(ProjectorTest, EveryEventOnceWhenTheConnectionDiesBeforeCommit) {
+  WriteHistory();
+  ProjectorOptions options = Options(4);
+  options.conninfo += " application_name=projector_under_test";
+  int kills = 0;
+  options.before_commit_for_testing = [&] {
+    // Kill the projector's own session mid-batch, as a crash or a database
+    // restart would, on every second batch.
+    if (++kills % 2 == 1) {
+      pqxx::connection killer(pg_.conninfo());
+      pqxx::nontransaction(killer).exec(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+          "WHERE application_name = 'projector_under_test'");
+    }
+  };
+  Projector projector(log_.get(), options);
+  int failures = 0;
+  for (int i = 0; i < 100 && projector.position() != log_->Head().position; ++i) {
+    auto r = projector.Step();
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Status::Code::kUnavailable) << r.status().ToString();
+      ++failures;
+    }
+  }
+  EXPECT_GT(failures, 0);
+  EXPECT_EQ(projector.position(), log_->Head().position);
+  ExpectAllMatch();
+}
+
+TEST_F(ProjectorTest, StopsLoudlyWhenTheCheckpointDoesNotContinueTheChain) {
+  Accept(Create("alice"));
+  Accept(Fund(1, "bob"));
+  Projector projector(log_.get(), Options(1));
+  ASSERT_OK(projector.Step());
+  // Someone rewrote the checkpoint's hash: the next event no longer links.
+  pqxx::work tx(pg_.db());
+  tx.exec0("UPDATE ledger_read.checkpoints SET hash = repeat('ab', 32)");
+  tx.commit();
+  auto r = projector.Step();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kCorruption);
+  EXPECT_NE(r.status().message().find("chain broken at position 2"), std::string::npos)
+      << r.status().ToString();
+  EXPECT_EQ(projector.failure().code(), Status::Code::kCorruption);
+  // It stays stopped: nothing after the hole is ever applied.
+  EXPECT_FALSE(projector.Step().ok());
+  EXPECT_EQ(Row(1).at("total_funded"), "0");
+}
+
+TEST_F(ProjectorTest, StopsWhenTheCheckpointIsPastTheLog) {
+  Accept(Create("alice"));
+  Projector projector(log_.get(), Options());
+  CatchUp(projector);
+  pqxx::work tx(pg_.db());
+  tx.exec0("UPDATE ledger_read.checkpoints SET position = 99");
+  tx.commit();
+  auto r = projector.Step();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("past the log head"), std::string::npos);
+}
+
+TEST_F(ProjectorTest, FollowsTheHeadInTheBackground) {
+  Projector projector(log_.get(), Options(50));
+  projector.Start();
+  Accept(Create("alice"));
+  for (int i = 0; i < 200; ++i) Accept(Fund(1, "backer-" + std::to_string(i % 7)));
+  projector.Wake();
+  for (int i = 0; i < 1000 && projector.position() != log_->Head().position; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  projector.Stop();
+  EXPECT_EQ(projector.position(), log_->Head().position);
+  ExpectMatchesState(1);
+}
+
+// The incremental projector and a replay from scratch must build the same
+// tables, row for row.
+TEST_F(ProjectorTest, ReplayEqualsIncrementalProjection) {
+  WriteHistory();
+  for (int i = 0; i < 30; ++i) Accept(Fund(1, "backer-" + std::to_string(i % 4), 1 + i % 3));
+  Projector projector(log_.get(), Options(7));
+  CatchUp(projector);
+  ReplayOptions replay;
+  replay.dry_run = true;  // build ledger_read_replay beside the live tables
+  auto report = Replay(*log_, pg_.conninfo(), replay);
+  ASSERT_OK(report);
+  EXPECT_EQ(report->built_schema, "ledger_read_replay");
+  pqxx::work tx(pg_.db());
+  for (const char* table : {"posts", "backers", "checkpoints"}) {
+    const std::string columns = std::string(table) == "checkpoints" ? "name, position, hash" : "*";
+    for (const auto& [a, b] : {std::pair{"ledger_read", "ledger_read_replay"},
+                               std::pair{"ledger_read_replay", "ledger_read"}}) {
+      const pqxx::row diff =
+          tx.exec1("SELECT count(*) FROM (SELECT " + columns + " FROM " + a + "." + table +
+                   " EXCEPT SELECT " + columns + " FROM " + b + "." + table + ") d");
+      EXPECT_EQ(diff[0].as<int64_t>(), 0) << table << ": rows in " << a << " not in " << b;
+    }
+  }
+  EXPECT_GT(tx.exec1("SELECT count(*) FROM ledger_read.backers")[0].as<int64_t>(), 3);
+}
+
+// PostgreSQL stopped and restarted mid-stream: the projector keeps retrying,
+// then catches up with nothing lost or doubled.
+TEST_F(ProjectorTest, CatchesUpAfterPostgresRestarts) {
+  ledger::testing::TempDir dir;
+  chmod(dir.path().c_str(), 0711);
+  EmbeddedPostgresOptions pg_options;
+  pg_options.data_dir = dir.Sub("pg");
+  pg_options.durable = false;
+  pg_options.port = 5433;
+  auto server = EmbeddedPostgres::Start(pg_options);
+  ASSERT_OK(server);
+  ProjectorOptions options = Options(20);
+  options.conninfo = (*server)->ConnectionString("postgres");
+  Projector projector(log_.get(), options);
+  projector.Start();
+  Accept(Create("alice"));
+  for (int i = 0; i < 100; ++i) Accept(Fund(1, "bob"));
+  for (int i = 0; i < 500 && projector.position() != log_->Head().position; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_OK((*server)->Stop());
+  // Writes go on while the database is down: the log is the truth.
+  for (int i = 0; i < 100; ++i) Accept(Fund(1, "carol"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(projector.last_error().ok());
+  EXPECT_TRUE(projector.failure().ok());
+  server = EmbeddedPostgres::Start(pg_options);
+  ASSERT_OK(server);
+  for (int i = 0; i < 1000 && projector.position() != log_->Head().position; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  projector.Stop();
+  EXPECT_EQ(projector.position(), log_->Head().position);
+  pqxx::connection c((*server)->ConnectionString("postgres"));
+  pqxx::work tx(c);
+  const pqxx::row row = tx.exec1(
+      "SELECT total_funded, funding_count, participant_count FROM ledger_read.posts "
+      "WHERE id = 1");
+  EXPECT_EQ(row[0].as<int64_t>(), 200 * 1000);
+  EXPECT_EQ(row[1].as<int64_t>(), 200);
+  EXPECT_EQ(row[2].as<int64_t>(), 2);
+}
+
+}  // namespace
+}  // namespace ledger::projections
