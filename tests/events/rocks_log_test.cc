@@ -3,12 +3,12 @@
 #include <memory>
 
 #include <gtest/gtest.h>
-#include <rocksdb/db.h>
 
 #include "event_fixtures.h"
 #include "events/codec.h"
 #include "events/keys.h"
 #include "events/record.h"
+#include "support/raw_log.h"
 #include "support/status_matchers.h"
 #include "support/temp_dir.h"
 
@@ -33,30 +33,10 @@ class RocksLogTest : public ::testing::Test {
     return events;
   }
 
-  // Rewrites one stored value behind the log's back, as a disk or an
-  // operator with a hex editor might.
+  // Rewrites one stored value behind the log's back.
   void Overwrite(std::string_view family, const std::string& key,
                  const std::function<void(std::string&)>& change) {
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const char* name : {"default", "events", "streams", "idempotency", "meta"}) {
-      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    }
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(
-        rocksdb::DB::Open(rocksdb::DBOptions(), dir_.Sub("log"), families, &handles, &db).ok());
-    size_t index = 0;
-    for (size_t i = 0; i < families.size(); ++i) {
-      if (families[i].name == family) index = i;
-    }
-    std::string value;
-    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), handles[index], key, &value).ok());
-    change(value);
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    ASSERT_TRUE(db->Put(wo, handles[index], key, value).ok());
-    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-    delete db;
+    ledger::testing::OverwriteRawValue(dir_.Sub("log"), family, key, change);
   }
 
   ledger::testing::TempDir dir_;

@@ -17,6 +17,7 @@
 #include "projections/fold.h"
 #include "projections/replay.h"
 #include "projections/verify.h"
+#include "support/raw_log.h"
 #include "support/status_matchers.h"
 #include "support/temp_dir.h"
 #include "support/time_literals.h"
@@ -122,23 +123,10 @@ class ReplayVerifyTest : public testing::PgTest {
     return positions.empty() ? 0 : positions.back();
   }
 
-  // Changes stored events behind the log's back, as a disk or an operator
-  // with a hex editor might (the approach of rocks_log_test). `change` gets
-  // the database and the events column family. REQUIRES: the log is closed.
+  // Changes stored events behind the log's back. REQUIRES: the log is closed.
   void ChangeStoredEvents(
       const std::function<void(rocksdb::DB&, rocksdb::ColumnFamilyHandle*)>& change) {
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const char* name : {"default", "events", "streams", "idempotency", "meta"}) {
-      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    }
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(
-        rocksdb::DB::Open(rocksdb::DBOptions(), dir_.Sub("log"), families, &handles, &db).ok());
-    ASSERT_EQ(families[1].name, events::kEventsFamily);
-    change(*db, handles[1]);
-    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-    delete db;
+    ledger::testing::WithRawLog(dir_.Sub("log"), events::kEventsFamily, change);
   }
 
   // Closes the log, applies `change` to the stored event at `position`

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
+#include "events/keys.h"
+
+namespace ledger::testing {
+
+// Opens the RocksDB database of a closed event log directly, so that a test
+// can change stored bytes behind the log's back, as a failing disk or an
+// operator with a hex editor might. `change` gets the database and the handle
+// of column family `family` (keys.h). REQUIRES: nothing has the log open.
+inline void WithRawLog(
+    const std::string& log_dir, std::string_view family,
+    const std::function<void(rocksdb::DB&, rocksdb::ColumnFamilyHandle*)>& change) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (const std::string_view name : {events::kEventsFamily, events::kStreamsFamily,
+                                      events::kIdempotencyFamily, events::kMetaFamily}) {
+    families.emplace_back(std::string(name), rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  const rocksdb::Status opened =
+      rocksdb::DB::Open(rocksdb::DBOptions(), log_dir, families, &handles, &db);
+  if (!opened.ok()) {
+    ADD_FAILURE() << "cannot open " << log_dir << ": " << opened.ToString();
+    return;
+  }
+  for (size_t i = 0; i < families.size(); ++i) {
+    if (families[i].name == family) change(*db, handles[i]);
+  }
+  for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  delete db;
+}
+
+// Rewrites the stored value of `key` in `family` with `change`.
+inline void OverwriteRawValue(const std::string& log_dir, std::string_view family,
+                              const std::string& key,
+                              const std::function<void(std::string&)>& change) {
+  WithRawLog(log_dir, family, [&](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf) {
+    std::string value;
+    ASSERT_TRUE(db.Get(rocksdb::ReadOptions(), cf, key, &value).ok()) << "no value to change";
+    change(value);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    ASSERT_TRUE(db.Put(wo, cf, key, value).ok());
+  });
+}
+
+}  // namespace ledger::testing
