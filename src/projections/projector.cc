@@ -137,7 +137,7 @@ Result<size_t> Projector::ApplyBatch() {
 
     std::vector<events::Event> batch;
     if (Status read = events::ReadEvents(*log_, checkpoint + 1, head.position,
-                                               options_.max_batch_events, &batch);
+                                         options_.max_batch_events, &batch);
         !read.ok()) {
       if (read.code() == Status::Code::kCorruption) {
         fatal = read;
