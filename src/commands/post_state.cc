@@ -30,12 +30,7 @@ Status ApplyData(PostState& s, const events::Event& e, const events::PostCreated
 
 Status ApplyData(PostState& s, const events::Event& e, const events::PostEdited& d) {
   if (!s.exists() || s.deleted) return Broken(e, "edit of a missing or deleted post");
-  if (d.title) s.title = *d.title;
-  if (d.uploader) s.uploader = *d.uploader;
-  if (d.description) s.description = *d.description;
-  if (d.funding_unit) s.funding_unit = *d.funding_unit;
-  if (d.end_date) s.end_date = *d.end_date;
-  if (d.closes_at) s.closes_at = *d.closes_at;
+  events::ApplyEditTo(s, d);
   return Status::Ok();
 }
 

@@ -45,6 +45,19 @@ struct PostEdited {
   bool operator==(const PostEdited&) const = default;
 };
 
+// Overwrites the fields of `post` that `edit` carries. `Post` is any type
+// with the editable fields under the same names (PostCreated, the command
+// layer's PostState).
+template <typename Post>
+void ApplyEditTo(Post& post, const PostEdited& edit) {
+  if (edit.title) post.title = *edit.title;
+  if (edit.uploader) post.uploader = *edit.uploader;
+  if (edit.description) post.description = *edit.description;
+  if (edit.funding_unit) post.funding_unit = *edit.funding_unit;
+  if (edit.end_date) post.end_date = *edit.end_date;
+  if (edit.closes_at) post.closes_at = *edit.closes_at;
+}
+
 // The post was withdrawn by its owner. Its live fundings were refunded by the
 // FundingRefunded events just before this one in the same append; the totals
 // here let an auditor check that from this event alone.

@@ -30,22 +30,12 @@ Result<std::map<int64_t, PostChange>> CoalesceBatch(std::span<const events::Even
             c.created_data = d;
             c.created_at = e.recorded_at;
           } else if constexpr (std::is_same_v<T, events::PostEdited>) {
-            events::PostCreated& p = c.created_data;
-            events::PostEdited& x = c.edits;
+            // Folded into the new row, or merged with earlier edits (an
+            // optional field takes the later value).
             if (c.created) {
-              if (d.title) p.title = *d.title;
-              if (d.uploader) p.uploader = *d.uploader;
-              if (d.description) p.description = *d.description;
-              if (d.funding_unit) p.funding_unit = *d.funding_unit;
-              if (d.end_date) p.end_date = *d.end_date;
-              if (d.closes_at) p.closes_at = *d.closes_at;
+              events::ApplyEditTo(c.created_data, d);
             } else {
-              if (d.title) x.title = d.title;
-              if (d.uploader) x.uploader = d.uploader;
-              if (d.description) x.description = d.description;
-              if (d.funding_unit) x.funding_unit = d.funding_unit;
-              if (d.end_date) x.end_date = d.end_date;
-              if (d.closes_at) x.closes_at = d.closes_at;
+              events::ApplyEditTo(c.edits, d);
             }
           } else if constexpr (std::is_same_v<T, events::PostDeleted>) {
             c.deleted = true;
