@@ -14,15 +14,12 @@
 #include "commands/command.h"
 #include "common/time_format.h"
 #include "events/hash.h"
+#include "support/time_literals.h"
 
 namespace ledger::commands {
 namespace {
 
-CivilDate D(std::string_view text) {
-  const std::optional<CivilDate> d = ParseDate(text);
-  EXPECT_TRUE(d.has_value()) << text;
-  return d.value_or(CivilDate{});
-}
+using ::ledger::testing::D;
 
 PostDraft Draft() {
   return PostDraft{"내 취미 만들기", "홍길동", "설명", 1'000'000, 10'000, D("2026-11-21")};
