@@ -87,12 +87,7 @@ Status Sequencer::Rebuild() {
       return Status::Corruption("event at position " + std::to_string(from) + " is missing");
     }
     for (const events::Event& e : chunk) {
-      if (e.position != from) {
-        return Status::Corruption("event at position " + std::to_string(from) + " is missing");
-      }
-      if (e.prev_hash != prev) {
-        return Status::Corruption("hash chain broken at position " + std::to_string(from));
-      }
+      LEDGER_RETURN_IF_ERROR(events::CheckFollows({from - 1, prev}, e));
       const auto known = static_cast<int64_t>(posts_.size());
       if (e.stream == known + 1) {
         posts_.emplace_back();

@@ -5,6 +5,20 @@
 
 namespace ledger::events {
 
+Status CheckFollows(const LogHead& previous, const Event& event) {
+  const int64_t expected = previous.position + 1;
+  if (event.position != expected) {
+    return Status::Corruption("event at position " + std::to_string(expected) +
+                              ": event missing: next stored position is " +
+                              std::to_string(event.position));
+  }
+  if (event.prev_hash != previous.hash) {
+    return Status::Corruption("event at position " + std::to_string(event.position) +
+                              ": prev_hash does not match the hash of the previous event");
+  }
+  return Status::Ok();
+}
+
 Status ReadEvents(const EventLog& log, int64_t from, int64_t to, size_t max_count,
                   std::vector<Event>* out) {
   Status decode_status;

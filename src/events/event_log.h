@@ -72,6 +72,13 @@ class EventLog {
                                                                    std::string_view key) const = 0;
 };
 
+// Checks that decoded `event` comes right after `previous` in the chain: its
+// position is previous.position + 1 and its prev_hash is previous.hash (its
+// own hash was checked when it was decoded). Otherwise kCorruption naming the
+// position: "event at position N: …". Every reader that walks the log in
+// order (state rebuild, projector, fold) checks the same way.
+Status CheckFollows(const LogHead& previous, const Event& event);
+
 // Decoded events from `from` to `to` inclusive, at most `max_count`. A record
 // that does not decode or whose hash does not match is kCorruption naming its
 // position.

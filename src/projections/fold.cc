@@ -81,13 +81,7 @@ Status FoldEvent(FoldedLog& folded, const events::Event& event) {
 // other and that each prev_hash is the previous event's hash.
 Status ApplyChunk(FoldedLog& folded, const DecodedChunk& chunk) {
   for (const events::Event& event : chunk.events) {
-    if (event.position != folded.position + 1) {
-      return At(folded.position + 1,
-                "event missing: next stored position is " + std::to_string(event.position));
-    }
-    if (event.prev_hash != folded.hash) {
-      return At(event.position, "prev_hash does not match the hash of the previous event");
-    }
+    LEDGER_RETURN_IF_ERROR(events::CheckFollows({folded.position, folded.hash}, event));
     LEDGER_RETURN_IF_ERROR(FoldEvent(folded, event));
     folded.position = event.position;
     folded.hash = event.hash;

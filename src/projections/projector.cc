@@ -145,21 +145,13 @@ Result<size_t> Projector::ApplyBatch() {
       }
       return read;
     }
-    events::Hash prev = *checkpoint_hash;
-    int64_t expected = checkpoint + 1;
+    events::LogHead last{checkpoint, *checkpoint_hash};
     for (const events::Event& e : batch) {
-      if (e.position != expected) {
-        fatal = Fatal("hole in the log: expected position " + Int(expected) + ", read " +
-                      Int(e.position));
+      if (Status follows = events::CheckFollows(last, e); !follows.ok()) {
+        fatal = std::move(follows);
         return Status::Ok();
       }
-      if (e.prev_hash != prev) {
-        fatal = Fatal("hash chain broken at position " + Int(e.position) +
-                      ": prev_hash is not the hash of the checkpoint or previous event");
-        return Status::Ok();
-      }
-      prev = e.hash;
-      ++expected;
+      last = {e.position, e.hash};
     }
     if (batch.empty()) {
       fatal = Fatal("hole in the log: position " + Int(checkpoint + 1) + " is missing");
@@ -286,8 +278,8 @@ Result<size_t> Projector::ApplyBatch() {
       if (updated.size() != figures.rows()) {
         fatal = Fatal(
             "read tables out of step with the log: " + Int(static_cast<int64_t>(figures.rows())) +
-            " posts changed by events " + Int(checkpoint + 1) + ".." + Int(expected - 1) + " but " +
-            Int(static_cast<int64_t>(updated.size())) + " rows matched");
+            " posts changed by events " + Int(checkpoint + 1) + ".." + Int(last.position) +
+            " but " + Int(static_cast<int64_t>(updated.size())) + " rows matched");
         return Status::Ok();  // not committed
       }
     }
@@ -308,11 +300,11 @@ Result<size_t> Projector::ApplyBatch() {
     tx.exec_params0("UPDATE " + s +
                         ".checkpoints SET position = $2, hash = $3, updated_at = now() "
                         "WHERE name = $1",
-                    options_.name, expected - 1, events::ToHex(prev));
+                    options_.name, last.position, events::ToHex(last.hash));
     if (options_.before_commit_for_testing) options_.before_commit_for_testing();
     tx.commit();
     applied = batch.size();
-    position_.store(expected - 1, std::memory_order_release);
+    position_.store(last.position, std::memory_order_release);
     return Status::Ok();
   });
   if (!fatal.ok()) return fatal;

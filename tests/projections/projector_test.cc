@@ -216,7 +216,7 @@ TEST_F(ProjectorTest, StopsLoudlyWhenTheCheckpointDoesNotContinueTheChain) {
   auto r = projector.Step();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Status::Code::kCorruption);
-  EXPECT_NE(r.status().message().find("chain broken at position 2"), std::string::npos)
+  EXPECT_NE(r.status().message().find("position 2: prev_hash does not match"), std::string::npos)
       << r.status().ToString();
   EXPECT_EQ(projector.failure().code(), Status::Code::kCorruption);
   // It stays stopped: nothing after the hole is ever applied.
