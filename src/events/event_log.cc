@@ -1,5 +1,7 @@
 #include "events/event_log.h"
 
+#include <limits>
+
 #include "events/chain.h"
 #include "events/record.h"
 
@@ -21,8 +23,14 @@ Status CheckFollows(const LogHead& previous, const Event& event) {
 
 Status ReadEvents(const EventLog& log, int64_t from, int64_t to, size_t max_count,
                   std::vector<Event>* out) {
+  return ReadEvents(log, from, to, max_count, std::numeric_limits<size_t>::max(), out);
+}
+
+Status ReadEvents(const EventLog& log, int64_t from, int64_t to, size_t max_count, size_t max_bytes,
+                  std::vector<Event>* out) {
   Status decode_status;
   size_t taken = 0;
+  size_t bytes = 0;
   LEDGER_RETURN_IF_ERROR(log.ScanRecords(from, to, [&](int64_t position, std::string_view record) {
     auto event = DecodeRecord(record);
     if (!event.ok()) {
@@ -35,7 +43,8 @@ Status ReadEvents(const EventLog& log, int64_t from, int64_t to, size_t max_coun
       return false;
     }
     out->push_back(std::move(event).value());
-    return ++taken < max_count;
+    bytes += record.size();
+    return ++taken < max_count && bytes < max_bytes;
   }));
   return decode_status;
 }

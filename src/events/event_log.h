@@ -84,6 +84,10 @@ Status CheckFollows(const LogHead& previous, const Event& event);
 // position.
 Status ReadEvents(const EventLog& log, int64_t from, int64_t to, size_t max_count,
                   std::vector<Event>* out);
+// As above, and stops after the record that brings the bytes read to
+// `max_bytes` or more (so at least one event is read).
+Status ReadEvents(const EventLog& log, int64_t from, int64_t to, size_t max_count, size_t max_bytes,
+                  std::vector<Event>* out);
 
 // The decoded events of one stream from `from_version` on, at most `max_count`.
 Status ReadStream(const EventLog& log, int64_t stream, int64_t from_version, size_t max_count,

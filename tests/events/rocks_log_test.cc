@@ -80,6 +80,28 @@ TEST_F(RocksLogTest, AppendsReadsAndSurvivesReopen) {
   EXPECT_EQ(chain->events_checked, 8);
 }
 
+TEST_F(RocksLogTest, ReadStopsAtTheByteBound) {
+  auto log = OpenLog();
+  AppendFundings(*log, 6);
+  std::string first;
+  ASSERT_OK(log->ScanRecords(1, 1, [&](int64_t, std::string_view record) {
+    first = record;
+    return true;
+  }));
+  std::vector<Event> read;
+  // Any bound still reads one event.
+  ASSERT_OK(ReadEvents(*log, 1, 6, 100, 1, &read));
+  EXPECT_EQ(read.size(), 1u);
+  read.clear();
+  // The record that reaches the bound is the last one read.
+  ASSERT_OK(ReadEvents(*log, 1, 6, 100, first.size() + 1, &read));
+  EXPECT_EQ(read.size(), 2u);
+  read.clear();
+  // The count bound still applies.
+  ASSERT_OK(ReadEvents(*log, 1, 6, 3, SIZE_MAX, &read));
+  EXPECT_EQ(read.size(), 3u);
+}
+
 TEST_F(RocksLogTest, ReadsAStreamInVersionOrder) {
   auto log = OpenLog();
   LogHead head;
