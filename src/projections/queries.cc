@@ -188,7 +188,7 @@ PostStatus StatusAt(Timestamp closes_at, int64_t total_funded, int64_t target_am
 }
 
 QueryService::QueryService(ConnectionPool& pool, const TimeZone& time_zone, std::string_view schema)
-    : pool_(pool), time_zone_(time_zone), posts_(QuoteIdentifier(schema) + ".posts") {}
+    : pool_(pool), time_zone_(time_zone), posts_(QuoteIdentifier(schema) + ".post_view") {}
 
 Result<PostPage> QueryService::List(const ListRequest& request, Timestamp now) const {
   if (request.limit < 1 || request.limit > kMaxListLimit) {
@@ -215,7 +215,7 @@ Result<PostPage> QueryService::List(const ListRequest& request, Timestamp now) c
     sql += " AND title ILIKE " + param(ContainsPattern(search)) + " ESCAPE '\\'";
   }
   if (after) {
-    // Row comparison: the btree (total_funded, id), or the primary key, seeks
+    // Row comparison: the btree post_stats (total_funded, id), or the primary key, seeks
     // straight to the key; never OFFSET.
     const char* op = descending ? " < " : " > ";
     if (by_total) {

@@ -129,7 +129,7 @@ class QueryService {
  private:
   ConnectionPool& pool_;
   const TimeZone& time_zone_;
-  const std::string posts_;  // quoted "<schema>".posts
+  const std::string posts_;  // quoted "<schema>".post_view
 };
 
 }  // namespace ledger::projections

@@ -67,7 +67,7 @@ DeferredIndexes DeferIndexes(pqxx::work& tx, const std::string& built) {
   const pqxx::result rows = tx.exec_params(R"sql(
     WITH loaded AS (
       SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relname IN ('posts', 'backers'))
+      WHERE n.nspname = $1 AND c.relname IN ('posts', 'post_stats', 'backers'))
     SELECT drop_order, create_order, drop_sql, create_sql FROM (
       SELECT 1 AS drop_order, 3 AS create_order,
              format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname) AS drop_sql,
@@ -125,18 +125,27 @@ Status Load(pqxx::connection& connection, const std::string& built, const Folded
     int64_t backers = 0;
     {
       pqxx::stream_to out{tx, schema + ".posts",
-                          std::vector<std::string>{
-                              "id", "title", "uploader", "owner", "description", "target_amount",
-                              "funding_unit", "end_date", "closes_at", "created_at", "total_funded",
-                              "participant_count", "funding_count", "version", "last_position"}};
-      for (size_t i = 0; i < folded.posts.size(); ++i) {
-        const commands::PostState& p = folded.posts[i];
+                          std::vector<std::string>{"id", "title", "uploader", "owner",
+                                                   "description", "target_amount", "funding_unit",
+                                                   "end_date", "closes_at", "created_at"}};
+      for (const commands::PostState& p : folded.posts) {
         if (!p.exists() || p.deleted) continue;
         out << std::make_tuple(p.id, p.title, p.uploader, p.owner, p.description, p.target_amount,
                                p.funding_unit, FormatDate(p.end_date), FormatTimestamp(p.closes_at),
-                               FormatTimestamp(p.created_at), p.total_funded, p.participant_count(),
-                               p.funding_count, p.version, folded.last_position[i]);
+                               FormatTimestamp(p.created_at));
         ++posts;
+      }
+      out.complete();
+    }
+    {
+      pqxx::stream_to out{tx, schema + ".post_stats",
+                          std::vector<std::string>{"id", "total_funded", "participant_count",
+                                                   "funding_count", "version", "last_position"}};
+      for (size_t i = 0; i < folded.posts.size(); ++i) {
+        const commands::PostState& p = folded.posts[i];
+        if (!p.exists() || p.deleted) continue;
+        out << std::make_tuple(p.id, p.total_funded, p.participant_count(), p.funding_count,
+                               p.version, folded.last_position[i]);
       }
       out.complete();
     }

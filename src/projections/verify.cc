@@ -106,7 +106,8 @@ void CompareBackerSum(int64_t id, const pqxx::row& row, const Backers& found, Co
   for (const auto& [name, total] : found) {
     if (sum) sum = CheckedAdd(*sum, total.amount);
   }
-  const std::string row_total = row[kTotalFundedColumn].c_str();
+  const pqxx::field total = row[kTotalFundedColumn];
+  const std::string row_total = total.is_null() ? "NULL" : total.c_str();
   const std::string backers_total = sum ? std::to_string(*sum) : "overflows int64";
   if (row_total != backers_total) out.Add(id, "total_funded/backers", row_total, backers_total);
 }
@@ -141,8 +142,10 @@ void CompareRange(pqxx::transaction_base& tx, const std::string& s, const Folded
       "SELECT id, title, uploader, owner, description, target_amount, funding_unit, "
       "to_char(end_date, 'YYYY-MM-DD'), to_char(closes_at AT TIME ZONE 'UTC', " +
           ts + "), to_char(created_at AT TIME ZONE 'UTC', " + ts +
-          "), total_funded, participant_count, funding_count, version, last_position FROM " + s +
-          ".posts WHERE id BETWEEN $1 AND $2 ORDER BY id",
+          "), s.total_funded, s.participant_count, s.funding_count, s.version, s.last_position "
+          "FROM " +
+          s + ".posts p LEFT JOIN " + s +
+          ".post_stats s USING (id) WHERE id BETWEEN $1 AND $2 ORDER BY id",
       lo, hi);
   const pqxx::result backer_rows =
       tx.exec_params("SELECT post_id, backer, units, amount, fundings FROM " + s +
@@ -200,7 +203,7 @@ Status CompareTables(const events::EventLog& log, pqxx::transaction_base& tx,
   // takes it): a replay's swap then waits for this transaction instead of
   // replacing the tables between its queries, which would show this snapshot
   // the new, still invisible, rows as empty tables.
-  tx.exec0("LOCK TABLE " + s + ".checkpoints, " + s + ".posts, " + s +
+  tx.exec0("LOCK TABLE " + s + ".checkpoints, " + s + ".posts, " + s + ".post_stats, " + s +
            ".backers IN ACCESS SHARE MODE");
   const int64_t head = log.Head().position;
   const pqxx::result checkpoint =
@@ -258,15 +261,15 @@ Result<VerifyReport> Verify(const events::EventLog& log, const std::string& conn
     pqxx::nontransaction tx(*connection);
     tables = tx.exec_params1(
                    "SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND "
-                   "tablename IN ('posts', 'backers', 'checkpoints')",
+                   "tablename IN ('posts', 'post_stats', 'backers', 'checkpoints')",
                    std::string(schema))[0]
                  .as<int64_t>();
     return Status::Ok();
   }));
-  if (tables != 3) {
-    Collector(&report).Add(0, "schema",
-                           "tables posts, backers and checkpoints in " + std::string(schema),
-                           std::to_string(tables) + " of them");
+  if (tables != 4) {
+    Collector(&report).Add(
+        0, "schema", "tables posts, post_stats, backers and checkpoints in " + std::string(schema),
+        std::to_string(tables) + " of them");
     return report;
   }
   LEDGER_RETURN_IF_ERROR(Guard("verifying " + std::string(schema), [&]() -> Status {

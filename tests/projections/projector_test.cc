@@ -57,7 +57,7 @@ class ProjectorTest : public commands::testing::SequencerFixture {
     const pqxx::result r = tx.exec_params(
         "SELECT title, uploader, owner, description, target_amount, funding_unit, end_date, "
         "total_funded, participant_count, funding_count, version, last_position "
-        "FROM ledger_read.posts WHERE id = $1",
+        "FROM ledger_read.post_view WHERE id = $1",
         id);
     std::map<std::string, std::string> out;
     if (r.empty()) return out;
@@ -312,7 +312,7 @@ TEST_F(ProjectorTest, CatchesUpAfterPostgresRestarts) {
   pqxx::connection c((*server)->ConnectionString("postgres"));
   pqxx::work tx(c);
   const pqxx::row row = tx.exec1(
-      "SELECT total_funded, funding_count, participant_count FROM ledger_read.posts "
+      "SELECT total_funded, funding_count, participant_count FROM ledger_read.post_view "
       "WHERE id = 1");
   EXPECT_EQ(row[0].as<int64_t>(), 200 * 1000);
   EXPECT_EQ(row[1].as<int64_t>(), 200);

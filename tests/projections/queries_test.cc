@@ -39,7 +39,7 @@ constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 constexpr OrderBy kAllOrders[] = {OrderBy::kCreatedAsc, OrderBy::kCreatedDesc,
                                   OrderBy::kTotalFundedAsc, OrderBy::kTotalFundedDesc};
 
-// A row of ledger_read.posts; unset fields get plausible defaults.
+// A row of ledger_read.post_view; unset fields get plausible defaults.
 struct Row {
   int64_t id = 0;
   std::string title{};  // empty: "post <id>"
@@ -79,19 +79,28 @@ class QueriesTest : public PgTest {
 
   void Insert(const Row& row, std::string_view schema = kReadSchema) {
     pqxx::work tx(db());
+    const std::string s = QuoteIdentifier(schema);
     tx.exec_params(
-        "INSERT INTO " + QuoteIdentifier(schema) +
+        "INSERT INTO " + s +
             ".posts (id, title, uploader, owner, description, target_amount, funding_unit, "
-            "end_date, closes_at, created_at, total_funded, participant_count, funding_count, "
-            "version, last_position) "
-            "VALUES ($1, $2, $3, 'owner', $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $1)",
+            "end_date, closes_at, created_at) "
+            "VALUES ($1, $2, $3, 'owner', $4, $5, $6, $7, $8, $9)",
         row.id, row.title.empty() ? "post " + std::to_string(row.id) : row.title, row.uploader,
         row.description, row.target_amount, row.funding_unit, row.end_date,
         FormatTimestamp(row.closes_at.value_or(seoul_.ClosesAt(D(row.end_date)))),
         FormatTimestamp(row.created_at.value_or(At("2026-11-01T00:00:00.000000Z") +
-                                                std::chrono::seconds(row.id))),
-        row.total_funded, row.participant_count, row.version);
+                                                std::chrono::seconds(row.id))));
+    tx.exec_params("INSERT INTO " + s +
+                       ".post_stats (id, total_funded, participant_count, funding_count, version, "
+                       "last_position) VALUES ($1, $2, $3, $3, $4, $1)",
+                   row.id, row.total_funded, row.participant_count, row.version);
     tx.commit();
+  }
+
+  // Removes posts (with their figures) matching `where`.
+  void Delete(const std::string& where) {
+    Exec("DELETE FROM ledger_read.post_stats WHERE " + where);
+    Exec("DELETE FROM ledger_read.posts WHERE " + where);
   }
 
   void Exec(const std::string& sql) {
@@ -243,7 +252,7 @@ TEST_F(QueriesTest, PagingSeesEveryUnchangedPostOnceWhileOthersChange) {
   const std::vector<int64_t> volatile_ids = {4, 9, 13, 18};
   for (const OrderBy order : kAllOrders) {
     for (const int limit : {2, 3}) {
-      Exec("DELETE FROM ledger_read.posts");
+      Delete("true");
       for (int64_t id = 1; id <= 20; ++id) Insert({.id = id, .total_funded = (id % 4) * 1000});
       std::vector<int64_t> expected_stable;
       for (const int64_t id : Unpaginated(order)) {
@@ -258,15 +267,16 @@ TEST_F(QueriesTest, PagingSeesEveryUnchangedPostOnceWhileOthersChange) {
         Insert({.id = 100 + k, .total_funded = (k % 5) * 1000});
         const int64_t victim = volatile_ids[static_cast<size_t>(k) % volatile_ids.size()];
         if (k % 3 == 2) {
-          Exec("DELETE FROM ledger_read.posts WHERE id = " + std::to_string(victim));
+          Delete("id = " + std::to_string(victim));
         } else {
           // Funded or refunded: jumps across the list.
-          Exec("UPDATE ledger_read.posts SET total_funded = " +
+          Exec("UPDATE ledger_read.post_stats SET total_funded = " +
                std::to_string(((k * 7) % 5) * 1000 + 1) + " WHERE id = " + std::to_string(victim));
         }
         // A change that is not a sort key of any order.
         Exec("UPDATE ledger_read.posts SET title = 'renamed " + std::to_string(k) +
-             "', version = version + 1 WHERE id = 7");
+             "' WHERE id = 7");
+        Exec("UPDATE ledger_read.post_stats SET version = version + 1 WHERE id = 7");
       });
 
       std::vector<int64_t> seen_stable;
@@ -356,17 +366,20 @@ TEST_F(SearchTest, UsesTheTrigramIndex) {
   // Enough rows that a sequential scan is not free, then ask the planner.
   Exec(
       "INSERT INTO ledger_read.posts (id, title, uploader, owner, description, target_amount, "
-      "funding_unit, end_date, closes_at, created_at, version, last_position) "
-      "SELECT g, 'post number ' || g, 'u', 'o', '', 1, 1, '2026-12-31', now(), now(), 1, g "
+      "funding_unit, end_date, closes_at, created_at) "
+      "SELECT g, 'post number ' || g, 'u', 'o', '', 1, 1, '2026-12-31', now(), now() "
       "FROM generate_series(1000, 20999) g");
+  Exec(
+      "INSERT INTO ledger_read.post_stats (id, version, last_position) "
+      "SELECT g, 1, g FROM generate_series(1000, 20999) g");
   // VACUUM also empties the GIN pending list, as autovacuum would; the
   // planner counts pending entries against the index.
-  pqxx::nontransaction(db()).exec0("VACUUM ANALYZE ledger_read.posts");
+  pqxx::nontransaction(db()).exec0("VACUUM ANALYZE ledger_read.posts, ledger_read.post_stats");
   pqxx::work tx(db());
   std::string plan;
   // The shape of the default list query with a search.
   for (const pqxx::row& r : tx.exec_params(
-           "EXPLAIN SELECT id FROM ledger_read.posts WHERE true AND title ILIKE $1 ESCAPE '\\' "
+           "EXPLAIN SELECT id FROM ledger_read.post_view WHERE true AND title ILIKE $1 ESCAPE '\\' "
            "ORDER BY total_funded DESC, id DESC LIMIT $2::bigint",
            "%취미를%", 21)) {
     plan += r[0].as<std::string>() + "\n";
@@ -377,10 +390,13 @@ TEST_F(SearchTest, UsesTheTrigramIndex) {
 TEST_F(QueriesTest, PagesSeekThroughTheSortIndexes) {
   Exec(
       "INSERT INTO ledger_read.posts (id, title, uploader, owner, description, target_amount, "
-      "funding_unit, end_date, closes_at, created_at, total_funded, version, last_position) "
-      "SELECT g, 'post ' || g, 'u', 'o', '', 1, 1, '2026-12-31', now(), now(), g % 1000, 1, g "
+      "funding_unit, end_date, closes_at, created_at) "
+      "SELECT g, 'post ' || g, 'u', 'o', '', 1, 1, '2026-12-31', now(), now() "
       "FROM generate_series(1, 20000) g");
-  pqxx::nontransaction(db()).exec0("VACUUM ANALYZE ledger_read.posts");
+  Exec(
+      "INSERT INTO ledger_read.post_stats (id, total_funded, version, last_position) "
+      "SELECT g, g % 1000, 1, g FROM generate_series(1, 20000) g");
+  pqxx::nontransaction(db()).exec0("VACUUM ANALYZE ledger_read.posts, ledger_read.post_stats");
   pqxx::work tx(db());
   const auto text = [](const pqxx::result& rows) {
     std::string out;
@@ -389,19 +405,19 @@ TEST_F(QueriesTest, PagesSeekThroughTheSortIndexes) {
   };
   // The shapes List builds for a page after the first.
   const std::string by_total = text(tx.exec_params(
-      "EXPLAIN SELECT id FROM ledger_read.posts WHERE true AND (total_funded, id) < "
+      "EXPLAIN SELECT id FROM ledger_read.post_view WHERE true AND (total_funded, id) < "
       "($1::bigint, $2::bigint) ORDER BY total_funded DESC, id DESC LIMIT $3::bigint",
       500, 7000, 21));
-  EXPECT_NE(by_total.find("Scan Backward using posts_total_funded_id"), std::string::npos)
+  EXPECT_NE(by_total.find("Scan Backward using post_stats_total_funded_id"), std::string::npos)
       << by_total;
   EXPECT_NE(by_total.find("Index Cond: (ROW(total_funded, id) < ROW("), std::string::npos)
       << by_total;
   EXPECT_EQ(by_total.find("Sort"), std::string::npos) << by_total;
-  const std::string by_id =
-      text(tx.exec_params("EXPLAIN SELECT id FROM ledger_read.posts WHERE true AND id > $1::bigint "
-                          "ORDER BY id LIMIT $2::bigint",
-                          7000, 21));
-  EXPECT_NE(by_id.find("Scan using posts_pkey"), std::string::npos) << by_id;
+  const std::string by_id = text(
+      tx.exec_params("EXPLAIN SELECT id FROM ledger_read.post_view WHERE true AND id > $1::bigint "
+                     "ORDER BY id LIMIT $2::bigint",
+                     7000, 21));
+  EXPECT_NE(by_id.find("Scan using post_stats_pkey"), std::string::npos) << by_id;
   EXPECT_NE(by_id.find("Index Cond: (id > "), std::string::npos) << by_id;
   EXPECT_EQ(by_id.find("Sort"), std::string::npos) << by_id;
 }
@@ -629,7 +645,7 @@ TEST_F(QueriesTest, DetailOfAMissingPostIsEmpty) {
     ASSERT_OK(detail);
     EXPECT_FALSE(detail->has_value()) << id;
   }
-  Exec("DELETE FROM ledger_read.posts WHERE id = 1");
+  Delete("id = 1");
   const Result<std::optional<PostDetail>> deleted = service_->Detail(1, now_);
   ASSERT_OK(deleted);
   EXPECT_FALSE(deleted->has_value());
