@@ -28,7 +28,10 @@ Projector::Projector(const events::EventLog* log, ProjectorOptions options)
   LEDGER_CHECK(options_.max_batch_events > 0, "a projector batch holds at least one event");
 }
 
-Projector::~Projector() { Stop(); }
+Projector::~Projector() {
+  Stop();
+  DropPrefetch();
+}
 
 Status Projector::failure() const {
   std::lock_guard lock(mu_);
@@ -58,6 +61,7 @@ Result<size_t> Projector::Step() {
   const Status connected = EnsureConnected();
   if (connected.ok()) {
     applied = ApplyBatch();
+    if (applied.ok()) VacuumIfDue();
   } else {
     applied = connected;
   }
@@ -74,6 +78,48 @@ Result<size_t> Projector::Step() {
     last_error_ = applied.status();
   }
   return applied;
+}
+
+void Projector::VacuumIfDue() {
+  if (updates_since_vacuum_ < options_.vacuum_after_updates) return;
+  updates_since_vacuum_ = 0;
+  // Outside any transaction (VACUUM cannot run in one). Housekeeping only: a
+  // failure is logged and the next batch finds out about the connection.
+  const Status vacuumed = Guard("vacuuming post_stats", [&]() -> Status {
+    pqxx::nontransaction(*connection_)
+        .exec0("VACUUM " + QuoteIdentifier(options_.schema) + ".post_stats");
+    return Status::Ok();
+  });
+  if (!vacuumed.ok()) {
+    std::fprintf(stderr, "projector %s: %s\n", options_.name.c_str(), vacuumed.ToString().c_str());
+  }
+}
+
+Result<std::vector<events::Event>> Projector::ReadBatch(int64_t from, int64_t to) const {
+  std::vector<events::Event> batch;
+  LEDGER_RETURN_IF_ERROR(events::ReadEvents(*log_, from, to, options_.max_batch_events,
+                                            options_.max_batch_bytes, &batch));
+  return batch;
+}
+
+void Projector::Prefetch(int64_t from, int64_t to) {
+  DropPrefetch();
+  prefetch_from_ = from;
+  prefetch_ = std::async(std::launch::async, [this, from, to] { return ReadBatch(from, to); });
+}
+
+void Projector::DropPrefetch() {
+  if (prefetch_.valid()) (void)prefetch_.get();
+}
+
+Result<std::vector<events::Event>> Projector::TakeBatch(int64_t from, int64_t to) {
+  if (prefetch_.valid() && prefetch_from_ == from) {
+    Result<std::vector<events::Event>> prefetched = prefetch_.get();
+    // A failed read is done again now rather than reported from the past.
+    if (prefetched.ok() && !prefetched->empty()) return prefetched;
+  }
+  DropPrefetch();
+  return ReadBatch(from, to);
 }
 
 Result<size_t> Projector::ApplyBatch() {
@@ -111,16 +157,15 @@ Result<size_t> Projector::ApplyBatch() {
       return Status::Ok();
     }
 
-    std::vector<events::Event> batch;
-    if (Status read = events::ReadEvents(*log_, checkpoint + 1, head.position,
-                                         options_.max_batch_events, &batch);
-        !read.ok()) {
-      if (read.code() == Status::Code::kCorruption) {
-        fatal = read;
+    Result<std::vector<events::Event>> read = TakeBatch(checkpoint + 1, head.position);
+    if (!read.ok()) {
+      if (read.status().code() == Status::Code::kCorruption) {
+        fatal = read.status();
         return Status::Ok();
       }
-      return read;
+      return read.status();
     }
+    const std::vector<events::Event> batch = *std::move(read);
     events::LogHead last{checkpoint, *checkpoint_hash};
     for (const events::Event& e : batch) {
       if (Status follows = events::CheckFollows(last, e); !follows.ok()) {
@@ -133,6 +178,9 @@ Result<size_t> Projector::ApplyBatch() {
       fatal = Fatal("hole in the log: position " + Int(checkpoint + 1) + " is missing");
       return Status::Ok();
     }
+
+    // What follows this batch is read while the statements below run.
+    if (last.position < head.position) Prefetch(last.position + 1, head.position);
 
     auto coalesced = CoalesceBatch(batch);
     if (!coalesced.ok()) {
@@ -298,6 +346,7 @@ Result<size_t> Projector::ApplyBatch() {
                 "WHERE p.id = v.id RETURNING p.id",
             ids.Finish(), totals.Finish(), fundings.Finish(), added.Finish(), versions.Finish(),
             positions.Finish());
+        updates_since_vacuum_ += static_cast<int64_t>(updated.size());
         if (updated.size() != ids.size()) {
           fatal = Fatal(
               "read tables out of step with the log: " + Int(static_cast<int64_t>(ids.size())) +

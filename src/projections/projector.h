@@ -4,12 +4,15 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/result.h"
+#include "events/event.h"
 #include "events/event_log.h"
 #include "projections/database.h"
 
@@ -20,8 +23,21 @@ struct ProjectorOptions {
   std::string schema{kReadSchema};
   // The checkpoint row this projector owns.
   std::string name = "read_model";
-  // Events applied per transaction at most.
-  size_t max_batch_events = 10'000;
+  // Events applied per transaction at most. A projector that is behind takes
+  // large batches: a post funded many times in one batch costs one row
+  // update, so the bigger the backlog, the cheaper each event (measured over
+  // 10 000 posts: 75 000-89 000 events/s with batches of 10 000, 119 000 with
+  // 50 000). When caught up, a batch holds whatever arrived since the last.
+  size_t max_batch_events = 50'000;
+  // ... and at most about this many bytes of records (a batch is held in
+  // memory, decoded, and descriptions may be 20 000 characters each).
+  size_t max_batch_bytes = size_t{64} << 20;
+  // post_stats rows rewritten between two VACUUMs of that table. Every
+  // funding rewrites its post's row there; the table is small and hot, and
+  // autovacuum (a minute apart at best) lets it fill with dead versions that
+  // every batch's join then reads (measured: the update of 6 300 rows took
+  // 48 ms without, 33 ms with a VACUUM of ~5 ms after each batch).
+  int64_t vacuum_after_updates = 20'000;
   // When caught up, look for new events this often (Wake() is sooner).
   std::chrono::milliseconds poll_interval{100};
   // While PostgreSQL is unavailable: wait retry_initial, doubling up to
@@ -75,11 +91,30 @@ class Projector {
  private:
   Status EnsureConnected();
   Result<size_t> ApplyBatch();
+  // VACUUMs post_stats once vacuum_after_updates rows were rewritten.
+  void VacuumIfDue();
+  // Up to max_batch_events events from..to, read and decoded.
+  Result<std::vector<events::Event>> ReadBatch(int64_t from, int64_t to) const;
+  // Starts reading from..to on another thread.
+  void Prefetch(int64_t from, int64_t to);
+  // Waits for a prefetch under way and forgets it.
+  void DropPrefetch();
+  // The batch starting at `from`: the prefetched one if it starts there,
+  // else read now.
+  Result<std::vector<events::Event>> TakeBatch(int64_t from, int64_t to);
   void Run();
 
   const events::EventLog* const log_;
   const ProjectorOptions options_;
   std::unique_ptr<pqxx::connection> connection_;
+  // The events after the batch being applied, read and decoded on another
+  // thread while the database works on the batch (used by the next batch if
+  // it starts at prefetch_from_, else dropped). Only the projector's thread
+  // touches these.
+  std::future<Result<std::vector<events::Event>>> prefetch_;
+  int64_t prefetch_from_ = 0;
+  // post_stats rows updated since its last VACUUM (projector's thread only).
+  int64_t updates_since_vacuum_ = 0;
 
   std::atomic<int64_t> position_{-1};
   std::atomic<bool> running_{false};

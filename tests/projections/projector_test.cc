@@ -159,6 +159,56 @@ TEST_F(ProjectorTest, GivesTheSameTablesWhateverTheBatchSize) {
   }
 }
 
+TEST_F(ProjectorTest, ABatchStopsAtItsByteBound) {
+  WriteHistory();
+  const int64_t events = log_->Head().position;
+  ProjectorOptions options = Options();
+  // Every record is larger than this: one event per batch, never zero.
+  options.max_batch_bytes = 1;
+  Projector projector(log_.get(), options);
+  EXPECT_EQ(CatchUp(projector), events);
+  ExpectAllMatch();
+}
+
+// How often post_stats was VACUUMed by hand, read once the statistics show
+// at least `updates` row updates (a session reports its statistics when it
+// ends, all together).
+int64_t VacuumCount(pqxx::connection& c, int64_t updates) {
+  for (int i = 0; i < 1000; ++i) {
+    pqxx::nontransaction tx(c);
+    const pqxx::row r = tx.exec1(
+        "SELECT n_tup_upd, vacuum_count FROM pg_stat_user_tables "
+        "WHERE schemaname = 'ledger_read' AND relname = 'post_stats'");
+    if (r[0].as<int64_t>() >= updates) return r[1].as<int64_t>();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ADD_FAILURE() << "statistics never showed " << updates << " updates";
+  return -1;
+}
+
+TEST_F(ProjectorTest, VacuumsThePostFiguresAfterEnoughUpdates) {
+  Accept(Create("alice"));
+  for (int i = 0; i < 5; ++i) Accept(Fund(1, "bob"));
+  {
+    ProjectorOptions options = Options(1);
+    options.vacuum_after_updates = 3;
+    Projector projector(log_.get(), options);
+    EXPECT_EQ(CatchUp(projector), 6);
+  }
+  EXPECT_GE(VacuumCount(pg_.db(), 6), 1);
+  ExpectAllMatch();
+}
+
+TEST_F(ProjectorTest, LeavesVacuumToTheServerBelowTheThreshold) {
+  Accept(Create("alice"));
+  for (int i = 0; i < 5; ++i) Accept(Fund(1, "bob"));
+  {
+    Projector projector(log_.get(), Options(1));
+    EXPECT_EQ(CatchUp(projector), 6);
+  }
+  EXPECT_EQ(VacuumCount(pg_.db(), 6), 0);
+}
+
 TEST_F(ProjectorTest, AppliesNewEventsIncrementally) {
   Projector projector(log_.get(), Options());
   EXPECT_EQ(CatchUp(projector), 0);
