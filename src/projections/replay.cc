@@ -119,6 +119,10 @@ Status Load(pqxx::connection& connection, const std::string& built, const Folded
     // Every name below is written qualified, and the catalog prints the
     // deferred definitions qualified only for schemas off the search path.
     tx.exec0("SET LOCAL search_path TO pg_catalog");
+    // Emptied (they are) in this transaction: with wal_level=minimal, as the
+    // embedded cluster runs, the COPYs below then skip the WAL and the files
+    // are synced at commit instead.
+    tx.exec0("TRUNCATE " + schema + ".posts, " + schema + ".post_stats, " + schema + ".backers");
     const DeferredIndexes deferred = DeferIndexes(tx, built);
     for (const std::string& sql : deferred.drop) tx.exec0(sql);
     int64_t posts = 0;

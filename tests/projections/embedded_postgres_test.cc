@@ -103,6 +103,15 @@ TEST(EmbeddedPostgresTest, RefusesASocketPathThatCannotFit) {
   EXPECT_EQ(server.status().code(), Status::Code::kInvalidArgument);
 }
 
+class EmbeddedSettingsTest : public PgTest {};
+
+// Replay's COPY skips the WAL only with minimal WAL.
+TEST_F(EmbeddedSettingsTest, RunsWithMinimalWal) {
+  pqxx::nontransaction tx(db());
+  EXPECT_EQ(tx.exec1("SHOW wal_level")[0].as<std::string>(), "minimal");
+  EXPECT_EQ(tx.exec1("SHOW max_wal_senders")[0].as<std::string>(), "0");
+}
+
 class MigrationsTest : public PgTest {};
 
 TEST_F(MigrationsTest, AppliesEveryMigrationOnceAndIsSafeToRepeat) {
