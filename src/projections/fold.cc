@@ -29,17 +29,19 @@ struct RawChunk {
 };
 
 // A chunk's events, decoded and each checked against its own stored hash.
-// When `problem` is set, events holds the good ones before it.
+// When `problem` is set, events holds the good ones before it. `stored` is
+// how many records the log held for the chunk's positions.
 struct DecodedChunk {
   std::vector<events::Event> events;
   std::optional<Status> problem;
+  int64_t stored = 0;
+  Status read;  // not OK: the log could not be read
 };
 
 // Per-record checks that need no other record: the stored hash is the hash
 // of the stored bytes, the bytes decode, and they name the key's position.
 // The links between records are checked in order by the caller.
-DecodedChunk Decode(const RawChunk& raw) {
-  DecodedChunk out;
+void Decode(const RawChunk& raw, DecodedChunk& out) {
   out.events.reserve(raw.positions.size());
   size_t begin = 0;
   for (size_t i = 0; i < raw.positions.size(); ++i) {
@@ -57,6 +59,24 @@ DecodedChunk Decode(const RawChunk& raw) {
     }
     out.events.push_back(std::move(event).value());
   }
+}
+
+// Reads positions from..last out of the log and decodes them: the whole
+// per-chunk work, so that it runs off the thread that applies events.
+DecodedChunk ReadAndDecode(const events::EventLog& log, int64_t from, int64_t last) {
+  DecodedChunk out;
+  RawChunk raw;
+  raw.positions.reserve(static_cast<size_t>(last - from + 1));
+  raw.ends.reserve(static_cast<size_t>(last - from + 1));
+  out.read = log.ScanRecords(from, last, [&](int64_t position, std::string_view record) {
+    raw.positions.push_back(position);
+    raw.bytes.append(record);
+    raw.ends.push_back(raw.bytes.size());
+    return true;
+  });
+  if (!out.read.ok()) return out;
+  out.stored = static_cast<int64_t>(raw.positions.size());
+  Decode(raw, out);
   return out;
 }
 
@@ -100,44 +120,46 @@ Result<FoldedLog> FoldLog(const events::EventLog& log, int64_t to_position,
     return Status::InvalidArgument("cannot fold to position " + std::to_string(to_position) +
                                    ": the log's head is " + std::to_string(head.position));
   }
-  // Decoding (hash and JSON) is most of the work and needs no order, so
-  // chunks are decoded on their own threads while this one reads the next
-  // chunk and applies finished ones in order. launch::deferred lets a chunk
+  // Reading and decoding (hash and JSON) are most of the work and need no
+  // order, so chunks are read and decoded on their own threads while this
+  // one applies finished ones in order. launch::deferred lets a chunk
   // be decoded here when no thread can be started.
   const size_t in_flight_max =
       std::clamp<size_t>(std::thread::hardware_concurrency() + 1, 1, kFoldChunksInFlightMax);
-  std::deque<std::future<DecodedChunk>> in_flight;
+  struct Chunk {
+    int64_t from;
+    int64_t last;
+  };
+  struct InFlight {
+    Chunk range;
+    std::future<DecodedChunk> future;
+  };
+  std::deque<InFlight> in_flight;
   FoldedLog folded;
   const auto apply_oldest = [&]() -> Status {
-    const DecodedChunk chunk = in_flight.front().get();
+    const DecodedChunk chunk = in_flight.front().future.get();
+    const Chunk range = in_flight.front().range;
     in_flight.pop_front();
+    LEDGER_RETURN_IF_ERROR(chunk.read);
     LEDGER_RETURN_IF_ERROR(ApplyChunk(folded, chunk));
+    if (chunk.stored != range.last - range.from + 1) {
+      // A hole: everything before it was checked and applied first, so the
+      // first problem in log order is the one reported.
+      return At(folded.position + 1, "event missing");
+    }
     if (progress) progress(folded.position, to_position);
     return Status::Ok();
   };
   for (int64_t from = 1; from <= to_position; from += kFoldChunkEvents) {
     const int64_t last = std::min(to_position, from + kFoldChunkEvents - 1);
-    RawChunk raw;
-    raw.positions.reserve(static_cast<size_t>(last - from + 1));
-    raw.ends.reserve(static_cast<size_t>(last - from + 1));
-    LEDGER_RETURN_IF_ERROR(
-        log.ScanRecords(from, last, [&](int64_t position, std::string_view record) {
-          raw.positions.push_back(position);
-          raw.bytes.append(record);
-          raw.ends.push_back(raw.bytes.size());
-          return true;
-        }));
-    const auto stored = static_cast<int64_t>(raw.positions.size());
-    in_flight.push_back(std::async(std::launch::async | std::launch::deferred,
-                                   [raw = std::move(raw)] { return Decode(raw); }));
-    if (stored != last - from + 1) {
-      // A hole: everything before it is still checked and applied first, so
-      // the first problem in log order is the one reported.
-      while (!in_flight.empty()) LEDGER_RETURN_IF_ERROR(apply_oldest());
-      return At(folded.position + 1, "event missing");
-    }
+    in_flight.push_back(
+        {{from, last}, std::async(std::launch::async | std::launch::deferred, [&log, from, last] {
+           return ReadAndDecode(log, from, last);
+         })});
     if (in_flight.size() >= in_flight_max) LEDGER_RETURN_IF_ERROR(apply_oldest());
   }
+  // (On an early return, the futures still running finish in their
+  // destructors, before `log` can go away.)
   while (!in_flight.empty()) LEDGER_RETURN_IF_ERROR(apply_oldest());
   if (to_position == head.position && folded.hash != head.hash) {
     return At(to_position, "hash differs from the recorded head hash");
