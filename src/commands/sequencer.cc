@@ -248,6 +248,7 @@ void Sequencer::RunCompletions() {
     for (size_t i = 0; i < next.items.size(); ++i) {
       next.items[i].done(std::move(next.results[i]));
     }
+    if (options_.after_batch) options_.after_batch();
   }
 }
 

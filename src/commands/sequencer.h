@@ -35,6 +35,9 @@ struct SequencerOptions {
   std::chrono::microseconds max_batch_wait{0};
   // An idempotency record older than this is forgotten: the key may be reused.
   std::chrono::seconds idempotency_retention{24 * 3600};
+  // Called on the completion thread after the submitters of each batch were
+  // answered, e.g. to wake the projector. Must not block.
+  std::function<void()> after_batch;
 };
 
 // One command as submitted by a client.

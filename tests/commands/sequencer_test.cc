@@ -52,6 +52,24 @@ TEST_F(SequencerTest, AssignsGaplessPositionsAndStreamVersions) {
   EXPECT_EQ(post->participant_count(), 1);
 }
 
+TEST_F(SequencerTest, CallsAfterBatchOnceTheSubmittersWereAnswered) {
+  std::atomic<int> calls{0};
+  std::atomic<bool> answered_first{false};
+  std::atomic<bool> hook_saw_answer{true};
+  SequencerOptions options;
+  options.after_batch = [&] {
+    hook_saw_answer = hook_saw_answer && answered_first.load();
+    ++calls;
+  };
+  Restart(options);
+  sequencer_->Submit(Create("alice"), [&](CommandResult) { answered_first = true; });
+  for (int i = 0; i < 1000 && calls.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_GE(calls.load(), 1);
+  EXPECT_TRUE(hook_saw_answer.load());
+}
+
 TEST_F(SequencerTest, CreatesAnArrayAllOrNone) {
   Submission s = Create();
   auto& create = std::get<CreatePosts>(s.command);
