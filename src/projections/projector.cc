@@ -381,6 +381,7 @@ Result<size_t> Projector::ApplyBatch() {
     tx.commit();
     applied = batch.size();
     position_.store(last.position, std::memory_order_release);
+    if (options_.on_committed) options_.on_committed(last.position);
     return Status::Ok();
   });
   if (!fatal.ok()) return fatal;

@@ -44,6 +44,9 @@ struct ProjectorOptions {
   // retry_max, between attempts.
   std::chrono::milliseconds retry_initial{50};
   std::chrono::milliseconds retry_max{5'000};
+  // Called on the projector's thread after each committed batch with the new
+  // position (read-your-writes waiters). Must not block.
+  std::function<void(int64_t position)> on_committed;
   // Tests only: called inside each batch's transaction just before commit.
   std::function<void()> before_commit_for_testing;
 };

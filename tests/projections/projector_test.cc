@@ -1,5 +1,6 @@
 #include "projections/projector.h"
 
+#include <algorithm>
 #include <map>
 #include <thread>
 
@@ -207,6 +208,19 @@ TEST_F(ProjectorTest, LeavesVacuumToTheServerBelowTheThreshold) {
     EXPECT_EQ(CatchUp(projector), 6);
   }
   EXPECT_EQ(VacuumCount(pg_.db(), 6), 0);
+}
+
+TEST_F(ProjectorTest, ReportsEachCommittedPosition) {
+  WriteHistory();
+  std::vector<int64_t> committed;
+  ProjectorOptions options = Options(4);
+  options.on_committed = [&](int64_t position) { committed.push_back(position); };
+  Projector projector(log_.get(), options);
+  CatchUp(projector);
+  ASSERT_FALSE(committed.empty());
+  EXPECT_EQ(committed.back(), log_->Head().position);
+  EXPECT_TRUE(std::is_sorted(committed.begin(), committed.end()));
+  EXPECT_EQ(committed.front(), 4);
 }
 
 TEST_F(ProjectorTest, AppliesNewEventsIncrementally) {
