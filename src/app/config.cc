@@ -1,0 +1,167 @@
+#include "app/config.h"
+
+#include <charconv>
+#include <cstdlib>
+
+#include "common/check.h"
+
+namespace ledger::app {
+namespace {
+
+constexpr int64_t kMaxTimeoutMs = 24LL * 3600 * 1000;
+
+Status SetInteger(const OptionSpec& spec, std::string_view text, std::string_view source,
+                  int64_t* out) {
+  int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+    return Status::InvalidArgument(std::string(spec.name) + " (" + std::string(source) + "): '" +
+                                   std::string(text) + "' is not an integer");
+  }
+  if (value < spec.min || value > spec.max) {
+    return Status::InvalidArgument(std::string(spec.name) + " (" + std::string(source) +
+                                   "): " + std::to_string(value) + " is outside " +
+                                   std::to_string(spec.min) + ".." + std::to_string(spec.max));
+  }
+  *out = value;
+  return Status::Ok();
+}
+
+// Where each option lands in Config.
+std::string* StringField(Config& c, std::string_view name) {
+  if (name == "listen") return &c.listen;
+  if (name == "data-dir") return &c.data_dir;
+  if (name == "database-url") return &c.database_url;
+  if (name == "jwt-secret") return &c.jwt_secret;
+  if (name == "time-zone") return &c.time_zone;
+  return nullptr;
+}
+
+int64_t* IntegerField(Config& c, std::string_view name) {
+  if (name == "io-threads") return &c.io_threads;
+  if (name == "header-limit-bytes") return &c.header_limit_bytes;
+  if (name == "body-limit-bytes") return &c.body_limit_bytes;
+  if (name == "max-connections") return &c.max_connections;
+  if (name == "read-timeout-ms") return &c.read_timeout_ms;
+  if (name == "idle-timeout-ms") return &c.idle_timeout_ms;
+  if (name == "shutdown-grace-ms") return &c.shutdown_grace_ms;
+  if (name == "read-wait-ms") return &c.read_wait_ms;
+  if (name == "db-pool-size") return &c.db_pool_size;
+  if (name == "query-queue") return &c.query_queue;
+  if (name == "queue-capacity") return &c.queue_capacity;
+  if (name == "idempotency-retention-s") return &c.idempotency_retention_s;
+  if (name == "ready-max-lag-events") return &c.ready_max_lag_events;
+  return nullptr;
+}
+
+const OptionSpec* FindOption(std::string_view name) {
+  for (const OptionSpec& spec : ConfigOptions()) {
+    if (spec.name == name) return &spec;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+const std::vector<OptionSpec>& ConfigOptions() {
+  static const std::vector<OptionSpec> kOptions = {
+      {"listen", "HOST:PORT to serve the API on (default 127.0.0.1:8080)"},
+      {"data-dir",
+       "directory of the event log, the embedded PostgreSQL and the generated "
+       "JWT secret (default ./var)"},
+      {"database-url",
+       "libpq URL or conninfo of the read-side PostgreSQL (default: the "
+       "embedded one in DATA_DIR/pg)"},
+      {"jwt-secret",
+       "HS256 secret of the API's tokens (default: generated once into "
+       "DATA_DIR/jwt-secret)"},
+      {"time-zone", "IANA zone of end dates and d_day (default Asia/Seoul)"},
+      {"io-threads", "HTTP I/O threads (default 2)", true, 1, 64},
+      {"header-limit-bytes", "request header bytes before 431 (default 8192)", true, 1024, 1 << 20},
+      {"body-limit-bytes", "request body bytes before 413 (default 65536)", true, 1024, 16 << 20},
+      {"max-connections", "open connections before 503 (default 1024)", true, 1, 100'000},
+      {"read-timeout-ms", "a started request must arrive within this (default 10000)", true, 10,
+       kMaxTimeoutMs},
+      {"idle-timeout-ms", "an idle keep-alive connection is closed after this (default 60000)",
+       true, 10, kMaxTimeoutMs},
+      {"shutdown-grace-ms", "on SIGTERM, in-flight requests get this long (default 10000)", true, 0,
+       kMaxTimeoutMs},
+      {"read-wait-ms", "X-Min-Position waits at most this long (default 2000)", true, 0, 60'000},
+      {"db-pool-size", "PostgreSQL connections for reads (default 8)", true, 1, 256},
+      {"query-queue", "reads waiting for a connection before 503 (default 1024)", true, 1,
+       1'000'000},
+      {"queue-capacity", "commands waiting for the sequencer before 503 (default 16384)", true, 1,
+       1'000'000},
+      {"idempotency-retention-s", "how long Idempotency-Key answers are kept (default 86400)", true,
+       60, 30LL * 24 * 3600},
+      {"ready-max-lag-events",
+       "/readyz fails while the projector is further behind (default "
+       "100000)",
+       true, 0, int64_t{1} << 40},
+  };
+  return kOptions;
+}
+
+std::string EnvName(std::string_view option) {
+  std::string env = "FUNDING_LEDGER_";
+  for (const char c : option) {
+    env += c == '-' ? '_' : static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+  }
+  return env;
+}
+
+Result<Config> LoadConfig(const std::map<std::string, std::string>& flags) {
+  std::map<std::string, std::string> file;
+  std::string file_path;
+  if (const auto it = flags.find("config"); it != flags.end()) {
+    file_path = it->second;
+  } else if (const char* env = std::getenv("FUNDING_LEDGER_CONFIG"); env && *env) {
+    file_path = env;
+  }
+  if (!file_path.empty()) {
+    LEDGER_ASSIGN_OR_RETURN(file, ReadConfigFile(file_path));
+    for (const auto& [key, value] : file) {
+      if (FindOption(key) == nullptr) {
+        std::string message = "unknown key '" + key;
+        message += "' in ";
+        message += file_path;
+        return Status::InvalidArgument(std::move(message));
+      }
+    }
+  }
+  for (const auto& [name, value] : flags) {
+    if (name != "config" && FindOption(name) == nullptr) {
+      return Status::InvalidArgument("unknown flag --" + name);
+    }
+  }
+  Config config;
+  for (const OptionSpec& spec : ConfigOptions()) {
+    const std::string name(spec.name);
+    std::optional<std::string> value;
+    std::string source;
+    if (const auto it = flags.find(name); it != flags.end()) {
+      value = it->second;
+      source = "flag --" + name;
+    } else if (const char* env = std::getenv(EnvName(name).c_str()); env != nullptr) {
+      value = env;
+      source = "environment " + EnvName(name);
+    } else if (const auto f = file.find(name); f != file.end()) {
+      value = f->second;
+      source = file_path;
+    }
+    if (!value) continue;
+    if (spec.is_integer) {
+      int64_t* field = IntegerField(config, name);
+      LEDGER_CHECK(field != nullptr, "every integer option has a field");
+      LEDGER_RETURN_IF_ERROR(SetInteger(spec, *value, source, field));
+    } else if (std::string* field = StringField(config, name); field != nullptr) {
+      *field = *value;
+    } else {
+      LEDGER_CHECK(false, "every text option has a field");
+    }
+  }
+  if (config.data_dir.empty()) return Status::InvalidArgument("data-dir must not be empty");
+  return config;
+}
+
+}  // namespace ledger::app

@@ -1,0 +1,72 @@
+#pragma once
+
+// Configuration of `funding-ledger serve` and the other subcommands: every
+// option is a flag (--name VALUE), an environment variable
+// (FUNDING_LEDGER_NAME, dashes as underscores) and a key of the optional TOML
+// file (--config FILE, key `name`). A flag beats the environment, which beats
+// the file, which beats the default. Names are a contract (product.md).
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace ledger::app {
+
+struct Config {
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = "./var";
+  std::string database_url;  // empty: the embedded PostgreSQL in data_dir/pg
+  std::string jwt_secret;    // empty: generated once into data_dir/jwt-secret
+  std::string time_zone = "Asia/Seoul";
+  // HTTP limits (docs/api.md).
+  int64_t io_threads = 2;
+  int64_t header_limit_bytes = int64_t{8} * 1024;
+  int64_t body_limit_bytes = int64_t{64} * 1024;
+  int64_t max_connections = 1024;
+  int64_t read_timeout_ms = 10'000;
+  int64_t idle_timeout_ms = 60'000;
+  int64_t shutdown_grace_ms = 10'000;
+  // X-Min-Position waits at most this long.
+  int64_t read_wait_ms = 2'000;
+  // Read side: connections to PostgreSQL (and worker threads running queries)
+  // and queries waiting for one.
+  int64_t db_pool_size = 8;
+  int64_t query_queue = 1'024;
+  // Write side.
+  int64_t queue_capacity = 16'384;
+  int64_t idempotency_retention_s = int64_t{24} * 3600;
+  // /readyz says not ready while the projector is further behind than this.
+  int64_t ready_max_lag_events = 100'000;
+};
+
+// One option: its name (flag, file key) and what it takes.
+struct OptionSpec {
+  std::string_view name;
+  std::string_view help;
+  bool is_integer = false;
+  int64_t min = 0;
+  int64_t max = 0;
+};
+
+// Every option, in help order.
+const std::vector<OptionSpec>& ConfigOptions();
+
+// "data-dir" → "FUNDING_LEDGER_DATA_DIR".
+std::string EnvName(std::string_view option);
+
+// Builds the configuration from parsed flags (name → value, without "--";
+// "config" names the TOML file), the environment and the file. Unknown
+// flags or file keys, values out of range and unreadable files are
+// kInvalidArgument naming the option and where it came from.
+Result<Config> LoadConfig(const std::map<std::string, std::string>& flags);
+
+// Reads a TOML file into option name → value text (strings as they are,
+// integers in decimal). Only flat keys with string or integer values.
+Result<std::map<std::string, std::string>> ReadConfigFile(const std::string& path);
+
+}  // namespace ledger::app

@@ -1,0 +1,108 @@
+#include "app/config.h"
+
+#include <cstdlib>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "support/status_matchers.h"
+#include "support/temp_dir.h"
+
+namespace ledger::app {
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ClearEnvironment(); }
+  void TearDown() override { ClearEnvironment(); }
+
+  static void ClearEnvironment() {
+    unsetenv("FUNDING_LEDGER_CONFIG");
+    for (const OptionSpec& spec : ConfigOptions()) unsetenv(EnvName(spec.name).c_str());
+  }
+
+  std::string WriteFile(const std::string& text) {
+    const std::string path = dir_.path() + "/ledger.toml";
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  ledger::testing::TempDir dir_;
+};
+
+TEST_F(ConfigTest, DefaultsAreTheDocumentedOnes) {
+  const Result<Config> c = LoadConfig({});
+  ASSERT_OK(c);
+  EXPECT_EQ(c->listen, "127.0.0.1:8080");
+  EXPECT_EQ(c->data_dir, "./var");
+  EXPECT_EQ(c->database_url, "");
+  EXPECT_EQ(c->jwt_secret, "");
+  EXPECT_EQ(c->time_zone, "Asia/Seoul");
+  EXPECT_EQ(c->body_limit_bytes, 65'536);
+  EXPECT_EQ(c->header_limit_bytes, 8'192);
+  EXPECT_EQ(c->read_wait_ms, 2'000);
+}
+
+TEST_F(ConfigTest, EnvironmentNamesFollowTheFlags) {
+  EXPECT_EQ(EnvName("listen"), "FUNDING_LEDGER_LISTEN");
+  EXPECT_EQ(EnvName("data-dir"), "FUNDING_LEDGER_DATA_DIR");
+  EXPECT_EQ(EnvName("database-url"), "FUNDING_LEDGER_DATABASE_URL");
+  EXPECT_EQ(EnvName("jwt-secret"), "FUNDING_LEDGER_JWT_SECRET");
+  EXPECT_EQ(EnvName("time-zone"), "FUNDING_LEDGER_TIME_ZONE");
+}
+
+TEST_F(ConfigTest, FlagBeatsEnvironmentBeatsFileBeatsDefault) {
+  const std::string file = WriteFile(
+      "listen = \"127.0.0.1:1111\"\n"
+      "time-zone = \"UTC\"\n"
+      "body-limit-bytes = 2048\n"
+      "data-dir = \"/from/file\"\n");
+  setenv("FUNDING_LEDGER_TIME_ZONE", "America/New_York", 1);
+  setenv("FUNDING_LEDGER_DATA_DIR", "/from/env", 1);
+  const Result<Config> c = LoadConfig({{"config", file}, {"data-dir", "/from/flag"}});
+  ASSERT_OK(c);
+  EXPECT_EQ(c->data_dir, "/from/flag");
+  EXPECT_EQ(c->time_zone, "America/New_York");
+  EXPECT_EQ(c->listen, "127.0.0.1:1111");
+  EXPECT_EQ(c->body_limit_bytes, 2'048);
+  EXPECT_EQ(c->read_timeout_ms, 10'000);
+}
+
+TEST_F(ConfigTest, TheFileMayComeFromTheEnvironment) {
+  setenv("FUNDING_LEDGER_CONFIG", WriteFile("max-connections = 7\n").c_str(), 1);
+  const Result<Config> c = LoadConfig({});
+  ASSERT_OK(c);
+  EXPECT_EQ(c->max_connections, 7);
+}
+
+TEST_F(ConfigTest, RefusesWhatItDoesNotKnow) {
+  EXPECT_EQ(LoadConfig({{"no-such-flag", "1"}}).status().code(), Status::Code::kInvalidArgument);
+  const Result<Config> c = LoadConfig({{"config", WriteFile("lisen = \"x\"\n")}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("lisen"), std::string::npos);
+}
+
+TEST_F(ConfigTest, RefusesIntegersOutOfRangeOrMalformed) {
+  for (const char* bad : {"0", "-5", "12x", "", "99999999999999999999", "1.5"}) {
+    const Result<Config> c = LoadConfig({{"body-limit-bytes", bad}});
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_NE(c.status().message().find("body-limit-bytes"), std::string::npos);
+  }
+  setenv("FUNDING_LEDGER_IO_THREADS", "1000", 1);
+  const Result<Config> c = LoadConfig({});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("FUNDING_LEDGER_IO_THREADS"), std::string::npos);
+}
+
+TEST_F(ConfigTest, NamesTheLineOfABrokenFile) {
+  const Result<Config> c = LoadConfig({{"config", WriteFile("listen = \n")}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("line 1"), std::string::npos) << c.status().message();
+  const Result<Config> wrong_type = LoadConfig({{"config", WriteFile("listen = [1, 2]\n")}});
+  ASSERT_FALSE(wrong_type.ok());
+  const Result<Config> missing = LoadConfig({{"config", dir_.path() + "/absent.toml"}});
+  ASSERT_FALSE(missing.ok());
+}
+
+}  // namespace
+}  // namespace ledger::app
