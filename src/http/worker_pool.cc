@@ -1,0 +1,71 @@
+#include "http/worker_pool.h"
+
+#include <cstdio>
+#include <exception>
+
+#include <pthread.h>
+
+#include "common/check.h"
+
+namespace ledger::http {
+
+WorkerPool::WorkerPool(size_t threads, size_t queue_capacity, const std::string& name)
+    : capacity_(queue_capacity) {
+  LEDGER_CHECK(threads >= 1 && queue_capacity >= 1, "a worker pool has threads and room");
+  for (size_t i = 0; i < threads; ++i) {
+    threads_.emplace_back([this, name] {
+      pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+      Run();
+    });
+  }
+}
+
+WorkerPool::~WorkerPool() { Stop(); }
+
+bool WorkerPool::TrySubmit(std::function<void()> job) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || jobs_.size() >= capacity_) return false;
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+void WorkerPool::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (std::thread& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+size_t WorkerPool::queued() const {
+  std::lock_guard lock(mu_);
+  return jobs_.size();
+}
+
+void WorkerPool::Run() {
+  while (true) {
+    std::function<void()> job;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;  // stopping, and everything queued has run
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    try {
+      job();
+    } catch (const std::exception& e) {
+      // A job answers its own request; one that throws is a bug, but it must
+      // not take the pool (and every later request) down with it.
+      std::fprintf(stderr, "worker job threw: %s\n", e.what());
+    }
+  }
+}
+
+}  // namespace ledger::http
