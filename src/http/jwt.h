@@ -1,0 +1,72 @@
+#pragma once
+
+// Bearer tokens: JWT (RFC 7519) signed with HMAC-SHA256 (JWS HS256) under
+// the service's secret, checked the way RFC 8725 (JWT best practices) asks:
+// the algorithm is fixed rather than taken from the token, the signature is
+// checked before the claims are read, and every failure is the same 401.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "http/problem.h"
+
+namespace ledger::http {
+
+// A token longer than this is refused before it is decoded. Ours are about
+// 200 bytes; the bound stays well inside the header limit.
+inline constexpr size_t kMaxTokenBytes = 4'096;
+
+// Clock skew allowed between the issuer and us, for exp, nbf and iat.
+inline constexpr std::chrono::seconds kTokenLeeway{60};
+
+// NumericDate claims must lie in [0, this] (9999-12-31T23:59:59Z), which
+// keeps every one representable as a Timestamp.
+inline constexpr int64_t kMaxNumericDate = 253'402'300'799;
+
+// The realm of every WWW-Authenticate challenge.
+inline constexpr std::string_view kAuthRealm = "funding-ledger";
+
+struct TokenClaims {
+  std::string sub;   // the user id: 1..commands::kActorMaxBytes bytes, no control characters
+  std::string name;  // display name; "" when absent (and then not written)
+  std::optional<Timestamp> issued_at;   // iat; optional in a token
+  Timestamp expires_at;                 // exp; required
+  std::optional<Timestamp> not_before;  // nbf
+};
+
+// Why `sub` cannot name a user (empty, too long, not UTF-8, control
+// characters), or OK. For the token CLI, which refuses such a subject before
+// it mints a token the service would never accept.
+Status CheckSubject(std::string_view sub);
+
+// A compact JWS: base64url(header).base64url(claims).base64url(HMAC-SHA256).
+// Header {"alg":"HS256","typ":"JWT"}; claims sub, name (when not empty),
+// iat (when set), nbf (when set), exp, in seconds (sub-second parts dropped).
+// REQUIRES: `secret` is not empty.
+std::string MintToken(std::string_view secret, const TokenClaims& claims);
+
+// Checks `authorization` (the Authorization header, nullopt when absent) at
+// `now`: "Bearer <token>" (scheme case-insensitive), at most kMaxTokenBytes,
+// three strict base64url parts, a header with alg exactly "HS256", typ absent
+// or "JWT" and no crit, a valid signature (compared in constant time), claims
+// with sub (see CheckSubject) and exp; exp, nbf and iat are judged with
+// kTokenLeeway; name, when present, must be a string. Other claims are
+// ignored.
+//
+// Every failure is 401 unauthorized with WWW-Authenticate: Bearer
+// realm="funding-ledger", plus error="invalid_token" and an
+// error_description when a Bearer token was sent (RFC 6750 §3: a request
+// without one, or with another scheme, gets the bare challenge). The detail
+// says what was wrong; it never repeats the token.
+// REQUIRES: `secret` is not empty.
+std::variant<TokenClaims, Problem> VerifyBearer(std::optional<std::string_view> authorization,
+                                                std::string_view secret, Timestamp now);
+
+}  // namespace ledger::http

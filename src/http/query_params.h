@@ -1,0 +1,61 @@
+#pragma once
+
+// Query strings (application/x-www-form-urlencoded, as browsers send them)
+// and the parameters of the list and event-feed endpoints.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "common/result.h"
+#include "http/problem.h"
+#include "projections/queries.h"
+
+namespace ledger::http {
+
+// A query with more parameters than this is refused: no endpoint takes more
+// than four, and the bound keeps the work per request small.
+inline constexpr size_t kMaxQueryParameters = 32;
+
+// GET /api/events and GET /api/posts/{id}/events.
+inline constexpr int kDefaultEventsLimit = 100;
+inline constexpr int kMaxEventsLimit = 1'000;
+
+using QueryParams = std::vector<std::pair<std::string, std::string>>;
+
+// Splits `raw` (the target after '?') on '&' into name=value pairs in order,
+// percent-decoding both with '+' as a space. Empty pieces ("a=1&&b=2", a
+// trailing '&') are skipped; a piece without '=' has the value "". Errors
+// (kInvalidArgument, naming the piece by position): a '%' not followed by two
+// hex digits, decoded bytes that are not UTF-8 or hold a NUL, more than
+// kMaxQueryParameters parameters.
+Result<QueryParams> ParseQuery(std::string_view raw);
+
+// GET /api/posts: search, order_by, limit, cursor (docs/api.md, "List
+// parameters"). `search` comes back trimmed, as the read side expects, and a
+// cursor is checked against the order and search it must have been made for.
+// Every problem (unknown or repeated names, bad values) is a 400
+// invalid_parameter listing each parameter in `errors`.
+std::variant<projections::ListRequest, Problem> ParseListQuery(std::string_view raw);
+
+// The feeds' parameters: events after `after` (a position for the global
+// feed, a stream version for a post's), at most `limit` of them.
+struct EventsQuery {
+  int64_t after = 0;                // >= 0
+  int limit = kDefaultEventsLimit;  // 1..kMaxEventsLimit
+};
+
+// after: decimal int64 >= 0 (default 0); limit: 1..kMaxEventsLimit (default
+// kDefaultEventsLimit). Errors as for ParseListQuery.
+std::variant<EventsQuery, Problem> ParseEventsQuery(std::string_view raw);
+
+// Digits only (no sign, no blanks), at most int64's maximum: the form of
+// every numeric parameter and header. nullopt otherwise.
+std::optional<int64_t> ParseNonNegativeDecimal(std::string_view text);
+
+}  // namespace ledger::http

@@ -1,0 +1,253 @@
+#include "http/query_params.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "projections/cursor.h"
+#include "support/status_matchers.h"
+
+namespace ledger::http {
+namespace {
+
+using projections::OrderBy;
+
+template <typename T>
+Problem ProblemOf(const std::variant<T, Problem>& r) {
+  EXPECT_TRUE(std::holds_alternative<Problem>(r)) << "expected a problem";
+  return std::holds_alternative<Problem>(r) ? std::get<Problem>(r) : Problem{};
+}
+
+// The parameter names of the problem's errors, in order.
+std::vector<std::string> Parameters(const Problem& p) {
+  std::vector<std::string> out;
+  for (const FieldError& e : p.errors) {
+    EXPECT_EQ(e.pointer, "");
+    out.push_back(e.parameter);
+  }
+  return out;
+}
+
+projections::ListRequest List(std::string_view raw) {
+  auto r = ParseListQuery(raw);
+  EXPECT_TRUE(std::holds_alternative<projections::ListRequest>(r))
+      << raw << ": " << ProblemOf(r).detail;
+  if (!std::holds_alternative<projections::ListRequest>(r)) return {};
+  return std::get<projections::ListRequest>(std::move(r));
+}
+
+// --- ParseQuery ---------------------------------------------------------------
+
+TEST(QueryParamsTest, SplitsAndDecodes) {
+  const Result<QueryParams> q = ParseQuery("a=1&b=x+y&c=%ED%95%9C%EA%B8%80&d=%2b%26%3D&e");
+  ASSERT_OK(q);
+  EXPECT_EQ(*q, (QueryParams{{"a", "1"}, {"b", "x y"}, {"c", "한글"}, {"d", "+&="}, {"e", ""}}));
+}
+
+TEST(QueryParamsTest, EmptyQueryAndEmptyPiecesAreNothing) {
+  ASSERT_OK(ParseQuery(""));
+  EXPECT_TRUE(ParseQuery("")->empty());
+  const Result<QueryParams> q = ParseQuery("&a=1&&b=&");
+  ASSERT_OK(q);
+  EXPECT_EQ(*q, (QueryParams{{"a", "1"}, {"b", ""}}));
+}
+
+TEST(QueryParamsTest, OnlyTheFirstEqualsSplits) {
+  const Result<QueryParams> q = ParseQuery("cursor=abc==&x==");
+  ASSERT_OK(q);
+  EXPECT_EQ(*q, (QueryParams{{"cursor", "abc=="}, {"x", "="}}));
+}
+
+TEST(QueryParamsTest, NamesAreDecodedToo) {
+  const Result<QueryParams> q = ParseQuery("order%5Fby=created&%EC%A0%95=1");
+  ASSERT_OK(q);
+  EXPECT_EQ(*q, (QueryParams{{"order_by", "created"}, {"정", "1"}}));
+}
+
+TEST(QueryParamsTest, RefusesBrokenEscapes) {
+  for (const std::string_view raw :
+       {"a=%", "a=%4", "a=%zz", "a=%4g", "%=1", "a=1&b=%E", "a=%%41"}) {
+    const Result<QueryParams> q = ParseQuery(raw);
+    EXPECT_FALSE(q.ok()) << raw;
+    EXPECT_EQ(q.status().code(), Status::Code::kInvalidArgument) << raw;
+  }
+  EXPECT_NE(ParseQuery("a=1&b=%E").status().message().find("query parameter 2"), std::string::npos);
+}
+
+TEST(QueryParamsTest, RefusesBytesThatAreNotUtf8) {
+  for (const std::string_view raw : {"search=%C3%28", "search=%C0%AF", "search=%ED%A0%80",
+                                     "search=%FF", "%C3=1", "search=\xC3\x28"}) {
+    EXPECT_FALSE(ParseQuery(raw).ok()) << raw;
+  }
+}
+
+TEST(QueryParamsTest, RefusesNul) {
+  EXPECT_FALSE(ParseQuery("search=a%00b").ok());
+  EXPECT_FALSE(ParseQuery("a%00=1").ok());
+}
+
+TEST(QueryParamsTest, RefusesAnEmptyName) {
+  EXPECT_FALSE(ParseQuery("=1").ok());
+  EXPECT_FALSE(ParseQuery("a=1&=").ok());
+}
+
+TEST(QueryParamsTest, CountIsBounded) {
+  std::string raw;
+  for (size_t i = 0; i < kMaxQueryParameters; ++i) raw += "p" + std::to_string(i) + "=1&";
+  ASSERT_OK(ParseQuery(raw));
+  EXPECT_EQ(ParseQuery(raw)->size(), kMaxQueryParameters);
+  EXPECT_FALSE(ParseQuery(raw + "one=more").ok());
+  // Empty pieces do not count.
+  EXPECT_OK(ParseQuery(raw + std::string(1000, '&')));
+}
+
+// --- ParseNonNegativeDecimal --------------------------------------------------
+
+TEST(QueryParamsTest, DecimalsAreDigitsOnly) {
+  EXPECT_EQ(ParseNonNegativeDecimal("0"), 0);
+  EXPECT_EQ(ParseNonNegativeDecimal("0042"), 42);
+  EXPECT_EQ(ParseNonNegativeDecimal("9223372036854775807"), INT64_MAX);
+  for (const std::string_view bad :
+       {"", "-1", "+1", " 1", "1 ", "1.0", "1e3", "0x10", "9223372036854775808", "١"}) {
+    EXPECT_EQ(ParseNonNegativeDecimal(bad), std::nullopt) << bad;
+  }
+}
+
+// --- ParseListQuery -----------------------------------------------------------
+
+TEST(QueryParamsTest, ListDefaults) {
+  const projections::ListRequest r = List("");
+  EXPECT_EQ(r.search, "");
+  EXPECT_EQ(r.order, OrderBy::kTotalFundedDesc);
+  EXPECT_EQ(r.limit, projections::kDefaultListLimit);
+  EXPECT_EQ(r.cursor, "");
+}
+
+TEST(QueryParamsTest, ListReadsEveryParameter) {
+  const projections::ListRequest r =
+      List("search=+%EC%B7%A8%EB%AF%B8%E3%80%80&order_by=created&limit=5");
+  EXPECT_EQ(r.search, "취미");  // trimmed, ideographic space included
+  EXPECT_EQ(r.order, OrderBy::kCreatedAsc);
+  EXPECT_EQ(r.limit, 5);
+}
+
+TEST(QueryParamsTest, ListOrderSpellings) {
+  EXPECT_EQ(List("order_by=-created").order, OrderBy::kCreatedDesc);
+  EXPECT_EQ(List("order_by=total_funded").order, OrderBy::kTotalFundedAsc);
+  EXPECT_EQ(List("order_by=-total_funded").order, OrderBy::kTotalFundedDesc);
+  EXPECT_EQ(List("order_by=%EC%83%9D%EC%84%B1%EC%9D%BC").order, OrderBy::kCreatedAsc);  // 생성일
+  EXPECT_EQ(List("order_by=-%EC%B4%9D%ED%8E%80%EB%94%A9%EA%B8%88%EC%95%A1").order,
+            OrderBy::kTotalFundedDesc);  // -총펀딩금액
+  EXPECT_EQ(List("order_by=").order, OrderBy::kTotalFundedDesc);
+}
+
+TEST(QueryParamsTest, ListLimitBounds) {
+  EXPECT_EQ(List("limit=1").limit, 1);
+  EXPECT_EQ(List("limit=100").limit, projections::kMaxListLimit);
+  for (const std::string_view raw : {"limit=0", "limit=101", "limit=-1", "limit=", "limit=abc",
+                                     "limit=1.5", "limit=+5", "limit=99999999999999999999"}) {
+    const Problem p = ProblemOf(ParseListQuery(raw));
+    EXPECT_EQ(p.name, "invalid_parameter") << raw;
+    EXPECT_EQ(p.status, 400);
+    EXPECT_EQ(Parameters(p), std::vector<std::string>{"limit"}) << raw;
+    EXPECT_EQ(p.errors[0].detail, "must be an integer from 1 to 100");
+  }
+}
+
+TEST(QueryParamsTest, ListRefusesUnknownAndRepeatedParameters) {
+  const Problem p = ProblemOf(ParseListQuery("limit=5&page=2&limit=6&sort=x"));
+  EXPECT_EQ(p.name, "invalid_parameter");
+  EXPECT_EQ(Parameters(p), (std::vector<std::string>{"page", "limit", "sort"}));
+  EXPECT_EQ(p.errors[0].detail, "is not a parameter of this endpoint");
+  EXPECT_EQ(p.errors[1].detail, "is given more than once");
+  EXPECT_EQ(p.detail, "3 query parameters are invalid");
+}
+
+TEST(QueryParamsTest, ListCollectsEveryError) {
+  const Problem p = ProblemOf(ParseListQuery("order_by=newest&limit=0&search=%01"));
+  EXPECT_EQ(Parameters(p), (std::vector<std::string>{"search", "order_by", "limit"}));
+}
+
+TEST(QueryParamsTest, ListSearchIsBounded) {
+  std::string hundred;
+  for (int i = 0; i < 100; ++i) hundred += "%EA%B0%80";  // 가
+  EXPECT_EQ(List("search=" + hundred + "++").search.size(), 300U);
+  const Problem p = ProblemOf(ParseListQuery("search=" + hundred + "%EA%B0%80"));
+  EXPECT_EQ(Parameters(p), std::vector<std::string>{"search"});
+  EXPECT_EQ(p.errors[0].detail, "must be at most 100 characters after trimming");
+  EXPECT_EQ(Parameters(ProblemOf(ParseListQuery("search=a%0Ab"))),
+            std::vector<std::string>{"search"});
+}
+
+TEST(QueryParamsTest, MalformedQueryStringIsInvalidParameter) {
+  const Problem p = ProblemOf(ParseListQuery("search=%C3%28"));
+  EXPECT_EQ(p.name, "invalid_parameter");
+  EXPECT_NE(p.detail.find("not UTF-8"), std::string::npos) << p.detail;
+}
+
+TEST(QueryParamsTest, ListAcceptsACursorOfTheSameQuery) {
+  const std::string cursor =
+      projections::EncodeCursor(OrderBy::kCreatedDesc, "취미", projections::CursorKey{0, 17});
+  const projections::ListRequest r =
+      List("order_by=-created&search=%EC%B7%A8%EB%AF%B8&cursor=" + cursor);
+  EXPECT_EQ(r.cursor, cursor);
+  EXPECT_EQ(List("cursor=").cursor, "");
+}
+
+TEST(QueryParamsTest, ListRefusesACursorOfAnotherQuery) {
+  const std::string cursor =
+      projections::EncodeCursor(OrderBy::kCreatedDesc, "취미", projections::CursorKey{0, 17});
+  for (const std::string& raw :
+       {"order_by=created&search=%EC%B7%A8%EB%AF%B8&cursor=" + cursor,      // another order
+        "order_by=-created&search=other&cursor=" + cursor,                  // another search
+        "order_by=-created&cursor=" + cursor.substr(0, cursor.size() - 2),  // truncated
+        std::string("cursor=not-a-cursor"), "cursor=" + std::string(300, 'A')}) {
+    const Problem p = ProblemOf(ParseListQuery(raw));
+    EXPECT_EQ(Parameters(p), std::vector<std::string>{"cursor"}) << raw;
+  }
+}
+
+TEST(QueryParamsTest, CursorIsNotJudgedWhenItsQueryIsWrong) {
+  const Problem p = ProblemOf(ParseListQuery("order_by=bogus&cursor=garbage"));
+  EXPECT_EQ(Parameters(p), std::vector<std::string>{"order_by"});
+}
+
+// --- ParseEventsQuery ---------------------------------------------------------
+
+TEST(QueryParamsTest, EventsDefaults) {
+  const auto r = ParseEventsQuery("");
+  ASSERT_TRUE(std::holds_alternative<EventsQuery>(r));
+  EXPECT_EQ(std::get<EventsQuery>(r).after, 0);
+  EXPECT_EQ(std::get<EventsQuery>(r).limit, kDefaultEventsLimit);
+}
+
+TEST(QueryParamsTest, EventsReadsAfterAndLimit) {
+  const auto r = ParseEventsQuery("after=9223372036854775807&limit=1000");
+  ASSERT_TRUE(std::holds_alternative<EventsQuery>(r)) << ProblemOf(r).detail;
+  EXPECT_EQ(std::get<EventsQuery>(r).after, INT64_MAX);
+  EXPECT_EQ(std::get<EventsQuery>(r).limit, kMaxEventsLimit);
+  const auto one = ParseEventsQuery("limit=1&after=0");
+  ASSERT_TRUE(std::holds_alternative<EventsQuery>(one));
+  EXPECT_EQ(std::get<EventsQuery>(one).limit, 1);
+}
+
+TEST(QueryParamsTest, EventsRefusesBadValues) {
+  EXPECT_EQ(Parameters(ProblemOf(ParseEventsQuery("after=-1"))), std::vector<std::string>{"after"});
+  EXPECT_EQ(Parameters(ProblemOf(ParseEventsQuery("after=9223372036854775808"))),
+            std::vector<std::string>{"after"});
+  EXPECT_EQ(Parameters(ProblemOf(ParseEventsQuery("after="))), std::vector<std::string>{"after"});
+  EXPECT_EQ(Parameters(ProblemOf(ParseEventsQuery("limit=0"))), std::vector<std::string>{"limit"});
+  EXPECT_EQ(Parameters(ProblemOf(ParseEventsQuery("limit=1001"))),
+            std::vector<std::string>{"limit"});
+  EXPECT_EQ(Parameters(ProblemOf(ParseEventsQuery("after=1&after=2&search=x"))),
+            (std::vector<std::string>{"after", "search"}));
+  EXPECT_EQ(ProblemOf(ParseEventsQuery("limit=%")).name, "invalid_parameter");
+}
+
+}  // namespace
+}  // namespace ledger::http

@@ -1,0 +1,190 @@
+#include "http/rejections.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include <gtest/gtest.h>
+
+#include "commands/limits.h"
+
+namespace ledger::http {
+namespace {
+
+using commands::Rejection;
+using commands::RejectReason;
+
+template <typename T>
+Problem ProblemOf(const std::variant<T, Problem>& r) {
+  EXPECT_TRUE(std::holds_alternative<Problem>(r)) << "expected a problem";
+  return std::holds_alternative<Problem>(r) ? std::get<Problem>(r) : Problem{};
+}
+
+void ExpectHeaderProblem(const Problem& p, std::string_view header) {
+  EXPECT_EQ(p.name, "invalid_parameter");
+  EXPECT_EQ(p.status, 400);
+  ASSERT_EQ(p.errors.size(), 1U);
+  EXPECT_EQ(p.errors[0].parameter, header);
+  EXPECT_EQ(p.errors[0].pointer, "");
+}
+
+// --- rejections ---------------------------------------------------------------
+
+TEST(RejectionsTest, EveryReasonMapsToItsProblem) {
+  const std::map<RejectReason, std::pair<std::string, int>> expected = {
+      {RejectReason::kInvalidField, {"validation_failed", 422}},
+      {RejectReason::kEndDateInPast, {"end_date_in_past", 422}},
+      {RejectReason::kTargetImmutable, {"target_immutable", 422}},
+      {RejectReason::kPostNotFound, {"not_found", 404}},
+      {RejectReason::kPostDeleted, {"post_deleted", 404}},
+      {RejectReason::kNotOwner, {"forbidden", 403}},
+      {RejectReason::kVersionMismatch, {"version_mismatch", 412}},
+      {RejectReason::kOwnerCannotFund, {"forbidden", 403}},
+      {RejectReason::kFundingClosed, {"funding_closed", 409}},
+      {RejectReason::kAmountOverflow, {"amount_overflow", 409}},
+      {RejectReason::kTooManyBackers, {"too_many_backers", 409}},
+  };
+  for (uint8_t v = 1; v <= commands::kMaxRejectReason; ++v) {
+    const std::optional<RejectReason> reason = commands::ReasonFromValue(v);
+    ASSERT_TRUE(reason) << int{v};
+    const auto it = expected.find(*reason);
+    ASSERT_NE(it, expected.end()) << "reason " << int{v} << " has no expectation here";
+    const Problem p = ProblemForRejection(Rejection{*reason, "", "why"});
+    EXPECT_EQ(p.name, it->second.first) << commands::ReasonName(*reason);
+    EXPECT_EQ(p.status, it->second.second) << commands::ReasonName(*reason);
+    EXPECT_NE(p.detail.find("why"), std::string::npos) << p.detail;
+  }
+  EXPECT_EQ(expected.size(), commands::kMaxRejectReason);
+}
+
+TEST(RejectionsTest, InvalidFieldListsItsPointer) {
+  const Problem p =
+      ProblemForRejection(Rejection{RejectReason::kInvalidField, "/2/title", "must not be blank"});
+  EXPECT_EQ(p.name, "validation_failed");
+  EXPECT_EQ(p.detail, "must not be blank");
+  ASSERT_EQ(p.errors.size(), 1U);
+  EXPECT_EQ(p.errors[0].pointer, "/2/title");
+  EXPECT_EQ(p.errors[0].parameter, "");
+  EXPECT_EQ(p.errors[0].detail, "must not be blank");
+}
+
+TEST(RejectionsTest, InvalidFieldWithoutAFieldPointsAtTheBody) {
+  const Problem p = ProblemForRejection(
+      Rejection{RejectReason::kInvalidField, "", "an edit must change at least one field"});
+  ASSERT_EQ(p.errors.size(), 1U);
+  EXPECT_EQ(p.errors[0].pointer, "");
+}
+
+TEST(RejectionsTest, EndDateInPastPointsAtEndDate) {
+  const Problem own = ProblemForRejection(
+      Rejection{RejectReason::kEndDateInPast, "/1/end_date", "must not be before today"});
+  ASSERT_EQ(own.errors.size(), 1U);
+  EXPECT_EQ(own.errors[0].pointer, "/1/end_date");
+  const Problem fallback =
+      ProblemForRejection(Rejection{RejectReason::kEndDateInPast, "", "must not be before today"});
+  ASSERT_EQ(fallback.errors.size(), 1U);
+  EXPECT_EQ(fallback.errors[0].pointer, "/end_date");
+}
+
+TEST(RejectionsTest, TargetImmutableAlwaysNamesTargetAmount) {
+  for (const std::string_view field : {"", "/target_amount", "/elsewhere"}) {
+    const Problem p = ProblemForRejection(
+        Rejection{RejectReason::kTargetImmutable, std::string(field), "cannot change"});
+    EXPECT_EQ(p.name, "target_immutable");
+    ASSERT_EQ(p.errors.size(), 1U);
+    EXPECT_EQ(p.errors[0].pointer, "/target_amount");
+  }
+}
+
+TEST(RejectionsTest, ForbiddenSaysWhich) {
+  const Problem not_owner =
+      ProblemForRejection(Rejection{RejectReason::kNotOwner, "", "only the owner may change it"});
+  EXPECT_EQ(not_owner.detail, "not_owner: only the owner may change it");
+  EXPECT_TRUE(not_owner.errors.empty());
+  const Problem own_post = ProblemForRejection(
+      Rejection{RejectReason::kOwnerCannotFund, "", "the owner cannot fund their own post"});
+  EXPECT_EQ(own_post.detail, "owner_cannot_fund: the owner cannot fund their own post");
+}
+
+TEST(RejectionsTest, OtherProblemsListAFieldOnlyWhenNamed) {
+  EXPECT_TRUE(ProblemForRejection(Rejection{RejectReason::kPostNotFound, "", "no such post"})
+                  .errors.empty());
+  EXPECT_TRUE(ProblemForRejection(Rejection{RejectReason::kVersionMismatch, "", "expected 3"})
+                  .errors.empty());
+  const Problem closed = ProblemForRejection(
+      Rejection{RejectReason::kFundingClosed, "/end_date", "the end date is final"});
+  ASSERT_EQ(closed.errors.size(), 1U);
+  EXPECT_EQ(closed.errors[0].pointer, "/end_date");
+  const Problem overflow =
+      ProblemForRejection(Rejection{RejectReason::kAmountOverflow, "/units", "would overflow"});
+  ASSERT_EQ(overflow.errors.size(), 1U);
+  EXPECT_EQ(overflow.errors[0].pointer, "/units");
+}
+
+// --- If-Match -----------------------------------------------------------------
+
+TEST(RejectionsTest, IfMatchAbsentOrStarIsUnconditional) {
+  for (const std::optional<std::string_view> header :
+       {std::optional<std::string_view>(), std::optional<std::string_view>("*")}) {
+    const auto r = ParseIfMatch(header);
+    ASSERT_TRUE(std::holds_alternative<std::optional<int64_t>>(r));
+    EXPECT_EQ(std::get<std::optional<int64_t>>(r), std::nullopt);
+  }
+}
+
+TEST(RejectionsTest, IfMatchReadsAQuotedVersion) {
+  const auto r = ParseIfMatch(R"("7")");
+  ASSERT_TRUE(std::holds_alternative<std::optional<int64_t>>(r));
+  EXPECT_EQ(std::get<std::optional<int64_t>>(r), 7);
+  EXPECT_EQ(std::get<std::optional<int64_t>>(ParseIfMatch(R"("9223372036854775807")")), INT64_MAX);
+  // Well-formed; no post has version 0, so the command answers 412.
+  EXPECT_EQ(std::get<std::optional<int64_t>>(ParseIfMatch(R"("0")")), 0);
+}
+
+TEST(RejectionsTest, IfMatchRefusesMalformedTags) {
+  for (const std::string_view header :
+       {"", "7", "\"\"", "\"", "\"7", "7\"", "W/\"7\"", "\"7\", \"8\"", "\"-1\"", "\"+1\"",
+        "\"07\"", "\"1.0\"", "\"abc\"", "\"9223372036854775808\"", " \"7\"", "\"7\" ", "**",
+        "\" 7\""}) {
+    ExpectHeaderProblem(ProblemOf(ParseIfMatch(header)), "If-Match");
+  }
+}
+
+// --- X-Min-Position -------------------------------------------------------------
+
+TEST(RejectionsTest, MinPosition) {
+  EXPECT_EQ(std::get<std::optional<int64_t>>(ParseMinPosition(std::nullopt)), std::nullopt);
+  EXPECT_EQ(std::get<std::optional<int64_t>>(ParseMinPosition("0")), 0);
+  EXPECT_EQ(std::get<std::optional<int64_t>>(ParseMinPosition("12345")), 12345);
+  EXPECT_EQ(std::get<std::optional<int64_t>>(ParseMinPosition("9223372036854775807")), INT64_MAX);
+  for (const std::string_view header :
+       {"", "-1", "+1", "1.5", "abc", " 1", "1 ", "9223372036854775808", "0x1"}) {
+    ExpectHeaderProblem(ProblemOf(ParseMinPosition(header)), "X-Min-Position");
+  }
+}
+
+// --- Idempotency-Key ------------------------------------------------------------
+
+TEST(RejectionsTest, IdempotencyKey) {
+  EXPECT_EQ(std::get<std::optional<std::string>>(ParseIdempotencyKey(std::nullopt)), std::nullopt);
+  EXPECT_EQ(std::get<std::optional<std::string>>(ParseIdempotencyKey("a")), "a");
+  const std::string visible = "!~0aZ-_.:/\"{}";
+  EXPECT_EQ(std::get<std::optional<std::string>>(ParseIdempotencyKey(visible)), visible);
+  const std::string max(commands::kIdempotencyKeyMaxBytes, 'k');
+  EXPECT_EQ(std::get<std::optional<std::string>>(ParseIdempotencyKey(max)), max);
+}
+
+TEST(RejectionsTest, IdempotencyKeyRefusesWhatIsNotVisibleAscii) {
+  const std::string too_long(commands::kIdempotencyKeyMaxBytes + 1, 'k');
+  for (const std::string& header :
+       {std::string(), too_long, std::string("a b"), std::string("a\tb"), std::string("a\x7F"),
+        std::string("키"), std::string("a\0b", 3), std::string("\x01")}) {
+    ExpectHeaderProblem(ProblemOf(ParseIdempotencyKey(header)), "Idempotency-Key");
+  }
+}
+
+}  // namespace
+}  // namespace ledger::http
