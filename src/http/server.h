@@ -1,0 +1,73 @@
+#pragma once
+
+// The HTTP/1.1 server: accepts connections, reads requests within limits,
+// routes them and writes the answers. Beast and Asio stay in server.cc; this
+// header is cheap to include.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "http/metrics.h"
+#include "http/router.h"
+
+namespace ledger::http {
+
+// Every way a client can hold on to the server, bounded. Answers given at a
+// limit use the problems of docs/api.md.
+struct ServerLimits {
+  size_t header_limit_bytes = size_t{8} * 1024;  // over → 431 header_fields_too_large, then close
+  size_t body_limit_bytes = size_t{64} * 1024;   // over → 413 payload_too_large, then close
+  size_t max_connections = 1024;                 // over → 503 too_many_connections, then close
+  // A started request must fully arrive in this → 408 request_timeout, close.
+  std::chrono::milliseconds read_timeout{10'000};
+  // A keep-alive connection waiting for its next request → closed silently.
+  std::chrono::milliseconds idle_timeout{60'000};
+  // Stop() waits this long for in-flight requests.
+  std::chrono::milliseconds shutdown_grace{10'000};
+  // An answer must be taken by the client in this, or the connection closes.
+  std::chrono::milliseconds write_timeout{10'000};
+};
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;  // 0 = ephemeral
+  int io_threads = 2;    // io_context threads
+  ServerLimits limits;
+};
+
+class HttpServer {
+ public:
+  // Binds, listens and serves on `options.io_threads` threads until Stop().
+  // `metrics` may be null; else it must outlive the server. Fails with
+  // InvalidArgument for unusable options and IOError when the address cannot
+  // be bound.
+  static Result<std::unique_ptr<HttpServer>> Start(ServerOptions options, Router router,
+                                                   HttpMetrics* metrics);
+
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+  ~HttpServer();  // Stop()
+
+  // The bound port (the one chosen when options.port was 0).
+  uint16_t port() const;
+
+  // Graceful: stops accepting, closes connections that are idle or still
+  // reading a request, gives handlers that have not answered yet up to
+  // shutdown_grace to answer (those answers are written, with
+  // "Connection: close"), then closes everything and joins the threads.
+  // Respond callbacks invoked later do nothing. Idempotent.
+  // REQUIRES: not called on one of the server's own threads (a handler).
+  void Stop();
+
+ private:
+  class Impl;
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ledger::http

@@ -1,0 +1,796 @@
+#include "http/server.h"
+
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <prometheus/registry.h>
+#include <rapidjson/document.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "support/status_matchers.h"
+
+namespace ledger::http {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+struct RawResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names lower-case
+  std::string body;
+
+  std::string Header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : it->second;
+  }
+  // The `type` name of a problem answer ("not_found").
+  std::string ProblemName() const {
+    rapidjson::Document d;
+    d.Parse(body.c_str());
+    if (d.HasParseError() || !d.IsObject() || !d.HasMember("type")) return "";
+    const std::string type = d["type"].GetString();
+    const std::string prefix = "urn:funding-ledger:problem:";
+    return type.rfind(prefix, 0) == 0 ? type.substr(prefix.size()) : "";
+  }
+};
+
+// A blocking HTTP/1.1 client on a plain socket: it sends exactly the bytes a
+// test gives it, including broken ones.
+class Client {
+ public:
+  explicit Client(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd_ < 0) throw std::runtime_error("socket failed");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd_);
+      throw std::runtime_error("connect failed");
+    }
+  }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  ~Client() { ::close(fd_); }
+
+  // False when the server has closed the connection (EPIPE, reset).
+  bool Send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  bool Get(const std::string& target, const std::string& extra_headers = "") {
+    return Send("GET " + target + " HTTP/1.1\r\nHost: test\r\n" + extra_headers + "\r\n");
+  }
+
+  // One response, its body read by Content-Length (none for answers to HEAD
+  // or 204); nullopt when the connection ends or nothing comes in `timeout`.
+  std::optional<RawResponse> Read(bool head = false, std::chrono::milliseconds timeout = 5s) {
+    const Clock::time_point deadline = Clock::now() + timeout;
+    size_t end;
+    while ((end = pending_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill(deadline)) return std::nullopt;
+    }
+    RawResponse response;
+    const std::string head_text = pending_.substr(0, end);
+    pending_.erase(0, end + 4);
+    size_t line_end = head_text.find("\r\n");
+    const std::string status_line = head_text.substr(0, line_end);
+    if (status_line.rfind("HTTP/1.", 0) != 0 || status_line.size() < 12) return std::nullopt;
+    response.status = std::atoi(status_line.substr(9, 3).c_str());
+    while (line_end != std::string::npos) {
+      const size_t start = line_end + 2;
+      line_end = head_text.find("\r\n", start);
+      const std::string line = head_text.substr(start, line_end - start);
+      const size_t colon = line.find(':');
+      if (colon == std::string::npos) continue;
+      std::string name = line.substr(0, colon);
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      const size_t value_start = line.find_first_not_of(' ', colon + 1);
+      response.headers[name] = value_start == std::string::npos ? "" : line.substr(value_start);
+    }
+    const size_t length =
+        head || response.status == 204 || response.status == 100
+            ? 0
+            : static_cast<size_t>(std::atoll(response.Header("content-length").c_str()));
+    while (pending_.size() < length) {
+      if (!Fill(deadline)) return std::nullopt;
+    }
+    response.body = pending_.substr(0, length);
+    pending_.erase(0, length);
+    return response;
+  }
+
+  // True when the server closes the connection (EOF or reset) within
+  // `timeout`, having sent nothing more.
+  bool WaitClosed(std::chrono::milliseconds timeout = 5s) {
+    const Clock::time_point deadline = Clock::now() + timeout;
+    const size_t before = pending_.size();
+    while (Fill(deadline)) {
+    }
+    return closed_ && pending_.size() == before;
+  }
+
+ private:
+  // Reads more into pending_; false on EOF, error or deadline.
+  bool Fill(Clock::time_point deadline) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left <= 0ms) return false;
+    pollfd pfd{fd_, POLLIN, 0};
+    if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return false;
+    char chunk[16 * 1024];
+    const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    if (n <= 0) {
+      closed_ = true;
+      return false;
+    }
+    pending_.append(chunk, static_cast<size_t>(n));
+    return true;
+  }
+
+  int fd_ = -1;
+  std::string pending_;
+  bool closed_ = false;
+};
+
+Response Text(std::string body, int status = 200) {
+  Response r;
+  r.status = status;
+  r.content_type = "text/plain";
+  r.body = std::move(body);
+  return r;
+}
+
+Handler Answer(std::string body) {
+  return [body = std::move(body)](const Request&, const Respond& respond) { respond(Text(body)); };
+}
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  HttpServerTest() { limits_.shutdown_grace = 2s; }
+
+  void Start() {
+    ServerOptions options;
+    options.port = 0;
+    options.limits = limits_;
+    auto started = HttpServer::Start(std::move(options), std::move(router_), metrics_);
+    ASSERT_OK(started);
+    server_ = std::move(started).value();
+  }
+
+  uint16_t port() const { return server_->port(); }
+
+  Router router_;
+  ServerLimits limits_;
+  HttpMetrics* metrics_ = nullptr;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(HttpServerTest, ServesTwoRequestsOnOneKeepAliveConnection) {
+  router_.Add("GET", "/a", Answer("first"));
+  router_.Add("GET", "/b", Answer("second"));
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Get("/a"));
+  auto first = client.Read();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 200);
+  EXPECT_EQ(first->body, "first");
+  EXPECT_EQ(first->Header("content-type"), "text/plain");
+  EXPECT_EQ(first->Header("content-length"), "5");
+  EXPECT_EQ(first->Header("connection"), "");
+  ASSERT_TRUE(client.Get("/b"));
+  auto second = client.Read();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->body, "second");
+}
+
+TEST_F(HttpServerTest, AnswersPipelinedRequestsInOrder) {
+  router_.Add("GET", "/a", Answer("first"));
+  router_.Add("GET", "/b", Answer("second"));
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Send("GET /a HTTP/1.1\r\nHost: t\r\n\r\nGET /b HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto first = client.Read();
+  auto second = client.Read();
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first->body, "first");
+  EXPECT_EQ(second->body, "second");
+}
+
+TEST_F(HttpServerTest, ClosesAfterAnsweringHttp10Request) {
+  router_.Add("GET", "/a", Answer("old"));
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Send("GET /a HTTP/1.0\r\n\r\n"));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->body, "old");
+  EXPECT_TRUE(client.WaitClosed());
+}
+
+TEST_F(HttpServerTest, ClosesWhenClientAsksForClose) {
+  router_.Add("GET", "/a", Answer("bye"));
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Get("/a", "Connection: close\r\n"));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->Header("connection"), "close");
+  EXPECT_TRUE(client.WaitClosed());
+}
+
+TEST_F(HttpServerTest, ClosesWhenHandlerAsksForClose) {
+  router_.Add("GET", "/a", [](const Request&, const Respond& respond) {
+    Response r = Text("last");
+    r.close = true;
+    respond(std::move(r));
+  });
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Get("/a"));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->Header("connection"), "close");
+  EXPECT_TRUE(client.WaitClosed());
+}
+
+TEST_F(HttpServerTest, AnswersUnknownPathWithNotFoundProblem) {
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Get("/nope?x=1", "X-Request-Id: abc\r\n"));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 404);
+  EXPECT_EQ(response->Header("content-type"), "application/problem+json");
+  EXPECT_EQ(response->ProblemName(), "not_found");
+  rapidjson::Document d;
+  d.Parse(response->body.c_str());
+  EXPECT_STREQ(d["instance"].GetString(), "/nope");
+  EXPECT_STREQ(d["request_id"].GetString(), "abc");
+}
+
+TEST_F(HttpServerTest, AnswersOtherMethodWith405AndAllow) {
+  router_.Add("GET", "/api/posts/{id}", Answer("post"));
+  router_.Add("DELETE", "/api/posts/{id}", Answer("gone"));
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Send("PUT /api/posts/3 HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 405);
+  EXPECT_EQ(response->ProblemName(), "method_not_allowed");
+  EXPECT_EQ(response->Header("allow"), "DELETE, GET");
+}
+
+TEST_F(HttpServerTest, AnswersHeadWithLengthButNoBody) {
+  router_.Add("GET", "/a", Answer("body"));
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Send("HEAD /a HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto head = client.Read(/*head=*/true);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 405);
+  EXPECT_NE(head->Header("content-length"), "0");
+  // Had a body been sent, it would be read here as the next status line.
+  ASSERT_TRUE(client.Get("/a"));
+  auto next = client.Read();
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->status, 200);
+  EXPECT_EQ(next->body, "body");
+}
+
+TEST_F(HttpServerTest, AnswersNoContentWithoutBodyOrLength) {
+  router_.Add("DELETE", "/a", [](const Request&, const Respond& respond) {
+    Response r;
+    r.status = 204;
+    r.body = "ignored";
+    respond(std::move(r));
+  });
+  router_.Add("GET", "/a", Answer("after"));
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Send("DELETE /a HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto deleted = client.Read();
+  ASSERT_TRUE(deleted);
+  EXPECT_EQ(deleted->status, 204);
+  EXPECT_EQ(deleted->Header("content-length"), "");
+  ASSERT_TRUE(client.Get("/a"));
+  auto next = client.Read();
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->body, "after");
+}
+
+TEST_F(HttpServerTest, PassesRequestPartsToHandler) {
+  std::promise<Request> seen;
+  router_.Add("POST", "/api/posts/{id}/fundings", [&seen](Request request, const Respond& respond) {
+    seen.set_value(std::move(request));
+    respond(Text("ok", 201));
+  });
+  Start();
+  Client client(port());
+  ASSERT_TRUE(
+      client.Send("POST /api/posts/17/fundings?dry=1&x=%20 HTTP/1.1\r\nHost: t\r\n"
+                  "Content-Type: application/json\r\nX-Custom-HEADER: Mixed Case\r\n"
+                  "Content-Length: 13\r\n\r\n{\"units\": 2 }"));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 201);
+  const Request request = seen.get_future().get();
+  EXPECT_EQ(request.method, "POST");
+  EXPECT_EQ(request.path, "/api/posts/17/fundings");
+  EXPECT_EQ(request.query, "dry=1&x=%20");
+  EXPECT_EQ(request.route, "/api/posts/{id}/fundings");
+  EXPECT_EQ(request.PathParam("id"), "17");
+  EXPECT_EQ(request.Header("x-custom-header"), "Mixed Case");
+  EXPECT_EQ(request.Header("content-type"), "application/json");
+  EXPECT_EQ(request.Header("host"), "t");
+  EXPECT_EQ(request.body, "{\"units\": 2 }");
+}
+
+TEST_F(HttpServerTest, EchoesSaneRequestId) {
+  std::promise<std::string> seen;
+  router_.Add("GET", "/a", [&seen](const Request& request, const Respond& respond) {
+    seen.set_value(request.request_id);
+    respond(Text("a"));
+  });
+  Start();
+  Client client(port());
+  const std::string id(128, 'r');
+  ASSERT_TRUE(client.Get("/a", "X-Request-Id: " + id + "\r\n"));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->Header("x-request-id"), id);
+  EXPECT_EQ(seen.get_future().get(), id);
+}
+
+TEST_F(HttpServerTest, GeneratesRequestIdWhenMissingOrInsane) {
+  router_.Add("GET", "/a", Answer("a"));
+  Start();
+  Client client(port());
+  for (const std::string& headers :
+       {std::string(), "X-Request-Id: " + std::string(129, 'r') + "\r\n",
+        std::string("X-Request-Id: has space\r\n"), std::string("X-Request-Id: caf\xc3\xa9\r\n")}) {
+    ASSERT_TRUE(client.Get("/a", headers));
+    auto response = client.Read();
+    ASSERT_TRUE(response);
+    const std::string id = response->Header("x-request-id");
+    EXPECT_EQ(id.size(), 16U) << headers;
+    EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+  }
+}
+
+TEST_F(HttpServerTest, RejectsOversizedHeaderWith431AndCloses) {
+  router_.Add("GET", "/a", Answer("a"));
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Get("/a", "X-Big: " + std::string(10 * 1024, 'b') + "\r\n"));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 431);
+  EXPECT_EQ(response->ProblemName(), "header_fields_too_large");
+  EXPECT_EQ(response->Header("connection"), "close");
+  EXPECT_TRUE(client.WaitClosed());
+}
+
+std::string PostWithBody(size_t bytes) {
+  return "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(bytes) + "\r\n\r\n" +
+         std::string(bytes, 'x');
+}
+
+TEST_F(HttpServerTest, RejectsBodyOverTheLimitWith413AndCloses) {
+  router_.Add("POST", "/echo", Answer("took it"));
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Send(PostWithBody(64 * 1024 + 1)));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 413);
+  EXPECT_EQ(response->ProblemName(), "payload_too_large");
+  EXPECT_TRUE(client.WaitClosed());
+}
+
+TEST_F(HttpServerTest, RejectsChunkedBodyOverTheLimitWith413) {
+  router_.Add("POST", "/echo", Answer("took it"));
+  limits_.body_limit_bytes = 10;
+  Start();
+  Client client(port());
+  ASSERT_TRUE(
+      client.Send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "6\r\nabcdef\r\n6\r\nghijkl\r\n0\r\n\r\n"));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 413);
+}
+
+TEST_F(HttpServerTest, AcceptsBodyAtTheLimit) {
+  std::promise<size_t> seen;
+  router_.Add("POST", "/echo", [&seen](const Request& request, const Respond& respond) {
+    seen.set_value(request.body.size());
+    respond(Text("took it"));
+  });
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Send(PostWithBody(64 * 1024)));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(seen.get_future().get(), 64U * 1024);
+}
+
+TEST_F(HttpServerTest, SendsContinueBeforeReadingAnExpectedBody) {
+  std::promise<std::string> seen;
+  router_.Add("POST", "/echo", [&seen](const Request& request, const Respond& respond) {
+    seen.set_value(request.body);
+    respond(Text("took it"));
+  });
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Send(
+      "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
+  auto proceed = client.Read();
+  ASSERT_TRUE(proceed);
+  EXPECT_EQ(proceed->status, 100);
+  ASSERT_TRUE(client.Send("hello"));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(seen.get_future().get(), "hello");
+}
+
+TEST_F(HttpServerTest, AnswersMalformedRequestWith400AndCloses) {
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Send("GET /a HTTP/1.1\r\nBad Header Without Colon\r\n\r\n"));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 400);
+  EXPECT_EQ(response->ProblemName(), "invalid_parameter");
+  EXPECT_TRUE(client.WaitClosed());
+}
+
+TEST_F(HttpServerTest, SurvivesGarbage) {
+  router_.Add("GET", "/a", Answer("still here"));
+  limits_.read_timeout = 300ms;
+  Start();
+  for (const std::string& garbage :
+       {std::string("\r\n\r\n"), std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11),
+        std::string(1, '\0') + "GET / HTTP/1.1\r\n\r\n", std::string("GET / HTTP/9.9\r\n\r\n"),
+        std::string("POST /a HTTP/1.1\r\nContent-Length: -1\r\n\r\n"),
+        std::string("POST /a HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"),
+        std::string("POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")}) {
+    Client client(port());
+    client.Send(garbage);
+    // An answer, if any, is an error problem; what matters is the next client.
+    auto response = client.Read(false, 3s);
+    if (response) {
+      EXPECT_GE(response->status, 400) << garbage;
+    }
+  }
+  Client client(port());
+  ASSERT_TRUE(client.Get("/a"));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->body, "still here");
+}
+
+TEST_F(HttpServerTest, AnswersConnectionsOverTheLimitWith503) {
+  router_.Add("GET", "/a", Answer("a"));
+  limits_.max_connections = 2;
+  Start();
+  Client first(port());
+  Client second(port());
+  // Served connections are counted once the server has accepted them; an
+  // answer on each proves it has.
+  for (Client* c : {&first, &second}) {
+    ASSERT_TRUE(c->Get("/a"));
+    auto response = c->Read();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+  }
+  Client third(port());
+  third.Get("/a");
+  auto rejected = third.Read();
+  ASSERT_TRUE(rejected);
+  EXPECT_EQ(rejected->status, 503);
+  EXPECT_EQ(rejected->ProblemName(), "too_many_connections");
+  EXPECT_EQ(rejected->Header("retry-after"), "1");
+  EXPECT_EQ(rejected->Header("connection"), "close");
+  EXPECT_TRUE(third.WaitClosed());
+}
+
+TEST_F(HttpServerTest, ServesAgainWhenAConnectionUnderTheLimitCloses) {
+  router_.Add("GET", "/a", Answer("a"));
+  limits_.max_connections = 1;
+  Start();
+  {
+    Client first(port());
+    ASSERT_TRUE(first.Get("/a"));
+    ASSERT_TRUE(first.Read());
+  }
+  // The server notices the close asynchronously; retry for a while.
+  const Clock::time_point deadline = Clock::now() + 5s;
+  int status = 0;
+  while (Clock::now() < deadline) {
+    Client next(port());
+    next.Get("/a");
+    auto response = next.Read();
+    status = response ? response->status : 0;
+    if (status == 200) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(status, 200);
+}
+
+TEST_F(HttpServerTest, AnswersSlowRequestWith408AndCloses) {
+  router_.Add("GET", "/a", Answer("a"));
+  limits_.read_timeout = 200ms;
+  Start();
+  Client client(port());
+  const Clock::time_point start = Clock::now();
+  ASSERT_TRUE(client.Send("GET /a HTTP/1.1\r\nHost: t\r\nX-Half: "));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_GE(Clock::now() - start, 150ms);
+  EXPECT_EQ(response->status, 408);
+  EXPECT_EQ(response->ProblemName(), "request_timeout");
+  EXPECT_TRUE(client.WaitClosed());
+}
+
+TEST_F(HttpServerTest, ClosesIdleKeepAliveConnectionSilently) {
+  router_.Add("GET", "/a", Answer("a"));
+  limits_.idle_timeout = 200ms;
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Get("/a"));
+  ASSERT_TRUE(client.Read());
+  const Clock::time_point start = Clock::now();
+  EXPECT_TRUE(client.WaitClosed(5s));
+  EXPECT_GE(Clock::now() - start, 150ms);
+
+  Client silent(port());
+  EXPECT_TRUE(silent.WaitClosed(5s));
+}
+
+TEST_F(HttpServerTest, WaitsForHandlerThatAnswersFromAnotherThread) {
+  std::thread worker;
+  router_.Add("GET", "/slow/{n}", [&worker](Request request, Respond respond) {
+    worker = std::thread([request = std::move(request), respond = std::move(respond)] {
+      std::this_thread::sleep_for(100ms);
+      respond(Text("late " + std::string(*request.PathParam("n"))));
+    });
+  });
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Get("/slow/7"));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->body, "late 7");
+  worker.join();
+}
+
+TEST_F(HttpServerTest, IgnoresSecondRespond) {
+  router_.Add("GET", "/a", [](const Request&, const Respond& respond) {
+    respond(Text("first"));
+    respond(Text("second"));
+  });
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Get("/a"));
+  ASSERT_TRUE(client.Get("/a"));
+  auto one = client.Read();
+  auto two = client.Read();
+  ASSERT_TRUE(one && two);
+  EXPECT_EQ(one->body, "first");
+  EXPECT_EQ(two->body, "first");
+}
+
+TEST_F(HttpServerTest, AnswersThrowingHandlerWith500AndKeepsServing) {
+  router_.Add("GET", "/boom",
+              [](const Request&, const Respond&) { throw std::runtime_error("handler bug"); });
+  router_.Add("GET", "/a", Answer("fine"));
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Get("/boom"));
+  auto failed = client.Read();
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->status, 500);
+  EXPECT_EQ(failed->ProblemName(), "internal");
+  ASSERT_TRUE(client.Get("/a"));
+  auto next = client.Read();
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->body, "fine");
+}
+
+TEST_F(HttpServerTest, ReplacesImpossibleStatusWith500) {
+  router_.Add("GET", "/a", [](const Request&, const Respond& respond) { respond(Text("x", 42)); });
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Get("/a"));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 500);
+}
+
+TEST_F(HttpServerTest, DropsHandlerHeadersThatWouldSplitTheAnswer) {
+  router_.Add("GET", "/a", [](const Request&, const Respond& respond) {
+    Response r = Text("a");
+    r.headers.emplace_back("X-Evil", "1\r\nSet-Cookie: x=y");
+    r.headers.emplace_back("Content-Length", "999");
+    r.headers.emplace_back("ETag", "\"3\"");
+    respond(std::move(r));
+  });
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Get("/a"));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->Header("x-evil"), "");
+  EXPECT_EQ(response->Header("set-cookie"), "");
+  EXPECT_EQ(response->Header("content-length"), "1");
+  EXPECT_EQ(response->Header("etag"), "\"3\"");
+}
+
+// Holds a handler's Respond until the test answers with it.
+struct Parked {
+  std::mutex mu;
+  Respond respond;
+  std::promise<void> called;
+
+  Handler Park() {
+    return [this](const Request&, Respond r) {
+      const std::lock_guard lock(mu);
+      respond = std::move(r);
+      called.set_value();
+    };
+  }
+  void Answer(std::string body) {
+    const std::lock_guard lock(mu);
+    respond(Text(std::move(body)));
+  }
+};
+
+TEST_F(HttpServerTest, StopAnswersPendingRequestWithinGrace) {
+  Parked parked;
+  router_.Add("GET", "/pending", parked.Park());
+  limits_.shutdown_grace = 5s;
+  Start();
+  Client idle(port());
+  ASSERT_TRUE(idle.Get("/pending-not-routed"));
+  ASSERT_TRUE(idle.Read());
+  Client client(port());
+  ASSERT_TRUE(client.Get("/pending"));
+  parked.called.get_future().wait();
+
+  std::thread stopper([this] { server_->Stop(); });
+  // The idle keep-alive connection is closed at once.
+  EXPECT_TRUE(idle.WaitClosed(3s));
+  parked.Answer("answered during stop");
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->body, "answered during stop");
+  EXPECT_EQ(response->Header("connection"), "close");
+  stopper.join();
+  EXPECT_TRUE(client.WaitClosed(1s));
+  // No longer accepting.
+  EXPECT_THROW(Client{port()}, std::runtime_error);
+}
+
+TEST_F(HttpServerTest, StopGivesUpOnHandlerAfterGraceAndLateRespondIsHarmless) {
+  Parked parked;
+  router_.Add("GET", "/pending", parked.Park());
+  limits_.shutdown_grace = 200ms;
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Get("/pending"));
+  parked.called.get_future().wait();
+
+  const Clock::time_point start = Clock::now();
+  server_->Stop();
+  EXPECT_LT(Clock::now() - start, 3s);
+  EXPECT_TRUE(client.WaitClosed(1s));
+  server_->Stop();  // idempotent
+  server_.reset();
+  parked.Answer("too late");  // nothing left to answer to; must not crash
+}
+
+TEST_F(HttpServerTest, StopClosesConnectionMidRead) {
+  router_.Add("GET", "/a", Answer("a"));
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Send("GET /a HTTP/1.1\r\nHost"));
+  std::this_thread::sleep_for(50ms);
+  const Clock::time_point start = Clock::now();
+  server_->Stop();
+  EXPECT_LT(Clock::now() - start, 1s);
+  EXPECT_TRUE(client.WaitClosed(1s));
+}
+
+TEST_F(HttpServerTest, ExposesRequestMetricsWithRouteLabels) {
+  prometheus::Registry registry;
+  HttpMetrics metrics(registry);
+  metrics_ = &metrics;
+  router_.Add("GET", "/api/posts/{id}", Answer("post"));
+  router_.Add("GET", "/metrics", [&registry](const Request&, const Respond& respond) {
+    Response r = Text(SerializeRegistry(registry));
+    r.content_type = "text/plain; version=0.0.4";
+    respond(std::move(r));
+  });
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Get("/api/posts/1"));
+  ASSERT_TRUE(client.Read());
+  ASSERT_TRUE(client.Get("/api/posts/2"));
+  ASSERT_TRUE(client.Read());
+  ASSERT_TRUE(client.Get("/no/such/path"));
+  ASSERT_TRUE(client.Read());
+  ASSERT_TRUE(client.Get("/metrics"));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  const std::string& text = response->body;
+  EXPECT_NE(
+      text.find("http_requests_total{method=\"GET\",route=\"/api/posts/{id}\",status=\"200\"} 2"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find("http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("http_request_duration_seconds_count{method=\"GET\",route=\"/api/posts/"
+                      "{id}\",status=\"200\"} 2"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("/api/posts/1"), std::string::npos) << "raw paths must not be labels";
+  server_->Stop();
+}
+
+TEST_F(HttpServerTest, StartFailsWhenThePortIsTaken) {
+  Start();
+  ServerOptions options;
+  options.port = port();
+  auto second = HttpServer::Start(std::move(options), Router(), nullptr);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Status::Code::kIOError) << second.status().ToString();
+}
+
+TEST(HttpServerOptionsTest, RejectsUnusableOptions) {
+  ServerOptions no_threads;
+  no_threads.port = 0;
+  no_threads.io_threads = 0;
+  EXPECT_EQ(HttpServer::Start(no_threads, Router(), nullptr).status().code(),
+            Status::Code::kInvalidArgument);
+  ServerOptions no_connections;
+  no_connections.port = 0;
+  no_connections.limits.max_connections = 0;
+  EXPECT_EQ(HttpServer::Start(no_connections, Router(), nullptr).status().code(),
+            Status::Code::kInvalidArgument);
+  ServerOptions bad_host;
+  bad_host.port = 0;
+  bad_host.host = "no such host.invalid";
+  EXPECT_FALSE(HttpServer::Start(bad_host, Router(), nullptr).ok());
+}
+
+}  // namespace
+}  // namespace ledger::http
