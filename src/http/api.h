@@ -1,0 +1,54 @@
+#pragma once
+
+// The REST API of docs/api.md: one handler per route, bound to the service's
+// parts. Handlers never block an I/O thread: commands go to the sequencer
+// (answered from its completion thread through `answers`), queries and log
+// reads to `workers`.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "commands/sequencer.h"
+#include "common/clock.h"
+#include "common/time_zone.h"
+#include "events/event_log.h"
+#include "http/position_waiter.h"
+#include "http/router.h"
+#include "http/worker_pool.h"
+#include "projections/projector.h"
+#include "projections/queries.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace ledger::http {
+
+struct ApiContext {
+  commands::Sequencer* sequencer = nullptr;
+  const events::EventLog* log = nullptr;
+  const projections::QueryService* queries = nullptr;
+  const projections::Projector* projector = nullptr;
+  const Clock* clock = nullptr;
+  const TimeZone* time_zone = nullptr;
+  std::string jwt_secret;
+  // Queries and log reads.
+  WorkerPool* workers = nullptr;
+  // Building the answers of accepted writes (reads the log, copies state).
+  WorkerPool* answers = nullptr;
+  PositionWaiter* waiter = nullptr;
+  prometheus::Registry* registry = nullptr;  // /metrics; null: 404
+  std::chrono::milliseconds read_wait{2'000};
+  int64_t ready_max_lag_events = 100'000;
+};
+
+// Adds every route of docs/api.md to `router`. `context` and everything it
+// points to must outlive the server.
+void AddApiRoutes(const ApiContext* context, Router& router);
+
+// schemas/openapi.json, compiled in.
+std::string_view OpenApiDocument();
+
+}  // namespace ledger::http
