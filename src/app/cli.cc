@@ -1,13 +1,18 @@
 #include "app/cli.h"
 
+#include <charconv>
 #include <cstdlib>
 #include <iostream>
 #include <map>
 #include <optional>
 
+#include "app/config.h"
+#include "app/serve.h"
+#include "common/clock.h"
 #include "events/chain.h"
 #include "events/event_log.h"
 #include "events/rocks_log.h"
+#include "http/jwt.h"
 
 namespace ledger::app {
 namespace {
@@ -16,13 +21,16 @@ constexpr const char* kUsage =
     "usage: funding-ledger <command> [options]\n"
     "\n"
     "commands:\n"
+    "  serve    run the REST API (docs/api.md) until SIGINT or SIGTERM\n"
+    "  token    print a development JWT: --sub ID [--name NAME] [--ttl SECONDS]\n"
     "  head     print the log head: position and hash (the digest to record elsewhere)\n"
     "  verify   walk the whole hash chain of the log; exit 0 clean, 1 broken, 2 error\n"
     "  help     print this text\n"
     "\n"
-    "options:\n"
-    "  --data-dir DIR   data directory (env FUNDING_LEDGER_DATA_DIR, default ./var);\n"
-    "                   the event log lives in DIR/log\n";
+    "options (each also FUNDING_LEDGER_<NAME> and a key of the --config TOML file):\n"
+    "  --data-dir DIR   data directory (default ./var); the event log lives in DIR/log\n"
+    "  --config FILE    TOML file with any of the options of serve\n"
+    "  serve and token also take every option listed by `funding-ledger serve --help`\n";
 
 // Flags of the form --name VALUE; a flag given twice or without a value is a
 // usage error.
@@ -118,6 +126,71 @@ int Verify(const Flags& flags, std::ostream& out, std::ostream& err) {
   return kExitOk;
 }
 
+constexpr int64_t kDefaultTokenTtlSeconds = int64_t{24} * 3600;
+constexpr int64_t kMaxTokenTtlSeconds = 366LL * 24 * 3600;
+
+std::string ServeHelp() {
+  std::string help = "usage: funding-ledger serve [--option VALUE]...\n\noptions:\n";
+  for (const OptionSpec& spec : ConfigOptions()) {
+    help += "  --" + std::string(spec.name) + "  (" + EnvName(spec.name) + ")\n      " +
+            std::string(spec.help) + "\n";
+  }
+  help += "  --config FILE  (FUNDING_LEDGER_CONFIG)\n      TOML file with the keys above\n";
+  return help;
+}
+
+int ServeCommand(const Flags& flags, std::ostream& out, std::ostream& err) {
+  const Result<Config> config = LoadConfig(flags.values);
+  if (!config.ok()) {
+    err << "funding-ledger serve: " << config.status().message() << "\n";
+    return kExitUsage;
+  }
+  return Serve(*config, out, err);
+}
+
+int TokenCommand(Flags flags, std::ostream& out, std::ostream& err) {
+  std::map<std::string, std::string> own;
+  for (const char* name : {"sub", "name", "ttl"}) {
+    if (const auto it = flags.values.find(name); it != flags.values.end()) {
+      own[name] = it->second;
+      flags.values.erase(it);
+    }
+  }
+  if (const Status sub = http::CheckSubject(own["sub"]); !sub.ok()) {
+    err << "funding-ledger token: --sub: " << sub.message() << "\n";
+    return kExitUsage;
+  }
+  int64_t ttl = kDefaultTokenTtlSeconds;
+  if (own.count("ttl") != 0) {
+    const std::string& text = own["ttl"];
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ttl);
+    if (ec != std::errc() || end != text.data() + text.size() || ttl < 1 ||
+        ttl > kMaxTokenTtlSeconds) {
+      err << "funding-ledger token: --ttl must be 1.." << kMaxTokenTtlSeconds << " seconds\n";
+      return kExitUsage;
+    }
+  }
+  const Result<Config> config = LoadConfig(flags.values);
+  if (!config.ok()) {
+    err << "funding-ledger token: " << config.status().message() << "\n";
+    return kExitUsage;
+  }
+  bool generated = false;
+  const Result<std::string> secret = JwtSecret(*config, &generated);
+  if (!secret.ok()) {
+    err << "funding-ledger token: " << secret.status().ToString() << "\n";
+    return kExitUsage;
+  }
+  http::TokenClaims claims;
+  claims.sub = own["sub"];
+  claims.name = own["name"];
+  const Timestamp now = SystemClock().Now();
+  claims.issued_at = now;
+  claims.expires_at = now + std::chrono::seconds(ttl);
+  out << http::MintToken(*secret, claims) << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -126,11 +199,17 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return args.empty() ? kExitUsage : kExitOk;
   }
   const std::string& command = args[0];
+  if (command == "serve" && args.size() == 2 && (args[1] == "--help" || args[1] == "-h")) {
+    out << ServeHelp();
+    return kExitOk;
+  }
   const Flags flags = ParseFlags(args, 1);
   if (!flags.error.empty()) {
     err << "funding-ledger " << command << ": " << flags.error << "\n" << kUsage;
     return kExitUsage;
   }
+  if (command == "serve") return ServeCommand(flags, out, err);
+  if (command == "token") return TokenCommand(flags, out, err);
   if (command == "head" || command == "verify") {
     if (!OnlyKnownFlags(flags, {"data-dir"}, err)) return kExitUsage;
     return command == "head" ? Head(flags, out, err) : Verify(flags, out, err);

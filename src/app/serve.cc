@@ -1,0 +1,227 @@
+#include "app/serve.h"
+
+#include <charconv>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include <openssl/rand.h>
+#include <prometheus/registry.h>
+#include <sys/stat.h>
+
+#include "commands/sequencer.h"
+#include "common/clock.h"
+#include "common/time_zone.h"
+#include "events/rocks_log.h"
+#include "http/api.h"
+#include "http/metrics.h"
+#include "http/position_waiter.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "http/worker_pool.h"
+#include "projections/connection_pool.h"
+#include "projections/embedded_postgres.h"
+#include "projections/projector.h"
+#include "projections/queries.h"
+
+namespace ledger::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kSecretBytes = 32;
+// Threads that build write answers (they copy a post or read one event).
+constexpr size_t kAnswerThreads = 2;
+
+Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Status::InvalidArgument("listen must be HOST:PORT, got '" + listen + "'");
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string port_text = listen.substr(colon + 1);
+  unsigned port = 0;
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535 ||
+      port_text.empty()) {
+    return Status::InvalidArgument("listen port must be 0..65535, got '" + port_text + "'");
+  }
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+}  // namespace
+
+Result<std::string> JwtSecret(const Config& config, bool* generated) {
+  *generated = false;
+  if (!config.jwt_secret.empty()) return config.jwt_secret;
+  const std::string path = config.data_dir + "/jwt-secret";
+  std::error_code ec;
+  if (fs::exists(path, ec)) {
+    std::ifstream in(path);
+    std::string secret;
+    std::getline(in, secret);
+    if (secret.empty()) return Status::IOError(path + " is empty: delete it to make a new one");
+    return secret;
+  }
+  fs::create_directories(config.data_dir, ec);
+  if (ec) return Status::IOError("creating " + config.data_dir + ": " + ec.message());
+  unsigned char bytes[kSecretBytes];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return Status::Internal("RAND_bytes failed");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string secret;
+  for (const unsigned char b : bytes) {
+    secret += kHex[b >> 4];
+    secret += kHex[b & 15];
+  }
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << secret << "\n";
+    if (!out) return Status::IOError("writing " + tmp);
+  }
+  if (chmod(tmp.c_str(), 0600) != 0) return Status::IOError("chmod 0600 " + tmp);
+  fs::rename(tmp, path, ec);
+  if (ec) return Status::IOError("renaming " + tmp + ": " + ec.message());
+  *generated = true;
+  return secret;
+}
+
+int Serve(const Config& config, std::ostream& out, std::ostream& err) {
+  // SIGINT and SIGTERM are taken with sigwait below; every thread started
+  // from here on inherits the mask, so none of them is interrupted.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const auto fail = [&err](const std::string& what, const Status& status) {
+    err << "funding-ledger serve: " << what << ": " << status.ToString() << "\n";
+    return 2;
+  };
+  const auto listen = ParseListen(config.listen);
+  if (!listen.ok()) return fail("configuration", listen.status());
+  const auto zone = TimeZone::Load(config.time_zone);
+  if (!zone.ok()) return fail("time zone", zone.status());
+
+  std::error_code ec;
+  fs::create_directories(config.data_dir, ec);
+  if (ec) return fail("data directory", Status::IOError(config.data_dir + ": " + ec.message()));
+  // The embedded PostgreSQL runs as its own user and must reach its folder.
+  chmod(config.data_dir.c_str(), 0711);
+
+  bool generated = false;
+  const auto secret = JwtSecret(config, &generated);
+  if (!secret.ok()) return fail("JWT secret", secret.status());
+  if (config.jwt_secret.empty()) {
+    err << "funding-ledger serve: JWT secret " << (generated ? "generated into " : "read from ")
+        << config.data_dir << "/jwt-secret; mint a token with: funding-ledger token --data-dir "
+        << config.data_dir << " --sub USER_ID\n";
+  }
+
+  auto log = events::RocksEventLog::Open(config.data_dir + "/log");
+  if (!log.ok()) return fail("event log", log.status());
+
+  std::unique_ptr<projections::EmbeddedPostgres> embedded;
+  std::string conninfo = config.database_url;
+  if (conninfo.empty()) {
+    projections::EmbeddedPostgresOptions pg;
+    pg.data_dir = config.data_dir + "/pg";
+    pg.durable = true;
+    auto started = projections::EmbeddedPostgres::Start(pg);
+    if (!started.ok()) return fail("embedded PostgreSQL", started.status());
+    embedded = std::move(started).value();
+    conninfo = embedded->ConnectionString("postgres");
+    err << "funding-ledger serve: embedded PostgreSQL running in " << pg.data_dir << "\n";
+  }
+
+  SystemClock clock;
+  std::unique_ptr<projections::Projector> projector;
+  http::PositionWaiter waiter([&projector] { return projector ? projector->position() : -1; });
+  projections::ProjectorOptions projector_options;
+  projector_options.conninfo = conninfo;
+  projector_options.on_committed = [&waiter](int64_t position) { waiter.Notify(position); };
+  projector = std::make_unique<projections::Projector>(log->get(), projector_options);
+
+  commands::SequencerOptions sequencer_options;
+  sequencer_options.queue_capacity = static_cast<size_t>(config.queue_capacity);
+  sequencer_options.idempotency_retention = std::chrono::seconds(config.idempotency_retention_s);
+  sequencer_options.after_batch = [&projector] { projector->Wake(); };
+  auto sequencer = commands::Sequencer::Start(log->get(), &clock, &*zone, sequencer_options);
+  if (!sequencer.ok()) return fail("sequencer", sequencer.status());
+  projector->Start();
+
+  projections::ConnectionPoolOptions pool_options;
+  pool_options.conninfo = conninfo;
+  pool_options.max_connections = static_cast<size_t>(config.db_pool_size);
+  projections::ConnectionPool pool(pool_options);
+  projections::QueryService queries(pool, *zone);
+
+  prometheus::Registry registry;
+  http::HttpMetrics metrics(registry);
+  http::WorkerPool workers(static_cast<size_t>(config.db_pool_size),
+                           static_cast<size_t>(config.query_queue), "query");
+  // Every accepted command gets an answer job: room for a full command queue
+  // plus the batches being written and answered.
+  http::WorkerPool answers(
+      kAnswerThreads, static_cast<size_t>(config.queue_capacity) + size_t{16} * 1024, "answer");
+
+  http::ApiContext context;
+  context.sequencer = sequencer->get();
+  context.log = log->get();
+  context.queries = &queries;
+  context.projector = projector.get();
+  context.clock = &clock;
+  context.time_zone = &*zone;
+  context.jwt_secret = *secret;
+  context.workers = &workers;
+  context.answers = &answers;
+  context.waiter = &waiter;
+  context.registry = &registry;
+  context.read_wait = std::chrono::milliseconds(config.read_wait_ms);
+  context.ready_max_lag_events = config.ready_max_lag_events;
+  http::Router router;
+  http::AddApiRoutes(&context, router);
+
+  http::ServerOptions server_options;
+  server_options.host = listen->first;
+  server_options.port = listen->second;
+  server_options.io_threads = static_cast<int>(config.io_threads);
+  server_options.limits.header_limit_bytes = static_cast<size_t>(config.header_limit_bytes);
+  server_options.limits.body_limit_bytes = static_cast<size_t>(config.body_limit_bytes);
+  server_options.limits.max_connections = static_cast<size_t>(config.max_connections);
+  server_options.limits.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
+  server_options.limits.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+  server_options.limits.shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);
+  auto server = http::HttpServer::Start(server_options, std::move(router), &metrics);
+  if (!server.ok()) return fail("HTTP server", server.status());
+  // Scripts (and the end-to-end tests) read this line for the port.
+  out << "funding-ledger serving on http://" << listen->first << ":" << (*server)->port()
+      << std::endl;
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  err << "funding-ledger serve: " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
+      << ": shutting down\n";
+
+  (*server)->Stop();     // no new requests; those in flight are answered
+  (*sequencer)->Stop();  // every queued command is decided and answered
+  answers.Stop();
+  workers.Stop();
+  projector->Stop();  // finishes its batch
+  if (embedded) {
+    if (const Status stopped = embedded->Stop(); !stopped.ok()) {
+      err << "funding-ledger serve: " << stopped.ToString() << "\n";
+    }
+  }
+  err << "funding-ledger serve: stopped at position " << (*log)->Head().position << "\n";
+  return 0;
+}
+
+}  // namespace ledger::app
