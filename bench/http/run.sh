@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# The REST benchmark (issue 4): starts build/funding-ledger serve on a free
+# port with a fresh data directory, seeds BENCH_POSTS posts, then runs each wrk
+# scenario for BENCH_SECONDS and prints a Markdown table. During the fund run a
+# probe measures projection lag the way a client sees it: the time from a
+# funding's 201 until a read with X-Min-Position of its position answers.
+#
+#   bench/http/run.sh BUILD_DIR [OUT.md]
+#
+# Environment: BENCH_POSTS (100000), BENCH_FUND_POSTS (1000), BENCH_SECONDS
+# (20), BENCH_CONNECTIONS (64), BENCH_THREADS (2), LEDGER_BENCH_DIR (data
+# directory parent, default /tmp).
+set -euo pipefail
+
+build_dir=${1:?usage: bench/http/run.sh BUILD_DIR [OUT.md]}
+out=${2:-/dev/stdout}
+here=$(cd "$(dirname "$0")" && pwd)
+binary=$build_dir/funding-ledger
+posts=${BENCH_POSTS:-100000}
+fund_posts=${BENCH_FUND_POSTS:-1000}
+seconds=${BENCH_SECONDS:-20}
+connections=${BENCH_CONNECTIONS:-64}
+threads=${BENCH_THREADS:-2}
+secret=bench-secret-bench-secret-bench-secret
+
+[[ -x $binary ]] || { echo "run.sh: $binary is missing (build first)" >&2; exit 2; }
+command -v wrk >/dev/null || { echo "run.sh: wrk is missing (ops/dev deps)" >&2; exit 2; }
+command -v curl >/dev/null || { echo "run.sh: curl is missing (ops/dev deps)" >&2; exit 2; }
+
+work=$(mktemp -d "${LEDGER_BENCH_DIR:-/tmp}/funding-ledger-http-bench-XXXXXX")
+chmod 711 "$work"
+server_pid=
+cleanup() {
+  if [[ -n $server_pid ]]; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$binary" serve --listen 127.0.0.1:0 --data-dir "$work/data" --jwt-secret "$secret" \
+  --max-connections 4096 >"$work/stdout" 2>"$work/stderr" &
+server_pid=$!
+port=
+for _ in $(seq 1 600); do
+  port=$(sed -n 's/.*serving on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/stdout")
+  [[ -n $port ]] && break
+  sleep 0.1
+done
+[[ -n $port ]] || { cat "$work/stderr" >&2; echo "run.sh: the server did not start" >&2; exit 1; }
+api=http://127.0.0.1:$port
+
+token() { "$binary" token --jwt-secret "$secret" --data-dir "$work/data" --sub "$1"; }
+seeder=$(token seeder)
+for i in $(seq 1 100); do token "backer-$i"; done >"$work/tokens"
+
+# Seed: arrays of 100 posts, four requests at a time.
+seed_batch() {
+  local first=$1 body="[" n
+  for ((n = first; n < first + 100; n++)); do
+    ((n == first)) || body+=","
+    body+="{\"title\":\"캠페인 $n 취미 모임 campaign $n hobby\",\"uploader\":\"seeder\","
+    body+="\"description\":\"bench\",\"target_amount\":100000000,\"funding_unit\":1000,"
+    body+="\"end_date\":\"2030-12-31\"}"
+  done
+  body+="]"
+  curl -sf -o /dev/null -X POST "$api/api/posts" -H "Authorization: Bearer $seeder" \
+    -H 'Content-Type: application/json' --data-binary "$body"
+}
+export -f seed_batch
+export api seeder
+start=$(date +%s)
+seq 1 100 "$posts" | xargs -P 4 -I{} bash -c 'seed_batch {}'
+seed_s=$(($(date +%s) - start))
+# Wait until the read tables hold every post.
+head=$(curl -sf "$api/api/ledger/head" | sed 's/.*"position":\([0-9]*\).*/\1/')
+curl -sf -o /dev/null -H "X-Min-Position: $head" "$api/api/posts/1" ||
+  curl -sf -o /dev/null -H "X-Min-Position: $head" "$api/api/posts/1"
+
+export BENCH_DIR=$here BENCH_TOKENS=$work/tokens BENCH_POSTS=$posts BENCH_FUND_POSTS=$fund_posts
+
+# Projection lag probe: fund, then read with X-Min-Position, sample the wait.
+probe() {
+  local token
+  token=$(sed -n 1p "$BENCH_TOKENS")
+  while [[ ! -e $work/stop-probe ]]; do
+    local position
+    position=$(curl -sf -X POST "$api/api/posts/$((RANDOM % fund_posts + 1))/fundings" \
+      -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{}' \
+      -D - -o /dev/null | tr -d '\r' | sed -n 's/^[Xx]-[Ll]edger-[Pp]osition: //p')
+    [[ -n $position ]] || continue
+    curl -s -o /dev/null -w '%{time_total}\n' -H "X-Min-Position: $position" \
+      "$api/api/posts/1" >>"$work/lag"
+    sleep 0.05
+  done
+}
+
+run() {
+  local name=$1 script=$2
+  wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency -s "$here/$script" "$api" \
+    >"$work/$name.txt" 2>&1 || true
+  local rps p50 p99 bad
+  rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$work/$name.txt")
+  p50=$(awk '$1=="50%"{print $2}' "$work/$name.txt")
+  p99=$(awk '$1=="99%"{print $2}' "$work/$name.txt")
+  bad=$(sed -n 's/^unexpected_status \([0-9]*\)/\1/p' "$work/$name.txt")
+  printf '| %s | %.0f | %s | %s | %s |\n' "$name" "${rps:-0}" "${p50:-?}" "${p99:-?}" "${bad:-?}"
+}
+
+{
+  echo "Seeded $posts posts in $seed_s s. wrk -t$threads -c$connections, ${seconds} s each."
+  echo
+  echo "| scenario | requests/s | p50 | p99 | non-2xx |"
+  echo "|---|---:|---:|---:|---:|"
+  rm -f "$work/stop-probe" "$work/lag"
+  probe &
+  probe_pid=$!
+  run "fund (1 000 posts, durable)" fund.lua
+  touch "$work/stop-probe"
+  wait "$probe_pid" || true
+  run "detail" detail.lua
+  run "list, default order" list.lua
+  run "title search" search.lua
+  echo
+  if [[ -s $work/lag ]]; then
+    sort -n "$work/lag" | awk '{v[NR]=$1} END {
+      p50 = int(NR * 0.50) + 1; if (p50 > NR) p50 = NR
+      p99 = int(NR * 0.99) + 1; if (p99 > NR) p99 = NR
+      printf "Projection lag seen by a client during the fund run (%d probes): ", NR
+      printf "p50 %.0f ms, p99 %.0f ms, max %.0f ms.\n", v[p50] * 1000, v[p99] * 1000, v[NR] * 1000 }'
+  fi
+} >"$out"
