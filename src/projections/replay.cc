@@ -19,6 +19,8 @@ namespace {
 
 // SQLSTATE lock_not_available: lock_timeout expired.
 constexpr std::string_view kLockNotAvailable = "55P03";
+// SQLSTATE deadlock_detected.
+constexpr std::string_view kDeadlockDetected = "40P01";
 
 bool IsIdentifier(std::string_view name) {
   bool ok = !name.empty() && (name[0] == '_' || (name[0] >= 'a' && name[0] <= 'z'));
@@ -198,6 +200,30 @@ Status SwapOnce(pqxx::connection& connection, const std::string& live, const std
       const bool live_exists =
           !tx.exec_params("SELECT 1 FROM pg_namespace WHERE nspname = $1", live).empty();
       if (live_exists) {
+        // Readers of post_view lock the view, then posts and post_stats. The
+        // DROP below would lock the old tables one by one in catalog order
+        // and could deadlock with such a reader; taking everything here, in
+        // one statement starting with the view (which locks its tables too),
+        // waits for readers instead.
+        const pqxx::result present = tx.exec_params(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = $1 AND c.relname IN ('post_view', 'posts', 'post_stats', "
+            "'checkpoints', 'backers')",
+            live);
+        std::vector<std::string> names;
+        for (const char* name : {"post_view", "posts", "post_stats", "checkpoints", "backers"}) {
+          for (const pqxx::row& r : present) {
+            if (r[0].as<std::string>() == name) names.push_back(name);
+          }
+        }
+        if (!names.empty()) {
+          std::string lock = "LOCK TABLE ";
+          for (size_t i = 0; i < names.size(); ++i) {
+            if (i > 0) lock += ", ";
+            lock += QuoteIdentifier(live) + "." + QuoteIdentifier(names[i]);
+          }
+          tx.exec0(lock + " IN ACCESS EXCLUSIVE MODE");
+        }
         // Only ever exists inside this transaction; a leftover would be from
         // an unrelated hand, and would make the rename fail.
         tx.exec0("DROP SCHEMA IF EXISTS " + QuoteIdentifier(retired) + " CASCADE");
@@ -209,7 +235,9 @@ Status SwapOnce(pqxx::connection& connection, const std::string& live, const std
       tx.commit();
       return Status::Ok();
     } catch (const pqxx::sql_error& e) {
-      if (e.sqlstate() != kLockNotAvailable) throw;
+      // A deadlock with a writer (the projector locks its tables in its own
+      // order) rolled this attempt back like a lock timeout: try again.
+      if (e.sqlstate() != kLockNotAvailable && e.sqlstate() != kDeadlockDetected) throw;
       *busy = true;
       return Status::Unavailable("swapping " + built + " in as " + live +
                                  ": the live tables stayed locked for " +
