@@ -55,12 +55,18 @@ token() { "$binary" token --jwt-secret "$secret" --data-dir "$work/data" --sub "
 seeder=$(token seeder)
 for i in $(seq 1 100); do token "backer-$i"; done >"$work/tokens"
 
-# Seed: arrays of 100 posts, four requests at a time.
+# Seed: arrays of 100 posts, four requests at a time. Each title has two of
+# 40 words, so a one-word search matches about 5 % of the posts, as a real
+# search would, rather than all of them.
 seed_batch() {
   local first=$1 body="[" n
+  local words=(취미 모임 요리 여행 음악 사진 독서 운동 그림 영화 게임 정원 커피 공예 캠핑
+    등산 강아지 고양이 책방 공연 hobby music travel photo garden coffee craft camping
+    cinema books art food design film dance games pets tea yoga)
   for ((n = first; n < first + 100; n++)); do
     ((n == first)) || body+=","
-    body+="{\"title\":\"캠페인 $n 취미 모임 campaign $n hobby\",\"uploader\":\"seeder\","
+    local a=${words[$((n % 40))]} b=${words[$(((n / 40) % 40))]}
+    body+="{\"title\":\"캠페인 $n $a $b\",\"uploader\":\"seeder\","
     body+="\"description\":\"bench\",\"target_amount\":100000000,\"funding_unit\":1000,"
     body+="\"end_date\":\"2030-12-31\"}"
   done
