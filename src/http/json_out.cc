@@ -5,19 +5,14 @@
 
 #include "common/time_format.h"
 #include "events/codec.h"
+#include "events/json_writer.h"
 
 namespace ledger::http {
 namespace {
 
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void Str(Writer& w, std::string_view s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
-void Key(Writer& w, std::string_view k) {
-  w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
-}
+using json::Key;
+using json::Str;
+using json::Writer;
 
 std::string Text(const rapidjson::StringBuffer& buffer) {
   return std::string(buffer.GetString(), buffer.GetSize());
