@@ -17,17 +17,9 @@
 #include <variant>
 #include <vector>
 
-// GCC 12 reports warnings inside Asio and Beast after inlining, despite the
-// system-header location: -Wnull-dereference in executor comparisons,
-// -Wmaybe-uninitialized in Beast's parser (sanitizer builds), and -Wtsan
-// (TSan builds) for the fence of Asio's handler invocation, which is
-// redundant with the scheduler's mutex that TSan does see.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
-#pragma GCC diagnostic ignored "-Wtsan"
-#endif
+// The Boost headers must stay between these two.
+// clang-format off
+#include "http/boost_warnings_begin.h"
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -49,7 +41,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#pragma GCC diagnostic pop
+#include "http/boost_warnings_end.h"
+// clang-format on
 
 #include "common/check.h"
 #include "http/problem.h"

@@ -1,0 +1,2 @@
+// Ends boost_warnings_begin.h.
+#pragma GCC diagnostic pop
