@@ -160,6 +160,7 @@ int Serve(const Config& config, std::ostream& out, std::ostream& err) {
   projections::ConnectionPoolOptions pool_options;
   pool_options.conninfo = conninfo;
   pool_options.max_connections = static_cast<size_t>(config.db_pool_size);
+  pool_options.read_only = true;  // the pool only serves reads
   projections::ConnectionPool pool(pool_options);
   projections::QueryService queries(pool, *zone);
 

@@ -97,15 +97,21 @@ Result<ConnectionPool::Lease> ConnectionPool::Acquire(std::chrono::milliseconds 
 
 Result<std::unique_ptr<pqxx::connection>> ConnectionPool::Open() const {
   LEDGER_ASSIGN_OR_RETURN(std::unique_ptr<pqxx::connection> connection, Connect(conninfo_));
-  if (options_.statement_timeout.count() > 0) {
-    const Status set = Guard("setting statement_timeout", [&]() -> Status {
-      // set_variable survives pqxx's transparent reconnects.
+  const Status set = Guard("setting session variables", [&]() -> Status {
+    // set_variable survives pqxx's transparent reconnects.
+    if (options_.statement_timeout.count() > 0) {
       connection->set_variable("statement_timeout",
                                std::to_string(options_.statement_timeout.count()));
-      return Status::Ok();
-    });
-    if (!set.ok()) return Status::Unavailable(set.message());
-  }
+    }
+    if (options_.read_only) {
+      connection->set_variable("default_transaction_read_only", "on");
+      // Many small concurrent reads: a query that starts worker processes
+      // takes the cores from the others and pays a fork's latency itself.
+      connection->set_variable("max_parallel_workers_per_gather", "0");
+    }
+    return Status::Ok();
+  });
+  if (!set.ok()) return Status::Unavailable(set.message());
   return connection;
 }
 

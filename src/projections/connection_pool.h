@@ -38,6 +38,11 @@ struct ConnectionPoolOptions {
   std::chrono::seconds connect_timeout = kDefaultConnectTimeout;
   // 0 leaves the server's default (normally none).
   std::chrono::milliseconds statement_timeout = kDefaultStatementTimeout;
+  // A pool for the API's reads: sets default_transaction_read_only on every
+  // connection, so a statement run without an explicit transaction still
+  // cannot write, and turns parallel query off (max_parallel_workers_per_gather
+  // 0), which costs more than it saves for many small concurrent queries.
+  bool read_only = false;
 };
 
 // A bounded pool of PostgreSQL connections, opened lazily (the first Acquire

@@ -102,8 +102,8 @@ struct PoolUsage {
 };
 
 // Answers the list and detail queries from the read tables of `schema`.
-// Every query is one parameterised statement in a read-only transaction on a
-// pooled connection. Errors: kInvalidArgument for a bad request;
+// Every query is one parameterised statement, prepared once per pooled
+// connection and run without an explicit transaction. Errors: kInvalidArgument for a bad request;
 // kUnavailable when no connection is free, the database is unreachable, or a
 // statement timed out (retry later, HTTP 503); kInternal for anything else.
 //

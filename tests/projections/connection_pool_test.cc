@@ -263,6 +263,30 @@ TEST_F(ConnectionPoolTest, SetsTheStatementTimeout) {
   }
 }
 
+TEST_F(ConnectionPoolTest, AReadOnlyPoolRefusesWritesAndParallelQuery) {
+  {
+    ConnectionPool pool(Options(1));
+    auto lease = pool.Acquire();
+    ASSERT_OK(lease);
+    pqxx::nontransaction tx(lease->connection());
+    EXPECT_EQ(tx.exec1("SHOW default_transaction_read_only")[0].as<std::string>(), "off");
+  }
+  ConnectionPoolOptions options = Options(1);
+  options.read_only = true;
+  ConnectionPool pool(options);
+  auto lease = pool.Acquire();
+  ASSERT_OK(lease);
+  pqxx::nontransaction tx(lease->connection());
+  EXPECT_EQ(tx.exec1("SHOW default_transaction_read_only")[0].as<std::string>(), "on");
+  EXPECT_EQ(tx.exec1("SHOW max_parallel_workers_per_gather")[0].as<std::string>(), "0");
+  try {
+    tx.exec("CREATE TEMPORARY TABLE pool_read_only_probe (x int)");
+    ADD_FAILURE() << "a read-only session created a table";
+  } catch (const pqxx::sql_error& e) {
+    EXPECT_EQ(e.sqlstate(), "25006") << e.what();  // read_only_sql_transaction
+  }
+}
+
 TEST_F(ConnectionPoolTest, MovingALeaseMovesTheConnection) {
   ConnectionPool pool(Options(2));
   auto first = pool.Acquire();

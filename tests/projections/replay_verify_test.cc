@@ -465,7 +465,7 @@ TEST_F(ReplayVerifyTest, ReadersAreServedThroughoutTheSwap) {
   std::thread thread([&] {
     while (!done.load()) {
       try {
-        pqxx::read_transaction tx(reader);
+        pqxx::nontransaction tx(reader);
         const pqxx::row r = tx.exec_prepared1("totals");
         if (r[0].as<int64_t>() != 3) ++failures;
         ++reads;
@@ -485,7 +485,7 @@ TEST_F(ReplayVerifyTest, ReadersAreServedThroughoutTheSwap) {
   EXPECT_EQ(failures.load(), 0) << first_failure;
 
   // The same connection and statement now read the new tables.
-  pqxx::read_transaction tx(reader);
+  pqxx::nontransaction tx(reader);
   EXPECT_EQ(tx.exec_prepared1("totals")[1].as<int64_t>(), 6'000 + 4'000 + 1'000);
 }
 
