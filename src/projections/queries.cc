@@ -29,6 +29,10 @@ constexpr int kMaxQueryAttempts = 2;
 // 128 bits hold total_funded × 100 for any int64 total (GCC extension).
 __extension__ using Int128 = __int128;
 
+// posts.title_grams holds the title's substrings of up to this many
+// characters (schemas/sql/003_title_grams.sql).
+constexpr size_t kMaxGramCodePoints = 2;
+
 // SQLSTATE query_canceled: statement_timeout fired.
 constexpr std::string_view kQueryCanceled = "57014";
 // The server ended the session (pg_terminate_backend, shutdown, a crashed
@@ -223,8 +227,19 @@ Result<PostPage> QueryService::List(const ListRequest& request, Timestamp now) c
   const bool descending = Descending(request.order);
   std::string sql = "SELECT " + std::string(kSummaryColumns) + " FROM " + posts_ + " WHERE true";
   if (!search.empty()) {
-    // Served by posts_title_trgm.
-    sql += " AND title ILIKE " + param(ContainsPattern(search)) + " ESCAPE '\\'";
+    if (CountCodePoints(search).value_or(0) <= kMaxGramCodePoints) {
+      // pg_trgm takes nothing from a pattern this short; posts_title_grams
+      // serves it (migration 003). The condition is exact: ILIKE lower-cases
+      // both sides character by character, so the title contains the term
+      // case-insensitively exactly when its grams contain the lower-cased
+      // term. Without an ILIKE beside it the planner estimates the matches
+      // from the array's statistics, and walks the sort order when they are
+      // many.
+      sql += " AND title_grams @> ARRAY[lower(" + param(search) + ")]";
+    } else {
+      // Served by posts_title_trgm.
+      sql += " AND title ILIKE " + param(ContainsPattern(search)) + " ESCAPE '\\'";
+    }
   }
   if (after) {
     // Row comparison: the btree post_stats (total_funded, id), or the primary key, seeks

@@ -21,6 +21,7 @@
 
 #include "common/time_format.h"
 #include "common/time_zone.h"
+#include "common/utf8.h"
 #include "pg_fixture.h"
 #include "projections/connection_pool.h"
 #include "projections/database.h"
@@ -327,6 +328,18 @@ TEST_F(SearchTest, FindsKoreanSubstrings) {
   EXPECT_EQ(Search("취미생활은"), (std::vector<int64_t>{}));
 }
 
+TEST_F(SearchTest, FindsTermsOfOneAndTwoCharacters) {
+  EXPECT_EQ(Search("미"), (std::vector<int64_t>{1, 2, 5, 11}));
+  EXPECT_EQ(Search("취"), (std::vector<int64_t>{1, 2, 5, 11}));
+  EXPECT_EQ(Search(" 취 "), (std::vector<int64_t>{1, 2, 5, 11}));  // trimmed to "취"
+  EXPECT_EQ(Search("취 미"), (std::vector<int64_t>{5}));
+  EXPECT_EQ(Search("cl"), (std::vector<int64_t>{3, 11}));
+  EXPECT_EQ(Search("Cl"), (std::vector<int64_t>{3, 11}));
+  EXPECT_EQ(Search("B"), (std::vector<int64_t>{3, 8, 9, 10, 11}));
+  EXPECT_EQ(Search("y "), (std::vector<int64_t>{3, 11}));  // trimmed to "y"
+  EXPECT_EQ(Search("달성"), (std::vector<int64_t>{6, 7}));
+}
+
 TEST_F(SearchTest, IgnoresAsciiCase) {
   EXPECT_EQ(Search("club"), (std::vector<int64_t>{3, 11}));
   EXPECT_EQ(Search("CLUB"), (std::vector<int64_t>{3, 11}));
@@ -362,29 +375,50 @@ TEST_F(SearchTest, PagesThroughMatches) {
   }
 }
 
-TEST_F(SearchTest, UsesTheTrigramIndex) {
-  // Enough rows that a sequential scan is not free, then ask the planner.
-  Exec(
-      "INSERT INTO ledger_read.posts (id, title, uploader, owner, description, target_amount, "
-      "funding_unit, end_date, closes_at, created_at) "
-      "SELECT g, 'post number ' || g, 'u', 'o', '', 1, 1, '2026-12-31', now(), now() "
-      "FROM generate_series(1000, 20999) g");
-  Exec(
-      "INSERT INTO ledger_read.post_stats (id, version, last_position) "
-      "SELECT g, 1, g FROM generate_series(1000, 20999) g");
-  // VACUUM also empties the GIN pending list, as autovacuum would; the
-  // planner counts pending entries against the index.
-  pqxx::nontransaction(db()).exec0("VACUUM ANALYZE ledger_read.posts, ledger_read.post_stats");
-  pqxx::work tx(db());
-  std::string plan;
-  // The shape of the default list query with a search.
-  for (const pqxx::row& r : tx.exec_params(
-           "EXPLAIN SELECT id FROM ledger_read.post_view WHERE true AND title ILIKE $1 ESCAPE '\\' "
-           "ORDER BY total_funded DESC, id DESC LIMIT $2::bigint",
-           "%취미를%", 21)) {
-    plan += r[0].as<std::string>() + "\n";
+// Enough rows that a sequential scan is not free.
+class SearchPlanTest : public SearchTest {
+ protected:
+  void SetUp() override {
+    SearchTest::SetUp();
+    Exec(
+        "INSERT INTO ledger_read.posts (id, title, uploader, owner, description, target_amount, "
+        "funding_unit, end_date, closes_at, created_at) "
+        "SELECT g, 'post number ' || g, 'u', 'o', '', 1, 1, '2026-12-31', now(), now() "
+        "FROM generate_series(1000, 20999) g");
+    Exec(
+        "INSERT INTO ledger_read.post_stats (id, version, last_position) "
+        "SELECT g, 1, g FROM generate_series(1000, 20999) g");
+    // VACUUM also empties the GIN pending lists, as autovacuum would; the
+    // planner counts pending entries against the index.
+    pqxx::nontransaction(db()).exec0("VACUUM ANALYZE ledger_read.posts, ledger_read.post_stats");
   }
+
+  // The plan of the default list query with a search, in the shape
+  // QueryService::List writes it.
+  std::string Plan(const std::string& term) {
+    const bool short_term = CountCodePoints(term).value_or(0) <= 2;
+    const std::string sql =
+        std::string("EXPLAIN SELECT id FROM ledger_read.post_view WHERE true AND ") +
+        (short_term ? "title_grams @> ARRAY[lower($1)]" : "title ILIKE $1 ESCAPE '\\'") +
+        " ORDER BY total_funded DESC, id DESC LIMIT 21";
+    pqxx::work tx(db());
+    const pqxx::result rows = tx.exec_params(sql, short_term ? term : "%" + term + "%");
+    std::string plan;
+    for (const pqxx::row& r : rows) plan += r[0].as<std::string>() + "\n";
+    return plan;
+  }
+};
+
+TEST_F(SearchPlanTest, UsesTheTrigramIndexFromThreeCharacters) {
+  const std::string plan = Plan("취미를");
   EXPECT_NE(plan.find("posts_title_trgm"), std::string::npos) << plan;
+}
+
+TEST_F(SearchPlanTest, UsesTheGramIndexForShorterTerms) {
+  for (const std::string term : {"취미", "미", "Cl"}) {
+    const std::string plan = Plan(term);
+    EXPECT_NE(plan.find("posts_title_grams"), std::string::npos) << term << "\n" << plan;
+  }
 }
 
 TEST_F(QueriesTest, PagesSeekThroughTheSortIndexes) {
