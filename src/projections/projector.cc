@@ -139,7 +139,7 @@ Result<size_t> Projector::ApplyBatch() {
         options_.name);
     const auto checkpoint = cp[0].as<int64_t>();
     const auto checkpoint_hash = events::HashFromHex(cp[1].as<std::string>());
-    position_.store(checkpoint, std::memory_order_release);
+    const int64_t known = position_.exchange(checkpoint, std::memory_order_acq_rel);
     if (!checkpoint_hash) {
       fatal = Fatal("checkpoint hash of projector " + options_.name + " is not a hash");
       return Status::Ok();
@@ -150,12 +150,16 @@ Result<size_t> Projector::ApplyBatch() {
                     Int(head.position) + ": the read tables belong to another log");
       return Status::Ok();
     }
-    if (checkpoint == head.position) {
-      if (head.hash != *checkpoint_hash) {
-        fatal = Fatal("checkpoint hash differs from the log's hash at position " + Int(checkpoint));
-      }
+    if (checkpoint == head.position && head.hash != *checkpoint_hash) {
+      fatal = Fatal("checkpoint hash differs from the log's hash at position " + Int(checkpoint));
       return Status::Ok();
     }
+    // The first checkpoint read after a start (or one another projector of
+    // this name moved): readers waiting for it must hear of it even when
+    // there is nothing to apply, or a read of a position the tables already
+    // hold would wait out its bound after every restart.
+    if (known != checkpoint && options_.on_committed) options_.on_committed(checkpoint);
+    if (checkpoint == head.position) return Status::Ok();
 
     Result<std::vector<events::Event>> read = TakeBatch(checkpoint + 1, head.position);
     if (!read.ok()) {

@@ -44,8 +44,11 @@ struct ProjectorOptions {
   // retry_max, between attempts.
   std::chrono::milliseconds retry_initial{50};
   std::chrono::milliseconds retry_max{5'000};
-  // Called on the projector's thread after each committed batch with the new
-  // position (read-your-writes waiters). Must not block.
+  // Called on the projector's thread whenever the position the read tables
+  // hold advances (read-your-writes waiters): after each committed batch,
+  // and when a checkpoint is read that the projector did not know yet (the
+  // first one after a start, even when there is nothing to apply). Must not
+  // block.
   std::function<void(int64_t position)> on_committed;
   // Tests only: called inside each batch's transaction just before commit.
   std::function<void()> before_commit_for_testing;

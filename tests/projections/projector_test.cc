@@ -217,10 +217,27 @@ TEST_F(ProjectorTest, ReportsEachCommittedPosition) {
   options.on_committed = [&](int64_t position) { committed.push_back(position); };
   Projector projector(log_.get(), options);
   CatchUp(projector);
-  ASSERT_FALSE(committed.empty());
+  ASSERT_GE(committed.size(), 2u);
   EXPECT_EQ(committed.back(), log_->Head().position);
   EXPECT_TRUE(std::is_sorted(committed.begin(), committed.end()));
-  EXPECT_EQ(committed.front(), 4);
+  EXPECT_EQ(committed[0], 0);  // the genesis checkpoint, read first
+  EXPECT_EQ(committed[1], 4);
+}
+
+TEST_F(ProjectorTest, AnnouncesTheCheckpointItFindsOnStartEvenWithNothingToApply) {
+  WriteHistory();
+  {
+    Projector first(log_.get(), Options());
+    CatchUp(first);
+  }
+  std::vector<int64_t> committed;
+  ProjectorOptions options = Options();
+  options.on_committed = [&](int64_t position) { committed.push_back(position); };
+  Projector restarted(log_.get(), options);
+  EXPECT_EQ(CatchUp(restarted), 0);
+  EXPECT_EQ(committed, std::vector<int64_t>{log_->Head().position});
+  CatchUp(restarted);  // nothing new: no second announcement
+  EXPECT_EQ(committed.size(), 1u);
 }
 
 TEST_F(ProjectorTest, AppliesNewEventsIncrementally) {
