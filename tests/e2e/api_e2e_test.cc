@@ -1,12 +1,11 @@
 // End-to-end: the real binary, a real embedded PostgreSQL, real HTTP. Every
-// answer is also appended to $FUNDING_LEDGER_E2E_RESPONSES (NDJSON), which
-// check_responses.mjs then validates against schemas/openapi.json.
+// answer is also appended to $FUNDING_LEDGER_E2E_RESPONSES (NDJSON, see
+// e2e_support.h), which check_responses.mjs then validates against
+// schemas/openapi.json.
 
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
-#include <fstream>
-#include <mutex>
+#include <cstdio>
 #include <optional>
 #include <set>
 #include <string>
@@ -15,12 +14,9 @@
 
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <sys/stat.h>
 
-#include "common/clock.h"
-#include "http/jwt.h"
+#include "e2e_support.h"
 #include "http_client.h"
 #include "server_process.h"
 #include "support/temp_dir.h"
@@ -28,70 +24,7 @@
 namespace ledger::e2e {
 namespace {
 
-constexpr char kSecret[] = "e2e-secret-e2e-secret-e2e-secret";
 constexpr char kEndDate[] = "2030-12-31";
-
-// Appends each answer as one NDJSON line for the OpenAPI check.
-class Recorder {
- public:
-  static Recorder& Get() {
-    static Recorder r;
-    return r;
-  }
-  void Add(const std::string& method, const std::string& route, const HttpResponse& r) {
-    const char* path = std::getenv("FUNDING_LEDGER_E2E_RESPONSES");
-    if (path == nullptr || *path == '\0') return;
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-    w.StartObject();
-    w.Key("method");
-    w.String(method.c_str());
-    w.Key("route");
-    if (route == "unmatched") {
-      w.Null();  // no route template: documented under x-unrouted-responses
-    } else {
-      w.String(route.c_str());
-    }
-    w.Key("status");
-    w.Int(r.status);
-    w.Key("content_type");
-    const std::string type = r.Header("content-type").value_or("");
-    w.String(type.c_str());
-    w.Key("body");
-    w.String(r.body.c_str(), static_cast<rapidjson::SizeType>(r.body.size()));
-    w.EndObject();
-    std::lock_guard lock(mu_);
-    std::ofstream(path, std::ios::app) << buffer.GetString() << "\n";
-  }
-
- private:
-  std::mutex mu_;
-};
-
-std::string Token(const std::string& sub, std::chrono::seconds ttl = std::chrono::hours(1)) {
-  http::TokenClaims claims;
-  claims.sub = sub;
-  claims.name = sub;
-  const Timestamp now = SystemClock().Now();
-  claims.issued_at = now;
-  claims.expires_at = now + ttl;
-  return http::MintToken(kSecret, claims);
-}
-
-rapidjson::Document Parse(const std::string& body) {
-  rapidjson::Document d;
-  d.Parse(body.c_str(), body.size());
-  EXPECT_FALSE(d.HasParseError()) << body;
-  return d;
-}
-
-std::string ProblemName(const HttpResponse& r) {
-  const rapidjson::Document d = Parse(r.body);
-  if (!d.IsObject() || !d.HasMember("type")) return "";
-  const std::string type = d["type"].GetString();
-  const std::string prefix = "urn:funding-ledger:problem:";
-  return type.rfind(prefix, 0) == 0 ? type.substr(prefix.size()) : type;
-}
 
 std::string PostBody(const std::string& title, int64_t target = 1'000'000, int64_t unit = 1'000) {
   return "{\"title\":\"" + title + "\",\"uploader\":\"Uploader\",\"description\":\"about " + title +

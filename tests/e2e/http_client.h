@@ -46,6 +46,9 @@ class Connection {
   std::optional<HttpResponse> Read(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // True when the server closed the connection (reads EOF) within `timeout`.
   bool ClosedByPeer(std::chrono::milliseconds timeout);
+  // Bytes received but not (yet) taken as a whole answer: after a failed
+  // Read, non-empty means the server sent part of an answer.
+  const std::string& unread() const { return buffer_; }
 
  private:
   int fd_ = -1;

@@ -15,13 +15,33 @@
 namespace ledger::e2e {
 
 ServerProcess::ServerProcess(const std::string& binary, const std::string& data_dir,
-                             const std::vector<std::string>& extra) {
+                             const std::vector<std::string>& extra,
+                             const std::vector<std::string>& env) {
   log_path_ = data_dir + ".log";
   int out[2];
   if (pipe(out) != 0) return;
   std::vector<std::string> args = {binary,        "serve",      "--listen",
                                    "127.0.0.1:0", "--data-dir", data_dir};
   args.insert(args.end(), extra.begin(), extra.end());
+  // The child's environment and arguments, built before fork: the child only
+  // execs.
+  std::vector<std::string> variables;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry(*e);
+    const std::string name = entry.substr(0, entry.find('='));
+    bool replaced = false;
+    for (const std::string& added : env) replaced |= added.substr(0, added.find('=')) == name;
+    if (!replaced) variables.push_back(entry);
+  }
+  variables.insert(variables.end(), env.begin(), env.end());
+  std::vector<char*> envp;
+  envp.reserve(variables.size() + 1);
+  for (std::string& v : variables) envp.push_back(v.data());
+  envp.push_back(nullptr);
+  std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   pid_ = fork();
   if (pid_ == 0) {
     // The server (and its PostgreSQL) must not outlive a crashed test.
@@ -30,10 +50,7 @@ ServerProcess::ServerProcess(const std::string& binary, const std::string& data_
     const int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (log >= 0) dup2(log, STDERR_FILENO);
     close(out[0]);
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
+    execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   close(out[1]);
@@ -69,6 +86,22 @@ int ServerProcess::Stop() {
   waitpid(pid_, &status, 0);
   pid_ = -1;
   return -1;
+}
+
+bool ServerProcess::Terminate() { return pid_ > 0 && kill(pid_, SIGTERM) == 0; }
+
+std::optional<int> ServerProcess::WaitExit(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return std::nullopt;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return status;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 std::string ServerProcess::Log() const {

@@ -1,0 +1,71 @@
+#include "e2e_support.h"
+
+#include <cstdlib>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "common/clock.h"
+#include "http/jwt.h"
+
+namespace ledger::e2e {
+
+Recorder& Recorder::Get() {
+  static Recorder r;
+  return r;
+}
+
+void Recorder::Add(const std::string& method, const std::string& route, const HttpResponse& r) {
+  const char* path = std::getenv("FUNDING_LEDGER_E2E_RESPONSES");
+  if (path == nullptr || *path == '\0') return;
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  w.Key("method");
+  w.String(method.c_str());
+  w.Key("route");
+  if (route == "unmatched") {
+    w.Null();  // no route template: documented under x-unrouted-responses
+  } else {
+    w.String(route.c_str());
+  }
+  w.Key("status");
+  w.Int(r.status);
+  w.Key("content_type");
+  const std::string type = r.Header("content-type").value_or("");
+  w.String(type.c_str());
+  w.Key("body");
+  w.String(r.body.c_str(), static_cast<rapidjson::SizeType>(r.body.size()));
+  w.EndObject();
+  std::lock_guard lock(mu_);
+  std::ofstream(path, std::ios::app) << buffer.GetString() << "\n";
+}
+
+std::string Token(const std::string& sub, std::chrono::seconds ttl) {
+  http::TokenClaims claims;
+  claims.sub = sub;
+  claims.name = sub;
+  const Timestamp now = SystemClock().Now();
+  claims.issued_at = now;
+  claims.expires_at = now + ttl;
+  return http::MintToken(kSecret, claims);
+}
+
+rapidjson::Document Parse(const std::string& body) {
+  rapidjson::Document d;
+  d.Parse(body.c_str(), body.size());
+  EXPECT_FALSE(d.HasParseError()) << body;
+  return d;
+}
+
+std::string ProblemName(const HttpResponse& r) {
+  const rapidjson::Document d = Parse(r.body);
+  if (!d.IsObject() || !d.HasMember("type") || !d["type"].IsString()) return "";
+  const std::string type = d["type"].GetString();
+  const std::string prefix = "urn:funding-ledger:problem:";
+  return type.rfind(prefix, 0) == 0 ? type.substr(prefix.size()) : type;
+}
+
+}  // namespace ledger::e2e

@@ -1,0 +1,42 @@
+#pragma once
+
+// Helpers shared by the end-to-end test programs: the recorder of answers for
+// the OpenAPI check (check_responses.mjs), tokens, and JSON and problem
+// parsing.
+
+#include <chrono>
+#include <mutex>
+#include <string>
+
+#include <rapidjson/document.h>
+
+#include "http_client.h"
+
+namespace ledger::e2e {
+
+// The JWT secret every end-to-end server is started with.
+inline constexpr char kSecret[] = "e2e-secret-e2e-secret-e2e-secret";
+
+// Appends each answer as one NDJSON line to $FUNDING_LEDGER_E2E_RESPONSES,
+// which e2e_responses_match_openapi then checks against schemas/openapi.json.
+// `route` is the OpenAPI path template, or "unmatched" for a request that
+// matched no route.
+class Recorder {
+ public:
+  static Recorder& Get();
+  void Add(const std::string& method, const std::string& route, const HttpResponse& r);
+
+ private:
+  std::mutex mu_;
+};
+
+// An HS256 token for `sub` signed with kSecret, issued now (the test's clock).
+std::string Token(const std::string& sub, std::chrono::seconds ttl = std::chrono::hours(1));
+
+// Parses a JSON body (a failed expectation when it is not JSON).
+rapidjson::Document Parse(const std::string& body);
+
+// The problem name of a problem+json answer ("" when it is none).
+std::string ProblemName(const HttpResponse& r);
+
+}  // namespace ledger::e2e
