@@ -41,7 +41,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using std::chrono::steady_clock;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
 constexpr char kEndDate[] = "2030-12-31";
 // Long enough for a server whose clock runs days ahead (the faketime test).
@@ -118,17 +117,7 @@ class ApiFailuresTest : public ::testing::Test {
   // One request on a fresh connection; the answer is recorded.
   HttpResponse Call(const std::string& method, const std::string& target, const std::string& route,
                     const std::string& body = "", Headers headers = {}) {
-    HttpRequest request;
-    request.method = method;
-    request.target = target;
-    request.body = body;
-    if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
-    request.headers = std::move(headers);
-    const std::optional<HttpResponse> r = Fetch(server_->port(), request);
-    EXPECT_TRUE(r.has_value()) << method << " " << target << "\n" << Log();
-    if (!r) return {};
-    Recorder::Get().Add(method, route, *r);
-    return *r;
+    return e2e::Call(*server_, method, target, route, body, std::move(headers));
   }
 
   // Creates a post as `owner`; returns its id (0 on failure).

@@ -54,18 +54,8 @@ class ApiTest : public ::testing::Test {
 
   static HttpResponse Call(const std::string& method, const std::string& target,
                            const std::string& route, const std::string& body = "",
-                           std::vector<std::pair<std::string, std::string>> headers = {}) {
-    HttpRequest request;
-    request.method = method;
-    request.target = target;
-    request.body = body;
-    if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
-    request.headers = std::move(headers);
-    const std::optional<HttpResponse> r = Fetch(server_->port(), request);
-    EXPECT_TRUE(r.has_value()) << method << " " << target << "\n" << server_->Log();
-    if (!r) return {};
-    Recorder::Get().Add(method, route, *r);
-    return *r;
+                           Headers headers = {}) {
+    return e2e::Call(*server_, method, target, route, body, std::move(headers));
   }
   static std::pair<std::string, std::string> Bearer(const std::string& sub) {
     return {"Authorization", "Bearer " + Token(sub)};

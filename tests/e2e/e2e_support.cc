@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <optional>
+#include <utility>
 
 #include <gtest/gtest.h>
 #include <rapidjson/stringbuffer.h>
@@ -41,6 +43,21 @@ void Recorder::Add(const std::string& method, const std::string& route, const Ht
   w.EndObject();
   std::lock_guard lock(mu_);
   std::ofstream(path, std::ios::app) << buffer.GetString() << "\n";
+}
+
+HttpResponse Call(const ServerProcess& server, const std::string& method, const std::string& target,
+                  const std::string& route, const std::string& body, Headers headers) {
+  HttpRequest request;
+  request.method = method;
+  request.target = target;
+  request.body = body;
+  if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
+  request.headers = std::move(headers);
+  const std::optional<HttpResponse> r = Fetch(server.port(), request);
+  EXPECT_TRUE(r.has_value()) << method << " " << target << "\n" << server.Log();
+  if (!r) return {};
+  Recorder::Get().Add(method, route, *r);
+  return *r;
 }
 
 std::string Token(const std::string& sub, std::chrono::seconds ttl) {

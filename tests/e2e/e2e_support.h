@@ -11,6 +11,7 @@
 #include <rapidjson/document.h>
 
 #include "http_client.h"
+#include "server_process.h"
 
 namespace ledger::e2e {
 
@@ -29,6 +30,12 @@ class Recorder {
  private:
   std::mutex mu_;
 };
+
+// One request to `server` on a fresh connection, its answer recorded under
+// `route`. A body is sent as application/json. No answer is a failed
+// expectation (with the server's log) and an empty response.
+HttpResponse Call(const ServerProcess& server, const std::string& method, const std::string& target,
+                  const std::string& route, const std::string& body = "", Headers headers = {});
 
 // An HS256 token for `sub` signed with kSecret, issued now (the test's clock).
 std::string Token(const std::string& sub, std::chrono::seconds ttl = std::chrono::hours(1));

@@ -21,10 +21,13 @@ struct HttpResponse {
   std::optional<std::string> Header(const std::string& name) const;
 };
 
+// Header fields, in order: name, value.
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
 struct HttpRequest {
   std::string method = "GET";
   std::string target = "/";
-  std::vector<std::pair<std::string, std::string>> headers;
+  Headers headers;
   std::string body;
 };
 
