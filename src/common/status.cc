@@ -22,6 +22,8 @@ std::string_view CodeName(Status::Code code) {
       return "ResourceExhausted";
     case Status::Code::kInternal:
       return "Internal";
+    case Status::Code::kCancelled:
+      return "Cancelled";
   }
   return "Unknown";
 }

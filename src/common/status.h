@@ -19,6 +19,7 @@ namespace ledger {
 //   kFailedPrecondition the system is not in a state where this can run
 //   kResourceExhausted  a named limit was hit
 //   kInternal           a bug; should never be seen
+//   kCancelled          the caller asked the work to stop (an interrupt)
 class [[nodiscard]] Status {
  public:
   enum class Code {
@@ -31,6 +32,7 @@ class [[nodiscard]] Status {
     kFailedPrecondition,
     kResourceExhausted,
     kInternal,
+    kCancelled,
   };
 
   Status() = default;
@@ -49,6 +51,7 @@ class [[nodiscard]] Status {
     return {Code::kResourceExhausted, std::move(msg)};
   }
   static Status Internal(std::string msg) { return {Code::kInternal, std::move(msg)}; }
+  static Status Cancelled(std::string msg) { return {Code::kCancelled, std::move(msg)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

@@ -35,6 +35,7 @@ TEST(StatusTest, FactoriesSetCodeAndMessage) {
       {Status::FailedPrecondition("m"), Code::kFailedPrecondition},
       {Status::ResourceExhausted("m"), Code::kResourceExhausted},
       {Status::Internal("m"), Code::kInternal},
+      {Status::Cancelled("m"), Code::kCancelled},
   };
   for (const auto& [status, code] : cases) {
     EXPECT_FALSE(status.ok()) << CodeName(code);
@@ -53,6 +54,7 @@ TEST(StatusTest, CodeNamesAreStable) {
   EXPECT_EQ(CodeName(Code::kFailedPrecondition), "FailedPrecondition");
   EXPECT_EQ(CodeName(Code::kResourceExhausted), "ResourceExhausted");
   EXPECT_EQ(CodeName(Code::kInternal), "Internal");
+  EXPECT_EQ(CodeName(Code::kCancelled), "Cancelled");
 }
 
 TEST(StatusTest, ToStringJoinsCodeNameAndMessage) {
