@@ -69,7 +69,8 @@ Status ReadStream(const EventLog& log, int64_t stream, int64_t from_version, siz
   return Status::Ok();
 }
 
-Result<ChainCheck> VerifyLogChain(const EventLog& log, int64_t from, int64_t to) {
+Result<ChainCheck> VerifyLogChain(const EventLog& log, int64_t from, int64_t to,
+                                  const std::function<void(int64_t checked)>& progress) {
   const LogHead head = log.Head();
   if (from < 1) from = 1;
   if (to > head.position) to = head.position;
@@ -94,7 +95,12 @@ Result<ChainCheck> VerifyLogChain(const EventLog& log, int64_t from, int64_t to)
   if (from > to) {
     return verifier.result();
   }
+  int64_t until_progress = kChainProgressEvents;
   LEDGER_RETURN_IF_ERROR(log.ScanRecords(from, to, [&](int64_t position, std::string_view record) {
+    if (progress && --until_progress == 0) {
+      until_progress = kChainProgressEvents;
+      progress(verifier.result().events_checked);
+    }
     return verifier.Feed(position, record);
   }));
   if (verifier.result().ok && verifier.result().last_position != to) {

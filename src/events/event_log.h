@@ -93,9 +93,14 @@ Status ReadEvents(const EventLog& log, int64_t from, int64_t to, size_t max_coun
 Status ReadStream(const EventLog& log, int64_t stream, int64_t from_version, size_t max_count,
                   std::vector<Event>* out);
 
+// Events between two calls of a chain walk's progress callback.
+inline constexpr int64_t kChainProgressEvents = 65'536;
+
 // Walks the chain over [from, to] (to is clamped to the head). The hash before
 // `from` is read from the log. Fails only on I/O errors; a broken chain is
-// reported in the ChainCheck.
-Result<ChainCheck> VerifyLogChain(const EventLog& log, int64_t from, int64_t to);
+// reported in the ChainCheck. `progress`, when set, is called with the events
+// checked so far every kChainProgressEvents events.
+Result<ChainCheck> VerifyLogChain(const EventLog& log, int64_t from, int64_t to,
+                                  const std::function<void(int64_t checked)>& progress = {});
 
 }  // namespace ledger::events

@@ -1,10 +1,12 @@
 #include "events/rocks_log.h"
 
 #include <cstring>
+#include <limits>
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include "common/check.h"
@@ -58,6 +60,12 @@ Result<std::unique_ptr<RocksEventLog>> RocksEventLog::Open(const std::string& di
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   db_options.max_background_jobs = 2;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  const bool secondary = !options.secondary_dir.empty();
+  if (secondary) {
+    // A secondary must keep every table file open: the primary may delete
+    // one (after a compaction) that this instance still reads.
+    db_options.max_open_files = -1;
+  }
 
   rocksdb::ColumnFamilyOptions cf_options;
   // Events arrive in position order and stream entries in version order per
@@ -77,10 +85,14 @@ Result<std::unique_ptr<RocksEventLog>> RocksEventLog::Open(const std::string& di
   families.emplace_back(std::string(kMetaFamily), cf_options);
 
   std::unique_ptr<RocksEventLog> log(new RocksEventLog());
-  log->read_only_ = options.read_only;
+  log->read_only_ = options.read_only || secondary;
+  log->secondary_ = secondary;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
-  if (options.read_only) {
+  if (secondary) {
+    s = rocksdb::DB::OpenAsSecondary(db_options, dir, options.secondary_dir, families,
+                                     &log->handles_, &raw);
+  } else if (options.read_only) {
     s = rocksdb::DB::OpenForReadOnly(db_options, dir, families, &log->handles_, &raw);
   } else {
     s = rocksdb::DB::Open(db_options, dir, families, &log->handles_, &raw);
@@ -128,36 +140,7 @@ Status RocksEventLog::CheckOnOpen(const RocksLogOptions& options) {
                                       std::string(kLogFormat) + "'");
   }
 
-  std::string head_value;
-  LEDGER_RETURN_IF_ERROR(FromRocks(
-      db_->Get(rocksdb::ReadOptions(), meta_, ToSlice(kHeadKey), &head_value), "reading the head"));
-  if (head_value.size() != 8 + 32) {
-    return Status::Corruption("head record has " + std::to_string(head_value.size()) +
-                              " bytes, expected 40");
-  }
-  LogHead head;
-  head.position = static_cast<int64_t>(ReadBigEndian64(head_value));
-  std::memcpy(head.hash.data(), head_value.data() + 8, 32);
-  if (head.position < 0) {
-    return Status::Corruption("head position is negative");
-  }
-
-  // Nothing may be stored after the head: events and head move in one batch.
-  {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
-    it->SeekToLast();
-    LEDGER_RETURN_IF_ERROR(FromRocks(it->status(), "reading the newest event"));
-    const int64_t last = it->Valid() && it->key().size() == 8
-                             ? static_cast<int64_t>(ReadBigEndian64(ToView(it->key())))
-                             : 0;
-    if (it->Valid() && it->key().size() != 8) {
-      return Status::Corruption("malformed event key in the log");
-    }
-    if (last != head.position) {
-      return Status::Corruption("head record says position " + std::to_string(head.position) +
-                                " but the newest stored event is at " + std::to_string(last));
-    }
-  }
+  LEDGER_ASSIGN_OR_RETURN(const LogHead head, ReadHead());
   {
     std::lock_guard lock(head_mu_);
     head_ = head;
@@ -172,6 +155,77 @@ Status RocksEventLog::CheckOnOpen(const RocksLogOptions& options) {
                               std::to_string(check.first_bad_position) + ": " + check.problem);
   }
   return Status::Ok();
+}
+
+Result<LogHead> RocksEventLog::ReadHead() const {
+  std::string head_value;
+  const rocksdb::Status got =
+      db_->Get(rocksdb::ReadOptions(), meta_, ToSlice(kHeadKey), &head_value);
+  // A log seen read-only before the service initialised it is empty.
+  if (got.IsNotFound() && read_only_)
+    head_value = EncodeHead(LogHead{});
+  else
+    LEDGER_RETURN_IF_ERROR(FromRocks(got, "reading the head"));
+  if (head_value.size() != 8 + 32) {
+    return Status::Corruption("head record has " + std::to_string(head_value.size()) +
+                              " bytes, expected 40");
+  }
+  LogHead head;
+  head.position = static_cast<int64_t>(ReadBigEndian64(head_value));
+  std::memcpy(head.hash.data(), head_value.data() + 8, 32);
+  if (head.position < 0) {
+    return Status::Corruption("head position is negative");
+  }
+  // Nothing may be stored after the head: events and head move in one batch.
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
+  it->SeekToLast();
+  LEDGER_RETURN_IF_ERROR(FromRocks(it->status(), "reading the newest event"));
+  if (it->Valid() && it->key().size() != 8) {
+    return Status::Corruption("malformed event key in the log");
+  }
+  const int64_t last = it->Valid() ? static_cast<int64_t>(ReadBigEndian64(ToView(it->key()))) : 0;
+  if (last != head.position) {
+    return Status::Corruption("head record says position " + std::to_string(head.position) +
+                              " but the newest stored event is at " + std::to_string(last));
+  }
+  return head;
+}
+
+Result<LogHead> RocksEventLog::CatchUp() {
+  if (!secondary_) return Head();
+  const LogHead before = Head();
+  LEDGER_RETURN_IF_ERROR(
+      FromRocks(db_->TryCatchUpWithPrimary(), "catching up with the service's event log"));
+  LEDGER_ASSIGN_OR_RETURN(const LogHead head, ReadHead());
+  if (head.position < before.position) {
+    return Status::Corruption("the log head went back from " + std::to_string(before.position) +
+                              " to " + std::to_string(head.position));
+  }
+  {
+    std::lock_guard lock(head_mu_);
+    head_ = head;
+  }
+  // The new events must continue the chain this instance has already seen.
+  const Result<ChainCheck> check = VerifyLogChain(*this, before.position + 1, head.position);
+  if (!check.ok() || !check->ok) {
+    std::lock_guard lock(head_mu_);
+    head_ = before;
+    if (!check.ok()) return check.status();
+    return Status::Corruption("hash chain broken at position " +
+                              std::to_string(check->first_bad_position) + ": " + check->problem);
+  }
+  return head;
+}
+
+Status RocksEventLog::Checkpoint(const std::string& dir) {
+  rocksdb::Checkpoint* raw = nullptr;
+  LEDGER_RETURN_IF_ERROR(
+      FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "preparing a checkpoint"));
+  const std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // log_size_for_flush = max: never flush (a read-only or secondary instance
+  // cannot, and would wait for ever); the write-ahead logs are copied instead.
+  return FromRocks(checkpoint->CreateCheckpoint(dir, std::numeric_limits<uint64_t>::max()),
+                   "writing a checkpoint into " + dir);
 }
 
 LogHead RocksEventLog::Head() const {

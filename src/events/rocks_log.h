@@ -15,9 +15,15 @@ class DB;
 namespace ledger::events {
 
 struct RocksLogOptions {
-  // Read-only opens take no lock and never write; used by audit tools while
-  // the service holds the log open.
+  // Read-only opens take no lock and never write; they see the log as it was
+  // when opened.
   bool read_only = false;
+  // Non-empty: open as a RocksDB secondary instance, which takes no lock,
+  // never writes to the log's directory and follows a running primary (the
+  // service) with CatchUp(). Its own small info log goes into this directory,
+  // which must be private to this instance. Implies read-only. This is how the
+  // audit tools open the log while `serve` holds it.
+  std::string secondary_dir;
   // On open, the newest events (up to this many) are chain-verified and the
   // head record is checked against them; an inconsistent log is refused.
   int64_t verify_tail_events = 1024;
@@ -46,9 +52,26 @@ class RocksEventLog final : public EventLog {
   Result<std::optional<IdempotencyRecord>> FindIdempotency(std::string_view actor,
                                                            std::string_view key) const override;
 
+  // Secondary instances: reads what the primary has written since the last
+  // catch-up and moves Head() there (checking, as on open, that the head
+  // record and the newest stored event agree). Other instances: Head().
+  // Not safe concurrently with reads of this instance.
+  Result<LogHead> CatchUp();
+
+  // Writes a RocksDB checkpoint of the log into `dir`, which must not exist:
+  // table files hard-linked (copied across file systems), the manifest and
+  // write-ahead logs copied. Never flushes, so it works on every kind of
+  // instance. A checkpoint taken through a secondary races with the
+  // primary's flushes and file deletions; check what it holds by opening it
+  // (events/backup.h does).
+  Status Checkpoint(const std::string& dir);
+
  private:
   RocksEventLog() = default;
   Status CheckOnOpen(const RocksLogOptions& options);
+  // Reads the head record and checks the newest stored event is at its
+  // position.
+  Result<LogHead> ReadHead() const;
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; see destructor
@@ -57,6 +80,7 @@ class RocksEventLog final : public EventLog {
   rocksdb::ColumnFamilyHandle* idempotency_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   bool read_only_ = false;
+  bool secondary_ = false;
 
   mutable std::mutex head_mu_;
   LogHead head_;  // guarded by head_mu_

@@ -211,6 +211,61 @@ TEST_F(RocksLogTest, ReadOnlyOpenSeesTheLogWithoutWriting) {
   EXPECT_EQ(reader->Append(more, {}).code(), Status::Code::kFailedPrecondition);
 }
 
+TEST_F(RocksLogTest, SecondaryFollowsThePrimaryWithCatchUp) {
+  auto primary = OpenLog();
+  const std::vector<Event> first = AppendFundings(*primary, 3);
+  RocksLogOptions options;
+  options.secondary_dir = dir_.Sub("secondary");
+  auto secondary = OpenLog(options);
+  ASSERT_NE(secondary, nullptr);
+  EXPECT_EQ(secondary->Head(), primary->Head());
+  LogHead head = secondary->Head();
+  EXPECT_EQ(secondary->Append(testing::NextFundings(head, 1), {}).code(),
+            Status::Code::kFailedPrecondition);
+
+  const std::vector<Event> later = AppendFundings(*primary, 4);
+  EXPECT_EQ(secondary->Head().position, 3);  // until it catches up
+  const auto caught = secondary->CatchUp();
+  ASSERT_OK(caught);
+  EXPECT_EQ(*caught, primary->Head());
+  EXPECT_EQ(secondary->Head(), primary->Head());
+  std::vector<Event> read;
+  ASSERT_OK(ReadEvents(*secondary, 4, 7, 10, &read));
+  EXPECT_EQ(read, later);
+  // Nothing new: the same head.
+  ASSERT_OK(secondary->CatchUp());
+  EXPECT_EQ(secondary->Head().position, 7);
+}
+
+TEST_F(RocksLogTest, SecondaryOpensALogThatIsNotRunning) {
+  { AppendFundings(*OpenLog(), 2); }
+  RocksLogOptions options;
+  options.secondary_dir = dir_.Sub("secondary");
+  auto secondary = OpenLog(options);
+  ASSERT_NE(secondary, nullptr);
+  EXPECT_EQ(secondary->Head().position, 2);
+  ASSERT_OK(secondary->CatchUp());
+  EXPECT_EQ(secondary->Head().position, 2);
+}
+
+TEST_F(RocksLogTest, CheckpointOfASecondaryIsAWholeLog) {
+  auto primary = OpenLog();
+  const std::vector<Event> written = AppendFundings(*primary, 20);
+  RocksLogOptions options;
+  options.secondary_dir = dir_.Sub("secondary");
+  auto secondary = OpenLog(options);
+  ASSERT_NE(secondary, nullptr);
+  ASSERT_OK(secondary->Checkpoint(dir_.Sub("copy")));
+  // The target must not exist.
+  EXPECT_FALSE(secondary->Checkpoint(dir_.Sub("copy")).ok());
+  auto copy = RocksEventLog::Open(dir_.Sub("copy"));
+  ASSERT_OK(copy);
+  EXPECT_EQ((*copy)->Head(), primary->Head());
+  std::vector<Event> read;
+  ASSERT_OK(ReadEvents(**copy, 1, 20, 100, &read));
+  EXPECT_EQ(read, written);
+}
+
 TEST_F(RocksLogTest, RefusesAnotherFormat) {
   { auto log = OpenLog(); }
   Overwrite(kMetaFamily, std::string(kFormatKey), [](std::string& v) { v = "other/9"; });
