@@ -37,6 +37,10 @@ std::string EncodeHead(const LogHead& head) {
   return out;
 }
 
+// Scans of more events than this are bulk scans (see ScanRecords).
+constexpr int64_t kBulkScanEvents = 4'096;
+constexpr size_t kBulkScanReadahead = size_t{4} << 20;
+
 }  // namespace
 
 RocksEventLog::~RocksEventLog() {
@@ -280,6 +284,13 @@ Status RocksEventLog::ScanRecords(int64_t from, int64_t to,
                                   const std::function<bool(int64_t, std::string_view)>& fn) const {
   if (from > to) return Status::Ok();
   rocksdb::ReadOptions ro;
+  if (to - from >= kBulkScanEvents) {
+    // A long scan (a chain walk, a fold, a backup check) reads each block
+    // once: keep it out of the block cache that recent reads use, and read
+    // ahead in large requests.
+    ro.fill_cache = false;
+    ro.readahead_size = kBulkScanReadahead;
+  }
   const std::string upper = PositionKey(to == INT64_MAX ? to : to + 1);
   rocksdb::Slice upper_slice(upper);
   if (to != INT64_MAX) ro.iterate_upper_bound = &upper_slice;
