@@ -298,9 +298,29 @@ Status EmbeddedPostgres::Stop() {
   return Status::Ok();
 }
 
-std::string EmbeddedPostgres::ConnectionString(const std::string& database) const {
-  return "host=" + options_.data_dir + " port=" + std::to_string(options_.port) +
+namespace {
+
+std::string SocketConnectionString(const std::string& socket_dir, int port,
+                                   const std::string& database) {
+  return "host=" + socket_dir + " port=" + std::to_string(port) +
          " user=postgres dbname=" + database + " connect_timeout=5";
+}
+
+}  // namespace
+
+std::optional<std::string> EmbeddedPostgres::RunningAt(const EmbeddedPostgresOptions& options,
+                                                       const std::string& database) {
+  std::error_code ec;
+  std::string parent = fs::absolute(options.data_dir, ec).lexically_normal().string();
+  if (ec || parent.empty()) return std::nullopt;
+  if (parent.back() == '/') parent.pop_back();
+  std::string conninfo = SocketConnectionString(parent + "/cluster", options.port, database);
+  if (PQping(conninfo.c_str()) != PQPING_OK) return std::nullopt;
+  return conninfo;
+}
+
+std::string EmbeddedPostgres::ConnectionString(const std::string& database) const {
+  return SocketConnectionString(options_.data_dir, options_.port, database);
 }
 
 }  // namespace ledger::projections

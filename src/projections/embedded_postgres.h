@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <sys/types.h>
@@ -40,6 +41,12 @@ class EmbeddedPostgres {
   // accepts connections. Fails with a clear message when the binaries are
   // missing, the directory cannot be used, or the server does not come up.
   static Result<std::unique_ptr<EmbeddedPostgres>> Start(const EmbeddedPostgresOptions& options);
+  // When a server already runs on the cluster that Start(options) would use
+  // (the service's, for a tool running beside it), a connection string for
+  // `database` on it; otherwise nothing.
+  static std::optional<std::string> RunningAt(const EmbeddedPostgresOptions& options,
+                                              const std::string& database = "postgres");
+
   // Stops the server (fast shutdown).
   ~EmbeddedPostgres();
   EmbeddedPostgres(const EmbeddedPostgres&) = delete;

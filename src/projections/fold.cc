@@ -114,7 +114,8 @@ Status ApplyChunk(FoldedLog& folded, const DecodedChunk& chunk) {
 }  // namespace
 
 Result<FoldedLog> FoldLog(const events::EventLog& log, int64_t to_position,
-                          const std::function<void(int64_t done, int64_t total)>& progress) {
+                          const std::function<void(int64_t done, int64_t total)>& progress,
+                          const std::function<bool()>& stop) {
   const events::LogHead head = log.Head();
   if (to_position < 0 || to_position > head.position) {
     return Status::InvalidArgument("cannot fold to position " + std::to_string(to_position) +
@@ -148,6 +149,10 @@ Result<FoldedLog> FoldLog(const events::EventLog& log, int64_t to_position,
       return At(folded.position + 1, "event missing");
     }
     if (progress) progress(folded.position, to_position);
+    if (stop && stop()) {
+      return Status::Cancelled("stopped after folding " + std::to_string(folded.position) + " of " +
+                               std::to_string(to_position) + " events");
+    }
     return Status::Ok();
   };
   for (int64_t from = 1; from <= to_position; from += kFoldChunkEvents) {

@@ -42,7 +42,10 @@ struct FoldedLog {
 // Any problem is kCorruption naming the position; to_position < 0 or past the
 // head is kInvalidArgument; I/O errors of the log pass through.
 // `progress`, when set, is called after each chunk with (events done, total).
+// `stop`, when set, is asked after each chunk; true ends the fold with
+// kCancelled.
 Result<FoldedLog> FoldLog(const events::EventLog& log, int64_t to_position,
-                          const std::function<void(int64_t done, int64_t total)>& progress = {});
+                          const std::function<void(int64_t done, int64_t total)>& progress = {},
+                          const std::function<bool()>& stop = {});
 
 }  // namespace ledger::projections

@@ -289,7 +289,17 @@ Result<ReplayReport> Replay(const events::EventLog& log, const std::string& conn
 
   LEDGER_ASSIGN_OR_RETURN(auto connection, Connect(conninfo));
   LEDGER_RETURN_IF_ERROR(LockReplay(*connection, options.schema));
-  LEDGER_ASSIGN_OR_RETURN(const FoldedLog folded, FoldLog(log, to_position, options.progress));
+  const auto stopped = [&options](std::string_view when) -> Status {
+    if (!options.stop || !options.stop()) return Status::Ok();
+    return Status::Cancelled("replay stopped " + std::string(when) + "; the live schema " +
+                             options.schema + " is unchanged");
+  };
+  auto folding = FoldLog(log, to_position, options.progress, options.stop);
+  if (folding.status().code() == Status::Code::kCancelled) {
+    return Status::Cancelled("replay stopped while folding the log; the live schema " +
+                             options.schema + " is unchanged");
+  }
+  LEDGER_ASSIGN_OR_RETURN(const FoldedLog folded, std::move(folding));
 
   ReplayReport report;
   report.position = folded.position;
@@ -297,9 +307,11 @@ Result<ReplayReport> Replay(const events::EventLog& log, const std::string& conn
   report.events = folded.events;
   report.fold_seconds = seconds_since(started);
   const Clock::time_point build_started = Clock::now();
+  LEDGER_RETURN_IF_ERROR(stopped("before building " + built));
   LEDGER_RETURN_IF_ERROR(CreateBuiltSchema(*connection, built));
   LEDGER_RETURN_IF_ERROR(Load(*connection, built, folded, options.projector_name, &report));
   report.build_seconds = seconds_since(build_started);
+  if (!options.dry_run) LEDGER_RETURN_IF_ERROR(stopped("before the swap"));
   if (options.dry_run) {
     report.built_schema = built;
   } else {

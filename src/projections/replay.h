@@ -54,6 +54,10 @@ struct ReplayOptions {
   std::string projector_name = "read_model";
   // Called during the fold with (events done, total). Optional.
   std::function<void(int64_t done, int64_t total)> progress;
+  // Asked during the fold, between the loaded tables and before the swap;
+  // true stops the replay with kCancelled, the live schema untouched (once
+  // the swap has begun it is finished instead). Optional.
+  std::function<bool()> stop;
 };
 
 struct ReplayReport {
@@ -87,7 +91,8 @@ struct ReplayReport {
 // checkpoint of `projector_name` at the replayed position, so a projector
 // that re-reads its checkpoint in each batch continues from there.
 //
-// Errors: a log that does not fold is kCorruption (nothing written);
+// Errors: a log that does not fold is kCorruption (nothing written); a stop
+// asked for by options.stop is kCancelled;
 // to_position past the head or a bad schema name is kInvalidArgument; the
 // database down is kUnavailable; a swap that cannot get its locks within
 // kSwapAttempts × kSwapLockTimeoutMs is kUnavailable.

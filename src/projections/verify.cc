@@ -195,8 +195,9 @@ void CompareUnknownPosts(pqxx::transaction_base& tx, const std::string& s, int64
 
 // Everything after the chain walk, inside the snapshot.
 Status CompareTables(const events::EventLog& log, pqxx::transaction_base& tx,
-                     std::string_view schema, std::string_view projector_name,
-                     VerifyReport* report) {
+                     const VerifyOptions& options, VerifyReport* report) {
+  const std::string_view schema = options.schema;
+  const std::string_view projector_name = options.projector_name;
   Collector out(report);
   const std::string s = QuoteIdentifier(schema);
   // Locked before the snapshot is taken (LOCK needs none; the first query
@@ -205,10 +206,11 @@ Status CompareTables(const events::EventLog& log, pqxx::transaction_base& tx,
   // the new, still invisible, rows as empty tables.
   tx.exec0("LOCK TABLE " + s + ".checkpoints, " + s + ".posts, " + s + ".post_stats, " + s +
            ".backers IN ACCESS SHARE MODE");
-  const int64_t head = log.Head().position;
   const pqxx::result checkpoint =
       tx.exec_params("SELECT position, hash FROM " + s + ".checkpoints WHERE name = $1",
                      std::string(projector_name));
+  if (options.catch_up) LEDGER_RETURN_IF_ERROR(options.catch_up());
+  const int64_t head = log.Head().position;
   int64_t fold_to = 0;
   std::optional<std::string> checkpoint_hash;
   if (checkpoint.empty()) {
@@ -224,9 +226,10 @@ Status CompareTables(const events::EventLog& log, pqxx::transaction_base& tx,
       checkpoint_hash.reset();
     }
   }
-  auto folded = FoldLog(log, fold_to);
+  auto folded = FoldLog(log, fold_to, options.fold_progress, options.stop);
   if (!folded.ok()) {
-    if (folded.status().code() == Status::Code::kIOError) return folded.status();
+    const Status::Code code = folded.status().code();
+    if (code == Status::Code::kIOError || code == Status::Code::kCancelled) return folded.status();
     out.Add(0, "log", "events 1.." + std::to_string(fold_to) + " that fold",
             folded.status().message());
     return Status::Ok();
@@ -245,11 +248,19 @@ Status CompareTables(const events::EventLog& log, pqxx::transaction_base& tx,
 }  // namespace
 
 Result<VerifyReport> Verify(const events::EventLog& log, const std::string& conninfo,
-                            std::string_view schema, std::string_view projector_name) {
+                            const VerifyOptions& options) {
+  const std::string_view schema = options.schema;
   LEDGER_RETURN_IF_ERROR(CheckSchemaName(schema));
   VerifyReport report;
+  const int64_t head = log.Head().position;
+  std::function<void(int64_t)> chain_progress;
+  if (options.chain_progress) {
+    chain_progress = [&options, head](int64_t done) { options.chain_progress(done, head); };
+  }
   LEDGER_ASSIGN_OR_RETURN(const events::ChainCheck chain,
-                          events::VerifyLogChain(log, 1, log.Head().position));
+                          events::VerifyLogChain(log, 1, head, chain_progress));
+  if (options.stop && options.stop())
+    return Status::Cancelled("verify stopped after the chain walk");
   report.chain_ok = chain.ok;
   report.first_bad_position = chain.first_bad_position;
   report.chain_problem = chain.problem;
@@ -274,7 +285,7 @@ Result<VerifyReport> Verify(const events::EventLog& log, const std::string& conn
   }
   LEDGER_RETURN_IF_ERROR(Guard("verifying " + std::string(schema), [&]() -> Status {
     pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(*connection);
-    Status compared = CompareTables(log, tx, schema, projector_name, &report);
+    Status compared = CompareTables(log, tx, options, &report);
     if (compared.ok()) tx.commit();
     return compared;
   }));

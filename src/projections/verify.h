@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,7 +46,23 @@ struct VerifyReport {
   bool ok() const { return chain_ok && mismatch_count == 0; }
 };
 
-// Audits the read tables of `schema` against the log:
+struct VerifyOptions {
+  // The read schema and the projector whose checkpoint it carries.
+  std::string schema{kReadSchema};
+  std::string projector_name = "read_model";
+  // Called during the chain walk with (events checked, head) and during the
+  // fold with (events folded, checkpoint). Optional.
+  std::function<void(int64_t done, int64_t total)> chain_progress;
+  std::function<void(int64_t done, int64_t total)> fold_progress;
+  // Asked between chunks; true stops with kCancelled. Optional.
+  std::function<bool()> stop;
+  // Called inside the snapshot, after the checkpoint is read and before the
+  // log is folded: a log opened as a secondary catches up here, so that it
+  // holds every event the (running) projector had committed. Optional.
+  std::function<Status()> catch_up;
+};
+
+// Audits the read tables of options.schema against the log:
 //  - walks the whole hash chain (a broken chain is reported, not an error);
 //  - reads the checkpoint of `projector_name` and folds the log to its
 //    position; a checkpoint whose hash is not the log's hash there is a
@@ -68,7 +85,6 @@ struct VerifyReport {
 // unreadable kIOError, a bad schema name kInvalidArgument. Everything wrong
 // with the data is in the report.
 Result<VerifyReport> Verify(const events::EventLog& log, const std::string& conninfo,
-                            std::string_view schema = kReadSchema,
-                            std::string_view projector_name = "read_model");
+                            const VerifyOptions& options = {});
 
 }  // namespace ledger::projections

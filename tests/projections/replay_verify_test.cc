@@ -410,7 +410,10 @@ TEST_F(ReplayVerifyTest, ReplayUsesTheNamedSchemaAndProjector) {
   EXPECT_EQ(MustReplay(options).built_schema, "audit_copy");
   EXPECT_EQ(Query("SELECT name FROM audit_copy.checkpoints")[0][0].as<std::string>(), "audit");
   EXPECT_TRUE(Query("SELECT 1 FROM pg_namespace WHERE nspname = 'ledger_read'").empty());
-  auto verify = Verify(*log_, conninfo(), "audit_copy", "audit");
+  VerifyOptions verify_options;
+  verify_options.schema = "audit_copy";
+  verify_options.projector_name = "audit";
+  auto verify = Verify(*log_, conninfo(), verify_options);
   ASSERT_OK(verify);
   EXPECT_TRUE(verify->ok()) << Describe(*verify);
 }
@@ -432,6 +435,59 @@ TEST_F(ReplayVerifyTest, ReplayOfABrokenLogLeavesTheLiveSchemaUntouched) {
   const auto report = Replay(*log_, conninfo(), {});
   EXPECT_EQ(report.status().code(), Status::Code::kCorruption) << report.status().ToString();
   EXPECT_EQ(Query("SELECT count(*) FROM ledger_read.posts")[0][0].as<int64_t>(), 3);
+}
+
+TEST_F(ReplayVerifyTest, AStoppedReplayLeavesTheLiveSchemaUntouched) {
+  CreatePost("alice", "one");
+  Accept(Fund(1, "bob", 2));
+  MustReplay();
+  const int64_t live_position = log_->Head().position;
+  Accept(Fund(1, "carol", 5));
+  // The replay asks at three points: after the fold's chunk, before the
+  // build, before the swap. A stop at any of them changes nothing live.
+  for (int stop_at = 1; stop_at <= 3; ++stop_at) {
+    int asked = 0;
+    ReplayOptions options;
+    options.stop = [&asked, stop_at] { return ++asked >= stop_at; };
+    const auto report = Replay(*log_, conninfo(), options);
+    ASSERT_EQ(report.status().code(), Status::Code::kCancelled) << stop_at;
+    EXPECT_NE(report.status().message().find("ledger_read is unchanged"), std::string::npos)
+        << report.status().ToString();
+    EXPECT_EQ(asked, stop_at);
+    EXPECT_EQ(Query("SELECT position FROM ledger_read.checkpoints")[0][0].as<int64_t>(),
+              live_position);
+    EXPECT_EQ(Query("SELECT total_funded FROM ledger_read.post_view")[0][0].as<int64_t>(), 2'000);
+  }
+  // Not asked to stop: it runs to the end.
+  ReplayOptions options;
+  options.stop = [] { return false; };
+  EXPECT_TRUE(MustReplay(options).swapped);
+  EXPECT_EQ(Query("SELECT total_funded FROM ledger_read.post_view")[0][0].as<int64_t>(), 7'000);
+}
+
+TEST_F(ReplayVerifyTest, AStoppedVerifyIsCancelled) {
+  CreatePost("alice", "one");
+  MustReplay();
+  VerifyOptions options;
+  options.stop = [] { return true; };
+  EXPECT_EQ(Verify(*log_, conninfo(), options).status().code(), Status::Code::kCancelled);
+}
+
+TEST_F(ReplayVerifyTest, VerifyCatchesUpInsideItsSnapshot) {
+  CreatePost("alice", "one");
+  MustReplay();
+  int caught_up = 0;
+  VerifyOptions options;
+  options.catch_up = [&caught_up] {
+    ++caught_up;
+    return Status::Ok();
+  };
+  auto report = Verify(*log_, conninfo(), options);
+  ASSERT_OK(report);
+  EXPECT_TRUE(report->ok()) << Describe(*report);
+  EXPECT_EQ(caught_up, 1);
+  options.catch_up = [] { return Status::IOError("the log went away"); };
+  EXPECT_EQ(Verify(*log_, conninfo(), options).status().code(), Status::Code::kIOError);
 }
 
 TEST_F(ReplayVerifyTest, SecondReplayOfTheSameSchemaAtOnceIsRefused) {
