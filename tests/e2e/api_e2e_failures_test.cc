@@ -76,22 +76,6 @@ bool HasRetryAfter(const HttpResponse& r) {
          std::all_of(value->begin(), value->end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// libfaketime's multi-threading variant (Debian package libfaketime, pulled
-// in by faketime), or nullopt when it is not installed.
-std::optional<std::string> FindLibFaketime() {
-  namespace fs = std::filesystem;
-  std::vector<fs::path> dirs = {"/usr/lib/faketime", "/usr/local/lib/faketime"};
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/usr/lib", ec)) {
-    dirs.push_back(entry.path() / "faketime");  // multiarch: /usr/lib/<triplet>/faketime
-  }
-  for (const fs::path& dir : dirs) {
-    const fs::path lib = dir / "libfaketimeMT.so.1";
-    if (fs::exists(lib, ec)) return lib.string();
-  }
-  return std::nullopt;
-}
-
 class ApiFailuresTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -1,9 +1,11 @@
 #include "e2e_support.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <rapidjson/stringbuffer.h>
@@ -83,6 +85,20 @@ std::string ProblemName(const HttpResponse& r) {
   const std::string type = d["type"].GetString();
   const std::string prefix = "urn:funding-ledger:problem:";
   return type.rfind(prefix, 0) == 0 ? type.substr(prefix.size()) : type;
+}
+
+std::optional<std::string> FindLibFaketime() {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> dirs = {"/usr/lib/faketime", "/usr/local/lib/faketime"};
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/usr/lib", ec)) {
+    dirs.push_back(entry.path() / "faketime");  // multiarch: /usr/lib/<triplet>/faketime
+  }
+  for (const fs::path& dir : dirs) {
+    const fs::path lib = dir / "libfaketimeMT.so.1";
+    if (fs::exists(lib, ec)) return lib.string();
+  }
+  return std::nullopt;
 }
 
 }  // namespace ledger::e2e

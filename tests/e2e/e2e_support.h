@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include <rapidjson/document.h>
@@ -45,5 +46,9 @@ rapidjson::Document Parse(const std::string& body);
 
 // The problem name of a problem+json answer ("" when it is none).
 std::string ProblemName(const HttpResponse& r);
+
+// libfaketime's multi-threading variant (Debian package libfaketime, pulled
+// in by faketime), or nullopt when it is not installed.
+std::optional<std::string> FindLibFaketime();
 
 }  // namespace ledger::e2e
