@@ -1,6 +1,7 @@
 #include "http/api.h"
 
 #include <charconv>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 #include "http/json_out.h"
 #include "http/jwt.h"
 #include "http/metrics.h"
+#include "http/post_as_of.h"
 #include "http/problem.h"
 #include "http/query_params.h"
 #include "http/rejections.h"
@@ -26,6 +28,9 @@ namespace {
 constexpr std::string_view kJson = "application/json";
 // Seconds a client should wait before retrying a 503.
 constexpr std::string_view kRetryAfterSeconds = "1";
+// An as-of answer is the same for ever (docs/api.md): any cache may keep it
+// for a year, HTTP's longest conventional freshness, and need not revalidate.
+constexpr std::string_view kImmutableCacheControl = "public, max-age=31536000, immutable";
 
 // What a write's answer needs of its request once the sequencer is done.
 struct WriteRequest {
@@ -84,15 +89,16 @@ std::optional<Problem> CheckContentType(const Request& request, bool optional_bo
   return MakeProblem("unsupported_media_type", "send the body as Content-Type: application/json");
 }
 
-projections::PostDetail DetailOf(const commands::PostState& p, const ApiContext& c) {
-  const Timestamp now = c.clock->Now();
+// The detail of `p` with d_day and status as they are at `now`.
+projections::PostDetail DetailAt(const commands::PostState& p, const TimeZone& zone,
+                                 Timestamp now) {
   projections::PostDetail d;
   d.summary.id = p.id;
   d.summary.title = p.title;
   d.summary.uploader = p.uploader;
   d.summary.total_funded = p.total_funded;
   d.summary.achievement_rate = projections::AchievementRate(p.total_funded, p.target_amount);
-  d.summary.d_day = projections::DaysUntil(p.end_date, c.time_zone->LocalDate(now));
+  d.summary.d_day = projections::DaysUntil(p.end_date, zone.LocalDate(now));
   d.summary.status = projections::StatusAt(p.closes_at, p.total_funded, p.target_amount, now);
   d.description = p.description;
   d.target_amount = p.target_amount;
@@ -102,6 +108,10 @@ projections::PostDetail DetailOf(const commands::PostState& p, const ApiContext&
   d.created_at = p.created_at;
   d.version = p.version;
   return d;
+}
+
+projections::PostDetail DetailOf(const commands::PostState& p, const ApiContext& c) {
+  return DetailAt(p, *c.time_zone, c.clock->Now());
 }
 
 std::string ReadinessJson(bool ready, int64_t log_position, int64_t projector_position,
@@ -257,17 +267,23 @@ void Submit(const ApiContext& c, const Request& request, Respond respond, comman
                       });
 }
 
+// Runs `work` on a worker thread. A full worker queue answers 503.
+void RunOnWorker(const ApiContext& c, std::string_view request_path, std::string_view request_id,
+                 const Respond& respond, std::function<Response()> work) {
+  const bool queued = c.workers->TrySubmit([respond, work = std::move(work)] { respond(work()); });
+  if (!queued) {
+    respond(ToResponse(RetryLater("overloaded", "too many reads are waiting; retry shortly"),
+                       request_path, request_id));
+  }
+}
+
 // Runs `work` on a worker thread, after waiting for X-Min-Position if the
 // request asks for it. A full worker queue answers 503.
 void Read(const ApiContext& c, const Request& request, const Respond& respond,
           std::function<Response()> work) {
   const auto run = [&c, request_path = request.path, request_id = request.request_id, respond,
                     work = std::move(work)]() {
-    const bool queued = c.workers->TrySubmit([respond, work] { respond(work()); });
-    if (!queued) {
-      respond(ToResponse(RetryLater("overloaded", "too many reads are waiting; retry shortly"),
-                         request_path, request_id));
-    }
+    RunOnWorker(c, request_path, request_id, respond, work);
   };
   auto min_position = ParseMinPosition(request.Header("x-min-position"));
   if (auto* problem = std::get_if<Problem>(&min_position)) {
@@ -294,12 +310,14 @@ void Read(const ApiContext& c, const Request& request, const Respond& respond,
                  });
 }
 
-// A read's failure: bad client input is 400, the database being away 503.
+// A read's failure: bad client input is 400; the database being away, or
+// the log's storage failing a read (RocksDB's I/O errors), 503; anything else
+// (a log that is corrupt) 500.
 Response ReadFailure(const Request& request, const Status& status) {
   if (status.code() == Status::Code::kInvalidArgument) {
     return ProblemAnswer(request, MakeProblem("invalid_parameter", std::string(status.message())));
   }
-  if (status.code() == Status::Code::kUnavailable) {
+  if (status.code() == Status::Code::kUnavailable || status.code() == Status::Code::kIOError) {
     return ProblemAnswer(request, RetryLater("unavailable", std::string(status.message())));
   }
   return ProblemAnswer(request, MakeProblem("internal", std::string(status.message())));
@@ -375,9 +393,46 @@ void ListPosts(const ApiContext& c, const Request& request, const Respond& respo
        });
 }
 
+// GET /api/posts/{id}?as_of=N on a worker: the post folded from the log up
+// to position N, its time-dependent fields as of that event's recorded_at.
+Response PostAsOfAnswer(const ApiContext& c, const Request& request, int64_t id, int64_t as_of) {
+  // Positions past the head could still be written: no final answer yet.
+  const int64_t head = c.log->Head().position;
+  if (as_of > head) {
+    return ProblemAnswer(
+        request, InvalidParameter("as_of", "as_of " + std::to_string(as_of) +
+                                               " is past the log head " + std::to_string(head)));
+  }
+  const Result<commands::PostState> post = FoldPostTo(*c.log, id, as_of);
+  if (!post.ok()) return ReadFailure(request, post.status());
+  // A deleted post reads as not found, as on a detail read of the tables.
+  if (!post->exists() || post->deleted) return ProblemAnswer(request, NoSuchPost());
+  const Result<Timestamp> at = RecordedAt(*c.log, as_of);
+  if (!at.ok()) return ReadFailure(request, at.status());
+  const projections::PostDetail detail = DetailAt(*post, *c.time_zone, *at);
+  Response r = Json(200, PostJson(detail, std::nullopt));
+  r.headers.emplace_back("ETag", ETag(detail.version));
+  r.headers.emplace_back("X-Ledger-Position", std::to_string(as_of));
+  r.headers.emplace_back("Cache-Control", std::string(kImmutableCacheControl));
+  return r;
+}
+
 void GetPost(const ApiContext& c, const Request& request, const Respond& respond) {
   const auto id = PostId(request);
   if (!id) return respond(ProblemAnswer(request, NoSuchPost()));
+  auto query = ParseDetailQuery(request.query);
+  if (auto* p = std::get_if<Problem>(&query)) return respond(ProblemAnswer(request, *p));
+  if (const std::optional<int64_t> as_of = std::get<std::optional<int64_t>>(query)) {
+    // The log already holds every position up to its head, so there is
+    // nothing to wait for: X-Min-Position is checked for form, as on every
+    // read, and otherwise ignored.
+    auto min_position = ParseMinPosition(request.Header("x-min-position"));
+    if (auto* p = std::get_if<Problem>(&min_position)) return respond(ProblemAnswer(request, *p));
+    RunOnWorker(
+        c, request.path, request.request_id, respond,
+        [&c, request, id = *id, as_of = *as_of] { return PostAsOfAnswer(c, request, id, as_of); });
+    return;
+  }
   Read(c, request, respond, [&c, request, id = *id] {
     const auto detail = c.queries->Detail(id, c.clock->Now());
     if (!detail.ok()) return ReadFailure(request, detail.status());

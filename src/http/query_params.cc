@@ -92,25 +92,35 @@ std::string Range(int64_t lo, int64_t hi) {
   return "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi);
 }
 
+// Takes the next '&'-separated piece off the front of `raw`.
+std::string_view TakePiece(std::string_view& raw) {
+  const size_t amp = raw.find('&');
+  const std::string_view piece = raw.substr(0, amp);
+  raw = amp == std::string_view::npos ? std::string_view() : raw.substr(amp + 1);
+  return piece;
+}
+
+// A piece's name and value, split at its first '='; no '=': the value is "".
+std::pair<std::string_view, std::string_view> SplitPiece(std::string_view piece) {
+  const size_t eq = piece.find('=');
+  return {piece.substr(0, eq),
+          eq == std::string_view::npos ? std::string_view() : piece.substr(eq + 1)};
+}
+
 }  // namespace
 
 Result<QueryParams> ParseQuery(std::string_view raw) {
   QueryParams params;
   size_t index = 0;  // 1-based position of the piece, for messages
   while (!raw.empty()) {
-    const size_t amp = raw.find('&');
-    const std::string_view piece = raw.substr(0, amp);
-    raw = amp == std::string_view::npos ? std::string_view() : raw.substr(amp + 1);
+    const std::string_view piece = TakePiece(raw);
     ++index;
     if (piece.empty()) continue;
     if (params.size() == kMaxQueryParameters) {
       return Status::InvalidArgument("the query has more than " +
                                      std::to_string(kMaxQueryParameters) + " parameters");
     }
-    const size_t eq = piece.find('=');
-    const std::string_view raw_name = piece.substr(0, eq);
-    const std::string_view raw_value =
-        eq == std::string_view::npos ? std::string_view() : piece.substr(eq + 1);
+    const auto [raw_name, raw_value] = SplitPiece(piece);
     const std::string where = "query parameter " + std::to_string(index);
     std::optional<std::string> name = Decode(raw_name);
     std::optional<std::string> value = Decode(raw_value);
@@ -127,6 +137,43 @@ Result<QueryParams> ParseQuery(std::string_view raw) {
     params.emplace_back(std::move(*name), std::move(*value));
   }
   return params;
+}
+
+std::variant<std::optional<int64_t>, Problem> ParseDetailQuery(std::string_view raw) {
+  constexpr std::string_view kAsOf = "as_of";
+  // Pieces are looked at one by one rather than through ParseQuery, which
+  // refuses a whole query for one bad piece: a query the route served before
+  // as_of existed is served the same way now. The query's length, bounded by
+  // the server's header limit, bounds the loop.
+  int given = 0;
+  std::string_view raw_value;
+  while (!raw.empty()) {
+    const auto [raw_name, value] = SplitPiece(TakePiece(raw));
+    if (Decode(raw_name) != kAsOf) continue;
+    if (++given == 1) raw_value = value;
+  }
+  if (given == 0) return std::optional<int64_t>();
+  ParamErrors errors;
+  if (given > 1) {
+    // Which of two positions was meant is a guess; refusing is not.
+    errors.Add(std::string(kAsOf), "is given more than once");
+    return std::move(errors).ToProblem();
+  }
+  // A broken '%' escape leaves no number to read: as malformed as a letter.
+  const std::optional<std::string> value = Decode(raw_value);
+  const std::optional<int64_t> as_of = value ? ParseNonNegativeDecimal(*value) : std::nullopt;
+  if (!as_of) {
+    errors.Add(std::string(kAsOf), "must be a log position: an integer from 0 to " +
+                                       std::to_string(std::numeric_limits<int64_t>::max()));
+    return std::move(errors).ToProblem();
+  }
+  return std::optional<int64_t>(*as_of);
+}
+
+Problem InvalidParameter(std::string parameter, std::string detail) {
+  Problem p = MakeProblem("invalid_parameter", detail);
+  p.errors.push_back(FieldError{"", std::move(parameter), std::move(detail)});
+  return p;
 }
 
 std::optional<int64_t> ParseNonNegativeDecimal(std::string_view text) {

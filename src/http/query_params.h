@@ -54,6 +54,19 @@ struct EventsQuery {
 // kDefaultEventsLimit). Errors as for ParseListQuery.
 std::variant<EventsQuery, Problem> ParseEventsQuery(std::string_view raw);
 
+// GET /api/posts/{id}: `as_of`, a log position (decimal int64 >= 0; see
+// docs/api.md, "The post as of a log position"); nullopt when absent. Only
+// as_of is judged: the route took no parameters before it and ignored every
+// name, so other names (known or not) and pieces that are not well-formed
+// are still ignored. A malformed or repeated as_of is 400 invalid_parameter
+// naming it, as for ParseListQuery.
+std::variant<std::optional<int64_t>, Problem> ParseDetailQuery(std::string_view raw);
+
+// A 400 invalid_parameter whose `detail` and single error both say `detail`
+// about `parameter`: for rules only the handler can check (as_of past the
+// log head).
+Problem InvalidParameter(std::string parameter, std::string detail);
+
 // Digits only (no sign, no blanks), at most int64's maximum: the form of
 // every numeric parameter and header. nullopt otherwise.
 std::optional<int64_t> ParseNonNegativeDecimal(std::string_view text);

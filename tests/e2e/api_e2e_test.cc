@@ -6,6 +6,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <set>
 #include <string>
@@ -16,6 +18,9 @@
 #include <rapidjson/document.h>
 #include <sys/stat.h>
 
+#include "common/clock.h"
+#include "common/time_format.h"
+#include "common/time_zone.h"
 #include "e2e_support.h"
 #include "http_client.h"
 #include "server_process.h"
@@ -69,6 +74,16 @@ class ApiTest : public ::testing::Test {
   }
   static std::string Position(const HttpResponse& r) {
     return r.Header("x-ledger-position").value_or("0");
+  }
+  static int64_t HeadPosition() {
+    const HttpResponse head = Call("GET", "/api/ledger/head", "/api/ledger/head");
+    EXPECT_EQ(head.status, 200) << head.body;
+    return Parse(head.body)["position"].GetInt64();
+  }
+  // GET /api/posts/{id}?as_of=<as_of>.
+  static HttpResponse AsOf(int64_t id, const std::string& as_of, Headers headers = {}) {
+    return Call("GET", "/api/posts/" + std::to_string(id) + "?as_of=" + as_of, "/api/posts/{id}",
+                "", std::move(headers));
   }
 
   static ledger::testing::TempDir* dir_;
@@ -393,6 +408,261 @@ TEST_F(ApiTest, ConcurrentRetriesWithOneKeyFundOnce) {
   const HttpResponse events =
       Call("GET", "/api/posts/" + std::to_string(id) + "/events", "/api/posts/{id}/events");
   EXPECT_EQ(Parse(events.body)["items"].Size(), 2U);  // created, funded once
+}
+
+// ---- GET /api/posts/{id}?as_of=N ------------------------------------------
+
+constexpr char kImmutable[] = "public, max-age=31536000, immutable";
+
+TEST_F(ApiTest, AsOfServesThePostAsItWasAtEachWrite) {
+  const int64_t before = HeadPosition();
+  const HttpResponse created =
+      Call("POST", "/api/posts", "/api/posts", PostBody("as of"), {Bearer("alice")});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const int64_t id = Parse(created.body)["id"].GetInt64();
+  const std::string path = "/api/posts/" + std::to_string(id);
+  const auto fund = [&](const std::string& backer, int units) {
+    const HttpResponse r = Call("POST", path + "/fundings", "/api/posts/{id}/fundings",
+                                "{\"units\":" + std::to_string(units) + "}", {Bearer(backer)});
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Position(r);
+  };
+  struct Want {
+    std::string position;
+    int64_t total_funded;
+    int64_t participant_count;
+    std::string title;
+    int64_t version;
+  };
+  std::vector<Want> wants;
+  wants.push_back({Position(created), 0, 0, "as of", 1});
+  wants.push_back({fund("bob", 2), 2'000, 1, "as of", 2});
+  wants.push_back({fund("carol", 1), 3'000, 2, "as of", 3});
+  const HttpResponse edited =
+      Call("PATCH", path, "/api/posts/{id}", "{\"title\":\"as of, renamed\"}", {Bearer("alice")});
+  ASSERT_EQ(edited.status, 200) << edited.body;
+  wants.push_back({Position(edited), 3'000, 2, "as of, renamed", 4});
+  wants.push_back({fund("bob", 3), 6'000, 2, "as of, renamed", 5});
+
+  for (const Want& want : wants) {
+    const HttpResponse r = AsOf(id, want.position);
+    ASSERT_EQ(r.status, 200) << want.position << ": " << r.body;
+    const rapidjson::Document post = Parse(r.body);
+    EXPECT_EQ(post["id"].GetInt64(), id);
+    EXPECT_EQ(post["total_funded"].GetInt64(), want.total_funded) << want.position;
+    EXPECT_EQ(post["participant_count"].GetInt64(), want.participant_count) << want.position;
+    EXPECT_EQ(post["achievement_rate"].GetInt64(), want.total_funded * 100 / 1'000'000);
+    EXPECT_EQ(post["title"].GetString(), want.title) << want.position;
+    EXPECT_EQ(post["version"].GetInt64(), want.version) << want.position;
+    EXPECT_STREQ(post["status"].GetString(), "funding");
+    EXPECT_FALSE(post.HasMember("position"));
+    EXPECT_EQ(r.Header("etag"), "\"" + std::to_string(want.version) + "\"");
+    EXPECT_EQ(r.Header("x-ledger-position"), want.position);
+    EXPECT_EQ(r.Header("cache-control"), kImmutable);
+  }
+  // Before the post's first event it did not exist.
+  for (const std::string& early : {std::to_string(before), std::string("0")}) {
+    const HttpResponse r = AsOf(id, early);
+    EXPECT_EQ(r.status, 404) << early << ": " << r.body;
+    EXPECT_EQ(ProblemName(r), "not_found");
+  }
+}
+
+TEST_F(ApiTest, AsOfAnswersNeverChange) {
+  const int64_t id = Create("alice", "fixed in time");
+  const std::string path = "/api/posts/" + std::to_string(id);
+  const HttpResponse funded = Call("POST", path + "/fundings", "/api/posts/{id}/fundings",
+                                   "{\"units\":4}", {Bearer("bob")});
+  ASSERT_EQ(funded.status, 201) << funded.body;
+  const HttpResponse first = AsOf(id, Position(funded));
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(AsOf(id, Position(funded)).body, first.body);
+  // Nor do later writes change it.
+  ASSERT_EQ(
+      Call("POST", path + "/fundings", "/api/posts/{id}/fundings", "{}", {Bearer("carol")}).status,
+      201);
+  ASSERT_EQ(Call("PATCH", path, "/api/posts/{id}", "{\"description\":\"later\"}", {Bearer("alice")})
+                .status,
+            200);
+  const HttpResponse later = AsOf(id, Position(funded));
+  EXPECT_EQ(later.body, first.body);
+  EXPECT_EQ(later.Header("etag"), first.Header("etag"));
+  // Leading zeros name the same position.
+  EXPECT_EQ(AsOf(id, "000" + Position(funded)).body, first.body);
+}
+
+TEST_F(ApiTest, AsOfTheHeadIsTheDetailRead) {
+  const int64_t id = Create("alice", "now and then");
+  const std::string path = "/api/posts/" + std::to_string(id);
+  ASSERT_EQ(
+      Call("POST", path + "/fundings", "/api/posts/{id}/fundings", "{\"units\":2}", {Bearer("bob")})
+          .status,
+      201);
+  const std::string head = std::to_string(HeadPosition());
+  const HttpResponse detail = Call("GET", path, "/api/posts/{id}", "", {{"X-Min-Position", head}});
+  ASSERT_EQ(detail.status, 200) << detail.body;
+  const HttpResponse as_of = AsOf(id, head);
+  ASSERT_EQ(as_of.status, 200) << as_of.body;
+  EXPECT_EQ(as_of.Header("etag"), detail.Header("etag"));
+  EXPECT_EQ(detail.Header("cache-control"), std::nullopt);
+  EXPECT_EQ(detail.Header("x-ledger-position"), std::nullopt);
+  // d_day is counted from the head event's recorded_at, the detail's from
+  // now (docs/api.md): they differ only for a read that straddles midnight in
+  // the service time zone.
+  rapidjson::Document a = Parse(as_of.body);
+  rapidjson::Document d = Parse(detail.body);
+  EXPECT_LE(std::abs(a["d_day"].GetInt64() - d["d_day"].GetInt64()), 1);
+  a.RemoveMember("d_day");
+  d.RemoveMember("d_day");
+  EXPECT_TRUE(a == d) << as_of.body << "\n" << detail.body;
+}
+
+TEST_F(ApiTest, AsOfADeletedPostIsNotFound) {
+  const int64_t id = Create("alice", "deleted later");
+  const std::string path = "/api/posts/" + std::to_string(id);
+  const HttpResponse funded = Call("POST", path + "/fundings", "/api/posts/{id}/fundings",
+                                   "{\"units\":1}", {Bearer("bob")});
+  ASSERT_EQ(funded.status, 201) << funded.body;
+  const HttpResponse deleted = Call("DELETE", path, "/api/posts/{id}", "", {Bearer("alice")});
+  ASSERT_EQ(deleted.status, 204);
+  const int64_t delete_position = std::stoll(Position(deleted));
+  // The delete appended bob's refund, then PostDeleted.
+  ASSERT_EQ(delete_position, std::stoll(Position(funded)) + 2);
+
+  const HttpResponse gone = AsOf(id, Position(deleted));
+  EXPECT_EQ(gone.status, 404) << gone.body;
+  EXPECT_EQ(ProblemName(gone), "not_found");
+  EXPECT_EQ(AsOf(id, std::to_string(HeadPosition())).status, 404);
+  const HttpResponse alive = AsOf(id, Position(funded));
+  ASSERT_EQ(alive.status, 200) << alive.body;
+  EXPECT_EQ(Parse(alive.body)["total_funded"].GetInt64(), 1'000);
+  EXPECT_EQ(Parse(alive.body)["participant_count"].GetInt64(), 1);
+  // Inside the delete's append: refunded, not yet deleted (docs/api.md).
+  const HttpResponse refunded = AsOf(id, std::to_string(delete_position - 1));
+  ASSERT_EQ(refunded.status, 200) << refunded.body;
+  EXPECT_EQ(Parse(refunded.body)["total_funded"].GetInt64(), 0);
+  EXPECT_EQ(Parse(refunded.body)["participant_count"].GetInt64(), 0);
+  EXPECT_EQ(refunded.Header("etag"), "\"3\"");
+}
+
+TEST_F(ApiTest, AsOfRefusesPositionsItCannotServe) {
+  const int64_t id = Create("alice", "bounded");
+  const int64_t head = HeadPosition();
+  const HttpResponse future = AsOf(id, std::to_string(head + 5));
+  ASSERT_EQ(future.status, 400) << future.body;
+  EXPECT_EQ(ProblemName(future), "invalid_parameter");
+  const rapidjson::Document problem = Parse(future.body);
+  ASSERT_EQ(problem["errors"].Size(), 1U);
+  EXPECT_STREQ(problem["errors"][0]["parameter"].GetString(), "as_of");
+  EXPECT_EQ(std::string(problem["detail"].GetString()),
+            "as_of " + std::to_string(head + 5) + " is past the log head " + std::to_string(head));
+
+  for (const std::string& bad : {std::string("abc"), std::string("-1"), std::string(""),
+                                 std::string("1.5"), std::string("9223372036854775808"),
+                                 std::to_string(head) + "&as_of=" + std::to_string(head)}) {
+    const HttpResponse r = AsOf(id, bad);
+    ASSERT_EQ(r.status, 400) << bad << ": " << r.body;
+    EXPECT_EQ(ProblemName(r), "invalid_parameter") << bad;
+    const rapidjson::Document p = Parse(r.body);
+    ASSERT_EQ(p["errors"].Size(), 1U) << r.body;
+    EXPECT_STREQ(p["errors"][0]["parameter"].GetString(), "as_of") << bad;
+  }
+  // A post that never existed, at a position the log has.
+  EXPECT_EQ(AsOf(999'999, std::to_string(head)).status, 404);
+  EXPECT_EQ(Call("GET", "/api/posts/abc?as_of=1", "/api/posts/{id}").status, 404);
+}
+
+TEST_F(ApiTest, AsOfIgnoresOtherParametersAndWaitsForNothing) {
+  const int64_t id = Create("alice", "unbothered");
+  const std::string head = std::to_string(HeadPosition());
+  const std::string path = "/api/posts/" + std::to_string(id);
+  // Other names are ignored, as the detail route always did.
+  const HttpResponse plain =
+      Call("GET", path + "?utm_source=mail", "/api/posts/{id}", "", {{"X-Min-Position", head}});
+  EXPECT_EQ(plain.status, 200) << plain.body;
+  EXPECT_EQ(plain.Header("cache-control"), std::nullopt);
+  const HttpResponse mixed =
+      Call("GET", path + "?utm_source=mail&as_of=" + head + "&x=%zz", "/api/posts/{id}");
+  EXPECT_EQ(mixed.status, 200) << mixed.body;
+  EXPECT_EQ(mixed.Header("x-ledger-position"), head);
+  // X-Min-Position is checked for form but never waited on: the answer comes
+  // from the log, not the read tables (waiting for this position would end
+  // in 503 position_not_reached).
+  const HttpResponse far = AsOf(id, head, {{"X-Min-Position", "9223372036854775807"}});
+  EXPECT_EQ(far.status, 200) << far.body;
+  const HttpResponse bad = AsOf(id, head, {{"X-Min-Position", "soon"}});
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("X-Min-Position"), std::string::npos) << bad.body;
+}
+
+// d_day and status of an as-of answer are those of the as_of event's
+// recorded_at: two days after a campaign's last day, the post as of a
+// position recorded on that day still reads "funding", 0 days left, byte for
+// byte as it did then, while the detail read says "failed".
+TEST_F(ApiTest, AsOfCountsDaysFromTheRecordedTimeNotFromNow) {
+  const std::optional<std::string> libfaketime = FindLibFaketime();
+  if (!libfaketime) {
+    GTEST_SKIP() << "libfaketime is not installed (Debian package faketime; `ops/dev deps` "
+                    "installs it): cannot move the server's clock past an end date";
+  }
+  ledger::testing::TempDir dir;
+  chmod(dir.path().c_str(), 0711);
+  const std::string data = dir.path() + "/data";
+  const std::vector<std::string> flags = {"--jwt-secret", kSecret};
+  const auto zone = TimeZone::Load("Asia/Seoul");  // the service's default
+  ASSERT_TRUE(zone.ok()) << zone.status().ToString();
+  const std::string today = FormatDate(zone->LocalDate(SystemClock().Now()));
+  int64_t id = 0;
+  std::string position;
+  std::string then;
+  {
+    ServerProcess server(FUNDING_LEDGER_BINARY, data, flags);
+    ASSERT_TRUE(server.ok()) << server.Log();
+    const std::string body =
+        "{\"title\":\"last day\",\"uploader\":\"u\",\"target_amount\":1000000,"
+        "\"funding_unit\":1000,\"end_date\":\"" +
+        today + "\"}";
+    const HttpResponse created = e2e::Call(server, "POST", "/api/posts", "/api/posts", body,
+                                           {{"Authorization", "Bearer " + Token("alice")}});
+    ASSERT_EQ(created.status, 201) << created.body;
+    id = Parse(created.body)["id"].GetInt64();
+    const HttpResponse funded =
+        e2e::Call(server, "POST", "/api/posts/" + std::to_string(id) + "/fundings",
+                  "/api/posts/{id}/fundings", "{}", {{"Authorization", "Bearer " + Token("bob")}});
+    ASSERT_EQ(funded.status, 201) << funded.body;
+    position = Position(funded);
+    const HttpResponse r =
+        e2e::Call(server, "GET", "/api/posts/" + std::to_string(id) + "?as_of=" + position,
+                  "/api/posts/{id}");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_STREQ(Parse(r.body)["status"].GetString(), "funding");
+    EXPECT_EQ(Parse(r.body)["d_day"].GetInt64(), 0);
+    then = r.body;
+    ASSERT_EQ(server.Stop(), 0) << server.Log();
+  }
+  // Only funding-ledger's wall clock moves (see api_e2e_failures_test.cc).
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  std::string asan_options = asan != nullptr && *asan != '\0' ? std::string(asan) + ":" : "";
+  asan_options += "verify_asan_link_order=0";
+  ServerProcess later(
+      FUNDING_LEDGER_BINARY, data, flags,
+      {"LD_PRELOAD=" + *libfaketime, "FAKETIME=+2d", "FAKETIME_DONT_FAKE_MONOTONIC=1",
+       "FAKETIME_ONLY_CMDS=funding-ledger", "ASAN_OPTIONS=" + asan_options});
+  ASSERT_TRUE(later.ok()) << later.Log();
+  const std::string path = "/api/posts/" + std::to_string(id);
+  const HttpResponse now = e2e::Call(later, "GET", path + "?as_of=" + position, "/api/posts/{id}");
+  ASSERT_EQ(now.status, 200) << now.body;
+  EXPECT_EQ(now.body, then);
+  // The detail read, once the read tables are back: the campaign failed.
+  HttpResponse detail;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  do {
+    detail = e2e::Call(later, "GET", path, "/api/posts/{id}", "", {{"X-Min-Position", position}});
+  } while (detail.status == 503 && std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(detail.status, 200) << detail.body;
+  EXPECT_STREQ(Parse(detail.body)["status"].GetString(), "failed");
+  EXPECT_LT(Parse(detail.body)["d_day"].GetInt64(), 0);
+  EXPECT_EQ(later.Stop(), 0) << later.Log();
 }
 
 TEST_F(ApiTest, RefusesOversizedHeaders) {

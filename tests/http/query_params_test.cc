@@ -1,6 +1,7 @@
 #include "http/query_params.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -247,6 +248,76 @@ TEST(QueryParamsTest, EventsRefusesBadValues) {
   EXPECT_EQ(Parameters(ProblemOf(ParseEventsQuery("after=1&after=2&search=x"))),
             (std::vector<std::string>{"after", "search"}));
   EXPECT_EQ(ProblemOf(ParseEventsQuery("limit=%")).name, "invalid_parameter");
+}
+
+// --- ParseDetailQuery ---------------------------------------------------------
+
+// The as_of of a query that must parse; nullopt when absent.
+std::optional<int64_t> AsOf(std::string_view raw) {
+  auto r = ParseDetailQuery(raw);
+  EXPECT_TRUE(std::holds_alternative<std::optional<int64_t>>(r))
+      << raw << ": " << ProblemOf(r).detail;
+  if (!std::holds_alternative<std::optional<int64_t>>(r)) return std::nullopt;
+  return std::get<std::optional<int64_t>>(r);
+}
+
+TEST(QueryParamsTest, DetailWithoutAsOfIsTheCurrentPost) {
+  EXPECT_EQ(AsOf(""), std::nullopt);
+  EXPECT_EQ(AsOf("&&"), std::nullopt);
+}
+
+TEST(QueryParamsTest, DetailReadsAsOf) {
+  EXPECT_EQ(AsOf("as_of=0"), 0);
+  EXPECT_EQ(AsOf("as_of=42"), 42);
+  EXPECT_EQ(AsOf("as_of=0042"), 42);  // digits, as every numeric parameter
+  EXPECT_EQ(AsOf("as_of=9223372036854775807"), INT64_MAX);
+  EXPECT_EQ(AsOf("as%5Fof=7"), 7);  // the name is percent-decoded too
+  EXPECT_EQ(AsOf("as_of=%37"), 7);
+}
+
+TEST(QueryParamsTest, DetailRefusesAMalformedAsOf) {
+  for (const std::string_view raw :
+       {"as_of=", "as_of", "as_of=-1", "as_of=+1", "as_of=1.0", "as_of=1e3", "as_of=0x10",
+        "as_of=abc", "as_of=+5", "as_of=%201", "as_of=1%20", "as_of=%", "as_of=%zz",
+        "as_of=9223372036854775808", "as_of=99999999999999999999"}) {
+    const Problem p = ProblemOf(ParseDetailQuery(raw));
+    EXPECT_EQ(p.name, "invalid_parameter") << raw;
+    EXPECT_EQ(p.status, 400) << raw;
+    EXPECT_EQ(p.detail, "1 query parameter is invalid") << raw;
+    ASSERT_EQ(Parameters(p), std::vector<std::string>{"as_of"}) << raw;
+    EXPECT_EQ(p.errors[0].detail,
+              "must be a log position: an integer from 0 to 9223372036854775807")
+        << raw;
+  }
+}
+
+TEST(QueryParamsTest, DetailRefusesARepeatedAsOf) {
+  for (const std::string_view raw : {"as_of=1&as_of=1", "as_of=1&as_of=2", "as_of=x&as%5Fof=2"}) {
+    const Problem p = ProblemOf(ParseDetailQuery(raw));
+    EXPECT_EQ(p.name, "invalid_parameter") << raw;
+    ASSERT_EQ(Parameters(p), std::vector<std::string>{"as_of"}) << raw;
+    EXPECT_EQ(p.errors[0].detail, "is given more than once") << raw;
+  }
+}
+
+// The route ignored its query before as_of existed; it still does for every
+// other name, and for pieces that are not well-formed.
+TEST(QueryParamsTest, DetailIgnoresEverythingButAsOf) {
+  EXPECT_EQ(AsOf("utm_source=mail&limit=0&limit=1"), std::nullopt);
+  EXPECT_EQ(AsOf("x=%zz&%C3=1&=5&a%00=1"), std::nullopt);
+  EXPECT_EQ(AsOf("as_of=5&x=%zz&as_ofx=1&AS_OF=2&as_of%20=3"), 5);
+  std::string many;
+  for (size_t i = 0; i <= kMaxQueryParameters; ++i) many += "p" + std::to_string(i) + "=1&";
+  EXPECT_EQ(AsOf(many + "as_of=3"), 3);
+}
+
+TEST(QueryParamsTest, InvalidParameterNamesItsParameter) {
+  const Problem p = InvalidParameter("as_of", "as_of 9 is past the log head 8");
+  EXPECT_EQ(p.name, "invalid_parameter");
+  EXPECT_EQ(p.status, 400);
+  EXPECT_EQ(p.detail, "as_of 9 is past the log head 8");
+  ASSERT_EQ(Parameters(p), std::vector<std::string>{"as_of"});
+  EXPECT_EQ(p.errors[0].detail, "as_of 9 is past the log head 8");
 }
 
 }  // namespace
