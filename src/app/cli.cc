@@ -4,14 +4,11 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
-#include <optional>
 
+#include "app/audit_commands.h"
 #include "app/config.h"
 #include "app/serve.h"
 #include "common/clock.h"
-#include "events/chain.h"
-#include "events/event_log.h"
-#include "events/rocks_log.h"
 #include "http/jwt.h"
 
 namespace ledger::app {
@@ -24,13 +21,19 @@ constexpr const char* kUsage =
     "  serve    run the REST API (docs/api.md) until SIGINT or SIGTERM\n"
     "  token    print a development JWT: --sub ID [--name NAME] [--ttl SECONDS]\n"
     "  head     print the log head: position and hash (the digest to record elsewhere)\n"
-    "  verify   walk the whole hash chain of the log; exit 0 clean, 1 broken, 2 error\n"
+    "  events   print events (by post, position range, type, time; --follow) as NDJSON or a "
+    "table\n"
+    "  verify   walk the hash chain and reconcile every post with the read tables\n"
+    "  replay   rebuild the read tables from the log (--to-position N: history as of N)\n"
+    "  backup   write a checked copy of the log: --to DIR\n"
     "  help     print this text\n"
     "\n"
-    "options (each also FUNDING_LEDGER_<NAME> and a key of the --config TOML file):\n"
-    "  --data-dir DIR   data directory (default ./var); the event log lives in DIR/log\n"
-    "  --config FILE    TOML file with any of the options of serve\n"
-    "  serve and token also take every option listed by `funding-ledger serve --help`\n";
+    "Every command prints its options with --help. Every one takes --data-dir DIR (default\n"
+    "./var), --database-url URL, --jwt-secret SECRET and --config FILE, also as\n"
+    "FUNDING_LEDGER_<NAME> environment variables, and works while serve runs on the same\n"
+    "data directory.\n"
+    "\n"
+    "exit codes: 0 done, 1 a mismatch or a broken log, 2 usage or I/O error, 130 interrupted\n";
 
 // Flags of the form --name VALUE; a flag given twice or without a value is a
 // usage error.
@@ -66,65 +69,17 @@ Flags ParseFlags(const std::vector<std::string>& args, size_t first) {
   return flags;
 }
 
-std::string DataDir(const Flags& flags) {
-  if (const auto it = flags.values.find("data-dir"); it != flags.values.end()) return it->second;
-  if (const char* env = std::getenv("FUNDING_LEDGER_DATA_DIR"); env != nullptr && *env != '\0') {
-    return env;
-  }
-  return "./var";
-}
-
-bool OnlyKnownFlags(const Flags& flags, std::initializer_list<std::string_view> known,
-                    std::ostream& err) {
-  for (const auto& [name, value] : flags.values) {
-    bool ok = false;
-    for (const auto k : known) ok = ok || name == k;
-    if (!ok) {
-      err << "funding-ledger: unknown flag --" << name << "\n";
-      return false;
-    }
-  }
-  return true;
-}
-
-Result<std::unique_ptr<events::RocksEventLog>> OpenReadOnly(const Flags& flags) {
-  events::RocksLogOptions options;
-  options.read_only = true;
-  return events::RocksEventLog::Open(DataDir(flags) + "/log", options);
-}
-
-int Head(const Flags& flags, std::ostream& out, std::ostream& err) {
-  auto log = OpenReadOnly(flags);
-  if (!log.ok()) {
-    err << "funding-ledger head: " << log.status().ToString() << "\n";
-    return kExitUsage;
-  }
-  const events::LogHead head = (*log)->Head();
-  out << "{\"position\":" << head.position << ",\"hash\":\"" << events::ToHex(head.hash) << "\"}\n";
-  return kExitOk;
-}
-
-int Verify(const Flags& flags, std::ostream& out, std::ostream& err) {
-  auto log = OpenReadOnly(flags);
-  if (!log.ok()) {
-    err << "funding-ledger verify: " << log.status().ToString() << "\n";
-    return kExitUsage;
-  }
-  const events::LogHead head = (*log)->Head();
-  const auto check = events::VerifyLogChain(**log, 1, head.position);
-  if (!check.ok()) {
-    err << "funding-ledger verify: " << check.status().ToString() << "\n";
-    return kExitUsage;
-  }
-  if (!check->ok) {
-    out << "chain broken at position " << check->first_bad_position << ": " << check->problem
-        << "\n";
-    return kExitMismatch;
-  }
-  out << "chain ok: " << check->events_checked << " events, head " << head.position << " "
-      << events::ToHex(head.hash) << "\n";
-  return kExitOk;
-}
+constexpr const char* kTokenHelp =
+    "usage: funding-ledger token --sub ID [--name NAME] [--ttl SECONDS] [options]\n"
+    "\n"
+    "Prints a development JWT (HS256) for user ID on stdout, signed with the service's\n"
+    "secret: --jwt-secret, else DATA_DIR/jwt-secret (generated there when absent).\n"
+    "\n"
+    "options:\n"
+    "  --sub ID          the user id (required)\n"
+    "  --name NAME       a display name claim\n"
+    "  --ttl SECONDS     lifetime, 1..31622400 (default 86400)\n"
+    "  --data-dir, --jwt-secret, --config and every option of `serve --help`\n";
 
 constexpr int64_t kDefaultTokenTtlSeconds = int64_t{24} * 3600;
 constexpr int64_t kMaxTokenTtlSeconds = 366LL * 24 * 3600;
@@ -156,6 +111,11 @@ int TokenCommand(Flags flags, std::ostream& out, std::ostream& err) {
       flags.values.erase(it);
     }
   }
+  const Result<Config> config = LoadConfig(flags.values);
+  if (!config.ok()) {
+    err << "funding-ledger token: " << config.status().message() << "\n";
+    return kExitUsage;
+  }
   if (const Status sub = http::CheckSubject(own["sub"]); !sub.ok()) {
     err << "funding-ledger token: --sub: " << sub.message() << "\n";
     return kExitUsage;
@@ -170,11 +130,7 @@ int TokenCommand(Flags flags, std::ostream& out, std::ostream& err) {
       return kExitUsage;
     }
   }
-  const Result<Config> config = LoadConfig(flags.values);
-  if (!config.ok()) {
-    err << "funding-ledger token: " << config.status().message() << "\n";
-    return kExitUsage;
-  }
+
   bool generated = false;
   const Result<std::string> secret = JwtSecret(*config, &generated);
   if (!secret.ok()) {
@@ -199,8 +155,17 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return args.empty() ? kExitUsage : kExitOk;
   }
   const std::string& command = args[0];
+  if (command == "head") return HeadCommand(args, out, err);
+  if (command == "events") return EventsCommand(args, out, err);
+  if (command == "verify") return VerifyCommand(args, out, err);
+  if (command == "replay") return ReplayCommand(args, out, err);
+  if (command == "backup") return BackupCommand(args, out, err);
   if (command == "serve" && args.size() == 2 && (args[1] == "--help" || args[1] == "-h")) {
     out << ServeHelp();
+    return kExitOk;
+  }
+  if (command == "token" && args.size() == 2 && (args[1] == "--help" || args[1] == "-h")) {
+    out << kTokenHelp;
     return kExitOk;
   }
   const Flags flags = ParseFlags(args, 1);
@@ -210,10 +175,6 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   }
   if (command == "serve") return ServeCommand(flags, out, err);
   if (command == "token") return TokenCommand(flags, out, err);
-  if (command == "head" || command == "verify") {
-    if (!OnlyKnownFlags(flags, {"data-dir"}, err)) return kExitUsage;
-    return command == "head" ? Head(flags, out, err) : Verify(flags, out, err);
-  }
   err << "funding-ledger: unknown command '" << command << "'\n" << kUsage;
   return kExitUsage;
 }

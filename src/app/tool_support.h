@@ -1,0 +1,139 @@
+#pragma once
+
+// What the audit subcommands (head, events, verify, replay, backup) share:
+// their flags and help, interruption, progress on a terminal, and opening
+// the log and the read-side database beside a running `serve`.
+
+#include <chrono>
+#include <cstdint>
+#include <iosfwd>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "app/config.h"
+#include "common/result.h"
+#include "events/rocks_log.h"
+#include "projections/embedded_postgres.h"
+
+namespace ledger::app {
+
+// One flag of a subcommand. An empty value_name makes it a switch (no value).
+struct FlagSpec {
+  std::string_view name;
+  std::string_view value_name;
+  std::string_view help;
+};
+
+// --data-dir, --database-url, --jwt-secret and --config: every subcommand
+// takes them, with serve's defaults (product.md), whether or not it uses
+// them, so that one set of flags fits every call.
+const std::vector<FlagSpec>& CommonToolFlags();
+
+struct ParsedFlags {
+  std::map<std::string, std::string> values;  // flags with a value
+  std::set<std::string> switches;             // switches given
+  bool help = false;                          // --help or -h
+
+  bool Has(std::string_view name) const;
+};
+
+// Parses args[first..] against `specs` (plus --help/-h): "--name VALUE",
+// "--name=VALUE" or "--name" for a switch. Unknown flags, a flag given twice,
+// a missing value and stray arguments are kInvalidArgument.
+Result<ParsedFlags> ParseToolFlags(const std::vector<std::string>& args, size_t first,
+                                   const std::vector<FlagSpec>& specs);
+
+// "usage: funding-ledger NAME ...", the description, then every flag.
+std::string ToolHelp(std::string_view name, std::string_view synopsis, std::string_view description,
+                     const std::vector<FlagSpec>& specs);
+
+// The configuration the common flags, the environment and the config file
+// give (config.h); the subcommand's own flags are left out.
+Result<Config> ToolConfig(const ParsedFlags& flags);
+
+// A decimal integer flag within [min, max], or kInvalidArgument naming it.
+Result<int64_t> IntegerFlag(const ParsedFlags& flags, std::string_view name, int64_t min,
+                            int64_t max);
+
+// While alive, SIGINT and SIGTERM set a flag that long work polls (through
+// StopRequested) and stops at its next check, cleanly. A second signal ends
+// the process at once with the default action, which is still safe: nothing
+// a tool writes is visible before its final commit or rename. The previous
+// handlers come back on destruction.
+class InterruptScope {
+ public:
+  InterruptScope();
+  ~InterruptScope();
+  InterruptScope(const InterruptScope&) = delete;
+  InterruptScope& operator=(const InterruptScope&) = delete;
+};
+bool StopRequested();
+// Exit code of a subcommand stopped by a signal (128 + SIGINT, as shells use).
+inline constexpr int kExitInterrupted = 130;
+
+// Progress of long work on stderr, only when stderr is a terminal: one line
+// rewritten in place, at most every kProgressInterval.
+inline constexpr std::chrono::milliseconds kProgressInterval{200};
+class Progress {
+ public:
+  // `enabled` false: every call does nothing.
+  Progress(std::ostream& err, std::string label, bool enabled);
+  ~Progress();
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+
+  void Update(int64_t done, int64_t total);
+  // Ends the line (if one was drawn).
+  void Finish();
+
+ private:
+  std::ostream& err_;
+  std::string label_;
+  bool enabled_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point last_;
+};
+// Whether progress should be drawn: stderr is a terminal.
+bool StderrIsTerminal();
+// "verify chain: 1 234 567 / 10 000 000 events (12.3 %), 1.52 M events/s, ETA 6 s".
+std::string FormatProgress(std::string_view label, int64_t done, int64_t total, double seconds);
+
+// The log opened as a RocksDB secondary instance (events/rocks_log.h) in
+// DATA_DIR/log, so that it can be read, followed and backed up while
+// `serve` holds it; the secondary's own directory is a private temporary one,
+// removed on destruction.
+class ToolLog {
+ public:
+  // `check_tail`: check the newest events' chain on open (RocksLogOptions),
+  // refusing a log broken there. The tools that read every event they use
+  // check it themselves, and report exactly where it breaks, so only `head`
+  // asks for it.
+  static Result<std::unique_ptr<ToolLog>> Open(const std::string& data_dir,
+                                               bool check_tail = false);
+  ~ToolLog();
+  ToolLog(const ToolLog&) = delete;
+  ToolLog& operator=(const ToolLog&) = delete;
+
+  events::RocksEventLog& log() { return *log_; }
+
+ private:
+  ToolLog() = default;
+  std::string secondary_dir_;
+  std::unique_ptr<events::RocksEventLog> log_;
+};
+
+// The read-side PostgreSQL for verify and replay: --database-url when given;
+// otherwise the embedded cluster in DATA_DIR/pg, used as it runs when `serve`
+// has it up, else started here (durable) for the duration of the command.
+struct ReadSide {
+  std::string conninfo;
+  std::unique_ptr<projections::EmbeddedPostgres> started;  // ours to stop, if any
+};
+Result<ReadSide> OpenReadSide(const Config& config, std::string_view command, std::ostream& err);
+
+}  // namespace ledger::app
