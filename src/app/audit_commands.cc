@@ -411,7 +411,7 @@ int VerifyCommand(const std::vector<std::string>& args, std::ostream& out, std::
     report.chain_problem = chain->problem;
     report.events_checked = chain->events_checked;
   } else {
-    auto side = OpenReadSide(*config, "verify", err);
+    auto side = OpenReadSide(*config, "verify", /*create=*/false, err);
     if (!side.ok()) return Fail(err, "verify", side.status());
     projections::VerifyOptions options;
     options.schema = schema;
@@ -484,7 +484,7 @@ int ReplayCommand(const std::vector<std::string>& args, std::ostream& out, std::
   auto tool = ToolLog::Open(config->data_dir);
   if (!tool.ok()) return Fail(err, "replay", tool.status());
   events::RocksEventLog& log = (*tool)->log();
-  auto side = OpenReadSide(*config, "replay", err);
+  auto side = OpenReadSide(*config, "replay", /*create=*/true, err);
   if (!side.ok()) return Fail(err, "replay", side.status());
   Progress progress(err, "replay fold", StderrIsTerminal());
   options.progress = [&progress](int64_t done, int64_t total) { progress.Update(done, total); };

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <ostream>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace ledger::app {
@@ -292,7 +293,8 @@ ToolLog::~ToolLog() {
   }
 }
 
-Result<ReadSide> OpenReadSide(const Config& config, std::string_view command, std::ostream& err) {
+Result<ReadSide> OpenReadSide(const Config& config, std::string_view command, bool create,
+                              std::ostream& err) {
   ReadSide side;
   if (!config.database_url.empty()) {
     side.conninfo = config.database_url;
@@ -306,10 +308,13 @@ Result<ReadSide> OpenReadSide(const Config& config, std::string_view command, st
     return side;
   }
   std::error_code ec;
-  if (!fs::is_directory(pg.data_dir + "/cluster", ec)) {
+  if (!create && !fs::is_directory(pg.data_dir + "/cluster", ec)) {
     return Status::NotFound("no read-side database: " + pg.data_dir +
                             " holds no embedded PostgreSQL and no --database-url was given");
   }
+  // As serve does: the embedded PostgreSQL runs as its own user and must
+  // reach its folder.
+  chmod(config.data_dir.c_str(), 0711);
   LEDGER_ASSIGN_OR_RETURN(side.started, projections::EmbeddedPostgres::Start(pg));
   side.conninfo = side.started->ConnectionString("postgres");
   err << "funding-ledger " << command << ": started the embedded PostgreSQL in " << pg.data_dir

@@ -130,10 +130,13 @@ class ToolLog {
 // The read-side PostgreSQL for verify and replay: --database-url when given;
 // otherwise the embedded cluster in DATA_DIR/pg, used as it runs when `serve`
 // has it up, else started here (durable) for the duration of the command.
+// A missing cluster is created only with `create` (replay builds the read
+// tables of a restored log); otherwise it is kNotFound.
 struct ReadSide {
   std::string conninfo;
   std::unique_ptr<projections::EmbeddedPostgres> started;  // ours to stop, if any
 };
-Result<ReadSide> OpenReadSide(const Config& config, std::string_view command, std::ostream& err);
+Result<ReadSide> OpenReadSide(const Config& config, std::string_view command, bool create,
+                              std::ostream& err);
 
 }  // namespace ledger::app
