@@ -53,24 +53,38 @@ std::vector<FlagSpec> With(std::vector<FlagSpec> own) {
   return specs;
 }
 
-// Parses the flags; on --help prints `help` and sets *exit_code to 0, on a
-// bad flag prints the problem and sets it to 2.
-std::optional<ParsedFlags> Parse(const std::vector<std::string>& args,
-                                 const std::vector<FlagSpec>& specs, const std::string& help,
-                                 std::ostream& out, std::ostream& err, int* exit_code) {
+// What every command starts with: its flags parsed against `specs` and the
+// configuration they give.
+struct Invocation {
+  ParsedFlags flags;
+  Config config;
+};
+
+// Parses args[1..] against `specs`. Empty when the command is already done,
+// with *exit_code saying how: --help printed (0), or a bad flag or
+// configuration reported (2).
+std::optional<Invocation> Begin(const std::vector<std::string>& args, std::string_view synopsis,
+                                std::string_view description, const std::vector<FlagSpec>& specs,
+                                std::ostream& out, std::ostream& err, int* exit_code) {
+  const std::string& command = args[0];
   auto flags = ParseToolFlags(args, 1, specs);
   if (!flags.ok()) {
-    err << "funding-ledger " << args[0] << ": " << flags.status().message() << "\n"
-        << "run `funding-ledger " << args[0] << " --help` for its options\n";
+    err << "funding-ledger " << command << ": " << flags.status().message() << "\n"
+        << "run `funding-ledger " << command << " --help` for its options\n";
     *exit_code = kExitUsage;
     return std::nullopt;
   }
   if (flags->help) {
-    out << help;
+    out << ToolHelp(command, synopsis, description, specs);
     *exit_code = kExitOk;
     return std::nullopt;
   }
-  return std::move(flags).value();
+  auto config = ToolConfig(*flags);
+  if (!config.ok()) {
+    *exit_code = Fail(err, command, config.status());
+    return std::nullopt;
+  }
+  return Invocation{std::move(flags).value(), std::move(config).value()};
 }
 
 std::string HeadLine(const events::LogHead& head) {
@@ -84,17 +98,14 @@ std::string HeadLine(const events::LogHead& head) {
 
 int HeadCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   const std::vector<FlagSpec>& specs = CommonToolFlags();
-  const std::string help = ToolHelp(
-      "head", "[options]",
+  int code = 0;
+  const auto invocation = Begin(
+      args, "[options]",
       "Prints the log head as {\"position\": N, \"hash\": \"<64 hex>\"}: the digest of the "
       "whole history, to record elsewhere (a later `verify` proves the log still leads to it).",
-      specs);
-  int code = 0;
-  const auto flags = Parse(args, specs, help, out, err, &code);
-  if (!flags) return code;
-  const auto config = ToolConfig(*flags);
-  if (!config.ok()) return Fail(err, "head", config.status());
-  auto tool = ToolLog::Open(config->data_dir, /*check_tail=*/true);
+      specs, out, err, &code);
+  if (!invocation) return code;
+  auto tool = ToolLog::Open(invocation->config.data_dir, /*check_tail=*/true);
   if (!tool.ok()) return Fail(err, "head", tool.status());
   out << HeadLine((*tool)->log().Head()) << "\n";
   return kExitOk;
@@ -182,17 +193,16 @@ int EventsCommand(const std::vector<std::string>& args, std::ostream& out, std::
       {"format", "FORMAT",
        "ndjson (default: one event envelope per line, as GET /api/events serves it) or table"},
   });
-  const std::string help = ToolHelp(
-      "events", "[options]",
+  int code = 0;
+  const auto invocation = Begin(
+      args, "[options]",
       "Prints events of the log in position order. Each event's hash is checked as it is read, "
       "and so is the chain between consecutive events; a broken log stops the output with exit "
       "code 1.",
-      specs);
-  int code = 0;
-  const auto flags = Parse(args, specs, help, out, err, &code);
-  if (!flags) return code;
-  const auto config = ToolConfig(*flags);
-  if (!config.ok()) return Fail(err, "events", config.status());
+      specs, out, err, &code);
+  if (!invocation) return code;
+  const ParsedFlags* const flags = &invocation->flags;
+  const Config* const config = &invocation->config;
 
   EventFilter filter;
   EventFormat format = EventFormat::kNdjson;
@@ -370,20 +380,19 @@ int VerifyCommand(const std::vector<std::string>& args, std::ostream& out, std::
       {"chain-only", "", "walk the hash chain only; no read tables (e.g. for a backup copy)"},
       {"schema", "NAME", "the read schema to reconcile (default ledger_read)"},
   });
-  const std::string help = ToolHelp(
-      "verify", "[options]",
-      "Walks the whole hash chain of the log, then folds the log to the read tables' "
-      "checkpoint and compares every post (every column, every backer, and the backers' sum "
-      "against total_funded) with the PostgreSQL read tables. Each problem is printed: the "
-      "position or post, the field, what the log says (expected) and what the tables hold "
-      "(found).\n\nexit: 0 clean, 1 any mismatch or broken chain, 2 usage or I/O error, "
-      "130 interrupted.",
-      specs);
   int code = 0;
-  const auto flags = Parse(args, specs, help, out, err, &code);
-  if (!flags) return code;
-  const auto config = ToolConfig(*flags);
-  if (!config.ok()) return Fail(err, "verify", config.status());
+  const auto invocation =
+      Begin(args, "[options]",
+            "Walks the whole hash chain of the log, then folds the log to the read tables' "
+            "checkpoint and compares every post (every column, every backer, and the backers' sum "
+            "against total_funded) with the PostgreSQL read tables. Each problem is printed: the "
+            "position or post, the field, what the log says (expected) and what the tables hold "
+            "(found).\n\nexit: 0 clean, 1 any mismatch or broken chain, 2 usage or I/O error, "
+            "130 interrupted.",
+            specs, out, err, &code);
+  if (!invocation) return code;
+  const ParsedFlags* const flags = &invocation->flags;
+  const Config* const config = &invocation->config;
   const bool chain_only = flags->Has("chain-only");
   const bool as_json = flags->Has("json");
   const std::string schema =
@@ -452,8 +461,9 @@ int ReplayCommand(const std::vector<std::string>& args, std::ostream& out, std::
        "the read schema to rebuild (default ledger_read, the one the service reads); another "
        "name builds an audit copy beside it"},
   });
-  const std::string help = ToolHelp(
-      "replay", "[options]",
+  int code = 0;
+  const auto invocation = Begin(
+      args, "[options]",
       "Rebuilds the read tables from the log into a fresh schema (SCHEMA_replay) and swaps it "
       "in, atomically: the service keeps serving the old tables until the swap commits. The "
       "log's chain is checked as it is folded. Ctrl-C before the swap stops it with the live "
@@ -462,12 +472,10 @@ int ReplayCommand(const std::vector<std::string>& args, std::ostream& out, std::
       "running service's projector catches up again from that position; to keep history as of "
       "N, replay into another --schema or use --dry-run.\n\nexit: 0 done, 1 the log does not "
       "fold (broken chain or events), 2 usage, I/O or database error, 130 interrupted.",
-      specs);
-  int code = 0;
-  const auto flags = Parse(args, specs, help, out, err, &code);
-  if (!flags) return code;
-  const auto config = ToolConfig(*flags);
-  if (!config.ok()) return Fail(err, "replay", config.status());
+      specs, out, err, &code);
+  if (!invocation) return code;
+  const ParsedFlags* const flags = &invocation->flags;
+  const Config* const config = &invocation->config;
   projections::ReplayOptions options;
   if (flags->Has("to-position")) {
     const auto to = IntegerFlag(*flags, "to-position", 1, kMaxPosition);
@@ -515,24 +523,23 @@ int BackupCommand(const std::vector<std::string>& args, std::ostream& out, std::
        "where to write the copy; must not exist (its parent must). On the data directory's "
        "file system table files are hard links, elsewhere copies"},
   });
-  const std::string help = ToolHelp(
-      "backup", "--to DIR [options]",
+  int code = 0;
+  const auto invocation = Begin(
+      args, "--to DIR [options]",
       "Writes a consistent copy of the event log (a RocksDB checkpoint) while the service may "
       "be writing, then checks the copy: it is opened, its whole hash chain walked, and only "
       "then renamed to DIR. Prints the copy's head {\"backup\", \"position\", \"hash\"}: record "
       "it with the copy. The read tables are not in the copy (they are rebuilt from it with "
       "`replay`); see docs/operations.md.\n\nexit: 0 done, 1 the log's chain is broken, 2 "
       "usage or I/O error, 130 interrupted (nothing is left in DIR).",
-      specs);
-  int code = 0;
-  const auto flags = Parse(args, specs, help, out, err, &code);
-  if (!flags) return code;
+      specs, out, err, &code);
+  if (!invocation) return code;
+  const ParsedFlags* const flags = &invocation->flags;
+  const Config* const config = &invocation->config;
   if (!flags->Has("to")) {
     err << "funding-ledger backup: --to DIR is required\n";
     return kExitUsage;
   }
-  const auto config = ToolConfig(*flags);
-  if (!config.ok()) return Fail(err, "backup", config.status());
   const std::string dir = flags->values.at("to");
 
   const InterruptScope interrupts;
