@@ -90,18 +90,21 @@ int ServerProcess::Stop() {
 
 bool ServerProcess::Terminate() { return pid_ > 0 && kill(pid_, SIGTERM) == 0; }
 
-std::optional<int> ServerProcess::WaitExit(std::chrono::milliseconds timeout) {
-  if (pid_ <= 0) return std::nullopt;
+std::optional<int> WaitForChild(pid_t pid, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return status;
-    }
+    if (waitpid(pid, &status, WNOHANG) == pid) return status;
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+}
+
+std::optional<int> ServerProcess::WaitExit(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return std::nullopt;
+  const std::optional<int> status = WaitForChild(pid_, timeout);
+  if (status) pid_ = -1;
+  return status;
 }
 
 std::string ServerProcess::Log() const {

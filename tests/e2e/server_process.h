@@ -13,6 +13,10 @@
 
 namespace ledger::e2e {
 
+// Waits up to `timeout` for the child `pid` to exit: its wait status, or
+// nullopt while it still runs.
+std::optional<int> WaitForChild(pid_t pid, std::chrono::milliseconds timeout);
+
 class ServerProcess {
  public:
   // Starts `binary serve --listen 127.0.0.1:0 --data-dir <data_dir> <extra...>`

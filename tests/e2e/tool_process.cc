@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "server_process.h"
+
 namespace ledger::e2e {
 namespace {
 
@@ -68,19 +70,13 @@ ToolResult RunTool(const std::string& binary, const std::vector<std::string>& ar
   const pid_t pid = Spawn(binary, args, out_fd, err_fd);
   close(out_fd);
   close(err_fd);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  int status = 0;
-  while (pid > 0) {
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      result.exit_code = ExitCode(status);
-      break;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
+  if (pid > 0) {
+    if (const auto status = WaitForChild(pid, timeout)) {
+      result.exit_code = ExitCode(*status);
+    } else {
       kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      break;
+      waitpid(pid, nullptr, 0);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   result.out = ReadFile(out_path);
   result.err = ReadFile(err_path);
@@ -135,16 +131,10 @@ void ToolProcess::Signal(int signal) {
 
 std::optional<int> ToolProcess::Wait(std::chrono::milliseconds timeout) {
   if (pid_ <= 0) return std::nullopt;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return ExitCode(status);
-    }
-    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  const std::optional<int> status = WaitForChild(pid_, timeout);
+  if (!status) return std::nullopt;
+  pid_ = -1;
+  return ExitCode(*status);
 }
 
 std::string ToolProcess::Err() const { return ReadFile(err_path_); }
