@@ -23,6 +23,13 @@ class RocksLogTest : public ::testing::Test {
     return log.ok() ? std::move(log).value() : nullptr;
   }
 
+  // A secondary instance of the log (RocksLogOptions::secondary_dir).
+  std::unique_ptr<RocksEventLog> OpenSecondary() {
+    RocksLogOptions options;
+    options.secondary_dir = dir_.Sub("secondary");
+    return OpenLog(options);
+  }
+
   // Appends `count` fundings and returns the events as written.
   std::vector<Event> AppendFundings(RocksEventLog& log, int64_t count) {
     LogHead head = log.Head();
@@ -213,10 +220,8 @@ TEST_F(RocksLogTest, ReadOnlyOpenSeesTheLogWithoutWriting) {
 
 TEST_F(RocksLogTest, SecondaryFollowsThePrimaryWithCatchUp) {
   auto primary = OpenLog();
-  const std::vector<Event> first = AppendFundings(*primary, 3);
-  RocksLogOptions options;
-  options.secondary_dir = dir_.Sub("secondary");
-  auto secondary = OpenLog(options);
+  AppendFundings(*primary, 3);
+  auto secondary = OpenSecondary();
   ASSERT_NE(secondary, nullptr);
   EXPECT_EQ(secondary->Head(), primary->Head());
   LogHead head = secondary->Head();
@@ -239,9 +244,7 @@ TEST_F(RocksLogTest, SecondaryFollowsThePrimaryWithCatchUp) {
 
 TEST_F(RocksLogTest, SecondaryOpensALogThatIsNotRunning) {
   { AppendFundings(*OpenLog(), 2); }
-  RocksLogOptions options;
-  options.secondary_dir = dir_.Sub("secondary");
-  auto secondary = OpenLog(options);
+  auto secondary = OpenSecondary();
   ASSERT_NE(secondary, nullptr);
   EXPECT_EQ(secondary->Head().position, 2);
   ASSERT_OK(secondary->CatchUp());
@@ -251,9 +254,7 @@ TEST_F(RocksLogTest, SecondaryOpensALogThatIsNotRunning) {
 TEST_F(RocksLogTest, CheckpointOfASecondaryIsAWholeLog) {
   auto primary = OpenLog();
   const std::vector<Event> written = AppendFundings(*primary, 20);
-  RocksLogOptions options;
-  options.secondary_dir = dir_.Sub("secondary");
-  auto secondary = OpenLog(options);
+  auto secondary = OpenSecondary();
   ASSERT_NE(secondary, nullptr);
   ASSERT_OK(secondary->Checkpoint(dir_.Sub("copy")));
   // The target must not exist.
