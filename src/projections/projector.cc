@@ -159,7 +159,12 @@ Result<size_t> Projector::ApplyBatch() {
     // there is nothing to apply, or a read of a position the tables already
     // hold would wait out its bound after every restart.
     if (known != checkpoint && options_.on_committed) options_.on_committed(checkpoint);
-    if (checkpoint == head.position) return Status::Ok();
+    if (checkpoint == head.position) {
+      // Nothing to apply; the genesis row inserted above (a first start)
+      // is kept, so that verify finds the checkpoint of an empty log.
+      tx.commit();
+      return Status::Ok();
+    }
 
     Result<std::vector<events::Event>> read = TakeBatch(checkpoint + 1, head.position);
     if (!read.ok()) {

@@ -12,6 +12,7 @@
 #include "pg_fixture.h"
 #include "projections/embedded_postgres.h"
 #include "projections/replay.h"
+#include "projections/verify.h"
 #include "support/temp_dir.h"
 
 namespace ledger::projections {
@@ -238,6 +239,20 @@ TEST_F(ProjectorTest, AnnouncesTheCheckpointItFindsOnStartEvenWithNothingToApply
   EXPECT_EQ(committed, std::vector<int64_t>{log_->Head().position});
   CatchUp(restarted);  // nothing new: no second announcement
   EXPECT_EQ(committed.size(), 1u);
+}
+
+TEST_F(ProjectorTest, AnEmptyLogGetsTheGenesisCheckpointAndVerifiesClean) {
+  Projector projector(log_.get(), Options());
+  EXPECT_EQ(CatchUp(projector), 0);
+  {
+    pqxx::work tx(pg_.db());
+    const pqxx::row cp = tx.exec1("SELECT position, hash FROM ledger_read.checkpoints");
+    EXPECT_EQ(cp[0].as<int64_t>(), 0);
+    EXPECT_EQ(cp[1].as<std::string>(), events::ToHex(events::kGenesisHash));
+  }
+  const auto report = Verify(*log_, pg_.conninfo());
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->ok()) << report->mismatch_count;
 }
 
 TEST_F(ProjectorTest, AppliesNewEventsIncrementally) {
