@@ -383,6 +383,32 @@ TEST_F(CliTest, EventsFollowSeesWhatTheRunningServiceAppends) {
   EXPECT_EQ(lines, 2);
 }
 
+// Progress is drawn on stderr only when it is a terminal: run once under
+// script(1), which gives the tool a pseudo-terminal, and once into files.
+TEST_F(CliTest, ProgressIsDrawnOnATerminalOnly) {
+  StartServer(data());
+  // Enough events for a fold chunk (projections::kFoldChunkEvents, 8 192).
+  std::string array = "[";
+  for (int i = 0; i < 100; ++i) array += (i > 0 ? "," : "") + PostBody("p" + std::to_string(i));
+  array += "]";
+  for (int i = 0; i < 83; ++i) {
+    const HttpResponse r =
+        Call(*server_, "POST", "/api/posts", "/api/posts", array, {Bearer("alice")});
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+  const std::string command =
+      std::string(FUNDING_LEDGER_BINARY) + " replay --dry-run --data-dir " + data();
+  const ToolResult on_terminal = RunTool("/usr/bin/script", {"-qec", command, "/dev/null"});
+  ASSERT_EQ(on_terminal.exit_code, 0) << on_terminal.out << on_terminal.err;
+  EXPECT_NE(on_terminal.out.find("\rreplay fold: 8 192 / 8 300 events"), std::string::npos)
+      << on_terminal.out;
+  EXPECT_NE(on_terminal.out.find("events/s"), std::string::npos) << on_terminal.out;
+  const ToolResult into_files = Tool({"replay", "--dry-run", "--data-dir", data()});
+  ASSERT_EQ(into_files.exit_code, 0) << into_files.err;
+  EXPECT_EQ(into_files.err.find("replay fold"), std::string::npos) << into_files.err;
+  EXPECT_EQ(into_files.err.find('\r'), std::string::npos);
+}
+
 TEST_F(CliTest, ABackupTakenUnderWriteLoadRestoresAndVerifies) {
   StartServer(data());
   std::vector<int64_t> ids;
