@@ -80,6 +80,12 @@ class ApiTest : public ::testing::Test {
     EXPECT_EQ(head.status, 200) << head.body;
     return Parse(head.body)["position"].GetInt64();
   }
+  // POST /api/posts/{id}/fundings of `units` as `backer`; the answer, unchecked.
+  static HttpResponse Fund(int64_t id, const std::string& backer, int64_t units) {
+    return Call("POST", "/api/posts/" + std::to_string(id) + "/fundings",
+                "/api/posts/{id}/fundings", "{\"units\":" + std::to_string(units) + "}",
+                {Bearer(backer)});
+  }
   // GET /api/posts/{id}?as_of=<as_of>.
   static HttpResponse AsOf(int64_t id, const std::string& as_of, Headers headers = {}) {
     return Call("GET", "/api/posts/" + std::to_string(id) + "?as_of=" + as_of, "/api/posts/{id}",
@@ -422,8 +428,7 @@ TEST_F(ApiTest, AsOfServesThePostAsItWasAtEachWrite) {
   const int64_t id = Parse(created.body)["id"].GetInt64();
   const std::string path = "/api/posts/" + std::to_string(id);
   const auto fund = [&](const std::string& backer, int units) {
-    const HttpResponse r = Call("POST", path + "/fundings", "/api/posts/{id}/fundings",
-                                "{\"units\":" + std::to_string(units) + "}", {Bearer(backer)});
+    const HttpResponse r = Fund(id, backer, units);
     EXPECT_EQ(r.status, 201) << r.body;
     return Position(r);
   };
@@ -471,8 +476,7 @@ TEST_F(ApiTest, AsOfServesThePostAsItWasAtEachWrite) {
 TEST_F(ApiTest, AsOfAnswersNeverChange) {
   const int64_t id = Create("alice", "fixed in time");
   const std::string path = "/api/posts/" + std::to_string(id);
-  const HttpResponse funded = Call("POST", path + "/fundings", "/api/posts/{id}/fundings",
-                                   "{\"units\":4}", {Bearer("bob")});
+  const HttpResponse funded = Fund(id, "bob", 4);
   ASSERT_EQ(funded.status, 201) << funded.body;
   const HttpResponse first = AsOf(id, Position(funded));
   ASSERT_EQ(first.status, 200) << first.body;
@@ -494,10 +498,7 @@ TEST_F(ApiTest, AsOfAnswersNeverChange) {
 TEST_F(ApiTest, AsOfTheHeadIsTheDetailRead) {
   const int64_t id = Create("alice", "now and then");
   const std::string path = "/api/posts/" + std::to_string(id);
-  ASSERT_EQ(
-      Call("POST", path + "/fundings", "/api/posts/{id}/fundings", "{\"units\":2}", {Bearer("bob")})
-          .status,
-      201);
+  ASSERT_EQ(Fund(id, "bob", 2).status, 201);
   const std::string head = std::to_string(HeadPosition());
   const HttpResponse detail = Call("GET", path, "/api/posts/{id}", "", {{"X-Min-Position", head}});
   ASSERT_EQ(detail.status, 200) << detail.body;
@@ -520,8 +521,7 @@ TEST_F(ApiTest, AsOfTheHeadIsTheDetailRead) {
 TEST_F(ApiTest, AsOfADeletedPostIsNotFound) {
   const int64_t id = Create("alice", "deleted later");
   const std::string path = "/api/posts/" + std::to_string(id);
-  const HttpResponse funded = Call("POST", path + "/fundings", "/api/posts/{id}/fundings",
-                                   "{\"units\":1}", {Bearer("bob")});
+  const HttpResponse funded = Fund(id, "bob", 1);
   ASSERT_EQ(funded.status, 201) << funded.body;
   const HttpResponse deleted = Call("DELETE", path, "/api/posts/{id}", "", {Bearer("alice")});
   ASSERT_EQ(deleted.status, 204);
