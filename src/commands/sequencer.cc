@@ -1,6 +1,7 @@
 #include "commands/sequencer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <unordered_set>
 #include <utility>
 
@@ -52,6 +53,26 @@ std::optional<std::string> CheckIdentity(const Submission& s) {
   if (auto p = check(s.actor, kActorMaxBytes, "actor", true)) return p;
   if (auto p = check(s.correlation_id, kCorrelationIdMaxBytes, "correlation id", false)) return p;
   return check(s.idempotency_key, kIdempotencyKeyMaxBytes, "idempotency key", false);
+}
+
+size_t SlotOf(const CommandResult& result) {
+  switch (result.status) {
+    case CommandStatus::kAccepted:
+      return kSlotAccepted;
+    case CommandStatus::kRejected:
+      return static_cast<size_t>(result.outcome.rejection.reason);
+    case CommandStatus::kIdempotencyMismatch:
+      return kSlotKeyReused;
+    case CommandStatus::kIdempotencyInFlight:
+      return kSlotKeyInFlight;
+    case CommandStatus::kOverloaded:
+      return kSlotOverloaded;
+    case CommandStatus::kUnavailable:
+      return kSlotUnavailable;
+    case CommandStatus::kInvalid:
+      return kSlotInvalid;
+  }
+  return kSlotInvalid;
 }
 
 }  // namespace
@@ -108,7 +129,12 @@ Status Sequencer::Rebuild() {
 }
 
 void Sequencer::Submit(Submission submission, Completion done) {
+  const CommandKind kind = KindOf(submission.command);
+  const auto count = [this, kind](size_t slot) {
+    if (options_.count_metrics) counters_.CountCommand(kind, slot);
+  };
   if (auto problem = CheckIdentity(submission)) {
+    count(kSlotInvalid);
     done(Invalid(std::move(*problem)));
     return;
   }
@@ -119,11 +145,13 @@ void Sequencer::Submit(Submission submission, Completion done) {
   std::unique_lock lock(queue_mu_);
   if (stopping_) {
     lock.unlock();
+    count(kSlotUnavailable);
     done(Unavailable(Status::Unavailable("the sequencer is stopping")));
     return;
   }
   if (queue_.size() >= options_.queue_capacity) {
     lock.unlock();
+    count(kSlotOverloaded);
     CommandResult overloaded;
     overloaded.status = CommandStatus::kOverloaded;
     overloaded.error = Status::Unavailable("the command queue is full");
@@ -191,6 +219,13 @@ SequencerStats Sequencer::stats() const {
                         write_failures_.load()};
 }
 
+SequencerMetrics Sequencer::metrics() const {
+  SequencerMetrics m = counters_.Snapshot();
+  m.queue_depth = queue_depth();
+  m.queue_capacity = options_.queue_capacity;
+  return m;
+}
+
 size_t Sequencer::queue_depth() const {
   std::lock_guard lock(queue_mu_);
   return queue_.size();
@@ -220,6 +255,17 @@ void Sequencer::Run() {
       }
     }
     std::vector<CommandResult> results = ProcessBatch(batch);
+    if (options_.count_metrics) {
+      counters_.CountBatch(batch.size());
+      for (size_t i = 0; i < batch.size(); ++i) {
+        const CommandKind kind = KindOf(batch[i].submission.command);
+        if (results[i].replayed) {
+          counters_.CountReplay(kind);
+        } else {
+          counters_.CountCommand(kind, SlotOf(results[i]));
+        }
+      }
+    }
     {
       std::unique_lock lock(answered_mu_);
       answered_cv_.wait(lock, [this] { return answered_.size() < kMaxAnsweredBatches; });
@@ -266,6 +312,7 @@ std::vector<CommandResult> Sequencer::ProcessBatch(std::vector<Item>& items) {
     std::vector<int64_t> touched;
     std::vector<size_t> fresh;  // items whose result depends on this write
     std::unordered_set<std::string> batch_keys;
+    std::array<uint64_t, events::kEventTypeCount> events_by_type{};
 
     for (size_t i = 0; i < items.size(); ++i) {
       const Submission& sub = items[i].submission;
@@ -331,6 +378,7 @@ std::vector<CommandResult> Sequencer::ProcessBatch(std::vector<Item>& items) {
           LEDGER_CHECK(ne.stream >= 1 && ne.stream <= static_cast<int64_t>(posts_.size()),
                        "decided event for an unknown post");
           PostState& state = posts_[static_cast<size_t>(ne.stream - 1)];
+          ++events_by_type[static_cast<size_t>(events::TypeOf(ne.data))];
           events::Event e;
           e.position = head.position + 1;
           e.stream = ne.stream;
@@ -362,8 +410,16 @@ std::vector<CommandResult> Sequencer::ProcessBatch(std::vector<Item>& items) {
     }
 
     if (!encoded.empty() || !idempotency.empty()) {
+      const auto write_started = options_.count_metrics ? std::chrono::steady_clock::now()
+                                                        : std::chrono::steady_clock::time_point();
       const Status written = log_->Append(encoded, idempotency);
+      const double write_seconds =
+          options_.count_metrics
+              ? std::chrono::duration<double>(std::chrono::steady_clock::now() - write_started)
+                    .count()
+              : 0;
       if (written.ok()) {
+        if (options_.count_metrics) counters_.CountWrite(events_by_type, write_seconds);
         LEDGER_CHECK(log_->Head() == head, "log head differs from the sequencer's after append");
         batches_written_.fetch_add(1, std::memory_order_relaxed);
         events_appended_.fetch_add(encoded.size(), std::memory_order_relaxed);
@@ -372,6 +428,7 @@ std::vector<CommandResult> Sequencer::ProcessBatch(std::vector<Item>& items) {
         // Nothing of this batch is durable: undo it in memory and tell every
         // submitter whose answer depended on it that it did not happen.
         write_failures_.fetch_add(1, std::memory_order_relaxed);
+        if (options_.count_metrics) counters_.CountFailedWrite(write_seconds);
         LEDGER_CHECK(log_->Head() == start_head, "a failed append moved the log head");
         const Status restored = RestorePosts(touched, start_next_post);
         if (!restored.ok()) {

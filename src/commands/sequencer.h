@@ -16,6 +16,7 @@
 #include "commands/command.h"
 #include "commands/outcome.h"
 #include "commands/post_state.h"
+#include "commands/sequencer_metrics.h"
 #include "common/clock.h"
 #include "common/result.h"
 #include "common/time_zone.h"
@@ -38,6 +39,9 @@ struct SequencerOptions {
   // Called on the completion thread after the submitters of each batch were
   // answered, e.g. to wake the projector. Must not block.
   std::function<void()> after_batch;
+  // False leaves every SequencerCounters figure at zero and skips timing the
+  // writes: for measuring what the instrumentation costs.
+  bool count_metrics = true;
 };
 
 // One command as submitted by a client.
@@ -108,6 +112,8 @@ class Sequencer {
   // A copy of a post's current state (nullopt if it never existed).
   std::optional<PostState> FindPost(int64_t post_id) const;
   SequencerStats stats() const;
+  // Everything /metrics shows of the write side.
+  SequencerMetrics metrics() const;
   size_t queue_depth() const;
 
  private:
@@ -155,6 +161,7 @@ class Sequencer {
   std::atomic<uint64_t> commands_decided_{0};
   std::atomic<uint64_t> events_appended_{0};
   std::atomic<uint64_t> write_failures_{0};
+  SequencerCounters counters_;
 
   // Completions run on their own thread so that waking submitters overlaps
   // the next batch's decisions and fsync instead of delaying them. At most

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "commands/sequencer.h"
+#include "commands/sequencer_metrics.h"
 #include "events/chain.h"
 #include "sequencer_fixture.h"
 
@@ -149,6 +150,16 @@ TEST_F(SequencerFaultTest, FailedWriteAcknowledgesNothingAndRestoresState) {
   EXPECT_EQ(after->total_funded, before->total_funded + 3000 + 1000);
   EXPECT_FALSE(after->backers.contains("carol"));
   EXPECT_EQ(sequencer_->stats().write_failures, 1u);
+  // Metrics: one failed write, its submitter counted unavailable; the write
+  // after it made 3 events durable (dave, erin's post, bob) and timed both.
+  const SequencerMetrics m = sequencer_->metrics();
+  const auto fund = static_cast<size_t>(CommandKind::kFundPost);
+  EXPECT_EQ(m.append_failures, 1u);
+  EXPECT_EQ(m.commands[fund][kSlotUnavailable], 1u);
+  EXPECT_EQ(m.commands[fund][kSlotAccepted], 3u);  // bob (setup), dave, bob with key-x
+  EXPECT_EQ(m.commands[fund][static_cast<size_t>(RejectReason::kOwnerCannotFund)], 1u);
+  EXPECT_EQ(m.write_seconds.count, sequencer_->stats().batches_written + 1);
+  EXPECT_EQ(m.batch_events.count, sequencer_->stats().batches_written);
 }
 
 TEST_F(SequencerFaultTest, FailedBatchRollsBackEveryChangeItMade) {
@@ -211,6 +222,11 @@ TEST_F(SequencerFaultTest, FullQueueAnswersOverloadedAtOnce) {
   controlled_->Release();
   WaitFor(done, 5);
   for (size_t i = 0; i < 4; ++i) EXPECT_EQ(results[i].status, CommandStatus::kAccepted);
+  const SequencerMetrics m = sequencer_->metrics();
+  const auto fund = static_cast<size_t>(CommandKind::kFundPost);
+  EXPECT_EQ(m.commands[fund][kSlotOverloaded], 1u);
+  EXPECT_EQ(m.commands[fund][kSlotAccepted], 4u);
+  EXPECT_EQ(m.queue_capacity, 3u);
 }
 
 TEST_F(SequencerFaultTest, CommandsQueuedDuringAWriteShareTheNextWrite) {
@@ -288,6 +304,11 @@ TEST_F(SequencerFaultTest, DuplicateStillInFlightIsToldSo) {
   EXPECT_EQ(results[1].status, CommandStatus::kAccepted);
   EXPECT_EQ(results[2].status, CommandStatus::kIdempotencyInFlight);
   EXPECT_EQ(sequencer_->FindPost(1)->backers.at("bob").units, 1);
+  const SequencerMetrics m = sequencer_->metrics();
+  EXPECT_EQ(m.commands[static_cast<size_t>(CommandKind::kFundPost)][kSlotKeyInFlight], 1u);
+  // The held batch of one, then both duplicates in one batch of two.
+  EXPECT_EQ(m.batch_commands.counts[0], 2u);  // batches of 1: the create and carol
+  EXPECT_EQ(m.batch_commands.counts[1], 1u);  // batches of 2
 }
 
 TEST_F(SequencerFaultTest, KeysExpireAfterTheRetentionPeriod) {

@@ -1,0 +1,94 @@
+#pragma once
+
+// What the sequencer counts for /metrics, as plain numbers. src/http turns a
+// SequencerMetrics into Prometheus families; this module stays free of any
+// metrics library.
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "commands/command.h"
+#include "commands/rejection.h"
+#include "common/histogram.h"
+#include "events/event.h"
+
+namespace ledger::commands {
+
+enum class CommandKind : uint8_t { kCreatePosts, kEditPost, kDeletePost, kFundPost };
+inline constexpr size_t kCommandKindCount = 4;
+
+CommandKind KindOf(const Command& command);
+// "create_posts", "edit_post", "delete_post", "fund_post".
+std::string_view KindName(CommandKind kind);
+
+// How a submission ended, one slot per (outcome, reason) label pair of
+// ledger_commands_total. Slot r in 1..kMaxRejectReason is "rejected" with the
+// RejectReason whose value is r.
+inline constexpr size_t kSlotAccepted = 0;
+inline constexpr size_t kSlotKeyReused = size_t{kMaxRejectReason} + 1;  // idempotency mismatch
+inline constexpr size_t kSlotKeyInFlight = kSlotKeyReused + 1;
+inline constexpr size_t kSlotOverloaded = kSlotKeyInFlight + 1;
+inline constexpr size_t kSlotUnavailable = kSlotOverloaded + 1;
+inline constexpr size_t kSlotInvalid = kSlotUnavailable + 1;
+inline constexpr size_t kOutcomeSlotCount = kSlotInvalid + 1;
+
+struct OutcomeLabels {
+  std::string_view outcome;  // accepted, rejected, conflict, overloaded, unavailable, invalid
+  std::string_view reason;   // the rejection or conflict, else "none"
+};
+// REQUIRES: slot < kOutcomeSlotCount.
+OutcomeLabels SlotLabels(size_t slot);
+
+// A consistent-enough copy of the sequencer's counters: each number is
+// monotonic across snapshots except the queue depth.
+struct SequencerMetrics {
+  // [kind][slot]: submissions by how they ended. Idempotent replays are not
+  // here but in idempotency_hits.
+  std::array<std::array<uint64_t, kOutcomeSlotCount>, kCommandKindCount> commands{};
+  // [kind]: submissions answered with the stored result of an earlier
+  // request carrying the same idempotency key.
+  std::array<uint64_t, kCommandKindCount> idempotency_hits{};
+  // [events::EventType]: events made durable.
+  std::array<uint64_t, events::kEventTypeCount> events_appended{};
+  uint64_t append_failures = 0;
+  HistogramSnapshot batch_commands;  // commands per batch taken from the queue
+  HistogramSnapshot batch_events;    // events per durable write
+  HistogramSnapshot write_seconds;   // each durable write (fsync included)
+  size_t queue_depth = 0;
+  size_t queue_capacity = 0;
+};
+
+// The counters behind SequencerMetrics. Thread-safe: every method is a few
+// relaxed atomic increments.
+class SequencerCounters {
+ public:
+  SequencerCounters();
+  SequencerCounters(const SequencerCounters&) = delete;
+  SequencerCounters& operator=(const SequencerCounters&) = delete;
+
+  void CountCommand(CommandKind kind, size_t slot);
+  void CountReplay(CommandKind kind);
+  void CountBatch(size_t commands);
+  // A durable write of `by_type` events (indexed by events::EventType) that
+  // took `seconds`.
+  void CountWrite(const std::array<uint64_t, events::kEventTypeCount>& by_type, double seconds);
+  // A write that failed after `seconds`: nothing of it is durable.
+  void CountFailedWrite(double seconds);
+
+  // Everything but the queue fields.
+  SequencerMetrics Snapshot() const;
+
+ private:
+  std::array<std::array<std::atomic<uint64_t>, kOutcomeSlotCount>, kCommandKindCount> commands_{};
+  std::array<std::atomic<uint64_t>, kCommandKindCount> replays_{};
+  std::array<std::atomic<uint64_t>, events::kEventTypeCount> events_{};
+  std::atomic<uint64_t> append_failures_{0};
+  Histogram batch_commands_;
+  Histogram batch_events_;
+  Histogram write_seconds_;
+};
+
+}  // namespace ledger::commands
