@@ -67,14 +67,17 @@ Result<size_t> Projector::Step() {
   }
   std::lock_guard lock(mu_);
   if (applied.ok()) {
+    events_applied_.fetch_add(*applied, std::memory_order_relaxed);
     last_error_ = Status::Ok();
   } else if (applied.status().code() == Status::Code::kCorruption) {
+    errors_.fetch_add(1, std::memory_order_relaxed);
     failure_ = applied.status();
     std::fprintf(stderr, "projector %s stopped: %s\n", options_.name.c_str(),
                  failure_.ToString().c_str());
   } else {
     // The connection may be broken or mid-transaction: start afresh next time.
     connection_.reset();
+    errors_.fetch_add(1, std::memory_order_relaxed);
     last_error_ = applied.status();
   }
   return applied;

@@ -93,6 +93,10 @@ class Projector {
   // The last transient error (database down), or OK after a success.
   Status last_error() const;
   bool running() const { return running_.load(); }
+  // Events applied to the read tables by this projector since it was made.
+  uint64_t events_applied() const { return events_applied_.load(std::memory_order_relaxed); }
+  // Steps that failed: transient database errors (retried) and the fatal one.
+  uint64_t errors() const { return errors_.load(std::memory_order_relaxed); }
 
  private:
   Status EnsureConnected();
@@ -124,6 +128,8 @@ class Projector {
 
   std::atomic<int64_t> position_{-1};
   std::atomic<bool> running_{false};
+  std::atomic<uint64_t> events_applied_{0};
+  std::atomic<uint64_t> errors_{0};
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;   // guarded by mu_

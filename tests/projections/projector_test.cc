@@ -268,7 +268,10 @@ TEST_F(ProjectorTest, AppliesNewEventsIncrementally) {
   CatchUp(projector);
   ExpectMatchesState(1);
   EXPECT_EQ(Row(1).at("participant_count"), "2");
-  EXPECT_EQ(Row(1).at("funding_count"), "3");
+  EXPECT_EQ(Row(1).at("funding_count"),
+            "3");  // Every event counted once however the steps split them; no errors.
+  EXPECT_EQ(projector.events_applied(), 4u);
+  EXPECT_EQ(projector.errors(), 0u);
 }
 
 TEST_F(ProjectorTest, EveryEventOnceWhenTheConnectionDiesBeforeCommit) {
@@ -298,6 +301,9 @@ TEST_F(ProjectorTest, EveryEventOnceWhenTheConnectionDiesBeforeCommit) {
   EXPECT_GT(failures, 0);
   EXPECT_EQ(projector.position(), log_->Head().position);
   ExpectAllMatch();
+  // Rolled-back batches are errors, never applied events.
+  EXPECT_EQ(projector.errors(), static_cast<uint64_t>(failures));
+  EXPECT_EQ(projector.events_applied(), static_cast<uint64_t>(log_->Head().position));
 }
 
 TEST_F(ProjectorTest, StopsLoudlyWhenTheCheckpointDoesNotContinueTheChain) {
@@ -318,6 +324,7 @@ TEST_F(ProjectorTest, StopsLoudlyWhenTheCheckpointDoesNotContinueTheChain) {
   // It stays stopped: nothing after the hole is ever applied.
   EXPECT_FALSE(projector.Step().ok());
   EXPECT_EQ(Row(1).at("total_funded"), "0");
+  EXPECT_EQ(projector.errors(), 1u);  // the refusals after it are not new errors
 }
 
 TEST_F(ProjectorTest, StopsWhenTheCheckpointIsPastTheLog) {
