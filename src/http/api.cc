@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include <prometheus/registry.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -21,6 +22,7 @@
 #include "http/problem.h"
 #include "http/query_params.h"
 #include "http/rejections.h"
+#include "http/service_metrics.h"
 
 namespace ledger::http {
 namespace {
@@ -494,6 +496,16 @@ void Head(const ApiContext& c, const Request& /*request*/, const Respond& respon
 void Ready(const ApiContext& c, const Request& /*request*/, const Respond& respond) {
   const int64_t head = c.log->Head().position;
   const int64_t position = c.projector->position();
+  const std::vector<std::string> problems = ReadinessProblems(c);
+  respond(Json(problems.empty() ? 200 : 503,
+               ReadinessJson(problems.empty(), head, position, problems)));
+}
+
+}  // namespace
+
+std::vector<std::string> ReadinessProblems(const ApiContext& c) {
+  const int64_t head = c.log->Head().position;
+  const int64_t position = c.projector->position();
   std::vector<std::string> problems;
   if (const Status failed = c.projector->failure(); !failed.ok()) {
     problems.push_back("projector stopped: " + std::string(failed.message()));
@@ -506,11 +518,8 @@ void Ready(const ApiContext& c, const Request& /*request*/, const Respond& respo
   } else if (head - position > c.ready_max_lag_events) {
     problems.push_back("projector is " + std::to_string(head - position) + " events behind");
   }
-  respond(Json(problems.empty() ? 200 : 503,
-               ReadinessJson(problems.empty(), head, position, problems)));
+  return problems;
 }
-
-}  // namespace
 
 void AddApiRoutes(const ApiContext* context, Router& router) {
   const ApiContext& c = *context;
@@ -534,13 +543,18 @@ void AddApiRoutes(const ApiContext* context, Router& router) {
     respond(Json(200, std::string(OpenApiDocument())));
   });
   if (c.registry != nullptr) {
-    router.Add("GET", "/metrics", [&c](const Request& /*request*/, const Respond& respond) {
-      Response r;
-      r.status = 200;
-      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      r.body = SerializeRegistry(*c.registry);
-      respond(std::move(r));
-    });
+    // Collected on the I/O thread: atomics, one read of a recent (cached)
+    // event for the projector's lag, and /proc. Queued behind the query
+    // workers it would go dark exactly when they are saturated.
+    auto service = std::make_shared<const ServiceMetrics>(&c);
+    router.Add("GET", "/metrics",
+               [&c, service](const Request& /*request*/, const Respond& respond) {
+                 Response r;
+                 r.status = 200;
+                 r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                 r.body = SerializeCollectables({c.registry, service.get()});
+                 respond(std::move(r));
+               });
   }
 }
 

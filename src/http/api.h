@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "commands/sequencer.h"
 #include "common/clock.h"
@@ -39,7 +40,9 @@ struct ApiContext {
   // Building the answers of accepted writes (reads the log, copies state).
   WorkerPool* answers = nullptr;
   PositionWaiter* waiter = nullptr;
-  prometheus::Registry* registry = nullptr;  // /metrics; null: 404
+  // /metrics serves this registry (the HTTP front's metrics) and the
+  // service's own (service_metrics.h); null: 404.
+  prometheus::Registry* registry = nullptr;
   std::chrono::milliseconds read_wait{2'000};
   int64_t ready_max_lag_events = 100'000;
 };
@@ -47,6 +50,9 @@ struct ApiContext {
 // Adds every route of docs/api.md to `router`. `context` and everything it
 // points to must outlive the server.
 void AddApiRoutes(const ApiContext* context, Router& router);
+
+// Why the service is not ready, as GET /readyz lists it; empty when ready.
+std::vector<std::string> ReadinessProblems(const ApiContext& c);
 
 // schemas/openapi.json, compiled in.
 std::string_view OpenApiDocument();

@@ -1,6 +1,8 @@
 #include "http/metrics.h"
 
 #include <array>
+#include <iterator>
+#include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -69,7 +71,17 @@ void HttpMetrics::Observe(std::string_view method, std::string_view route, int s
 }
 
 std::string SerializeRegistry(const prometheus::Registry& registry) {
-  return prometheus::TextSerializer().Serialize(registry.Collect());
+  return SerializeCollectables({&registry});
+}
+
+std::string SerializeCollectables(std::initializer_list<const prometheus::Collectable*> sources) {
+  std::vector<prometheus::MetricFamily> families;
+  for (const prometheus::Collectable* source : sources) {
+    std::vector<prometheus::MetricFamily> more = source->Collect();
+    families.insert(families.end(), std::make_move_iterator(more.begin()),
+                    std::make_move_iterator(more.end()));
+  }
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 }  // namespace ledger::http

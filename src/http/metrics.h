@@ -2,12 +2,14 @@
 
 // Request metrics of the HTTP front, kept in a prometheus-cpp registry.
 
+#include <initializer_list>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
 namespace prometheus {
+class Collectable;
 class Registry;
 class Counter;
 class Histogram;
@@ -49,5 +51,7 @@ class HttpMetrics {
 
 // Prometheus text exposition (format 0.0.4) of everything in `registry`.
 std::string SerializeRegistry(const prometheus::Registry& registry);
+// The same of every family of every collectable, in order.
+std::string SerializeCollectables(std::initializer_list<const prometheus::Collectable*> sources);
 
 }  // namespace ledger::http

@@ -30,6 +30,7 @@ class WorkerPool {
   void Stop();
 
   size_t queued() const;
+  size_t capacity() const { return capacity_; }
 
  private:
   void Run();

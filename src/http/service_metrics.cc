@@ -1,0 +1,205 @@
+#include "http/service_metrics.h"
+
+#include <chrono>
+#include <limits>
+#include <string>
+
+#include "http/build_info.h"
+#include "http/process_metrics.h"
+
+namespace ledger::http {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+MetricFamily Family(std::string_view name, std::string_view help, MetricType type) {
+  return MetricFamily{std::string(name), std::string(help), type, {}};
+}
+
+void AddSample(MetricFamily& family, double value, std::vector<ClientMetric::Label> labels = {}) {
+  ClientMetric metric;
+  metric.label = std::move(labels);
+  if (family.type == MetricType::Counter) {
+    metric.counter.value = value;
+  } else {
+    metric.gauge.value = value;
+  }
+  family.metric.push_back(std::move(metric));
+}
+
+MetricFamily Gauge(std::string_view name, std::string_view help, double value) {
+  MetricFamily family = Family(name, help, MetricType::Gauge);
+  AddSample(family, value);
+  return family;
+}
+
+MetricFamily Counter(std::string_view name, std::string_view help, double value) {
+  MetricFamily family = Family(name, help, MetricType::Counter);
+  AddSample(family, value);
+  return family;
+}
+
+ClientMetric::Label Label(std::string_view name, std::string_view value) {
+  return ClientMetric::Label{std::string(name), std::string(value)};
+}
+
+// Age of the first event after the projector's checkpoint, 0 when there is
+// none (caught up) or it cannot be read.
+double ProjectorLagSeconds(const ApiContext& c, int64_t head, int64_t position) {
+  const int64_t next = std::max<int64_t>(position, 0) + 1;
+  if (next > head) return 0;
+  std::vector<events::Event> first;
+  if (!events::ReadEvents(*c.log, next, next, 1, &first).ok() || first.empty()) return 0;
+  const auto age = c.clock->Now() - first.front().recorded_at;
+  return std::max(0.0, std::chrono::duration<double>(age).count());
+}
+
+void AddReadSide(const ApiContext& c, std::vector<MetricFamily>& out) {
+  const int64_t head = c.log->Head().position;
+  const int64_t position = c.projector->position();
+  out.push_back(Gauge("ledger_log_head_position", "Position of the newest event in the log",
+                      static_cast<double>(head)));
+  out.push_back(Gauge("ledger_projector_position",
+                      "Log position the read tables reflect (-1 before the projector first "
+                      "reached PostgreSQL)",
+                      static_cast<double>(position)));
+  out.push_back(Gauge("ledger_projector_lag_events",
+                      "Events in the log not yet applied to the read tables",
+                      static_cast<double>(head - std::max<int64_t>(position, 0))));
+  out.push_back(Gauge("ledger_projector_lag_seconds",
+                      "Age of the oldest event not yet applied to the read tables (0 when "
+                      "caught up)",
+                      ProjectorLagSeconds(c, head, position)));
+  out.push_back(Counter("ledger_projector_events_total",
+                        "Events applied to the read tables since the service started",
+                        static_cast<double>(c.projector->events_applied())));
+  out.push_back(Counter("ledger_projector_errors_total",
+                        "Projector steps that failed (database errors, retried with backoff; "
+                        "or the fatal one)",
+                        static_cast<double>(c.projector->errors())));
+  out.push_back(Gauge("ledger_ready", "1 when GET /readyz answers 200, else 0",
+                      ReadinessProblems(c).empty() ? 1 : 0));
+
+  const projections::PoolUsage pool = c.queries->pool_usage();
+  out.push_back(Gauge("ledger_db_pool_connections_in_use",
+                      "Read-pool PostgreSQL connections leased now",
+                      static_cast<double>(pool.in_use)));
+  out.push_back(Gauge("ledger_db_pool_connections_open",
+                      "Read-pool PostgreSQL connections open, leased or idle",
+                      static_cast<double>(pool.open)));
+  out.push_back(Gauge("ledger_db_pool_connections_max",
+                      "Bound of the read pool's connections (db-pool-size)",
+                      static_cast<double>(pool.max_connections)));
+  out.push_back(Gauge("ledger_db_pool_waiting", "Callers waiting for a pooled connection",
+                      static_cast<double>(pool.waiting)));
+  out.push_back(Gauge("ledger_query_queue_depth", "Read queries waiting for a query worker",
+                      static_cast<double>(c.workers->queued())));
+  out.push_back(Gauge("ledger_query_queue_capacity",
+                      "Bound of the read-query queue (query-queue); full answers 503",
+                      static_cast<double>(c.workers->capacity())));
+}
+
+}  // namespace
+
+std::string_view BuildVersion() { return kBuildVersion; }
+std::string_view BuildRevision() { return kBuildRevision; }
+
+MetricFamily HistogramFamily(std::string_view name, std::string_view help,
+                             const HistogramSnapshot& snapshot) {
+  MetricFamily family = Family(name, help, MetricType::Histogram);
+  ClientMetric metric;
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < snapshot.bounds.size(); ++i) {
+    cumulative += snapshot.counts[i];
+    metric.histogram.bucket.push_back(ClientMetric::Bucket{cumulative, snapshot.bounds[i]});
+  }
+  cumulative += snapshot.counts.back();
+  metric.histogram.bucket.push_back(
+      ClientMetric::Bucket{cumulative, std::numeric_limits<double>::infinity()});
+  metric.histogram.sample_count = cumulative;
+  metric.histogram.sample_sum = snapshot.sum;
+  family.metric.push_back(std::move(metric));
+  return family;
+}
+
+MetricFamily BuildInfoFamily(std::string_view version, std::string_view revision) {
+  MetricFamily family =
+      Family("ledger_build_info", "Version and source revision of the running binary (always 1)",
+             MetricType::Gauge);
+  AddSample(family, 1, {Label("revision", revision), Label("version", version)});
+  return family;
+}
+
+std::vector<MetricFamily> WriteSideFamilies(const commands::SequencerMetrics& m) {
+  std::vector<MetricFamily> out;
+  MetricFamily commands = Family("ledger_commands_total",
+                                 "Commands submitted, by command, outcome and reason (idempotent "
+                                 "replays are counted in ledger_idempotency_hits_total instead)",
+                                 MetricType::Counter);
+  MetricFamily hits =
+      Family("ledger_idempotency_hits_total",
+             "Commands answered with the stored result of an earlier request with the same "
+             "Idempotency-Key",
+             MetricType::Counter);
+  for (size_t k = 0; k < commands::kCommandKindCount; ++k) {
+    const std::string_view kind = commands::KindName(static_cast<commands::CommandKind>(k));
+    for (size_t slot = 0; slot < commands::kOutcomeSlotCount; ++slot) {
+      const uint64_t n = m.commands[k][slot];
+      // Accepted series exist from the start so that rates and ratios over
+      // them are defined before the first command; the others appear once
+      // they happen, which keeps impossible pairs out.
+      if (n == 0 && slot != commands::kSlotAccepted) continue;
+      const commands::OutcomeLabels labels = commands::SlotLabels(slot);
+      AddSample(commands, static_cast<double>(n),
+                {Label("command", kind), Label("outcome", labels.outcome),
+                 Label("reason", labels.reason)});
+    }
+    AddSample(hits, static_cast<double>(m.idempotency_hits[k]), {Label("command", kind)});
+  }
+  out.push_back(std::move(commands));
+  out.push_back(std::move(hits));
+
+  MetricFamily appended = Family("ledger_events_appended_total",
+                                 "Events made durable in the log, by type", MetricType::Counter);
+  for (size_t t = 0; t < events::kEventTypeCount; ++t) {
+    AddSample(appended, static_cast<double>(m.events_appended[t]),
+              {Label("type", events::TypeName(static_cast<events::EventType>(t)))});
+  }
+  out.push_back(std::move(appended));
+
+  out.push_back(HistogramFamily("ledger_group_commit_commands",
+                                "Commands the sequencer took from its queue per batch",
+                                m.batch_commands));
+  out.push_back(HistogramFamily("ledger_group_commit_events",
+                                "Events per durable write of the log (one write per batch)",
+                                m.batch_events));
+  out.push_back(HistogramFamily(
+      "ledger_log_fsync_duration_seconds",
+      "Duration of each durable batch write (a RocksDB write with sync), which every "
+      "acknowledgement waits for",
+      m.write_seconds));
+  out.push_back(Counter("ledger_log_append_failures_total",
+                        "Batch writes that failed; nothing of them was acknowledged",
+                        static_cast<double>(m.append_failures)));
+  out.push_back(Gauge("ledger_sequencer_queue_depth", "Commands waiting for the sequencer",
+                      static_cast<double>(m.queue_depth)));
+  out.push_back(Gauge("ledger_sequencer_queue_capacity",
+                      "Bound of the sequencer's queue (queue-capacity); full answers 503",
+                      static_cast<double>(m.queue_capacity)));
+  return out;
+}
+
+std::vector<MetricFamily> ServiceMetrics::Collect() const {
+  const ApiContext& c = *context_;
+  std::vector<MetricFamily> out = WriteSideFamilies(c.sequencer->metrics());
+  AddReadSide(c, out);
+  out.push_back(BuildInfoFamily(BuildVersion(), BuildRevision()));
+  if (const auto process = SampleThisProcess()) {
+    for (MetricFamily& family : ProcessFamilies(*process)) out.push_back(std::move(family));
+  }
+  return out;
+}
+
+}  // namespace ledger::http

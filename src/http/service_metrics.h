@@ -1,0 +1,50 @@
+#pragma once
+
+// The service's metrics beyond the HTTP front's own (metrics.h): the write
+// side, the log, the projector, the read pool and queue, readiness, build
+// information and the process. They are read from the modules' counters when
+// /metrics is scraped, so the hot paths only ever bump atomic counters.
+// docs/operations.md#monitoring lists every name.
+
+#include <string_view>
+#include <vector>
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include "commands/sequencer_metrics.h"
+#include "common/histogram.h"
+#include "http/api.h"
+
+namespace ledger::http {
+
+class ServiceMetrics : public prometheus::Collectable {
+ public:
+  // `context` must outlive this object; its sequencer, log, projector,
+  // queries, workers and clock must be set.
+  explicit ServiceMetrics(const ApiContext* context) : context_(context) {}
+
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  const ApiContext* const context_;
+};
+
+// The families of the write side: ledger_commands_total,
+// ledger_idempotency_hits_total, ledger_events_appended_total, the group
+// commit and fsync histograms, append failures and the sequencer queue.
+std::vector<prometheus::MetricFamily> WriteSideFamilies(const commands::SequencerMetrics& m);
+
+// A histogram family of one unlabelled series, buckets made cumulative and
+// closed with +Inf.
+prometheus::MetricFamily HistogramFamily(std::string_view name, std::string_view help,
+                                         const HistogramSnapshot& snapshot);
+
+// ledger_build_info{version,revision} 1.
+prometheus::MetricFamily BuildInfoFamily(std::string_view version, std::string_view revision);
+
+// The version and source revision compiled in.
+std::string_view BuildVersion();
+std::string_view BuildRevision();
+
+}  // namespace ledger::http

@@ -1,0 +1,131 @@
+#include "http/service_metrics.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
+
+#include "http/process_metrics.h"
+
+namespace ledger::http {
+namespace {
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+std::string Text(const std::vector<prometheus::MetricFamily>& families) {
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+TEST(ServiceMetricsTest, HistogramBucketsAreCumulativeAndEndInPlusInf) {
+  HistogramSnapshot s;
+  s.bounds = {0.001, 0.01};
+  s.counts = {2, 3, 1};
+  s.count = 6;
+  s.sum = 0.5;
+  const std::string text = Text({HistogramFamily("x_seconds", "help", s)});
+  EXPECT_TRUE(Contains(text, "# TYPE x_seconds histogram")) << text;
+  EXPECT_TRUE(Contains(text, "x_seconds_bucket{le=\"0.001\"} 2\n")) << text;
+  EXPECT_TRUE(Contains(text, "x_seconds_bucket{le=\"0.01\"} 5\n")) << text;
+  EXPECT_TRUE(Contains(text, "x_seconds_bucket{le=\"+Inf\"} 6\n")) << text;
+  EXPECT_TRUE(Contains(text, "x_seconds_count 6\n")) << text;
+  EXPECT_TRUE(Contains(text, "x_seconds_sum 0.5\n")) << text;
+}
+
+TEST(ServiceMetricsTest, WriteSideLabelsEveryCommandOutcomeAndEventType) {
+  commands::SequencerCounters counters;
+  counters.CountCommand(commands::CommandKind::kFundPost, commands::kSlotAccepted);
+  counters.CountCommand(commands::CommandKind::kFundPost, commands::kSlotAccepted);
+  counters.CountCommand(commands::CommandKind::kFundPost,
+                        static_cast<size_t>(commands::RejectReason::kFundingClosed));
+  counters.CountCommand(commands::CommandKind::kEditPost, commands::kSlotKeyReused);
+  counters.CountReplay(commands::CommandKind::kDeletePost);
+  counters.CountBatch(3);
+  std::array<uint64_t, events::kEventTypeCount> by_type{};
+  by_type[static_cast<size_t>(events::EventType::kPostFunded)] = 2;
+  counters.CountWrite(by_type, 0.002);
+  counters.CountFailedWrite(0.2);
+  commands::SequencerMetrics m = counters.Snapshot();
+  m.queue_depth = 7;
+  m.queue_capacity = 100;
+
+  const std::string text = Text(WriteSideFamilies(m));
+  const auto has = [&text](const std::string& line) {
+    EXPECT_TRUE(Contains(text, line + "\n")) << line << "\n" << text;
+  };
+  has(R"(ledger_commands_total{command="fund_post",outcome="accepted",reason="none"} 2)");
+  has(R"(ledger_commands_total{command="fund_post",outcome="rejected",reason="funding_closed"} 1)");
+  has(R"(ledger_commands_total{command="edit_post",outcome="conflict",)"
+      R"(reason="idempotency_key_reused"} 1)");
+  // Accepted series exist before anything happened; other pairs only once seen.
+  has(R"(ledger_commands_total{command="create_posts",outcome="accepted",reason="none"} 0)");
+  EXPECT_FALSE(Contains(text, R"(command="create_posts",outcome="rejected")")) << text;
+  has(R"(ledger_idempotency_hits_total{command="delete_post"} 1)");
+  has(R"(ledger_idempotency_hits_total{command="fund_post"} 0)");
+  has(R"(ledger_events_appended_total{type="PostFunded"} 2)");
+  has(R"(ledger_events_appended_total{type="FundingRefunded"} 0)");
+  has("ledger_group_commit_commands_count 1");
+  has("ledger_group_commit_commands_sum 3");
+  has("ledger_group_commit_events_sum 2");
+  has(R"(ledger_log_fsync_duration_seconds_bucket{le="0.0025"} 1)");
+  has("ledger_log_fsync_duration_seconds_count 2");  // the failed write took time too
+  has("ledger_log_append_failures_total 1");
+  has("ledger_sequencer_queue_depth 7");
+  has("ledger_sequencer_queue_capacity 100");
+  EXPECT_TRUE(Contains(text, "# TYPE ledger_commands_total counter")) << text;
+  EXPECT_TRUE(Contains(text, "# TYPE ledger_sequencer_queue_depth gauge")) << text;
+}
+
+TEST(ServiceMetricsTest, BuildInfoIsOneWithVersionAndRevision) {
+  const std::string text = Text({BuildInfoFamily("1.2.3", "abc123")});
+  EXPECT_TRUE(Contains(text, R"(ledger_build_info{revision="abc123",version="1.2.3"} 1)")) << text;
+  EXPECT_FALSE(BuildVersion().empty());
+  EXPECT_FALSE(BuildRevision().empty());
+}
+
+// A /proc/<pid>/stat line whose comm holds spaces and a parenthesis.
+constexpr char kStat[] =
+    "4242 (funding (ledger) x) S 1 4242 4242 0 -1 4194560 1000 0 0 0 "
+    "250 150 0 0 20 0 12 0 5000 123456789 2048 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 "
+    "17 1 0 0 0 0 0\n";
+
+TEST(ProcessMetricsTest, ReadsCpuMemoryAndStartTimeFromProcStat) {
+  const auto s = ParseProcStat(kStat, 100, 4096, 1'700'000'000);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_DOUBLE_EQ(s->cpu_seconds, 4.0);  // (250 + 150) ticks / 100
+  EXPECT_DOUBLE_EQ(s->start_time_seconds, 1'700'000'050.0);
+  EXPECT_DOUBLE_EQ(s->virtual_bytes, 123456789.0);
+  EXPECT_DOUBLE_EQ(s->resident_bytes, 2048.0 * 4096);
+}
+
+TEST(ProcessMetricsTest, RefusesMalformedText) {
+  EXPECT_FALSE(ParseProcStat("", 100, 4096, 0).has_value());
+  EXPECT_FALSE(ParseProcStat("1 (x) S 1 2 3", 100, 4096, 0).has_value());
+  EXPECT_FALSE(ParseProcStat("1 x S", 100, 4096, 0).has_value());
+  std::string bad = kStat;
+  bad.replace(bad.find(" 250 "), 5, " 2x0 ");
+  EXPECT_FALSE(ParseProcStat(bad, 100, 4096, 0).has_value());
+}
+
+TEST(ProcessMetricsTest, FindsTheBootTime) {
+  EXPECT_EQ(ParseBootTime("cpu  1 2 3\nintr 5\nbtime 1700000000\nprocesses 9\n"), 1'700'000'000);
+  EXPECT_FALSE(ParseBootTime("cpu 1\n").has_value());
+  EXPECT_FALSE(ParseBootTime("btime soon\n").has_value());
+}
+
+TEST(ProcessMetricsTest, SamplesThisProcess) {
+  const auto s = SampleThisProcess();
+  ASSERT_TRUE(s.has_value());
+  EXPECT_GT(s->resident_bytes, 0);
+  EXPECT_GE(s->open_fds, 3);  // stdin, stdout, stderr
+  EXPECT_GE(s->max_fds, s->open_fds);
+  EXPECT_GT(s->start_time_seconds, 1'600'000'000);
+  const std::string text = Text(ProcessFamilies(*s));
+  EXPECT_TRUE(Contains(text, "# TYPE process_cpu_seconds_total counter")) << text;
+  EXPECT_TRUE(Contains(text, "process_resident_memory_bytes ")) << text;
+  EXPECT_TRUE(Contains(text, "process_max_fds ")) << text;
+}
+
+}  // namespace
+}  // namespace ledger::http
