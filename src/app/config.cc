@@ -37,6 +37,28 @@ std::string* StringField(Config& c, std::string_view name) {
   return nullptr;
 }
 
+// Sets an option that takes one of spec.choices.
+Status SetChoice(const OptionSpec& spec, std::string_view text, std::string_view source,
+                 Config* config) {
+  bool known = false;
+  if (spec.name == "log-level") {
+    const std::optional<LogLevel> level = ParseLogLevel(text);
+    known = level.has_value();
+    if (known) config->log_level = *level;
+  } else if (spec.name == "metrics") {
+    known = text == "on" || text == "off";
+    if (known) config->metrics = text == "on";
+  } else {
+    LEDGER_CHECK(false, "every choice option has a field");
+  }
+  if (!known) {
+    return Status::InvalidArgument(std::string(spec.name) + " (" + std::string(source) + "): '" +
+                                   std::string(text) + "' is not one of " +
+                                   std::string(spec.choices));
+  }
+  return Status::Ok();
+}
+
 int64_t* IntegerField(Config& c, std::string_view name) {
   if (name == "io-threads") return &c.io_threads;
   if (name == "header-limit-bytes") return &c.header_limit_bytes;
@@ -98,6 +120,12 @@ const std::vector<OptionSpec>& ConfigOptions() {
        "/readyz fails while the projector is further behind (default "
        "100000)",
        true, 0, int64_t{1} << 40},
+      {"log-level",
+       "least severe log lines written to stderr, one JSON object each: debug, info (one "
+       "line per request), warn or error (default info)",
+       false, 0, 0, "debug|info|warn|error"},
+      {"metrics", "serve Prometheus metrics at /metrics: on or off (default on)", false, 0, 0,
+       "on|off"},
   };
   return kOptions;
 }
@@ -154,6 +182,8 @@ Result<Config> LoadConfig(const std::map<std::string, std::string>& flags) {
       int64_t* field = IntegerField(config, name);
       LEDGER_CHECK(field != nullptr, "every integer option has a field");
       LEDGER_RETURN_IF_ERROR(SetInteger(spec, *value, source, field));
+    } else if (!spec.choices.empty()) {
+      LEDGER_RETURN_IF_ERROR(SetChoice(spec, *value, source, &config));
     } else if (std::string* field = StringField(config, name); field != nullptr) {
       *field = *value;
     } else {

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/log.h"
 #include "common/result.h"
 
 namespace ledger::app {
@@ -42,6 +43,10 @@ struct Config {
   int64_t idempotency_retention_s = int64_t{24} * 3600;
   // /readyz says not ready while the projector is further behind than this.
   int64_t ready_max_lag_events = 100'000;
+  // Lines below this level are left out of the log (docs/operations.md).
+  LogLevel log_level = LogLevel::kInfo;
+  // "on" or "off": off serves no /metrics and counts and times nothing.
+  bool metrics = true;
 };
 
 // One option: its name (flag, file key) and what it takes.
@@ -51,6 +56,8 @@ struct OptionSpec {
   bool is_integer = false;
   int64_t min = 0;
   int64_t max = 0;
+  // Non-empty: the option takes exactly one of these words, '|'-separated.
+  std::string_view choices = {};
 };
 
 // Every option, in help order.
@@ -61,8 +68,9 @@ std::string EnvName(std::string_view option);
 
 // Builds the configuration from parsed flags (name → value, without "--";
 // "config" names the TOML file), the environment and the file. Unknown
-// flags or file keys, values out of range and unreadable files are
-// kInvalidArgument naming the option and where it came from.
+// flags or file keys, values out of range or not among an option's choices
+// and unreadable files are kInvalidArgument naming the option and where it
+// came from.
 Result<Config> LoadConfig(const std::map<std::string, std::string>& flags);
 
 // Reads a TOML file into option name → value text (strings as they are,

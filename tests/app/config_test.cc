@@ -2,6 +2,9 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -41,6 +44,8 @@ TEST_F(ConfigTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(c->body_limit_bytes, 65'536);
   EXPECT_EQ(c->header_limit_bytes, 8'192);
   EXPECT_EQ(c->read_wait_ms, 2'000);
+  EXPECT_EQ(c->log_level, LogLevel::kInfo);
+  EXPECT_TRUE(c->metrics);
 }
 
 TEST_F(ConfigTest, EnvironmentNamesFollowTheFlags) {
@@ -49,6 +54,8 @@ TEST_F(ConfigTest, EnvironmentNamesFollowTheFlags) {
   EXPECT_EQ(EnvName("database-url"), "FUNDING_LEDGER_DATABASE_URL");
   EXPECT_EQ(EnvName("jwt-secret"), "FUNDING_LEDGER_JWT_SECRET");
   EXPECT_EQ(EnvName("time-zone"), "FUNDING_LEDGER_TIME_ZONE");
+  EXPECT_EQ(EnvName("log-level"), "FUNDING_LEDGER_LOG_LEVEL");
+  EXPECT_EQ(EnvName("metrics"), "FUNDING_LEDGER_METRICS");
 }
 
 TEST_F(ConfigTest, FlagBeatsEnvironmentBeatsFileBeatsDefault) {
@@ -92,6 +99,72 @@ TEST_F(ConfigTest, RefusesIntegersOutOfRangeOrMalformed) {
   const Result<Config> c = LoadConfig({});
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("FUNDING_LEDGER_IO_THREADS"), std::string::npos);
+}
+
+TEST_F(ConfigTest, TakesTheLogLevelFromEachSource) {
+  for (const auto& [text, level] :
+       std::vector<std::pair<std::string, LogLevel>>{{"debug", LogLevel::kDebug},
+                                                     {"info", LogLevel::kInfo},
+                                                     {"warn", LogLevel::kWarn},
+                                                     {"error", LogLevel::kError}}) {
+    const Result<Config> flag = LoadConfig({{"log-level", text}});
+    ASSERT_OK(flag);
+    EXPECT_EQ(flag->log_level, level) << text;
+  }
+  setenv("FUNDING_LEDGER_LOG_LEVEL", "warn", 1);
+  const Result<Config> env = LoadConfig({{"config", WriteFile("log-level = \"debug\"\n")}});
+  ASSERT_OK(env);
+  EXPECT_EQ(env->log_level, LogLevel::kWarn);
+  unsetenv("FUNDING_LEDGER_LOG_LEVEL");
+  const Result<Config> file = LoadConfig({{"config", WriteFile("log-level = \"debug\"\n")}});
+  ASSERT_OK(file);
+  EXPECT_EQ(file->log_level, LogLevel::kDebug);
+}
+
+TEST_F(ConfigTest, TurnsMetricsOnAndOff) {
+  const Result<Config> off = LoadConfig({{"metrics", "off"}});
+  ASSERT_OK(off);
+  EXPECT_FALSE(off->metrics);
+  const Result<Config> on = LoadConfig({{"metrics", "on"}});
+  ASSERT_OK(on);
+  EXPECT_TRUE(on->metrics);
+  setenv("FUNDING_LEDGER_METRICS", "off", 1);
+  const Result<Config> env = LoadConfig({});
+  ASSERT_OK(env);
+  EXPECT_FALSE(env->metrics);
+  unsetenv("FUNDING_LEDGER_METRICS");
+  const Result<Config> file = LoadConfig({{"config", WriteFile("metrics = \"off\"\n")}});
+  ASSERT_OK(file);
+  EXPECT_FALSE(file->metrics);
+}
+
+TEST_F(ConfigTest, RefusesWordsOutsideAnOptionsChoicesNamingWhereTheyCameFrom) {
+  for (const char* bad : {"", "INFO", "warning", "verbose", "info "}) {
+    const Result<Config> c = LoadConfig({{"log-level", bad}});
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_EQ(c.status().code(), Status::Code::kInvalidArgument);
+    EXPECT_EQ(c.status().message(), "log-level (flag --log-level): '" + std::string(bad) +
+                                        "' is not one of debug|info|warn|error");
+  }
+  for (const char* bad : {"", "true", "ON", "yes", "1"}) {
+    const Result<Config> c = LoadConfig({{"metrics", bad}});
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_EQ(c.status().message(),
+              "metrics (flag --metrics): '" + std::string(bad) + "' is not one of on|off");
+  }
+  setenv("FUNDING_LEDGER_LOG_LEVEL", "loud", 1);
+  const Result<Config> env = LoadConfig({});
+  ASSERT_FALSE(env.ok());
+  EXPECT_EQ(env.status().message(),
+            "log-level (environment FUNDING_LEDGER_LOG_LEVEL): 'loud' is not one of "
+            "debug|info|warn|error");
+  unsetenv("FUNDING_LEDGER_LOG_LEVEL");
+  const std::string path = WriteFile("metrics = \"maybe\"\n");
+  const Result<Config> file = LoadConfig({{"config", path}});
+  ASSERT_FALSE(file.ok());
+  EXPECT_EQ(file.status().message(), "metrics (" + path + "): 'maybe' is not one of on|off");
+  // A TOML boolean is not one of the words either.
+  EXPECT_FALSE(LoadConfig({{"config", WriteFile("metrics = false\n")}}).ok());
 }
 
 TEST_F(ConfigTest, NamesTheLineOfABrokenFile) {
