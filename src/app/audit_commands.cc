@@ -187,6 +187,9 @@ int EventsCommand(const std::vector<std::string>& args, std::ostream& out, std::
       {"since", "TIME",
        "only events recorded at or after TIME: YYYY-MM-DD (midnight UTC), "
        "YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DDTHH:MM:SS.ffffffZ"},
+      {"correlation-id", "ID",
+       "only events appended by the request with this id (the X-Request-Id it was answered "
+       "with, the request_id of its log lines); every event from --from on is read"},
       {"follow", "",
        "after the head, keep printing new events as the service appends them, "
        "until --to or Ctrl-C"},
@@ -231,6 +234,11 @@ int EventsCommand(const std::vector<std::string>& args, std::ostream& out, std::
     const auto since = ParseSince(flags->values.at("since"));
     if (!since.ok()) return usage(since.status());
     filter.since = *since;
+  }
+  if (flags->Has("correlation-id")) {
+    auto id = ParseCorrelationId(flags->values.at("correlation-id"));
+    if (!id.ok()) return usage(id.status());
+    filter.correlation_id = std::move(id).value();
   }
   if (flags->Has("format")) {
     const auto parsed = ParseEventFormat(flags->values.at("format"));

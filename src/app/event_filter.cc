@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "commands/limits.h"
 #include "common/time_format.h"
 
 namespace ledger::app {
@@ -65,6 +66,7 @@ struct DataText {
 bool EventFilter::Matches(const events::Event& event) const {
   if (!types.empty() && types.count(event.type()) == 0) return false;
   if (since && event.recorded_at < *since) return false;
+  if (correlation_id && event.correlation_id != *correlation_id) return false;
   return true;
 }
 
@@ -109,6 +111,15 @@ Result<Timestamp> ParseSince(std::string_view text) {
                                    "YYYY-MM-DDTHH:MM:SS.ffffffZ (UTC)");
   }
   return *parsed;
+}
+
+Result<std::string> ParseCorrelationId(std::string_view text) {
+  if (text.empty() || text.size() > commands::kCorrelationIdMaxBytes) {
+    return Status::InvalidArgument(
+        "--correlation-id: must be 1.." + std::to_string(commands::kCorrelationIdMaxBytes) +
+        " bytes, as the log keeps them, got " + std::to_string(text.size()));
+  }
+  return std::string(text);
 }
 
 Result<EventFormat> ParseEventFormat(std::string_view text) {

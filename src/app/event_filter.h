@@ -21,9 +21,13 @@ struct EventFilter {
   std::optional<int64_t> to;          // --to: last position (none: the head, or for ever)
   std::set<events::EventType> types;  // --type: empty = every type
   std::optional<Timestamp> since;     // --since: recorded at or after
+  // --correlation-id: the request id of the request that appended the event
+  // (X-Request-Id, the request_id of its access log line).
+  std::optional<std::string> correlation_id;
 
-  // Whether `event` passes the type and time filters (positions and post are
-  // applied by the reader, which never reads outside them).
+  // Whether `event` passes the type, time and correlation id filters
+  // (positions and post are applied by the reader, which never reads outside
+  // them).
   bool Matches(const events::Event& event) const;
 };
 
@@ -33,6 +37,10 @@ Result<std::set<events::EventType>> ParseEventTypes(std::string_view text);
 // --since: "YYYY-MM-DD" (midnight UTC), "YYYY-MM-DDTHH:MM:SSZ" or the
 // envelope's own form with microseconds; always UTC.
 Result<Timestamp> ParseSince(std::string_view text);
+
+// --correlation-id: 1..kCorrelationIdMaxBytes bytes, the longest the log
+// keeps (a request id is 1..128 visible ASCII characters, docs/api.md).
+Result<std::string> ParseCorrelationId(std::string_view text);
 
 enum class EventFormat { kNdjson, kTable };
 Result<EventFormat> ParseEventFormat(std::string_view text);

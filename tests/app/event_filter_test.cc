@@ -61,6 +61,33 @@ TEST(EventFilterTest, MatchesTypesAndTime) {
   EXPECT_FALSE(since.Matches(e));
 }
 
+TEST(EventFilterTest, MatchesTheCorrelationIdExactly) {
+  events::Event e = Funded(5, "2026-11-21T10:00:00.000000Z");
+  e.correlation_id = "fund-req-1";
+  EventFilter filter;
+  filter.correlation_id = "fund-req-1";
+  EXPECT_TRUE(filter.Matches(e));
+  for (const std::string other : {"fund-req-10", "fund-req-", "FUND-REQ-1", ""}) {
+    e.correlation_id = other;
+    EXPECT_FALSE(filter.Matches(e)) << other;
+  }
+  e.correlation_id = "fund-req-1";
+  filter.types = {events::EventType::kPostCreated};
+  EXPECT_FALSE(filter.Matches(e));  // every filter must pass
+}
+
+TEST(EventFilterTest, CorrelationIdsAsTheLogKeepsThem) {
+  EXPECT_EQ(*ParseCorrelationId("fund-req-1"), "fund-req-1");
+  EXPECT_EQ(*ParseCorrelationId("9f2c4e1d0a3b5c6d"), "9f2c4e1d0a3b5c6d");
+  EXPECT_EQ(*ParseCorrelationId(std::string(128, 'x')), std::string(128, 'x'));
+  for (const std::string& bad : {std::string(), std::string(129, 'x')}) {
+    const auto parsed = ParseCorrelationId(bad);
+    ASSERT_FALSE(parsed.ok()) << bad.size();
+    EXPECT_EQ(parsed.status().code(), Status::Code::kInvalidArgument);
+    EXPECT_NE(parsed.status().message().find("--correlation-id"), std::string::npos);
+  }
+}
+
 TEST(EventFilterTest, FormatsByName) {
   EXPECT_EQ(*ParseEventFormat("ndjson"), EventFormat::kNdjson);
   EXPECT_EQ(*ParseEventFormat("table"), EventFormat::kTable);
