@@ -6,6 +6,7 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <string_view>
 
 #include <openssl/rand.h>
 #include <prometheus/registry.h>
@@ -13,6 +14,7 @@
 
 #include "commands/sequencer.h"
 #include "common/clock.h"
+#include "common/log.h"
 #include "common/time_zone.h"
 #include "events/rocks_log.h"
 #include "http/api.h"
@@ -92,7 +94,10 @@ Result<std::string> JwtSecret(const Config& config, bool* generated) {
   return secret;
 }
 
-int Serve(const Config& config, std::ostream& out, std::ostream& err) {
+// Every message of serve goes to the structured log (common/log.h), not to
+// `err`.
+int Serve(const Config& config, std::ostream& out, std::ostream& /*err*/) {
+  SetLogLevel(config.log_level);
   // SIGINT and SIGTERM are taken with sigwait below; every thread started
   // from here on inherits the mask, so none of them is interrupted.
   sigset_t signals;
@@ -101,8 +106,10 @@ int Serve(const Config& config, std::ostream& out, std::ostream& err) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  const auto fail = [&err](const std::string& what, const Status& status) {
-    err << "funding-ledger serve: " << what << ": " << status.ToString() << "\n";
+  const auto fail = [](std::string_view what, const Status& status) {
+    LEDGER_LOG(LogLevel::kError, "serve", "cannot start")
+        .Str("stage", what)
+        .Str("error", status.ToString());
     return 2;
   };
   const auto listen = ParseListen(config.listen);
@@ -120,9 +127,10 @@ int Serve(const Config& config, std::ostream& out, std::ostream& err) {
   const auto secret = JwtSecret(config, &generated);
   if (!secret.ok()) return fail("JWT secret", secret.status());
   if (config.jwt_secret.empty()) {
-    err << "funding-ledger serve: JWT secret " << (generated ? "generated into " : "read from ")
-        << config.data_dir << "/jwt-secret; mint a token with: funding-ledger token --data-dir "
-        << config.data_dir << " --sub USER_ID\n";
+    LEDGER_LOG(LogLevel::kInfo, "serve", generated ? "JWT secret generated" : "JWT secret read")
+        .Str("path", config.data_dir + "/jwt-secret")
+        .Str("hint", "mint a token with: funding-ledger token --data-dir " + config.data_dir +
+                         " --sub USER_ID");
   }
 
   auto log = events::RocksEventLog::Open(config.data_dir + "/log");
@@ -138,7 +146,7 @@ int Serve(const Config& config, std::ostream& out, std::ostream& err) {
     if (!started.ok()) return fail("embedded PostgreSQL", started.status());
     embedded = std::move(started).value();
     conninfo = embedded->ConnectionString("postgres");
-    err << "funding-ledger serve: embedded PostgreSQL running in " << pg.data_dir << "\n";
+    LEDGER_LOG(LogLevel::kInfo, "serve", "embedded PostgreSQL running").Str("path", pg.data_dir);
   }
 
   SystemClock clock;
@@ -205,11 +213,15 @@ int Serve(const Config& config, std::ostream& out, std::ostream& err) {
   // Scripts (and the end-to-end tests) read this line for the port.
   out << "funding-ledger serving on http://" << listen->first << ":" << (*server)->port()
       << std::endl;
+  LEDGER_LOG(LogLevel::kInfo, "serve", "serving")
+      .Str("host", listen->first)
+      .Int("port", (*server)->port())
+      .Int("position", (*log)->Head().position);
 
   int signal = 0;
   sigwait(&signals, &signal);
-  err << "funding-ledger serve: " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
-      << ": shutting down\n";
+  LEDGER_LOG(LogLevel::kInfo, "serve", "shutting down")
+      .Str("signal", signal == SIGINT ? "SIGINT" : "SIGTERM");
 
   (*server)->Stop();     // no new requests; those in flight are answered
   (*sequencer)->Stop();  // every queued command is decided and answered
@@ -218,10 +230,11 @@ int Serve(const Config& config, std::ostream& out, std::ostream& err) {
   projector->Stop();  // finishes its batch
   if (embedded) {
     if (const Status stopped = embedded->Stop(); !stopped.ok()) {
-      err << "funding-ledger serve: " << stopped.ToString() << "\n";
+      LEDGER_LOG(LogLevel::kError, "serve", "embedded PostgreSQL did not stop cleanly")
+          .Str("error", stopped.ToString());
     }
   }
-  err << "funding-ledger serve: stopped at position " << (*log)->Head().position << "\n";
+  LEDGER_LOG(LogLevel::kInfo, "serve", "stopped").Int("position", (*log)->Head().position);
   return 0;
 }
 

@@ -3,7 +3,6 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
-#include <cstdio>
 #include <exception>
 #include <limits>
 #include <mutex>
@@ -45,6 +44,7 @@
 // clang-format on
 
 #include "common/check.h"
+#include "common/log.h"
 #include "http/problem.h"
 
 namespace ledger::http {
@@ -81,10 +81,6 @@ constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 constexpr size_t kRequestIdBytesMax = 128;
 constexpr int kIoThreadsMax = 256;
 
-void LogLine(std::string_view message) {
-  std::fprintf(stderr, "http: %.*s\n", static_cast<int>(message.size()), message.data());
-}
-
 // The completion handler of co_spawn: what escapes a coroutine is logged, and
 // never reaches the io_context's run loop.
 auto LogExceptions(std::string_view what) {
@@ -93,11 +89,24 @@ auto LogExceptions(std::string_view what) {
     try {
       std::rethrow_exception(error);
     } catch (const std::exception& e) {
-      LogLine(std::string(what) + " failed: " + e.what());
+      LEDGER_LOG(LogLevel::kError, "http", "coroutine failed")
+          .Str("task", what)
+          .Str("error", e.what());
     } catch (...) {
-      LogLine(std::string(what) + " failed with a non-standard exception");
+      LEDGER_LOG(LogLevel::kError, "http", "coroutine failed")
+          .Str("task", what)
+          .Str("error", "a non-standard exception");
     }
   };
+}
+
+void LogHandlerThrew(std::string_view request_id, std::string_view method, std::string_view route,
+                     std::string_view error) {
+  LEDGER_LOG(LogLevel::kError, "http", "handler threw")
+      .Str("request_id", request_id)
+      .Str("method", method)
+      .Str("route", route)
+      .Str("error", error);
 }
 
 std::string ToLower(std::string_view s) {
@@ -181,13 +190,16 @@ bhttp::response<bhttp::string_body> ToMessage(Response response, unsigned versio
     if (IsWritableHeader("Content-Type", response.content_type)) {
       message.set(bhttp::field::content_type, response.content_type);
     } else {
-      LogLine("dropped a Content-Type with control characters");
+      LEDGER_LOG(LogLevel::kError, "http", "dropped a Content-Type with control characters")
+          .Str("request_id", request_id);
     }
   }
   for (const auto& [name, value] : response.headers) {
     if (IsServerHeader(name)) continue;
     if (!IsWritableHeader(name, value)) {
-      LogLine("dropped header '" + name + "': not a valid name or value");
+      LEDGER_LOG(LogLevel::kError, "http", "dropped a header that is not a valid name or value")
+          .Str("request_id", request_id)
+          .Str("header", name);
       continue;
     }
     message.insert(name, value);
@@ -295,8 +307,11 @@ class Server {
   const ServerLimits& limits() const { return options_.limits; }
   const Router& router() const { return router_; }
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
-  void Observe(std::string_view method, std::string_view route, int status,
-               Clock::time_point since);
+  // Counts an answered request in the metrics and writes its access line:
+  // info, or error for a 5xx. `route` is the route template or "unmatched",
+  // `path` the request path without the query.
+  void Observe(std::string_view method, std::string_view route, std::string_view path,
+               std::string_view request_id, int status, Clock::time_point since);
   // Counts a connection in (constructor) and out (destructor).
   void Enter(bool rejected);
   void Leave(Connection* connection, bool rejected);
@@ -511,7 +526,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Response response = ToResponse(problem, path, request_id);
     const int status = response.status;
     const bool written = co_await Write(std::move(response), 11, false, request_id, true);
-    server_.Observe(header.method_string(), "unmatched", status, start);
+    server_.Observe(header.method_string(), "unmatched", path, request_id, status, start);
     if (written) co_await Linger();
   }
 
@@ -540,13 +555,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (!response) co_return false;  // Stop stopped waiting
     }
     if (response->status < 200 || response->status > 599) {
-      LogLine(method + " " + route + " answered status " + std::to_string(response->status));
+      LEDGER_LOG(LogLevel::kError, "http", "handler answered an invalid status")
+          .Str("request_id", request_id)
+          .Str("method", method)
+          .Str("route", route)
+          .Int("status", response->status);
       response = InternalError(path, request_id);
     }
     const bool close = !keep_alive || response->close || server_.stopping();
     const int status = response->status;
     const bool written = co_await Write(std::move(*response), version, head, request_id, close);
-    server_.Observe(method, route, status, read_at);
+    server_.Observe(method, route, path, request_id, status, read_at);
     if (!written) co_return false;
     if (close) {
       // The client asked for keep-alive, so it may be sending more already.
@@ -567,17 +586,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     if (aborted) co_return std::nullopt;
 
-    const std::string what = request.method + " " + request.route;
+    const std::string method = request.method;
+    const std::string route = request.route;
     const std::string path = request.path;
     const std::string request_id = request.request_id;
     try {
       handler(std::move(request),
               [slot](Response response) { slot->Complete(std::move(response)); });
     } catch (const std::exception& e) {
-      LogLine("handler for " + what + " threw: " + e.what());
+      LogHandlerThrew(request_id, method, route, e.what());
       slot->Complete(InternalError(path, request_id));
     } catch (...) {
-      LogLine("handler for " + what + " threw a non-standard exception");
+      LogHandlerThrew(request_id, method, route, "a non-standard exception");
       slot->Complete(InternalError(path, request_id));
     }
     std::optional<Response> response = co_await slot->AsyncWait(asio::use_awaitable);
@@ -596,7 +616,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     try {
       message = ToMessage(std::move(response), version, head, request_id, close);
     } catch (const std::exception& e) {
-      LogLine(std::string("could not build an answer: ") + e.what());
+      LEDGER_LOG(LogLevel::kError, "http", "could not build an answer")
+          .Str("request_id", request_id)
+          .Str("error", e.what());
       co_return false;
     }
     stream_.expires_after(server_.limits().write_timeout);
@@ -636,7 +658,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Response response = ToResponse(problem, "", request_id);
     const int status = response.status;
     const bool written = co_await Write(std::move(response), 11, false, request_id, true);
-    server_.Observe("", "unmatched", status, start);
+    server_.Observe("", "unmatched", "", request_id, status, start);
     if (written) co_await Linger();
   }
 
@@ -710,9 +732,10 @@ void Server::RunIo() {
       ioc_.run();
       return;
     } catch (const std::exception& e) {
-      LogLine(std::string("I/O thread caught: ") + e.what());
+      LEDGER_LOG(LogLevel::kError, "http", "I/O thread caught an exception").Str("error", e.what());
     } catch (...) {
-      LogLine("I/O thread caught a non-standard exception");
+      LEDGER_LOG(LogLevel::kError, "http", "I/O thread caught an exception")
+          .Str("error", "a non-standard exception");
     }
   }
 }
@@ -726,7 +749,8 @@ asio::awaitable<void> Server::AcceptLoop() {
         co_await acceptor_.async_accept(asio::any_io_executor(asio::make_strand(ioc_)), kNoThrow);
     if (stopping() || ec == asio::error::operation_aborted) co_return;
     if (ec) {
-      LogLine("accept: " + ec.message());
+      // EMFILE and the like pass; the retry below waits for that.
+      LEDGER_LOG(LogLevel::kWarn, "http", "accept failed").Str("error", ec.message());
       retry.expires_after(kAcceptRetryDelay);
       co_await retry.async_wait(kNoThrow);
       continue;
@@ -768,11 +792,22 @@ std::vector<std::shared_ptr<Connection>> Server::Snapshot() {
   return live;
 }
 
-void Server::Observe(std::string_view method, std::string_view route, int status,
-                     Clock::time_point since) {
-  if (metrics_ == nullptr) return;
-  metrics_->Observe(method, route, status,
-                    std::chrono::duration<double>(Clock::now() - since).count());
+void Server::Observe(std::string_view method, std::string_view route, std::string_view path,
+                     std::string_view request_id, int status, Clock::time_point since) {
+  const Clock::duration elapsed = Clock::now() - since;
+  if (metrics_ != nullptr) {
+    metrics_->Observe(method, route, status, std::chrono::duration<double>(elapsed).count());
+  }
+  const LogLevel level = status >= 500 ? LogLevel::kError : LogLevel::kInfo;
+  LEDGER_LOG(level, "http", "request")
+      .Str("request_id", request_id)
+      .Str("method", method)
+      .Str("route", route)
+      .Str("path", path)
+      .Int("status", status)
+      .Double("duration_ms", std::chrono::duration<double, std::milli>(
+                                 std::chrono::duration_cast<std::chrono::microseconds>(elapsed))
+                                 .count());
 }
 
 void Server::Stop() {

@@ -1,13 +1,24 @@
 #include "http/worker_pool.h"
 
-#include <cstdio>
 #include <exception>
+#include <string_view>
 
 #include <pthread.h>
 
 #include "common/check.h"
+#include "common/log.h"
 
 namespace ledger::http {
+namespace {
+
+void LogJobThrew(std::string_view error) {
+  // The pool's name is its threads' name (set in the constructor).
+  char name[16] = {};
+  pthread_getname_np(pthread_self(), name, sizeof name);
+  LEDGER_LOG(LogLevel::kError, "worker", "job threw").Str("pool", name).Str("error", error);
+}
+
+}  // namespace
 
 WorkerPool::WorkerPool(size_t threads, size_t queue_capacity, const std::string& name)
     : capacity_(queue_capacity) {
@@ -58,12 +69,14 @@ void WorkerPool::Run() {
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }
+    // A job answers its own request; one that throws is a bug, but it must
+    // not take the pool (and every later request) down with it.
     try {
       job();
     } catch (const std::exception& e) {
-      // A job answers its own request; one that throws is a bug, but it must
-      // not take the pool (and every later request) down with it.
-      std::fprintf(stderr, "worker job threw: %s\n", e.what());
+      LogJobThrew(e.what());
+    } catch (...) {
+      LogJobThrew("a non-standard exception");
     }
   }
 }

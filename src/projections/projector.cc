@@ -1,12 +1,12 @@
 #include "projections/projector.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include <pqxx/pqxx>
 #include <pthread.h>
 
 #include "common/check.h"
+#include "common/log.h"
 #include "common/money.h"
 #include "common/time_format.h"
 #include "events/codec.h"
@@ -68,16 +68,28 @@ Result<size_t> Projector::Step() {
   std::lock_guard lock(mu_);
   if (applied.ok()) {
     events_applied_.fetch_add(*applied, std::memory_order_relaxed);
+    if (!last_error_.ok()) {
+      LEDGER_LOG(LogLevel::kInfo, "projector", "database reachable again")
+          .Str("projector", options_.name)
+          .Int("position", position());
+    }
     last_error_ = Status::Ok();
   } else if (applied.status().code() == Status::Code::kCorruption) {
     errors_.fetch_add(1, std::memory_order_relaxed);
     failure_ = applied.status();
-    std::fprintf(stderr, "projector %s stopped: %s\n", options_.name.c_str(),
-                 failure_.ToString().c_str());
+    LEDGER_LOG(LogLevel::kError, "projector", "stopped")
+        .Str("projector", options_.name)
+        .Str("error", failure_.ToString());
   } else {
     // The connection may be broken or mid-transaction: start afresh next time.
     connection_.reset();
     errors_.fetch_add(1, std::memory_order_relaxed);
+    // Once per outage, not once per retry.
+    if (last_error_.ok()) {
+      LEDGER_LOG(LogLevel::kWarn, "projector", "database unavailable; retrying with backoff")
+          .Str("projector", options_.name)
+          .Str("error", applied.status().ToString());
+    }
     last_error_ = applied.status();
   }
   return applied;
@@ -94,7 +106,9 @@ void Projector::VacuumIfDue() {
     return Status::Ok();
   });
   if (!vacuumed.ok()) {
-    std::fprintf(stderr, "projector %s: %s\n", options_.name.c_str(), vacuumed.ToString().c_str());
+    LEDGER_LOG(LogLevel::kWarn, "projector", "vacuum failed")
+        .Str("projector", options_.name)
+        .Str("error", vacuumed.ToString());
   }
 }
 

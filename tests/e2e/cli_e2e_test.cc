@@ -1,10 +1,14 @@
 // The audit subcommands of the real binary (head, events, verify, replay,
 // backup) against a data directory that a real `serve` holds: exit codes,
-// what they print, and that they work while the service writes.
+// what they print, and that they work while the service writes; and the
+// service's log lines, which lead to their events through `events`.
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,7 +19,10 @@
 #include <rapidjson/writer.h>
 #include <sys/stat.h>
 
+#include "common/log.h"
+#include "common/time_format.h"
 #include "e2e_support.h"
+#include "events/codec.h"
 #include "events/keys.h"
 #include "support/raw_log.h"
 #include "support/temp_dir.h"
@@ -45,6 +52,46 @@ int64_t PositionOf(const HttpResponse& r) {
 
 ToolResult Tool(const std::vector<std::string>& args) {
   return RunTool(FUNDING_LEDGER_BINARY, args);
+}
+
+// A server's stderr, one JSON object per line (docs/operations.md, "Logs").
+// A line that is not one, with a UTC time, a level, a component and a msg,
+// is a failure naming it.
+std::vector<rapidjson::Document> LogLines(const std::string& log) {
+  std::vector<rapidjson::Document> lines;
+  size_t at = 0;
+  while (at < log.size()) {
+    const size_t end = log.find('\n', at);
+    if (end == std::string::npos) {
+      ADD_FAILURE() << "a log line without its newline: " << log.substr(at);
+      break;
+    }
+    const std::string line = log.substr(at, end - at);
+    at = end + 1;
+    rapidjson::Document d;
+    d.Parse<rapidjson::kParseValidateEncodingFlag>(line.c_str(), line.size());
+    const auto text = [&d](const char* key) {
+      return d.IsObject() && d.HasMember(key) && d[key].IsString() ? d[key].GetString() : "";
+    };
+    if (d.HasParseError() || !d.IsObject() || !ParseTimestamp(text("time")) ||
+        !ParseLogLevel(text("level")) || std::string(text("component")).empty() ||
+        std::string(text("msg")).empty()) {
+      ADD_FAILURE() << "not a log line: " << line;
+      continue;
+    }
+    lines.push_back(std::move(d));
+  }
+  return lines;
+}
+
+// The lines of `lines` whose `key` is the string `value`.
+std::vector<const rapidjson::Document*> LinesWith(const std::vector<rapidjson::Document>& lines,
+                                                  const char* key, const std::string& value) {
+  std::vector<const rapidjson::Document*> found;
+  for (const rapidjson::Document& d : lines) {
+    if (d.HasMember(key) && d[key].IsString() && d[key].GetString() == value) found.push_back(&d);
+  }
+  return found;
 }
 
 class CliTest : public ::testing::Test {
@@ -381,6 +428,135 @@ TEST_F(CliTest, EventsFollowSeesWhatTheRunningServiceAppends) {
   int lines = 0;
   while (bounded.ReadLine(std::chrono::milliseconds(100))) ++lines;
   EXPECT_EQ(lines, 2);
+}
+
+// Every line the server writes on stderr is a JSON object; each answered
+// request has one access line, and its request id finds its events.
+TEST_F(CliTest, ServerLogsAreJsonLinesThatLeadToTheirEvents) {
+  StartServer(data());
+  const HttpResponse created =
+      Call(*server_, "POST", "/api/posts", "/api/posts", PostBody("logged"),
+           {Bearer("alice"), {"X-Request-Id", "create-req-1"}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const int64_t id = Parse(created.body)["id"].GetInt64();
+  const std::string fund_path = "/api/posts/" + std::to_string(id) + "/fundings";
+  const HttpResponse funded =
+      Call(*server_, "POST", fund_path, "/api/posts/{id}/fundings", "{\"units\":2}",
+           {Bearer("bob"), {"X-Request-Id", "fund-req-1"}});
+  ASSERT_EQ(funded.status, 201) << funded.body;
+  EXPECT_EQ(funded.Header("x-request-id"), "fund-req-1");
+  const int64_t position = PositionOf(funded);
+  const HttpResponse probed =
+      Call(*server_, "GET", "/healthz?probe=1", "/healthz", "", {{"X-Request-Id", "probe-req-1"}});
+  EXPECT_EQ(probed.status, 200) << probed.body;
+  const HttpResponse missing =
+      Call(*server_, "GET", "/no/such/route", "unmatched", "", {{"X-Request-Id", "lost-req-1"}});
+  EXPECT_EQ(missing.status, 404) << missing.body;
+  ASSERT_EQ(server_->Stop(), 0) << server_->Log();
+  const std::string log = server_->Log();
+  server_.reset();
+
+  const std::vector<rapidjson::Document> lines = LogLines(log);
+  EXPECT_EQ(static_cast<size_t>(std::count(log.begin(), log.end(), '\n')), lines.size());
+  const std::vector<const rapidjson::Document*> fund = LinesWith(lines, "request_id", "fund-req-1");
+  ASSERT_EQ(fund.size(), 1u) << log;
+  const rapidjson::Document& access = *fund[0];
+  EXPECT_STREQ(access["level"].GetString(), "info");
+  EXPECT_STREQ(access["component"].GetString(), "http");
+  EXPECT_STREQ(access["msg"].GetString(), "request");
+  EXPECT_STREQ(access["method"].GetString(), "POST");
+  EXPECT_STREQ(access["route"].GetString(), "/api/posts/{id}/fundings");
+  EXPECT_EQ(access["path"].GetString(), fund_path);
+  EXPECT_EQ(access["status"].GetInt(), 201);
+  ASSERT_TRUE(access["duration_ms"].IsNumber());
+  EXPECT_GE(access["duration_ms"].GetDouble(), 0.0);
+  // The path goes without its query; an unmatched request is logged too.
+  const auto probe = LinesWith(lines, "request_id", "probe-req-1");
+  ASSERT_EQ(probe.size(), 1u) << log;
+  EXPECT_STREQ((*probe[0])["method"].GetString(), "GET");
+  EXPECT_STREQ((*probe[0])["route"].GetString(), "/healthz");
+  EXPECT_STREQ((*probe[0])["path"].GetString(), "/healthz");
+  EXPECT_EQ((*probe[0])["status"].GetInt(), 200);
+  const auto lost = LinesWith(lines, "request_id", "lost-req-1");
+  ASSERT_EQ(lost.size(), 1u) << log;
+  EXPECT_STREQ((*lost[0])["route"].GetString(), "unmatched");
+  EXPECT_STREQ((*lost[0])["path"].GetString(), "/no/such/route");
+  EXPECT_EQ((*lost[0])["status"].GetInt(), 404);
+  EXPECT_EQ(LinesWith(lines, "msg", "request").size(), 4u) << log;
+  // Start and stop are logged by serve.
+  EXPECT_EQ(LinesWith(lines, "msg", "serving").size(), 1u) << log;
+  const auto stopped = LinesWith(lines, "msg", "stopped");
+  ASSERT_EQ(stopped.size(), 1u) << log;
+  EXPECT_STREQ((*stopped[0])["component"].GetString(), "serve");
+  EXPECT_EQ((*stopped[0])["position"].GetInt64(), position);
+
+  // The request id is the correlation id of exactly that request's events.
+  const ToolResult events =
+      Tool({"events", "--data-dir", data(), "--correlation-id", "fund-req-1"});
+  ASSERT_EQ(events.exit_code, 0) << events.err;
+  ASSERT_EQ(std::count(events.out.begin(), events.out.end(), '\n'), 1) << events.out;
+  const rapidjson::Document event = Parse(events.out);
+  EXPECT_EQ(event["position"].GetInt64(), position);
+  EXPECT_STREQ(event["type"].GetString(), "PostFunded");
+  EXPECT_EQ(event["stream"].GetString(), events::StreamName(id));
+  EXPECT_STREQ(event["correlation_id"].GetString(), "fund-req-1");
+  EXPECT_STREQ(event["data"]["backer"].GetString(), "bob");
+  EXPECT_EQ(event["data"]["units"].GetInt64(), 2);
+  const ToolResult creation = Tool(
+      {"events", "--data-dir", data(), "--correlation-id", "create-req-1", "--format", "table"});
+  ASSERT_EQ(creation.exit_code, 0) << creation.err;
+  EXPECT_EQ(std::count(creation.out.begin(), creation.out.end(), '\n'), 2) << creation.out;
+  EXPECT_NE(creation.out.find("PostCreated"), std::string::npos) << creation.out;
+  const ToolResult none =
+      Tool({"events", "--data-dir", data(), "--correlation-id", "no-such-request"});
+  EXPECT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_EQ(none.out, "");
+  const ToolResult too_long =
+      Tool({"events", "--data-dir", data(), "--correlation-id", std::string(129, 'x')});
+  EXPECT_EQ(too_long.exit_code, 2);
+  EXPECT_NE(too_long.err.find("--correlation-id"), std::string::npos) << too_long.err;
+}
+
+// --log-level warn (here from the environment) leaves the access lines out;
+// what is written is still JSON lines.
+TEST_F(CliTest, LogLevelWarnLeavesTheRequestLinesOut) {
+  server_ = std::make_unique<ServerProcess>(
+      FUNDING_LEDGER_BINARY, data(), std::vector<std::string>{"--jwt-secret", kSecret},
+      std::vector<std::string>{"FUNDING_LEDGER_LOG_LEVEL=warn"});
+  ASSERT_TRUE(server_->ok()) << server_->Log();
+  Fund("bob", Create("alice", "quiet"), 1);
+  EXPECT_EQ(Call(*server_, "GET", "/no/such/route", "unmatched").status, 404);
+  ASSERT_EQ(server_->Stop(), 0) << server_->Log();
+  const std::string log = server_->Log();
+  server_.reset();
+  const std::vector<rapidjson::Document> lines = LogLines(log);
+  EXPECT_TRUE(LinesWith(lines, "msg", "request").empty()) << log;
+  for (const char* below : {"debug", "info"}) {
+    EXPECT_TRUE(LinesWith(lines, "level", below).empty()) << log;
+  }
+}
+
+// A log level or metrics switch that is not one of its words stops serve at
+// once, exit code 2, with a message naming the option and its source.
+TEST_F(CliTest, ServeRefusesAnUnknownLogLevelOrMetricsSwitch) {
+  const ToolResult flag = Tool({"serve", "--data-dir", data(), "--log-level", "loud"});
+  EXPECT_EQ(flag.exit_code, 2);
+  EXPECT_NE(flag.err.find("log-level (flag --log-level): 'loud' is not one of "
+                          "debug|info|warn|error"),
+            std::string::npos)
+      << flag.err;
+  const ToolResult metrics = Tool({"serve", "--data-dir", data(), "--metrics", "maybe"});
+  EXPECT_EQ(metrics.exit_code, 2);
+  EXPECT_NE(metrics.err.find("metrics (flag --metrics): 'maybe' is not one of on|off"),
+            std::string::npos)
+      << metrics.err;
+  ASSERT_EQ(setenv("FUNDING_LEDGER_LOG_LEVEL", "verbose", 1), 0);
+  const ToolResult env = Tool({"serve", "--data-dir", data()});
+  unsetenv("FUNDING_LEDGER_LOG_LEVEL");
+  EXPECT_EQ(env.exit_code, 2);
+  EXPECT_NE(env.err.find("environment FUNDING_LEDGER_LOG_LEVEL"), std::string::npos) << env.err;
+  // Refused before anything was created.
+  EXPECT_FALSE(fs::exists(data()));
 }
 
 // Progress is drawn on stderr only when it is a terminal: run once under
