@@ -161,6 +161,7 @@ int Serve(const Config& config, std::ostream& out, std::ostream& /*err*/) {
   sequencer_options.queue_capacity = static_cast<size_t>(config.queue_capacity);
   sequencer_options.idempotency_retention = std::chrono::seconds(config.idempotency_retention_s);
   sequencer_options.after_batch = [&projector] { projector->Wake(); };
+  sequencer_options.count_metrics = config.metrics;
   auto sequencer = commands::Sequencer::Start(log->get(), &clock, &*zone, sequencer_options);
   if (!sequencer.ok()) return fail("sequencer", sequencer.status());
   projector->Start();
@@ -192,7 +193,9 @@ int Serve(const Config& config, std::ostream& out, std::ostream& /*err*/) {
   context.workers = &workers;
   context.answers = &answers;
   context.waiter = &waiter;
-  context.registry = &registry;
+  // metrics = off: no /metrics and nothing counted or timed (for measuring
+  // what the instrumentation costs).
+  context.registry = config.metrics ? &registry : nullptr;
   context.read_wait = std::chrono::milliseconds(config.read_wait_ms);
   context.ready_max_lag_events = config.ready_max_lag_events;
   http::Router router;
@@ -208,7 +211,8 @@ int Serve(const Config& config, std::ostream& out, std::ostream& /*err*/) {
   server_options.limits.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
   server_options.limits.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   server_options.limits.shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);
-  auto server = http::HttpServer::Start(server_options, std::move(router), &metrics);
+  auto server = http::HttpServer::Start(server_options, std::move(router),
+                                        config.metrics ? &metrics : nullptr);
   if (!server.ok()) return fail("HTTP server", server.status());
   // Scripts (and the end-to-end tests) read this line for the port.
   out << "funding-ledger serving on http://" << listen->first << ":" << (*server)->port()

@@ -466,6 +466,16 @@ TEST_F(ApiFailuresTest, KeepsTakingWritesAndRefusesReadsWhilePostgresIsDown) {
   EXPECT_EQ(AwaitReadiness(200, seconds(30)), 200) << Log();
 }
 
+TEST_F(ApiFailuresTest, ServesNoMetricsWhenSwitchedOff) {
+  ASSERT_TRUE(StartServer({"--metrics", "off"})) << Log();
+  ASSERT_NE(Create("alice", "quiet", 1'000'000, 1'000), 0);
+  const HttpResponse r = Call("GET", "/metrics", "/metrics");
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_EQ(ProblemName(r), "not_found") << r.body;
+  // Everything else works as before.
+  EXPECT_EQ(AwaitReadiness(200, seconds(30)), 200) << Log();
+}
+
 // ---- shutdown ----------------------------------------------------------------
 
 TEST_F(ApiFailuresTest, AnswersRequestsInFlightOnSigtermAndKeepsEveryAcknowledgedFunding) {
