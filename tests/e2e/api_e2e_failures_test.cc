@@ -396,6 +396,21 @@ TEST_F(ApiFailuresTest, ShedsWritesWhenTheCommandQueueIsFullAndCountsTheRestOnce
   const rapidjson::Document d = Parse(detail.body);
   EXPECT_EQ(d["total_funded"].GetInt64(), accepted.load() * kUnit);
   EXPECT_EQ(d["participant_count"].GetInt64(), accepted.load());
+
+  // /metrics tells the same story: each shed funding once, as overloaded.
+  const HttpResponse metrics = Call("GET", "/metrics", "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_EQ(MetricSample(metrics.body, R"(ledger_commands_total{command="fund_post",)"
+                                       R"(outcome="overloaded",reason="none"})"),
+            shed.load())
+      << metrics.body;
+  EXPECT_EQ(MetricSample(metrics.body, R"(ledger_commands_total{command="fund_post",)"
+                                       R"(outcome="accepted",reason="none"})"),
+            accepted.load());
+  EXPECT_EQ(MetricSample(metrics.body, R"(http_requests_total{method="POST",)"
+                                       R"(route="/api/posts/{id}/fundings",status="503"})"),
+            shed.load());
+  EXPECT_EQ(MetricSample(metrics.body, "ledger_sequencer_queue_capacity"), 1);
 }
 
 TEST_F(ApiFailuresTest, KeepsTakingWritesAndRefusesReadsWhilePostgresIsDown) {
@@ -442,6 +457,18 @@ TEST_F(ApiFailuresTest, KeepsTakingWritesAndRefusesReadsWhilePostgresIsDown) {
   EXPECT_EQ(not_ready, 503) << Log();
   EXPECT_EQ(Call("GET", "/healthz", "/healthz").status, 200);
 
+  // What an SRE's dashboard shows meanwhile: not ready, the funding made
+  // during the outage not projected and getting older, the projector failing.
+  std::this_thread::sleep_for(milliseconds(300));
+  const HttpResponse down = Call("GET", "/metrics", "/metrics");
+  ASSERT_EQ(down.status, 200);
+  EXPECT_EQ(MetricSample(down.body, "ledger_ready"), 0) << down.body;
+  EXPECT_EQ(MetricSample(down.body, "ledger_projector_lag_events"), 1) << down.body;
+  EXPECT_GE(MetricSample(down.body, "ledger_projector_lag_seconds").value_or(0), 0.3) << down.body;
+  EXPECT_GE(MetricSample(down.body, "ledger_projector_errors_total").value_or(0), 1) << down.body;
+  EXPECT_EQ(MetricSample(down.body, "ledger_log_head_position"),
+            MetricSample(down.body, "ledger_projector_position").value_or(-2) + 1);
+
   auto restarted = projections::EmbeddedPostgres::Start(options);
   ASSERT_TRUE(restarted.ok()) << restarted.status().ToString();
   pg_ = std::move(restarted).value();
@@ -464,6 +491,20 @@ TEST_F(ApiFailuresTest, KeepsTakingWritesAndRefusesReadsWhilePostgresIsDown) {
   EXPECT_EQ(d["participant_count"].GetInt64(), 2);
   EXPECT_EQ(Call("GET", "/api/posts", "/api/posts").status, 200);
   EXPECT_EQ(AwaitReadiness(200, seconds(30)), 200) << Log();
+  const HttpResponse up = Call("GET", "/metrics", "/metrics");
+  EXPECT_EQ(MetricSample(up.body, "ledger_ready"), 1) << up.body;
+  EXPECT_EQ(MetricSample(up.body, "ledger_projector_lag_events"), 0) << up.body;
+  EXPECT_EQ(MetricSample(up.body, "ledger_projector_lag_seconds"), 0) << up.body;
+  // And the log says when the outage began and ended for the projector,
+  // once each however many retries there were.
+  const std::string log = Log();
+  const auto count = [&log](const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count(R"("msg":"database unavailable; retrying with backoff")"), 1u) << log;
+  EXPECT_EQ(count(R"("msg":"database reachable again")"), 1u) << log;
 }
 
 TEST_F(ApiFailuresTest, ServesNoMetricsWhenSwitchedOff) {

@@ -1,9 +1,11 @@
 #include "e2e_support.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -99,6 +101,30 @@ std::optional<std::string> FindLibFaketime() {
     if (fs::exists(lib, ec)) return lib.string();
   }
   return std::nullopt;
+}
+
+std::optional<double> MetricSample(const std::string& exposition, const std::string& series) {
+  size_t at = 0;
+  while (at < exposition.size()) {
+    const size_t end = std::min(exposition.find('\n', at), exposition.size());
+    const std::string_view line(exposition.data() + at, end - at);
+    at = end + 1;
+    if (line.size() <= series.size() || !line.starts_with(series) || line[series.size()] != ' ') {
+      continue;
+    }
+    const std::string value(line.substr(series.size() + 1));
+    char* parsed_end = nullptr;
+    const double v = std::strtod(value.c_str(), &parsed_end);
+    if (parsed_end == value.c_str()) return std::nullopt;
+    return v;
+  }
+  return std::nullopt;
+}
+
+std::optional<double> ScrapeSample(const ServerProcess& server, const std::string& series) {
+  const HttpResponse r = Call(server, "GET", "/metrics", "/metrics");
+  EXPECT_EQ(r.status, 200) << r.body;
+  return MetricSample(r.body, series);
 }
 
 }  // namespace ledger::e2e

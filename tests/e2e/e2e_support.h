@@ -47,6 +47,15 @@ rapidjson::Document Parse(const std::string& body);
 // The problem name of a problem+json answer ("" when it is none).
 std::string ProblemName(const HttpResponse& r);
 
+// The value of the sample `series` in Prometheus text `exposition`: the
+// metric name with its labels exactly as the server writes them, e.g.
+// `ledger_ready` or `http_requests_total{method="GET",route="/readyz",status="200"}`.
+// nullopt when there is no such sample.
+std::optional<double> MetricSample(const std::string& exposition, const std::string& series);
+// GET /metrics from `server` (recorded; a failed expectation unless 200),
+// then MetricSample of its body.
+std::optional<double> ScrapeSample(const ServerProcess& server, const std::string& series);
+
 // libfaketime's multi-threading variant (Debian package libfaketime, pulled
 // in by faketime), or nullopt when it is not installed.
 std::optional<std::string> FindLibFaketime();
