@@ -10,7 +10,9 @@
 # Environment: BENCH_POSTS (100000), BENCH_FUND_POSTS (1000), BENCH_SECONDS
 # (20), BENCH_CONNECTIONS (64), BENCH_FUND_CONNECTIONS (256, a second fund
 # run), BENCH_THREADS (2), LEDGER_BENCH_DIR (data directory parent, default
-# /tmp).
+# /tmp), BENCH_SERVE_ARGS (more flags for serve, split on spaces, e.g.
+# "--metrics off --log-level warn"), BENCH_ONLY_FUND (1: only the fund rows,
+# without the lag probe).
 #
 # Why a second fund run with more connections: a funding is answered only
 # after the fsync of its batch, so each connection has at most one funding
@@ -48,7 +50,7 @@ cleanup() {
 trap cleanup EXIT
 
 "$binary" serve --listen 127.0.0.1:0 --data-dir "$work/data" --jwt-secret "$secret" \
-  --max-connections 4096 >"$work/stdout" 2>"$work/stderr" &
+  --max-connections 4096 ${BENCH_SERVE_ARGS:-} >"$work/stdout" 2>"$work/stderr" &
 server_pid=$!
 port=
 for _ in $(seq 1 600); do
@@ -129,6 +131,11 @@ run() {
   echo "| scenario | connections | requests/s | p50 | p99 | non-2xx |"
   echo "|---|---:|---:|---:|---:|---:|"
   rm -f "$work/stop-probe" "$work/lag"
+  if [[ ${BENCH_ONLY_FUND:-0} == 1 ]]; then
+    run "fund (1 000 posts, durable)" fund.lua
+    run "fund (1 000 posts, durable)" fund.lua "$fund_connections"
+    exit 0
+  fi
   probe &
   probe_pid=$!
   run "fund (1 000 posts, durable)" fund.lua
