@@ -10,6 +10,8 @@
 
 #include <unistd.h>
 
+#include "common/utf8.h"
+
 namespace ledger {
 namespace {
 
@@ -82,40 +84,6 @@ void AppendTime(std::string& out) {
 // Bytes that JSON and a terminal take as they are.
 bool IsPlain(char c) { return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\'; }
 
-// The length of the valid UTF-8 sequence (2..4 bytes) at text[i], with its
-// code point in *cp; 0 when the bytes there are not one.
-size_t DecodeMultiByte(std::string_view text, size_t i, char32_t* cp) {
-  const auto byte = [&](size_t k) { return static_cast<uint8_t>(text[k]); };
-  const uint8_t b0 = byte(i);
-  size_t len = 0;
-  char32_t value = 0;
-  char32_t min = 0;
-  if ((b0 & 0xE0) == 0xC0) {
-    len = 2;
-    value = b0 & 0x1Fu;
-    min = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3;
-    value = b0 & 0x0Fu;
-    min = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4;
-    value = b0 & 0x07u;
-    min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + len > text.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    const uint8_t b = byte(i + k);
-    if ((b & 0xC0) != 0x80) return 0;
-    value = (value << 6) | (b & 0x3Fu);
-  }
-  if (value < min || value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF)) return 0;
-  *cp = value;
-  return len;
-}
-
 // \u00XX of a control character.
 size_t ControlEscape(uint32_t c, char* piece) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -144,15 +112,16 @@ size_t EncodePiece(std::string_view text, size_t i, char* piece, size_t* consume
     piece[0] = static_cast<char>(b);
     return 1;
   }
-  char32_t cp = 0;
-  const size_t len = DecodeMultiByte(text, i, &cp);
-  if (len == 0) {
+  size_t end = i;
+  const std::optional<char32_t> cp = DecodeCodePoint(text, &end);
+  if (!cp) {
     kReplacement.copy(piece, kReplacement.size());
     return kReplacement.size();
   }
+  const size_t len = end - i;
   *consumed = len;
   // C1 controls are valid JSON but would steer a terminal (U+009B is CSI).
-  if (cp <= 0x9f) return ControlEscape(cp, piece);
+  if (*cp <= 0x9f) return ControlEscape(*cp, piece);
   text.copy(piece, len, i);
   return len;
 }

@@ -78,6 +78,12 @@ bool IsControl(char32_t cp) { return cp <= 0x1F || (cp >= 0x7F && cp <= 0x9F); }
 
 }  // namespace
 
+std::optional<char32_t> DecodeCodePoint(std::string_view text, size_t* pos) {
+  const char32_t cp = DecodeOne(text, pos);
+  if (cp == kInvalid) return std::nullopt;
+  return cp;
+}
+
 std::optional<size_t> CountCodePoints(std::string_view text) {
   size_t count = 0;
   size_t pos = 0;

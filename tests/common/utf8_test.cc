@@ -156,5 +156,25 @@ TEST(Utf8Test, PrintableTextHasNoControlCharacters) {
   EXPECT_FALSE(HasControlCharacter("\xf0\x9f\x98\x80"));
 }
 
+TEST(Utf8Test, DecodesOneCodePointAndAdvancesPastIt) {
+  const std::string_view text = "a\xea\xb0\x80\xf0\x9f\x98\x80";  // a, U+AC00, U+1F600
+  size_t pos = 0;
+  EXPECT_EQ(DecodeCodePoint(text, &pos), U'a');
+  EXPECT_EQ(pos, 1u);
+  EXPECT_EQ(DecodeCodePoint(text, &pos), U'\uAC00');
+  EXPECT_EQ(pos, 4u);
+  EXPECT_EQ(DecodeCodePoint(text, &pos), U'\U0001F600');
+  EXPECT_EQ(pos, text.size());
+}
+
+TEST(Utf8Test, DecodeLeavesThePositionAtABadSequence) {
+  for (const std::string_view bad :
+       {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe0\xa4", "\x80", "\xea\x41\x80"}) {
+    size_t pos = 0;
+    EXPECT_FALSE(DecodeCodePoint(bad, &pos).has_value()) << bad;
+    EXPECT_EQ(pos, 0u) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace ledger
