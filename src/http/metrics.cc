@@ -70,6 +70,23 @@ void HttpMetrics::Observe(std::string_view method, std::string_view route, int s
   series.duration->Observe(seconds);
 }
 
+prometheus::MetricFamily EmptyFamily(std::string_view name, std::string_view help,
+                                     prometheus::MetricType type) {
+  return prometheus::MetricFamily{std::string(name), std::string(help), type, {}};
+}
+
+void AddSample(prometheus::MetricFamily& family, double value,
+               std::vector<prometheus::ClientMetric::Label> labels) {
+  prometheus::ClientMetric metric;
+  metric.label = std::move(labels);
+  if (family.type == prometheus::MetricType::Counter) {
+    metric.counter.value = value;
+  } else {
+    metric.gauge.value = value;
+  }
+  family.metric.push_back(std::move(metric));
+}
+
 std::string SerializeRegistry(const prometheus::Registry& registry) {
   return SerializeCollectables({&registry});
 }

@@ -7,6 +7,10 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
+
+#include <prometheus/client_metric.h>
+#include <prometheus/metric_family.h>
 
 namespace prometheus {
 class Collectable;
@@ -48,6 +52,15 @@ class HttpMetrics {
   // exists, so each series is looked up there once and kept here.
   std::unordered_map<std::string, Series> series_;  // guarded by mu_
 };
+
+// Building families by hand, for collectors that read their figures at
+// scrape time (service_metrics.h, process_metrics.h): a family with no
+// samples yet, and one sample of a counter or gauge family (its type says
+// which value is set).
+prometheus::MetricFamily EmptyFamily(std::string_view name, std::string_view help,
+                                     prometheus::MetricType type);
+void AddSample(prometheus::MetricFamily& family, double value,
+               std::vector<prometheus::ClientMetric::Label> labels = {});
 
 // Prometheus text exposition (format 0.0.4) of everything in `registry`.
 std::string SerializeRegistry(const prometheus::Registry& registry);

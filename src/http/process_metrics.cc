@@ -9,6 +9,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "http/metrics.h"
+
 namespace ledger::http {
 namespace {
 
@@ -41,14 +43,8 @@ std::string ReadWhole(const char* path) {
 
 prometheus::MetricFamily One(std::string_view name, std::string_view help,
                              prometheus::MetricType type, double value) {
-  prometheus::MetricFamily family{std::string(name), std::string(help), type, {}};
-  prometheus::ClientMetric metric;
-  if (type == prometheus::MetricType::Counter) {
-    metric.counter.value = value;
-  } else {
-    metric.gauge.value = value;
-  }
-  family.metric.push_back(std::move(metric));
+  prometheus::MetricFamily family = EmptyFamily(name, help, type);
+  AddSample(family, value);
   return family;
 }
 

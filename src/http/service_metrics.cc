@@ -5,6 +5,7 @@
 #include <string>
 
 #include "http/build_info.h"
+#include "http/metrics.h"
 #include "http/process_metrics.h"
 
 namespace ledger::http {
@@ -14,29 +15,14 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-MetricFamily Family(std::string_view name, std::string_view help, MetricType type) {
-  return MetricFamily{std::string(name), std::string(help), type, {}};
-}
-
-void AddSample(MetricFamily& family, double value, std::vector<ClientMetric::Label> labels = {}) {
-  ClientMetric metric;
-  metric.label = std::move(labels);
-  if (family.type == MetricType::Counter) {
-    metric.counter.value = value;
-  } else {
-    metric.gauge.value = value;
-  }
-  family.metric.push_back(std::move(metric));
-}
-
 MetricFamily Gauge(std::string_view name, std::string_view help, double value) {
-  MetricFamily family = Family(name, help, MetricType::Gauge);
+  MetricFamily family = EmptyFamily(name, help, MetricType::Gauge);
   AddSample(family, value);
   return family;
 }
 
 MetricFamily Counter(std::string_view name, std::string_view help, double value) {
-  MetricFamily family = Family(name, help, MetricType::Counter);
+  MetricFamily family = EmptyFamily(name, help, MetricType::Counter);
   AddSample(family, value);
   return family;
 }
@@ -108,7 +94,7 @@ std::string_view BuildRevision() { return kBuildRevision; }
 
 MetricFamily HistogramFamily(std::string_view name, std::string_view help,
                              const HistogramSnapshot& snapshot) {
-  MetricFamily family = Family(name, help, MetricType::Histogram);
+  MetricFamily family = EmptyFamily(name, help, MetricType::Histogram);
   ClientMetric metric;
   uint64_t cumulative = 0;
   for (size_t i = 0; i < snapshot.bounds.size(); ++i) {
@@ -125,24 +111,25 @@ MetricFamily HistogramFamily(std::string_view name, std::string_view help,
 }
 
 MetricFamily BuildInfoFamily(std::string_view version, std::string_view revision) {
-  MetricFamily family =
-      Family("ledger_build_info", "Version and source revision of the running binary (always 1)",
-             MetricType::Gauge);
+  MetricFamily family = EmptyFamily("ledger_build_info",
+                                    "Version and source revision of the running binary (always 1)",
+                                    MetricType::Gauge);
   AddSample(family, 1, {Label("revision", revision), Label("version", version)});
   return family;
 }
 
 std::vector<MetricFamily> WriteSideFamilies(const commands::SequencerMetrics& m) {
   std::vector<MetricFamily> out;
-  MetricFamily commands = Family("ledger_commands_total",
-                                 "Commands submitted, by command, outcome and reason (idempotent "
-                                 "replays are counted in ledger_idempotency_hits_total instead)",
-                                 MetricType::Counter);
+  MetricFamily commands =
+      EmptyFamily("ledger_commands_total",
+                  "Commands submitted, by command, outcome and reason (idempotent "
+                  "replays are counted in ledger_idempotency_hits_total instead)",
+                  MetricType::Counter);
   MetricFamily hits =
-      Family("ledger_idempotency_hits_total",
-             "Commands answered with the stored result of an earlier request with the same "
-             "Idempotency-Key",
-             MetricType::Counter);
+      EmptyFamily("ledger_idempotency_hits_total",
+                  "Commands answered with the stored result of an earlier request with the same "
+                  "Idempotency-Key",
+                  MetricType::Counter);
   for (size_t k = 0; k < commands::kCommandKindCount; ++k) {
     const std::string_view kind = commands::KindName(static_cast<commands::CommandKind>(k));
     for (size_t slot = 0; slot < commands::kOutcomeSlotCount; ++slot) {
@@ -161,8 +148,9 @@ std::vector<MetricFamily> WriteSideFamilies(const commands::SequencerMetrics& m)
   out.push_back(std::move(commands));
   out.push_back(std::move(hits));
 
-  MetricFamily appended = Family("ledger_events_appended_total",
-                                 "Events made durable in the log, by type", MetricType::Counter);
+  MetricFamily appended =
+      EmptyFamily("ledger_events_appended_total", "Events made durable in the log, by type",
+                  MetricType::Counter);
   for (size_t t = 0; t < events::kEventTypeCount; ++t) {
     AddSample(appended, static_cast<double>(m.events_appended[t]),
               {Label("type", events::TypeName(static_cast<events::EventType>(t)))});
