@@ -4,7 +4,8 @@
 
 namespace ledger::internal {
 
-// Prints "file:line: check failed: expr: message" to stderr and aborts.
+// Logs an error line (common/log.h, component "check") whose msg is
+// "file:line: LEDGER_CHECK failed: expr: message", then aborts.
 [[noreturn]] void CheckFailed(const char* file, int line, const char* expr,
                               std::string_view message);
 
