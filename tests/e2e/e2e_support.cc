@@ -3,15 +3,16 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "http/jwt.h"
@@ -45,8 +46,19 @@ void Recorder::Add(const std::string& method, const std::string& route, const Ht
   w.Key("body");
   w.String(r.body.c_str(), static_cast<rapidjson::SizeType>(r.body.size()));
   w.EndObject();
+  std::string line(buffer.GetString(), buffer.GetSize());
+  line += '\n';
+  // Several test processes append to the file at once (ctest -j). An
+  // ofstream splits a long line (a /metrics body is tens of KiB) into
+  // several write(2) calls, which other processes' lines could then land
+  // between; one O_APPEND write of the whole line is not interleaved on a
+  // local file system.
   std::lock_guard lock(mu_);
-  std::ofstream(path, std::ios::app) << buffer.GetString() << "\n";
+  const int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0) << "cannot open " << path;
+  const ssize_t written = write(fd, line.data(), line.size());
+  close(fd);
+  EXPECT_EQ(written, static_cast<ssize_t>(line.size())) << "short write to " << path;
 }
 
 HttpResponse Call(const ServerProcess& server, const std::string& method, const std::string& target,
