@@ -1,8 +1,7 @@
 #include "app/event_filter.h"
 
-#include <cstdio>
-
 #include "commands/limits.h"
+#include "common/ascii.h"
 #include "common/time_format.h"
 
 namespace ledger::app {
@@ -136,9 +135,9 @@ std::string QuoteForTerminal(std::string_view text) {
       out += '\\';
       out += c;
     } else if (byte < 0x20 || byte == 0x7f) {
-      char escaped[5];
-      std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
-      out += escaped;
+      out += "\\x";
+      out += HexDigit(byte >> 4U);
+      out += HexDigit(byte);
     } else {
       out += c;  // UTF-8 (Korean titles) stays readable
     }

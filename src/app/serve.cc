@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "commands/sequencer.h"
+#include "common/ascii.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/time_zone.h"
@@ -75,12 +76,8 @@ Result<std::string> JwtSecret(const Config& config, bool* generated) {
   if (ec) return Status::IOError("creating " + config.data_dir + ": " + ec.message());
   unsigned char bytes[kSecretBytes];
   if (RAND_bytes(bytes, sizeof bytes) != 1) return Status::Internal("RAND_bytes failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string secret;
-  for (const unsigned char b : bytes) {
-    secret += kHex[b >> 4];
-    secret += kHex[b & 15];
-  }
+  const std::string secret =
+      HexEncode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);

@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include "common/ascii.h"
 #include "common/utf8.h"
 
 namespace ledger {
@@ -86,13 +87,12 @@ bool IsPlain(char c) { return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\'; }
 
 // \u00XX of a control character.
 size_t ControlEscape(uint32_t c, char* piece) {
-  static constexpr char kHex[] = "0123456789abcdef";
   piece[0] = '\\';
   piece[1] = 'u';
   piece[2] = '0';
   piece[3] = '0';
-  piece[4] = kHex[(c >> 4) & 0xf];
-  piece[5] = kHex[c & 0xf];
+  piece[4] = HexDigit(c >> 4U);
+  piece[5] = HexDigit(c);
   return kPieceBytesMax;
 }
 

@@ -13,6 +13,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "common/ascii.h"
 #include "events/chain.h"
 #include "http/json_body.h"
 #include "http/json_out.h"
@@ -77,10 +78,8 @@ Problem NoSuchPost() { return MakeProblem("not_found", "no such post"); }
 
 bool IsJsonContentType(std::optional<std::string_view> value) {
   if (!value) return false;
-  std::string lower;
-  for (const char c : *value) lower += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-  if (lower.rfind(kJson, 0) != 0) return false;
-  const std::string_view rest = std::string_view(lower).substr(kJson.size());
+  if (!StartsWithIgnoreAsciiCase(*value, kJson)) return false;
+  const std::string_view rest = value->substr(kJson.size());
   return rest.empty() || rest.front() == ';' || rest.front() == ' ';
 }
 

@@ -11,6 +11,7 @@
 #include <rapidjson/writer.h>
 
 #include "commands/limits.h"
+#include "common/ascii.h"
 #include "common/check.h"
 #include "common/time_format.h"
 #include "common/utf8.h"
@@ -35,15 +36,6 @@ std::string HmacSha256(std::string_view secret, std::string_view data) {
            reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &md_len);
   LEDGER_CHECK(out != nullptr && md_len == kSignatureBytes, "HMAC-SHA256 cannot fail");
   return std::string(reinterpret_cast<const char*>(md), md_len);
-}
-
-bool EqualsIgnoreAsciiCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 // The 401 for a request that sent no Bearer token at all.

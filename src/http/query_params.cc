@@ -6,18 +6,12 @@
 #include <optional>
 #include <system_error>
 
+#include "common/ascii.h"
 #include "common/utf8.h"
 #include "projections/cursor.h"
 
 namespace ledger::http {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // Percent-decodes `text` with '+' as a space; nullopt on a broken escape.
 std::optional<std::string> Decode(std::string_view text) {
@@ -31,8 +25,8 @@ std::optional<std::string> Decode(std::string_view text) {
       out += c;
     } else {
       if (i + 2 >= text.size()) return std::nullopt;
-      const int hi = HexValue(text[i + 1]);
-      const int lo = HexValue(text[i + 2]);
+      const int hi = HexDigitValue(text[i + 1]);
+      const int lo = HexDigitValue(text[i + 2]);
       if (hi < 0 || lo < 0) return std::nullopt;
       out += static_cast<char>(hi * 16 + lo);
       i += 2;

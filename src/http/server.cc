@@ -18,6 +18,7 @@
 
 // The Boost headers must stay between these two.
 // clang-format off
+#include "common/ascii.h"
 #include "http/boost_warnings_begin.h"
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
@@ -109,24 +110,15 @@ void LogHandlerThrew(std::string_view request_id, std::string_view method, std::
       .Str("error", error);
 }
 
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 bool IsVisibleAscii(char c) { return c >= 0x21 && c <= 0x7e; }
 
 std::string GenerateRequestId() {
   thread_local std::mt19937_64 engine{std::random_device{}()};
-  constexpr std::string_view kHex = "0123456789abcdef";
   uint64_t bits = engine();
   std::string id(16, '0');
   for (char& c : id) {
-    c = kHex[bits & 0xf];
-    bits >>= 4;
+    c = HexDigit(static_cast<unsigned>(bits & 0xfU));
+    bits >>= 4U;
   }
   return id;
 }
@@ -151,7 +143,7 @@ Request ToRequest(bhttp::request<bhttp::string_body>& message) {
   request.method = std::string(message.method_string());
   SplitTarget(message.target(), request.path, request.query);
   for (const auto& field : message) {
-    request.headers.emplace_back(ToLower(field.name_string()), std::string(field.value()));
+    request.headers.emplace_back(AsciiLowercase(field.name_string()), std::string(field.value()));
   }
   request.body = std::move(message.body());
   request.request_id = RequestIdFor(message);
