@@ -12,11 +12,11 @@
 
 #include "commands/limits.h"
 #include "common/ascii.h"
+#include "common/base64url.h"
 #include "common/check.h"
 #include "common/time_format.h"
 #include "common/utf8.h"
 #include "http/json_body.h"
-#include "projections/cursor.h"
 
 namespace ledger::http {
 namespace {
@@ -97,7 +97,7 @@ std::optional<std::array<std::string_view, 3>> SplitToken(std::string_view token
 // "none" or another algorithm is refused, RFC 8725 §3.1), typ absent or JWT,
 // no crit extensions (RFC 7515 §4.1.11: we understand none).
 std::optional<std::string> CheckHeader(std::string_view encoded) {
-  const std::optional<std::string> text = projections::Base64UrlDecode(encoded);
+  const std::optional<std::string> text = Base64UrlDecode(encoded);
   if (!text) return "the token's header is not base64url without padding";
   auto read = ReadStrictJson(*text);
   if (const auto* error = std::get_if<std::string>(&read)) return "the token's header " + *error;
@@ -118,7 +118,7 @@ std::optional<std::string> CheckHeader(std::string_view encoded) {
 
 // The claims of a token whose signature was checked; Problem on any flaw.
 std::variant<TokenClaims, Problem> ReadClaims(std::string_view encoded, Timestamp now) {
-  const std::optional<std::string> text = projections::Base64UrlDecode(encoded);
+  const std::optional<std::string> text = Base64UrlDecode(encoded);
   if (!text) return InvalidToken("the token's claim set is not base64url without padding");
   auto read = ReadStrictJson(*text);
   if (const auto* error = std::get_if<std::string>(&read)) {
@@ -213,12 +213,12 @@ std::string MintToken(std::string_view secret, const TokenClaims& claims) {
   w.Int64(Seconds(claims.expires_at));
   w.EndObject();
 
-  std::string token = projections::Base64UrlEncode(kHeaderJson);
+  std::string token = Base64UrlEncode(kHeaderJson);
   token += '.';
-  token += projections::Base64UrlEncode(std::string_view(buffer.GetString(), buffer.GetSize()));
+  token += Base64UrlEncode(std::string_view(buffer.GetString(), buffer.GetSize()));
   const std::string signature = HmacSha256(secret, token);
   token += '.';
-  token += projections::Base64UrlEncode(signature);
+  token += Base64UrlEncode(signature);
   return token;
 }
 
@@ -247,7 +247,7 @@ std::variant<TokenClaims, Problem> VerifyBearer(std::optional<std::string_view> 
 
   // The claims are read only once the signature proves that we wrote them;
   // before that, only the small fixed header has been parsed.
-  const std::optional<std::string> signature = projections::Base64UrlDecode((*parts)[2]);
+  const std::optional<std::string> signature = Base64UrlDecode((*parts)[2]);
   if (!signature) return InvalidToken("the token's signature is not base64url without padding");
   const std::string expected =
       HmacSha256(secret, token.substr(0, header.size() + 1 + claims.size()));

@@ -55,10 +55,4 @@ std::string EncodeCursor(OrderBy order, std::string_view search, const CursorKey
 // kInvalidArgument.
 Result<CursorKey> DecodeCursor(std::string_view cursor, OrderBy order, std::string_view search);
 
-// RFC 4648 §5 base64url without padding. Decoding refuses padding, characters
-// outside the alphabet, and encodings whose unused trailing bits are not zero,
-// so each byte string has exactly one accepted encoding.
-std::string Base64UrlEncode(std::string_view bytes);
-std::optional<std::string> Base64UrlDecode(std::string_view text);
-
 }  // namespace ledger::projections

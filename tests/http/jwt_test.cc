@@ -11,7 +11,7 @@
 #include <openssl/hmac.h>
 
 #include "commands/limits.h"
-#include "projections/cursor.h"
+#include "common/base64url.h"
 #include "support/status_matchers.h"
 #include "support/time_literals.h"
 
@@ -28,7 +28,7 @@ constexpr std::string_view kHs256Header = R"({"alg":"HS256","typ":"JWT"})";
 Timestamp Now() { return At("2026-11-21T03:00:00.000000Z"); }
 int64_t NowSeconds() { return 1'795'230'000; }
 
-std::string B64(std::string_view bytes) { return projections::Base64UrlEncode(bytes); }
+std::string B64(std::string_view bytes) { return Base64UrlEncode(bytes); }
 
 // A token with exactly this header and payload, signed with HMAC over `md`.
 std::string Sign(std::string_view header, std::string_view payload,
@@ -116,9 +116,9 @@ TEST(JwtTest, MintWritesTheStandardHeaderAndWholeSeconds) {
   claims.expires_at = Now() + std::chrono::microseconds(1'999'999);
   const std::string token = MintToken(kSecret, claims);
   const size_t dot = token.find('.');
-  EXPECT_EQ(projections::Base64UrlDecode(token.substr(0, dot)), std::string(kHs256Header));
+  EXPECT_EQ(Base64UrlDecode(token.substr(0, dot)), std::string(kHs256Header));
   const size_t dot2 = token.find('.', dot + 1);
-  EXPECT_EQ(projections::Base64UrlDecode(token.substr(dot + 1, dot2 - dot - 1)),
+  EXPECT_EQ(Base64UrlDecode(token.substr(dot + 1, dot2 - dot - 1)),
             R"({"sub":"u","exp":)" + std::to_string(NowSeconds() + 1) + "}");
   EXPECT_EQ(token,
             Sign(kHs256Header, R"({"sub":"u","exp":)" + std::to_string(NowSeconds() + 1) + "}"));
