@@ -192,6 +192,43 @@ TEST(ResultTest, AssignOrReturnAssignsExistingVariable) {
   EXPECT_EQ(out, "untouched");
 }
 
+// A layer with richer failures (the API's problem details) uses its own
+// error type through the same Result.
+struct Refusal {
+  int status = 0;
+  std::string why;
+};
+
+Result<int, Refusal> ParsePositive(int x) {
+  if (x <= 0) return Refusal{422, "not positive"};
+  return x;
+}
+
+TEST(ResultTest, CarriesAnotherErrorType) {
+  const Result<int, Refusal> good = ParsePositive(3);
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(*good, 3);
+  const Result<int, Refusal> bad = ParsePositive(-1);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().status, 422);
+  EXPECT_EQ(bad.error().why, "not positive");
+}
+
+TEST(ResultTest, VoidResultIsOkOrAnError) {
+  const Result<void, Refusal> fine;
+  EXPECT_TRUE(fine.ok());
+  const Result<void, Refusal> refused = Refusal{415, "not JSON"};
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().status, 415);
+}
+
+TEST(CheckDeathTest, ErrorOfValueResultAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const Result<int, Refusal> r = 5;
+  EXPECT_DEATH(static_cast<void>(r.error()),
+               "LEDGER_CHECK failed: .*error\\(\\) of a Result that holds a value");
+}
+
 TEST(CheckDeathTest, ValueOfErrorResultAborts) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   const Result<int> r = Status::Corruption("bad");
