@@ -76,6 +76,49 @@ TEST(CodecTest, CanonicalBytesAreFixedText) {
             "\"data\":{\"backer\":\"bob\",\"units\":2,\"amount\":2000}}");
 }
 
+// The canonical bytes are the input of every hash ever written, so their
+// escaping is pinned byte for byte: every ASCII byte, then UTF-8 beyond it.
+TEST(CodecTest, PinsTheEscapingOfEveryAsciiByte) {
+  std::string every_ascii_byte(0x80, '\0');
+  for (size_t c = 0; c < every_ascii_byte.size(); ++c) {
+    every_ascii_byte[c] = static_cast<char>(c);
+  }
+  Event e = testing::Funded(3, 7, 2);
+  e.data = PostFunded{every_ascii_byte + "취미 🎉", 2, 2000};
+  EXPECT_EQ(EncodeCanonical(e),
+            "{\"position\":3,\"stream\":\"post-7\",\"stream_version\":2,\"type\":\"PostFunded\","
+            "\"schema_version\":1,\"recorded_at\":\"2026-09-21T14:13:20.000003Z\","
+            "\"actor\":\"bob\",\"correlation_id\":\"req-3\",\"idempotency_key\":null,"
+            "\"data\":{\"backer\":\""
+            "\\u0000\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\b\\t\\n\\u000B\\f\\r"
+            "\\u000E\\u000F\\u0010\\u0011\\u0012\\u0013\\u0014\\u0015\\u0016\\u0017\\u0018"
+            "\\u0019\\u001A\\u001B\\u001C\\u001D\\u001E\\u001F !\\\"#$%&'()*+,-./0123456789:;<=>?@"
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\\\]^_`abcdefghijklmnopqrstuvwxyz{|}~\x7f"
+            "취미 🎉\",\"units\":2,\"amount\":2000}}");
+}
+
+std::string Repeat(std::string_view piece, size_t times) {
+  std::string out;
+  for (size_t i = 0; i < times; ++i) out += piece;
+  return out;
+}
+
+TEST(CodecTest, PinsTheEnvelope) {
+  Event e = Created();
+  e.prev_hash.fill(0xab);
+  e.hash.fill(0x01);
+  EXPECT_EQ(EncodeEnvelopeJson(e),
+            "{\"position\":1,\"stream\":\"post-7\",\"stream_version\":1,\"type\":\"PostCreated\","
+            "\"schema_version\":1,\"recorded_at\":\"2025-11-21T04:40:00.123456Z\","
+            "\"actor\":\"alice\",\"correlation_id\":\"req-1\",\"idempotency_key\":\"key-1\","
+            "\"data\":{\"title\":\"내 취미 만들기 \\\"quoted\\\"\\n\",\"uploader\":\"앨리스\","
+            "\"owner\":\"alice\",\"description\":\"tab\\tand \\u0001 control\","
+            "\"target_amount\":1000000,\"funding_unit\":1000,\"end_date\":\"2026-12-31\","
+            "\"closes_at\":\"2026-12-30T15:00:00.000000Z\"},"
+            "\"prev_hash\":\"" +
+                Repeat("ab", 32) + "\",\"hash\":\"" + Repeat("01", 32) + "\"}");
+}
+
 TEST(CodecTest, KeepsUtf8UnescapedAndEscapesControls) {
   const std::string bytes = EncodeCanonical(Created());
   EXPECT_NE(bytes.find("내 취미 만들기 \\\"quoted\\\"\\n"), std::string::npos) << bytes;
