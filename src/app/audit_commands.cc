@@ -9,9 +9,9 @@
 #include "app/cli.h"
 #include "app/event_filter.h"
 #include "app/tool_support.h"
+#include "common/json_writer.h"
 #include "events/backup.h"
 #include "events/codec.h"
-#include "events/json_writer.h"
 #include "projections/replay.h"
 #include "projections/verify.h"
 
@@ -87,11 +87,6 @@ std::optional<Invocation> Begin(const std::vector<std::string>& args, std::strin
   return Invocation{std::move(flags).value(), std::move(config).value()};
 }
 
-std::string HeadLine(const events::LogHead& head) {
-  return "{\"position\":" + std::to_string(head.position) + ",\"hash\":\"" +
-         events::ToHex(head.hash) + "\"}";
-}
-
 // ---- head -------------------------------------------------------------
 
 }  // namespace
@@ -107,7 +102,7 @@ int HeadCommand(const std::vector<std::string>& args, std::ostream& out, std::os
   if (!invocation) return code;
   auto tool = ToolLog::Open(invocation->config.data_dir, /*check_tail=*/true);
   if (!tool.ok()) return Fail(err, "head", tool.status());
-  out << HeadLine((*tool)->log().Head()) << "\n";
+  out << events::EncodeHeadJson((*tool)->log().Head()) << "\n";
   return kExitOk;
 }
 
@@ -287,68 +282,41 @@ namespace {
 void WriteVerifyJson(std::ostream& out, const events::LogHead& head,
                      const projections::VerifyReport& r, bool chain_only,
                      const std::string& schema) {
-  rapidjson::StringBuffer buffer;
-  json::Writer w(buffer);
+  JsonWriter w;
   w.StartObject();
-  json::Key(w, "ok");
-  w.Bool(r.ok());
-  json::Key(w, "head");
-  w.StartObject();
-  json::Key(w, "position");
-  w.Int64(head.position);
-  json::Key(w, "hash");
-  json::Str(w, events::ToHex(head.hash));
+  w.Member("ok", r.ok());
+  w.Key("head").Raw(events::EncodeHeadJson(head));
+  w.Key("chain").StartObject();
+  w.Member("ok", r.chain_ok);
+  w.Member("events_checked", r.events_checked);
+  w.Key("first_bad_position");
+  r.chain_ok ? w.Null() : w.Int64(r.first_bad_position);
+  w.Key("problem");
+  r.chain_ok ? w.Null() : w.String(r.chain_problem);
   w.EndObject();
-  json::Key(w, "chain");
-  w.StartObject();
-  json::Key(w, "ok");
-  w.Bool(r.chain_ok);
-  json::Key(w, "events_checked");
-  w.Int64(r.events_checked);
-  json::Key(w, "first_bad_position");
-  if (r.chain_ok)
-    w.Null();
-  else
-    w.Int64(r.first_bad_position);
-  json::Key(w, "problem");
-  if (r.chain_ok)
-    w.Null();
-  else
-    json::Str(w, r.chain_problem);
-  w.EndObject();
-  json::Key(w, "read_tables");
+  w.Key("read_tables");
   if (chain_only) {
     w.Null();
   } else {
     w.StartObject();
-    json::Key(w, "schema");
-    json::Str(w, schema);
-    json::Key(w, "checkpoint_position");
-    w.Int64(r.checkpoint_position);
-    json::Key(w, "mismatch_count");
-    w.Int64(r.mismatch_count);
-    json::Key(w, "mismatches");
-    w.StartArray();
+    w.Member("schema", schema);
+    w.Member("checkpoint_position", r.checkpoint_position);
+    w.Member("mismatch_count", r.mismatch_count);
+    w.Key("mismatches").StartArray();
     for (const projections::Mismatch& m : r.mismatches) {
       w.StartObject();
-      json::Key(w, "post_id");
-      if (m.post_id == 0)
-        w.Null();
-      else
-        w.Int64(m.post_id);
-      json::Key(w, "field");
-      json::Str(w, m.field);
-      json::Key(w, "expected");
-      json::Str(w, m.expected);
-      json::Key(w, "found");
-      json::Str(w, m.found);
+      w.Key("post_id");
+      m.post_id == 0 ? w.Null() : w.Int64(m.post_id);
+      w.Member("field", m.field);
+      w.Member("expected", m.expected);
+      w.Member("found", m.found);
       w.EndObject();
     }
     w.EndArray();
     w.EndObject();
   }
   w.EndObject();
-  out << std::string_view(buffer.GetString(), buffer.GetSize()) << "\n";
+  out << w.view() << "\n";
 }
 
 void WriteVerifyText(std::ostream& out, const events::LogHead& head,
@@ -560,17 +528,13 @@ int BackupCommand(const std::vector<std::string>& args, std::ostream& out, std::
   const auto report = events::BackupLog((*tool)->log(), dir, options);
   progress.Finish();
   if (!report.ok()) return Fail(err, "backup", report.status());
-  rapidjson::StringBuffer buffer;
-  json::Writer w(buffer);
-  w.StartObject();
-  json::Key(w, "backup");
-  json::Str(w, dir);
-  json::Key(w, "position");
-  w.Int64(report->head.position);
-  json::Key(w, "hash");
-  json::Str(w, events::ToHex(report->head.hash));
-  w.EndObject();
-  out << std::string_view(buffer.GetString(), buffer.GetSize()) << "\n";
+  JsonWriter w;
+  w.StartObject()
+      .Member("backup", dir)
+      .Member("position", report->head.position)
+      .Member("hash", events::ToHex(report->head.hash))
+      .EndObject();
+  out << w.view() << "\n";
   char timing[64];
   std::snprintf(timing, sizeof timing, "%.2f s", report->seconds);
   err << "funding-ledger backup: " << report->events_checked << " events copied and checked in "

@@ -5,106 +5,61 @@
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
-#include "events/json_writer.h"
+#include "common/json_writer.h"
 
 namespace ledger::events {
 namespace {
 
-using json::Key;
-using json::Str;
-using json::Writer;
-
-void WriteData(Writer& w, const PostCreated& d) {
-  Key(w, "title");
-  Str(w, d.title);
-  Key(w, "uploader");
-  Str(w, d.uploader);
-  Key(w, "owner");
-  Str(w, d.owner);
-  Key(w, "description");
-  Str(w, d.description);
-  Key(w, "target_amount");
-  w.Int64(d.target_amount);
-  Key(w, "funding_unit");
-  w.Int64(d.funding_unit);
-  Key(w, "end_date");
-  Str(w, FormatDate(d.end_date));
-  Key(w, "closes_at");
-  Str(w, FormatTimestamp(d.closes_at));
+void WriteData(JsonWriter& w, const PostCreated& d) {
+  w.Member("title", d.title);
+  w.Member("uploader", d.uploader);
+  w.Member("owner", d.owner);
+  w.Member("description", d.description);
+  w.Member("target_amount", d.target_amount);
+  w.Member("funding_unit", d.funding_unit);
+  w.Member("end_date", FormatDate(d.end_date));
+  w.Member("closes_at", FormatTimestamp(d.closes_at));
 }
 
-void WriteData(Writer& w, const PostEdited& d) {
-  if (d.title) {
-    Key(w, "title");
-    Str(w, *d.title);
-  }
-  if (d.uploader) {
-    Key(w, "uploader");
-    Str(w, *d.uploader);
-  }
-  if (d.description) {
-    Key(w, "description");
-    Str(w, *d.description);
-  }
-  if (d.funding_unit) {
-    Key(w, "funding_unit");
-    w.Int64(*d.funding_unit);
-  }
-  if (d.end_date) {
-    Key(w, "end_date");
-    Str(w, FormatDate(*d.end_date));
-  }
-  if (d.closes_at) {
-    Key(w, "closes_at");
-    Str(w, FormatTimestamp(*d.closes_at));
-  }
+void WriteData(JsonWriter& w, const PostEdited& d) {
+  if (d.title) w.Member("title", *d.title);
+  if (d.uploader) w.Member("uploader", *d.uploader);
+  if (d.description) w.Member("description", *d.description);
+  if (d.funding_unit) w.Member("funding_unit", *d.funding_unit);
+  if (d.end_date) w.Member("end_date", FormatDate(*d.end_date));
+  if (d.closes_at) w.Member("closes_at", FormatTimestamp(*d.closes_at));
 }
 
-void WriteData(Writer& w, const PostDeleted& d) {
-  Key(w, "refunded_amount");
-  w.Int64(d.refunded_amount);
-  Key(w, "refunded_backers");
-  w.Int64(d.refunded_backers);
+void WriteData(JsonWriter& w, const PostDeleted& d) {
+  w.Member("refunded_amount", d.refunded_amount);
+  w.Member("refunded_backers", d.refunded_backers);
 }
 
 template <typename T>
   requires std::is_same_v<T, PostFunded> || std::is_same_v<T, FundingRefunded>
-void WriteData(Writer& w, const T& d) {
-  Key(w, "backer");
-  Str(w, d.backer);
-  Key(w, "units");
-  w.Int64(d.units);
-  Key(w, "amount");
-  w.Int64(d.amount);
+void WriteData(JsonWriter& w, const T& d) {
+  w.Member("backer", d.backer);
+  w.Member("units", d.units);
+  w.Member("amount", d.amount);
 }
 
-void WriteCanonicalFields(Writer& w, const Event& e) {
-  Key(w, "position");
-  w.Int64(e.position);
-  Key(w, "stream");
-  Str(w, StreamName(e.stream));
-  Key(w, "stream_version");
-  w.Int64(e.stream_version);
-  Key(w, "type");
-  Str(w, TypeName(e.type()));
-  Key(w, "schema_version");
-  w.Int(e.schema_version);
-  Key(w, "recorded_at");
-  Str(w, FormatTimestamp(e.recorded_at));
-  Key(w, "actor");
-  Str(w, e.actor);
-  Key(w, "correlation_id");
-  Str(w, e.correlation_id);
-  Key(w, "idempotency_key");
+void WriteCanonicalFields(JsonWriter& w, const Event& e) {
+  w.Member("position", e.position);
+  w.Member("stream", StreamName(e.stream));
+  w.Member("stream_version", e.stream_version);
+  w.Member("type", TypeName(e.type()));
+  w.Member("schema_version", e.schema_version);
+  w.Member("recorded_at", FormatTimestamp(e.recorded_at));
+  w.Member("actor", e.actor);
+  w.Member("correlation_id", e.correlation_id);
+  w.Key("idempotency_key");
   if (e.idempotency_key.empty()) {
     w.Null();
   } else {
-    Str(w, e.idempotency_key);
+    w.String(e.idempotency_key);
   }
-  Key(w, "data");
+  w.Key("data");
   w.StartObject();
   std::visit([&w](const auto& d) { WriteData(w, d); }, e.data);
   w.EndObject();
@@ -259,25 +214,27 @@ std::optional<int64_t> ParseStreamName(std::string_view name) {
 std::string StreamName(int64_t stream) { return "post-" + std::to_string(stream); }
 
 std::string EncodeCanonical(const Event& event) {
-  rapidjson::StringBuffer buf;
-  Writer w(buf);
+  JsonWriter w;
   w.StartObject();
   WriteCanonicalFields(w, event);
   w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize());
+  return std::move(w).Take();
 }
 
 std::string EncodeEnvelopeJson(const Event& event) {
-  rapidjson::StringBuffer buf;
-  Writer w(buf);
+  JsonWriter w;
   w.StartObject();
   WriteCanonicalFields(w, event);
-  Key(w, "prev_hash");
-  Str(w, ToHex(event.prev_hash));
-  Key(w, "hash");
-  Str(w, ToHex(event.hash));
+  w.Member("prev_hash", ToHex(event.prev_hash));
+  w.Member("hash", ToHex(event.hash));
   w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize());
+  return std::move(w).Take();
+}
+
+std::string EncodeHeadJson(const LogHead& head) {
+  JsonWriter w;
+  w.StartObject().Member("position", head.position).Member("hash", ToHex(head.hash)).EndObject();
+  return std::move(w).Take();
 }
 
 Result<Event> DecodeCanonical(std::string_view bytes) {

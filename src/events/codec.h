@@ -5,6 +5,7 @@
 
 #include "common/result.h"
 #include "events/event.h"
+#include "events/event_log.h"
 
 namespace ledger::events {
 
@@ -21,6 +22,10 @@ std::string EncodeCanonical(const Event& event);
 // The envelope as served to clients and audit tools: the canonical fields
 // followed by "prev_hash" and "hash" in hex.
 std::string EncodeEnvelopeJson(const Event& event);
+
+// {"position": N, "hash": "<64 hex>"}: the log head as GET /api/ledger/head
+// serves it and `funding-ledger head` prints it.
+std::string EncodeHeadJson(const LogHead& head);
 
 // Parses canonical bytes. Every field must be present with the right JSON
 // type, no unknown field may appear, and the text must be valid UTF-8. The

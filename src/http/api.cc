@@ -10,10 +10,10 @@
 #include <vector>
 
 #include <prometheus/registry.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include "common/ascii.h"
+#include "common/json_writer.h"
+#include "events/codec.h"
 #include "events/chain.h"
 #include "http/json_body.h"
 #include "http/json_out.h"
@@ -117,22 +117,16 @@ projections::PostDetail DetailOf(const commands::PostState& p, const ApiContext&
 
 std::string ReadinessJson(bool ready, int64_t log_position, int64_t projector_position,
                           const std::vector<std::string>& problems) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  JsonWriter w;
   w.StartObject();
-  w.Key("status");
-  w.String(ready ? "ready" : "not_ready");
-  w.Key("log_position");
-  w.Int64(log_position);
-  w.Key("projector_position");
-  w.Int64(projector_position);
-  w.Key("problems");
-  w.StartArray();
-  for (const std::string& p : problems)
-    w.String(p.c_str(), static_cast<rapidjson::SizeType>(p.size()));
+  w.Member("status", ready ? "ready" : "not_ready");
+  w.Member("log_position", log_position);
+  w.Member("projector_position", projector_position);
+  w.Key("problems").StartArray();
+  for (const std::string& p : problems) w.String(p);
   w.EndArray();
   w.EndObject();
-  return {buffer.GetString(), buffer.GetSize()};
+  return std::move(w).Take();
 }
 
 std::string ETag(int64_t version) { return "\"" + std::to_string(version) + "\""; }
@@ -488,8 +482,7 @@ void GlobalEvents(const ApiContext& c, const Request& request, const Respond& re
 }
 
 void Head(const ApiContext& c, const Request& /*request*/, const Respond& respond) {
-  const events::LogHead head = c.log->Head();
-  respond(Json(200, HeadJson(head.position, events::ToHex(head.hash))));
+  respond(Json(200, events::EncodeHeadJson(c.log->Head())));
 }
 
 void Ready(const ApiContext& c, const Request& /*request*/, const Respond& respond) {

@@ -35,9 +35,6 @@ std::string PageJson(const projections::PostPage& page);
 std::string FundingJson(int64_t post_id, std::string_view backer, int64_t units, int64_t amount,
                         int64_t position);
 
-// {"position": N, "hash": "<64 hex>"}.
-std::string HeadJson(int64_t position, std::string_view hash_hex);
-
 // {"items": [envelope...], "next_after": N | null}; each item is
 // events::EncodeEnvelopeJson of the event, spliced in unchanged so that the
 // served envelope is byte for byte what audit tools get from the CLI.

@@ -7,13 +7,12 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include "commands/limits.h"
 #include "common/ascii.h"
 #include "common/base64url.h"
 #include "common/check.h"
+#include "common/json_writer.h"
 #include "common/time_format.h"
 #include "common/utf8.h"
 #include "http/json_body.h"
@@ -189,33 +188,18 @@ Status CheckSubject(std::string_view sub) {
 }
 
 std::string MintToken(std::string_view secret, const TokenClaims& claims) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  const auto str = [&w](std::string_view s) {
-    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-  };
+  JsonWriter w;
   w.StartObject();
-  w.Key("sub");
-  str(claims.sub);
-  if (!claims.name.empty()) {
-    w.Key("name");
-    str(claims.name);
-  }
-  if (claims.issued_at) {
-    w.Key("iat");
-    w.Int64(Seconds(*claims.issued_at));
-  }
-  if (claims.not_before) {
-    w.Key("nbf");
-    w.Int64(Seconds(*claims.not_before));
-  }
-  w.Key("exp");
-  w.Int64(Seconds(claims.expires_at));
+  w.Member("sub", claims.sub);
+  if (!claims.name.empty()) w.Member("name", claims.name);
+  if (claims.issued_at) w.Member("iat", Seconds(*claims.issued_at));
+  if (claims.not_before) w.Member("nbf", Seconds(*claims.not_before));
+  w.Member("exp", Seconds(claims.expires_at));
   w.EndObject();
 
   std::string token = Base64UrlEncode(kHeaderJson);
   token += '.';
-  token += Base64UrlEncode(std::string_view(buffer.GetString(), buffer.GetSize()));
+  token += Base64UrlEncode(std::move(w).Take());
   const std::string signature = HmacSha256(secret, token);
   token += '.';
   token += Base64UrlEncode(signature);

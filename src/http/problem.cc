@@ -3,10 +3,8 @@
 #include <array>
 #include <utility>
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include "common/check.h"
+#include "common/json_writer.h"
 
 namespace ledger::http {
 namespace {
@@ -67,38 +65,25 @@ std::string ProblemType(std::string_view name) {
 }
 
 Response ToResponse(const Problem& problem, std::string_view path, std::string_view request_id) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  const auto str = [&w](std::string_view s) {
-    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-  };
+  JsonWriter w;
   w.StartObject();
-  w.Key("type");
-  str(ProblemType(problem.name));
-  w.Key("title");
-  str(problem.title);
-  w.Key("status");
-  w.Int(problem.status);
-  w.Key("detail");
-  str(problem.detail);
-  w.Key("instance");
-  str(path);
-  w.Key("request_id");
-  str(request_id);
+  w.Member("type", ProblemType(problem.name));
+  w.Member("title", problem.title);
+  w.Member("status", problem.status);
+  w.Member("detail", problem.detail);
+  w.Member("instance", path);
+  w.Member("request_id", request_id);
   if (!problem.errors.empty()) {
     w.Key("errors");
     w.StartArray();
     for (const FieldError& e : problem.errors) {
       w.StartObject();
       if (!e.pointer.empty() || e.parameter.empty()) {
-        w.Key("pointer");
-        str(e.pointer);
+        w.Member("pointer", e.pointer);
       } else {
-        w.Key("parameter");
-        str(e.parameter);
+        w.Member("parameter", e.parameter);
       }
-      w.Key("detail");
-      str(e.detail);
+      w.Member("detail", e.detail);
       w.EndObject();
     }
     w.EndArray();
@@ -107,7 +92,7 @@ Response ToResponse(const Problem& problem, std::string_view path, std::string_v
   Response r;
   r.status = problem.status;
   r.content_type = "application/problem+json";
-  r.body.assign(buffer.GetString(), buffer.GetSize());
+  r.body = std::move(w).Take();
   r.headers = problem.headers;
   r.close = problem.close;
   return r;

@@ -133,6 +133,12 @@ TEST(CodecTest, EnvelopeCarriesHashesInHex) {
   EXPECT_NE(json.find("\"hash\":\"" + ToHex(e.hash) + "\""), std::string::npos);
 }
 
+TEST(CodecTest, HeadIsExact) {
+  LogHead head{12, {}};
+  head.hash.fill(0xaa);
+  EXPECT_EQ(EncodeHeadJson(head), R"({"position":12,"hash":")" + Repeat("aa", 32) + R"("})");
+}
+
 // Replaces the first occurrence of `from` in the canonical bytes.
 std::string Mutate(const Event& e, const std::string& from, const std::string& to) {
   std::string bytes = EncodeCanonical(e);

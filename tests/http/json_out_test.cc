@@ -166,11 +166,6 @@ TEST(JsonOutTest, FundingIsExact) {
             R"({"post_id":42,"backer":"user-7","units":3,"amount":15000,"position":1001})");
 }
 
-TEST(JsonOutTest, HeadIsExact) {
-  const std::string hash(64, 'a');
-  EXPECT_EQ(HeadJson(12, hash), R"({"position":12,"hash":")" + hash + R"("})");
-}
-
 events::Event Funded(int64_t position) {
   events::Event e;
   e.position = position;
