@@ -13,8 +13,8 @@
 
 #include "common/ascii.h"
 #include "common/json_writer.h"
-#include "events/codec.h"
 #include "events/chain.h"
+#include "events/codec.h"
 #include "http/json_body.h"
 #include "http/json_out.h"
 #include "http/jwt.h"
@@ -63,18 +63,30 @@ Problem RetryLater(std::string_view name, std::string detail) {
   return p;
 }
 
-// The post id of the path: decimal, 1..int64 max. Anything else names no
-// post (404), like an unknown path.
-std::optional<int64_t> PostId(const Request& request) {
-  const std::optional<std::string_view> text = request.PathParam("id");
-  if (!text || text->empty() || text->size() > 19) return std::nullopt;
-  int64_t id = 0;
-  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), id);
-  if (ec != std::errc() || end != text->data() + text->size() || id < 1) return std::nullopt;
-  return id;
+// Answers the problem of a failed `result` and returns true; returns false
+// when it holds a value. The one way a handler turns a failed parse or check
+// into its answer:
+//   auto body = ParseFundBody(request.body);
+//   if (Refused(body, request, respond)) return;
+template <typename T>
+bool Refused(const Result<T, Problem>& result, const Request& request, const Respond& respond) {
+  if (result.ok()) return false;
+  respond(ProblemAnswer(request, result.error()));
+  return true;
 }
 
 Problem NoSuchPost() { return MakeProblem("not_found", "no such post"); }
+
+// The post id of the path: decimal, 1..int64 max. Anything else names no
+// post (404), like an unknown path.
+Result<int64_t, Problem> PostId(const Request& request) {
+  const std::optional<std::string_view> text = request.PathParam("id");
+  if (!text || text->empty() || text->size() > 19) return NoSuchPost();
+  int64_t id = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), id);
+  if (ec != std::errc() || end != text->data() + text->size() || id < 1) return NoSuchPost();
+  return id;
+}
 
 bool IsJsonContentType(std::optional<std::string_view> value) {
   if (!value) return false;
@@ -84,9 +96,9 @@ bool IsJsonContentType(std::optional<std::string_view> value) {
 }
 
 // A body must be declared JSON; `optional_body`: an empty body needs no type.
-std::optional<Problem> CheckContentType(const Request& request, bool optional_body) {
-  if (optional_body && request.body.empty()) return std::nullopt;
-  if (IsJsonContentType(request.Header("content-type"))) return std::nullopt;
+Result<void, Problem> CheckContentType(const Request& request, bool optional_body) {
+  if (optional_body && request.body.empty()) return {};
+  if (IsJsonContentType(request.Header("content-type"))) return {};
   return MakeProblem("unsupported_media_type", "send the body as Content-Type: application/json");
 }
 
@@ -229,15 +241,9 @@ Response WriteAnswer(const ApiContext& c, const WriteRequest& w, WriteKind kind,
   return r;
 }
 
-// Authenticates the caller; answers 401 and returns nullopt when that fails.
-std::optional<TokenClaims> Authenticate(const ApiContext& c, const Request& request,
-                                        const Respond& respond) {
-  auto verified = VerifyBearer(request.Header("authorization"), c.jwt_secret, c.clock->Now());
-  if (auto* problem = std::get_if<Problem>(&verified)) {
-    respond(ProblemAnswer(request, *problem));
-    return std::nullopt;
-  }
-  return std::get<TokenClaims>(std::move(verified));
+// The caller's verified token (401 unauthorized when there is none).
+Result<TokenClaims, Problem> Authenticate(const ApiContext& c, const Request& request) {
+  return VerifyBearer(request.Header("authorization"), c.jwt_secret, c.clock->Now());
 }
 
 void Submit(const ApiContext& c, const Request& request, Respond respond, commands::Command command,
@@ -280,12 +286,9 @@ void Read(const ApiContext& c, const Request& request, const Respond& respond,
                     work = std::move(work)]() {
     RunOnWorker(c, request_path, request_id, respond, work);
   };
-  auto min_position = ParseMinPosition(request.Header("x-min-position"));
-  if (auto* problem = std::get_if<Problem>(&min_position)) {
-    respond(ProblemAnswer(request, *problem));
-    return;
-  }
-  const std::optional<int64_t> target = std::get<std::optional<int64_t>>(min_position);
+  const auto min_position = ParseMinPosition(request.Header("x-min-position"));
+  if (Refused(min_position, request, respond)) return;
+  const std::optional<int64_t> target = *min_position;
   if (!target) {
     run();
     return;
@@ -321,71 +324,70 @@ Response ReadFailure(const Request& request, const Status& status) {
 // ---- handlers -------------------------------------------------------------
 
 void CreatePosts(const ApiContext& c, const Request& request, const Respond& respond) {
-  if (auto p = CheckContentType(request, false)) return respond(ProblemAnswer(request, *p));
-  const auto claims = Authenticate(c, request, respond);
-  if (!claims) return;
+  if (Refused(CheckContentType(request, false), request, respond)) return;
+  const auto claims = Authenticate(c, request);
+  if (Refused(claims, request, respond)) return;
   auto key = ParseIdempotencyKey(request.Header("idempotency-key"));
-  if (auto* p = std::get_if<Problem>(&key)) return respond(ProblemAnswer(request, *p));
+  if (Refused(key, request, respond)) return;
   auto parsed = ParseCreateBody(request.body);
-  if (auto* p = std::get_if<Problem>(&parsed)) return respond(ProblemAnswer(request, *p));
-  Submit(c, request, respond, std::get<commands::CreatePosts>(std::move(parsed)), claims->sub,
-         std::get<std::optional<std::string>>(std::move(key)).value_or(""), WriteKind::kCreate);
+  if (Refused(parsed, request, respond)) return;
+  Submit(c, request, respond, std::move(parsed).value(), claims->sub,
+         std::move(key).value().value_or(""), WriteKind::kCreate);
 }
 
 void EditPost(const ApiContext& c, const Request& request, const Respond& respond) {
   const auto id = PostId(request);
-  if (!id) return respond(ProblemAnswer(request, NoSuchPost()));
-  if (auto p = CheckContentType(request, false)) return respond(ProblemAnswer(request, *p));
-  const auto claims = Authenticate(c, request, respond);
-  if (!claims) return;
-  auto expected = ParseIfMatch(request.Header("if-match"));
-  if (auto* p = std::get_if<Problem>(&expected)) return respond(ProblemAnswer(request, *p));
+  if (Refused(id, request, respond)) return;
+  if (Refused(CheckContentType(request, false), request, respond)) return;
+  const auto claims = Authenticate(c, request);
+  if (Refused(claims, request, respond)) return;
+  const auto expected = ParseIfMatch(request.Header("if-match"));
+  if (Refused(expected, request, respond)) return;
   auto parsed = ParseEditBody(request.body);
-  if (auto* p = std::get_if<Problem>(&parsed)) return respond(ProblemAnswer(request, *p));
-  commands::EditPost edit = std::get<commands::EditPost>(std::move(parsed));
+  if (Refused(parsed, request, respond)) return;
+  commands::EditPost edit = std::move(parsed).value();
   edit.post_id = *id;
-  edit.expected_version = std::get<std::optional<int64_t>>(expected);
+  edit.expected_version = *expected;
   Submit(c, request, respond, std::move(edit), claims->sub, "", WriteKind::kEdit);
 }
 
 void DeletePost(const ApiContext& c, const Request& request, const Respond& respond) {
   const auto id = PostId(request);
-  if (!id) return respond(ProblemAnswer(request, NoSuchPost()));
-  const auto claims = Authenticate(c, request, respond);
-  if (!claims) return;
-  auto expected = ParseIfMatch(request.Header("if-match"));
-  if (auto* p = std::get_if<Problem>(&expected)) return respond(ProblemAnswer(request, *p));
+  if (Refused(id, request, respond)) return;
+  const auto claims = Authenticate(c, request);
+  if (Refused(claims, request, respond)) return;
+  const auto expected = ParseIfMatch(request.Header("if-match"));
+  if (Refused(expected, request, respond)) return;
   commands::DeletePost del;
   del.post_id = *id;
-  del.expected_version = std::get<std::optional<int64_t>>(expected);
+  del.expected_version = *expected;
   Submit(c, request, respond, del, claims->sub, "", WriteKind::kDelete);
 }
 
 void FundPost(const ApiContext& c, const Request& request, const Respond& respond) {
   const auto id = PostId(request);
-  if (!id) return respond(ProblemAnswer(request, NoSuchPost()));
-  if (auto p = CheckContentType(request, true)) return respond(ProblemAnswer(request, *p));
-  const auto claims = Authenticate(c, request, respond);
-  if (!claims) return;
+  if (Refused(id, request, respond)) return;
+  if (Refused(CheckContentType(request, true), request, respond)) return;
+  const auto claims = Authenticate(c, request);
+  if (Refused(claims, request, respond)) return;
   auto key = ParseIdempotencyKey(request.Header("idempotency-key"));
-  if (auto* p = std::get_if<Problem>(&key)) return respond(ProblemAnswer(request, *p));
+  if (Refused(key, request, respond)) return;
   auto parsed = ParseFundBody(request.body);
-  if (auto* p = std::get_if<Problem>(&parsed)) return respond(ProblemAnswer(request, *p));
-  commands::FundPost fund = std::get<commands::FundPost>(std::move(parsed));
+  if (Refused(parsed, request, respond)) return;
+  commands::FundPost fund = std::move(parsed).value();
   fund.post_id = *id;
-  Submit(c, request, respond, fund, claims->sub,
-         std::get<std::optional<std::string>>(std::move(key)).value_or(""), WriteKind::kFund);
+  Submit(c, request, respond, fund, claims->sub, std::move(key).value().value_or(""),
+         WriteKind::kFund);
 }
 
 void ListPosts(const ApiContext& c, const Request& request, const Respond& respond) {
   auto parsed = ParseListQuery(request.query);
-  if (auto* p = std::get_if<Problem>(&parsed)) return respond(ProblemAnswer(request, *p));
-  Read(c, request, respond,
-       [&c, request, list = std::get<projections::ListRequest>(std::move(parsed))] {
-         const Result<projections::PostPage> page = c.queries->List(list, c.clock->Now());
-         if (!page.ok()) return ReadFailure(request, page.status());
-         return Json(200, PageJson(*page));
-       });
+  if (Refused(parsed, request, respond)) return;
+  Read(c, request, respond, [&c, request, list = std::move(parsed).value()] {
+    const Result<projections::PostPage> page = c.queries->List(list, c.clock->Now());
+    if (!page.ok()) return ReadFailure(request, page.status());
+    return Json(200, PageJson(*page));
+  });
 }
 
 // GET /api/posts/{id}?as_of=N on a worker: the post folded from the log up
@@ -414,15 +416,14 @@ Response PostAsOfAnswer(const ApiContext& c, const Request& request, int64_t id,
 
 void GetPost(const ApiContext& c, const Request& request, const Respond& respond) {
   const auto id = PostId(request);
-  if (!id) return respond(ProblemAnswer(request, NoSuchPost()));
-  auto query = ParseDetailQuery(request.query);
-  if (auto* p = std::get_if<Problem>(&query)) return respond(ProblemAnswer(request, *p));
-  if (const std::optional<int64_t> as_of = std::get<std::optional<int64_t>>(query)) {
+  if (Refused(id, request, respond)) return;
+  const auto query = ParseDetailQuery(request.query);
+  if (Refused(query, request, respond)) return;
+  if (const std::optional<int64_t> as_of = *query) {
     // The log already holds every position up to its head, so there is
     // nothing to wait for: X-Min-Position is checked for form, as on every
     // read, and otherwise ignored.
-    auto min_position = ParseMinPosition(request.Header("x-min-position"));
-    if (auto* p = std::get_if<Problem>(&min_position)) return respond(ProblemAnswer(request, *p));
+    if (Refused(ParseMinPosition(request.Header("x-min-position")), request, respond)) return;
     RunOnWorker(
         c, request.path, request.request_id, respond,
         [&c, request, id = *id, as_of = *as_of] { return PostAsOfAnswer(c, request, id, as_of); });
@@ -440,10 +441,10 @@ void GetPost(const ApiContext& c, const Request& request, const Respond& respond
 
 void PostEvents(const ApiContext& c, const Request& request, const Respond& respond) {
   const auto id = PostId(request);
-  if (!id) return respond(ProblemAnswer(request, NoSuchPost()));
-  auto parsed = ParseEventsQuery(request.query);
-  if (auto* p = std::get_if<Problem>(&parsed)) return respond(ProblemAnswer(request, *p));
-  const EventsQuery query = std::get<EventsQuery>(parsed);
+  if (Refused(id, request, respond)) return;
+  const auto parsed = ParseEventsQuery(request.query);
+  if (Refused(parsed, request, respond)) return;
+  const EventsQuery query = *parsed;
   Read(c, request, respond, [&c, request, id = *id, query] {
     std::vector<events::Event> found;
     if (const Status s = events::ReadStream(*c.log, id, query.after + 1,
@@ -464,9 +465,9 @@ void PostEvents(const ApiContext& c, const Request& request, const Respond& resp
 }
 
 void GlobalEvents(const ApiContext& c, const Request& request, const Respond& respond) {
-  auto parsed = ParseEventsQuery(request.query);
-  if (auto* p = std::get_if<Problem>(&parsed)) return respond(ProblemAnswer(request, *p));
-  const EventsQuery query = std::get<EventsQuery>(parsed);
+  const auto parsed = ParseEventsQuery(request.query);
+  if (Refused(parsed, request, respond)) return;
+  const EventsQuery query = *parsed;
   Read(c, request, respond, [&c, request, query] {
     std::vector<events::Event> found;
     const int64_t head = c.log->Head().position;

@@ -202,13 +202,11 @@ std::string ChildPointer(std::string_view prefix, std::string_view name) {
 }
 
 // The body as a JsonValue, or the malformed_json problem.
-std::variant<JsonValue, Problem> ReadBody(std::string_view body) {
+Result<JsonValue, Problem> ReadBody(std::string_view body) {
   if (body.empty()) return MakeProblem("malformed_json", "the body is empty; expected JSON");
-  auto read = ReadStrictJson(body);
-  if (auto* error = std::get_if<std::string>(&read)) {
-    return MakeProblem("malformed_json", "the body " + *error);
-  }
-  return std::get<JsonValue>(std::move(read));
+  Result<JsonValue> read = ReadStrictJson(body);
+  if (!read.ok()) return MakeProblem("malformed_json", "the body " + read.status().message());
+  return std::move(read).value();
 }
 
 // Each Read* sets *out and returns true, or records why not.
@@ -223,10 +221,12 @@ bool ReadString(const JsonValue& v, const std::string& pointer, ErrorList& error
 }
 
 bool ReadInteger(const JsonValue& v, const std::string& pointer, ErrorList& errors, int64_t* out) {
-  if (auto why = ReadInt64(v, out)) {
-    errors.Add(pointer, std::move(*why));
+  const Result<int64_t> n = ReadInt64(v);
+  if (!n.ok()) {
+    errors.Add(pointer, n.status().message());
     return false;
   }
+  *out = *n;
   return true;
 }
 
@@ -293,13 +293,13 @@ commands::PostDraft ReadDraft(const JsonValue& post, const std::string& prefix, 
 
 }  // namespace
 
-std::variant<JsonValue, std::string> ReadStrictJson(std::string_view text) {
+Result<JsonValue> ReadStrictJson(std::string_view text) {
   // Checked over the raw bytes first: RapidJSON validates only inside
   // strings, and a NUL byte looks to its MemoryStream like the end of input,
   // which would silently drop whatever follows it.
-  if (!CountCodePoints(text)) return std::string("is not valid UTF-8");
+  if (!CountCodePoints(text)) return Status::InvalidArgument("is not valid UTF-8");
   if (const size_t nul = text.find('\0'); nul != std::string_view::npos) {
-    return "contains a NUL byte at offset " + std::to_string(nul);
+    return Status::InvalidArgument("contains a NUL byte at offset " + std::to_string(nul));
   }
   // A MemoryStream, not an EncodedInputStream: the latter skips a byte order
   // mark, which RFC 8259 §8.1 forbids senders to add; we refuse it.
@@ -308,29 +308,31 @@ std::variant<JsonValue, std::string> ReadStrictJson(std::string_view text) {
   TreeBuilder builder;
   const rapidjson::ParseResult result = reader.Parse<kReadFlags>(is, builder);
   if (result.IsError()) {
-    if (result.Code() == rapidjson::kParseErrorTermination) return builder.error();
-    return "is not JSON at offset " + std::to_string(result.Offset()) + ": " +
-           rapidjson::GetParseError_En(result.Code());
+    if (result.Code() == rapidjson::kParseErrorTermination) {
+      return Status::InvalidArgument(builder.error());
+    }
+    return Status::InvalidArgument("is not JSON at offset " + std::to_string(result.Offset()) +
+                                   ": " + rapidjson::GetParseError_En(result.Code()));
   }
   return builder.TakeRoot();
 }
 
-std::optional<std::string> ReadInt64(const JsonValue& value, int64_t* out) {
+Result<int64_t> ReadInt64(const JsonValue& value) {
   if (value.kind != Kind::kNumber) {
-    return "must be an integer, not " + std::string(KindName(value.kind));
+    return Status::InvalidArgument("must be an integer, not " + std::string(KindName(value.kind)));
   }
   const std::string& t = value.text;
   if (t.find_first_of(".eE") != std::string::npos) {
-    return std::string("must be an integer, written without a fraction or exponent");
+    return Status::InvalidArgument("must be an integer, written without a fraction or exponent");
   }
   // The reader checked the JSON number grammar: an optional '-' and digits.
   int64_t v = 0;
   const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
   if (ec != std::errc() || end != t.data() + t.size()) {
-    return std::string("must be an integer from -9223372036854775808 to 9223372036854775807");
+    return Status::InvalidArgument(
+        "must be an integer from -9223372036854775808 to 9223372036854775807");
   }
-  *out = v;
-  return std::nullopt;
+  return v;
 }
 
 std::string EscapePointerToken(std::string_view name) {
@@ -348,10 +350,10 @@ std::string EscapePointerToken(std::string_view name) {
   return out;
 }
 
-std::variant<commands::CreatePosts, Problem> ParseCreateBody(std::string_view body) {
-  auto read = ReadBody(body);
-  if (auto* p = std::get_if<Problem>(&read)) return std::move(*p);
-  const JsonValue& root = std::get<JsonValue>(read);
+Result<commands::CreatePosts, Problem> ParseCreateBody(std::string_view body) {
+  const Result<JsonValue, Problem> read = ReadBody(body);
+  if (!read.ok()) return read.error();
+  const JsonValue& root = *read;
 
   commands::CreatePosts c;
   ErrorList errors;
@@ -379,10 +381,10 @@ std::variant<commands::CreatePosts, Problem> ParseCreateBody(std::string_view bo
   return c;
 }
 
-std::variant<commands::EditPost, Problem> ParseEditBody(std::string_view body) {
-  auto read = ReadBody(body);
-  if (auto* p = std::get_if<Problem>(&read)) return std::move(*p);
-  const JsonValue& root = std::get<JsonValue>(read);
+Result<commands::EditPost, Problem> ParseEditBody(std::string_view body) {
+  const Result<JsonValue, Problem> read = ReadBody(body);
+  if (!read.ok()) return read.error();
+  const JsonValue& root = *read;
   if (root.kind != Kind::kObject) {
     return OneFieldProblem("validation_failed", "",
                            "must be an object, not " + std::string(KindName(root.kind)));
@@ -419,12 +421,12 @@ std::variant<commands::EditPost, Problem> ParseEditBody(std::string_view body) {
   return e;
 }
 
-std::variant<commands::FundPost, Problem> ParseFundBody(std::string_view body) {
+Result<commands::FundPost, Problem> ParseFundBody(std::string_view body) {
   commands::FundPost f;
   if (body.empty()) return f;
-  auto read = ReadBody(body);
-  if (auto* p = std::get_if<Problem>(&read)) return std::move(*p);
-  const JsonValue& root = std::get<JsonValue>(read);
+  const Result<JsonValue, Problem> read = ReadBody(body);
+  if (!read.ok()) return read.error();
+  const JsonValue& root = *read;
   if (root.kind != Kind::kObject) {
     return OneFieldProblem("validation_failed", "",
                            "must be an object, not " + std::string(KindName(root.kind)));

@@ -13,10 +13,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include "commands/command.h"
+#include "common/result.h"
 #include "http/problem.h"
 
 namespace ledger::http {
@@ -54,15 +54,17 @@ struct JsonMember {
 // let through: bytes that are not UTF-8 (overlong forms and encoded
 // surrogates included), NUL bytes, \u escapes that leave a lone surrogate,
 // anything after the value, duplicate member names in one object, and nesting
-// deeper than kMaxJsonDepth. On failure returns what is wrong as a predicate
-// for the caller's subject ("the body " + "has a duplicate member /title");
-// it names JSON pointers and byte offsets but never echoes values.
-std::variant<JsonValue, std::string> ReadStrictJson(std::string_view text);
+// deeper than kMaxJsonDepth. Errors: kInvalidArgument whose message is what
+// is wrong as a predicate for the caller's subject ("the body " + "has a
+// duplicate member /title"); it names JSON pointers and byte offsets but
+// never echoes values.
+Result<JsonValue> ReadStrictJson(std::string_view text);
 
-// How an integer member was written, for a FieldError detail; nullopt when
-// `value` is a JSON integer within int64 (stored in *out). "-0" is the
-// integer 0: RFC 8259 allows it and it names the same number.
-std::optional<std::string> ReadInt64(const JsonValue& value, int64_t* out);
+// `value` as an int64, when it is a JSON integer within int64. "-0" is the
+// integer 0: RFC 8259 allows it and it names the same number. Errors:
+// kInvalidArgument saying how the value was written instead, for a
+// FieldError detail ("must be an integer, not a string").
+Result<int64_t> ReadInt64(const JsonValue& value);
 
 // RFC 6901 escaping of one reference token ("a/b~c" → "a~1b~0c").
 std::string EscapePointerToken(std::string_view name);
@@ -73,7 +75,7 @@ std::string EscapePointerToken(std::string_view name);
 // description may be omitted (""). JSON null is a wrong type, never "absent".
 // Errors: 400 malformed_json (see ReadStrictJson; also an empty body);
 // 422 validation_failed listing every wrong member.
-std::variant<commands::CreatePosts, Problem> ParseCreateBody(std::string_view body);
+Result<commands::CreatePosts, Problem> ParseCreateBody(std::string_view body);
 
 // PATCH /api/posts/{id}: any non-empty subset of title, uploader,
 // description, funding_unit, end_date. post_id and expected_version are left
@@ -82,10 +84,10 @@ std::variant<commands::CreatePosts, Problem> ParseCreateBody(std::string_view bo
 // mistake a client must be told about by name (product.md), and listing it
 // among generic field errors would hide it. Malformed JSON and a body that is
 // not an object still come first, since then there are no members to judge.
-std::variant<commands::EditPost, Problem> ParseEditBody(std::string_view body);
+Result<commands::EditPost, Problem> ParseEditBody(std::string_view body);
 
 // POST /api/posts/{id}/fundings: {"units": n}, n optional (default 1). An
 // empty body (zero bytes) means {}; whitespace alone is not JSON.
-std::variant<commands::FundPost, Problem> ParseFundBody(std::string_view body);
+Result<commands::FundPost, Problem> ParseFundBody(std::string_view body);
 
 }  // namespace ledger::http

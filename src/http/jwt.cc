@@ -71,9 +71,9 @@ const JsonValue* FindMember(const JsonValue& object, std::string_view name) {
 // nullopt when it is not an integer in [0, kMaxNumericDate]. Fractions are
 // refused: our tokens never carry them, and one form is easier to reason about.
 std::optional<Timestamp> ReadNumericDate(const JsonValue& v) {
-  int64_t seconds = 0;
-  if (ReadInt64(v, &seconds) || seconds < 0 || seconds > kMaxNumericDate) return std::nullopt;
-  return Timestamp(std::chrono::seconds(seconds));
+  const Result<int64_t> seconds = ReadInt64(v);
+  if (!seconds.ok() || *seconds < 0 || *seconds > kMaxNumericDate) return std::nullopt;
+  return Timestamp(std::chrono::seconds(*seconds));
 }
 
 int64_t Seconds(Timestamp t) {
@@ -94,36 +94,37 @@ std::optional<std::array<std::string_view, 3>> SplitToken(std::string_view token
 
 // Checks the JOSE header: alg exactly HS256 (never taken from the token:
 // "none" or another algorithm is refused, RFC 8725 §3.1), typ absent or JWT,
-// no crit extensions (RFC 7515 §4.1.11: we understand none).
-std::optional<std::string> CheckHeader(std::string_view encoded) {
+// no crit extensions (RFC 7515 §4.1.11: we understand none). Errors:
+// kInvalidArgument saying what is wrong.
+Status CheckHeader(std::string_view encoded) {
+  const auto refuse = [](std::string why) { return Status::InvalidArgument(std::move(why)); };
   const std::optional<std::string> text = Base64UrlDecode(encoded);
-  if (!text) return "the token's header is not base64url without padding";
-  auto read = ReadStrictJson(*text);
-  if (const auto* error = std::get_if<std::string>(&read)) return "the token's header " + *error;
-  const JsonValue& header = std::get<JsonValue>(read);
-  if (header.kind != JsonValue::Kind::kObject) return "the token's header is not a JSON object";
+  if (!text) return refuse("the token's header is not base64url without padding");
+  const Result<JsonValue> read = ReadStrictJson(*text);
+  if (!read.ok()) return refuse("the token's header " + read.status().message());
+  const JsonValue& header = *read;
+  if (header.kind != JsonValue::Kind::kObject)
+    return refuse("the token's header is not a JSON object");
   const JsonValue* alg = FindMember(header, "alg");
   if (alg == nullptr || alg->kind != JsonValue::Kind::kString || alg->text != "HS256") {
-    return "the token's alg must be HS256";
+    return refuse("the token's alg must be HS256");
   }
   if (const JsonValue* typ = FindMember(header, "typ")) {
     if (typ->kind != JsonValue::Kind::kString || !EqualsIgnoreAsciiCase(typ->text, "JWT")) {
-      return "the token's typ must be JWT";
+      return refuse("the token's typ must be JWT");
     }
   }
-  if (FindMember(header, "crit") != nullptr) return "the token has crit header parameters";
-  return std::nullopt;
+  if (FindMember(header, "crit") != nullptr) return refuse("the token has crit header parameters");
+  return Status::Ok();
 }
 
 // The claims of a token whose signature was checked; Problem on any flaw.
-std::variant<TokenClaims, Problem> ReadClaims(std::string_view encoded, Timestamp now) {
+Result<TokenClaims, Problem> ReadClaims(std::string_view encoded, Timestamp now) {
   const std::optional<std::string> text = Base64UrlDecode(encoded);
   if (!text) return InvalidToken("the token's claim set is not base64url without padding");
-  auto read = ReadStrictJson(*text);
-  if (const auto* error = std::get_if<std::string>(&read)) {
-    return InvalidToken("the token's claim set " + *error);
-  }
-  const JsonValue& claims = std::get<JsonValue>(read);
+  const Result<JsonValue> read = ReadStrictJson(*text);
+  if (!read.ok()) return InvalidToken("the token's claim set " + read.status().message());
+  const JsonValue& claims = *read;
   if (claims.kind != JsonValue::Kind::kObject) {
     return InvalidToken("the token's claim set is not a JSON object");
   }
@@ -206,8 +207,8 @@ std::string MintToken(std::string_view secret, const TokenClaims& claims) {
   return token;
 }
 
-std::variant<TokenClaims, Problem> VerifyBearer(std::optional<std::string_view> authorization,
-                                                std::string_view secret, Timestamp now) {
+Result<TokenClaims, Problem> VerifyBearer(std::optional<std::string_view> authorization,
+                                          std::string_view secret, Timestamp now) {
   LEDGER_CHECK(!secret.empty(), "the JWT secret is configured before tokens are used");
   if (!authorization) return Challenge("the request has no Authorization header");
   // RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme is
@@ -227,7 +228,9 @@ std::variant<TokenClaims, Problem> VerifyBearer(std::optional<std::string_view> 
   if (!parts) return InvalidToken("the token is not three parts joined by '.'");
   const std::string_view header = (*parts)[0];
   const std::string_view claims = (*parts)[1];
-  if (std::optional<std::string> why = CheckHeader(header)) return InvalidToken(std::move(*why));
+  if (const Status checked = CheckHeader(header); !checked.ok()) {
+    return InvalidToken(checked.message());
+  }
 
   // The claims are read only once the signature proves that we wrote them;
   // before that, only the small fixed header has been parsed.

@@ -11,9 +11,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 
 #include "common/clock.h"
+#include "common/result.h"
 #include "common/status.h"
 #include "http/problem.h"
 
@@ -66,7 +66,7 @@ std::string MintToken(std::string_view secret, const TokenClaims& claims);
 // without one, or with another scheme, gets the bare challenge). The detail
 // says what was wrong; it never repeats the token.
 // REQUIRES: `secret` is not empty.
-std::variant<TokenClaims, Problem> VerifyBearer(std::optional<std::string_view> authorization,
-                                                std::string_view secret, Timestamp now);
+Result<TokenClaims, Problem> VerifyBearer(std::optional<std::string_view> authorization,
+                                          std::string_view secret, Timestamp now);
 
 }  // namespace ledger::http

@@ -62,9 +62,8 @@ struct Slot {
 };
 
 // Fills `slots` from the query; unknown and repeated names go to `errors`.
-// Returns the problem when the query string itself is malformed.
-std::optional<Problem> Collect(std::string_view raw, std::vector<Slot>& slots,
-                               ParamErrors& errors) {
+// Fails when the query string itself is malformed.
+Result<void, Problem> Collect(std::string_view raw, std::vector<Slot>& slots, ParamErrors& errors) {
   Result<QueryParams> params = ParseQuery(raw);
   if (!params.ok()) return MakeProblem("invalid_parameter", params.status().message());
   for (auto& [name, value] : *params) {
@@ -79,7 +78,7 @@ std::optional<Problem> Collect(std::string_view raw, std::vector<Slot>& slots,
       slot->value = std::move(value);
     }
   }
-  return std::nullopt;
+  return {};
 }
 
 std::string Range(int64_t lo, int64_t hi) {
@@ -133,7 +132,7 @@ Result<QueryParams> ParseQuery(std::string_view raw) {
   return params;
 }
 
-std::variant<std::optional<int64_t>, Problem> ParseDetailQuery(std::string_view raw) {
+Result<std::optional<int64_t>, Problem> ParseDetailQuery(std::string_view raw) {
   constexpr std::string_view kAsOf = "as_of";
   // Pieces are looked at one by one rather than through ParseQuery, which
   // refuses a whole query for one bad piece: a query the route served before
@@ -181,10 +180,12 @@ std::optional<int64_t> ParseNonNegativeDecimal(std::string_view text) {
   return v;
 }
 
-std::variant<projections::ListRequest, Problem> ParseListQuery(std::string_view raw) {
+Result<projections::ListRequest, Problem> ParseListQuery(std::string_view raw) {
   std::vector<Slot> slots = {{"search", {}}, {"order_by", {}}, {"limit", {}}, {"cursor", {}}};
   ParamErrors errors;
-  if (auto p = Collect(raw, slots, errors)) return std::move(*p);
+  if (const Result<void, Problem> collected = Collect(raw, slots, errors); !collected.ok()) {
+    return collected.error();
+  }
   const std::optional<std::string>& search = slots[0].value;
   const std::optional<std::string>& order_by = slots[1].value;
   const std::optional<std::string>& limit = slots[2].value;
@@ -240,10 +241,12 @@ std::variant<projections::ListRequest, Problem> ParseListQuery(std::string_view 
   return request;
 }
 
-std::variant<EventsQuery, Problem> ParseEventsQuery(std::string_view raw) {
+Result<EventsQuery, Problem> ParseEventsQuery(std::string_view raw) {
   std::vector<Slot> slots = {{"after", {}}, {"limit", {}}};
   ParamErrors errors;
-  if (auto p = Collect(raw, slots, errors)) return std::move(*p);
+  if (const Result<void, Problem> collected = Collect(raw, slots, errors); !collected.ok()) {
+    return collected.error();
+  }
   EventsQuery q;
   if (const std::optional<std::string>& after = slots[0].value) {
     if (const std::optional<int64_t> n = ParseNonNegativeDecimal(*after)) {

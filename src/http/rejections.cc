@@ -75,7 +75,7 @@ Problem ProblemForRejection(const commands::Rejection& rejection) {
   return p;
 }
 
-std::variant<std::optional<int64_t>, Problem> ParseIfMatch(std::optional<std::string_view> header) {
+Result<std::optional<int64_t>, Problem> ParseIfMatch(std::optional<std::string_view> header) {
   if (!header || *header == "*") return std::optional<int64_t>();
   const std::string_view v = *header;
   if (v.size() < 3 || v.front() != '"' || v.back() != '"') {
@@ -90,8 +90,7 @@ std::variant<std::optional<int64_t>, Problem> ParseIfMatch(std::optional<std::st
   return std::optional<int64_t>(*version);
 }
 
-std::variant<std::optional<int64_t>, Problem> ParseMinPosition(
-    std::optional<std::string_view> header) {
+Result<std::optional<int64_t>, Problem> ParseMinPosition(std::optional<std::string_view> header) {
   if (!header) return std::optional<int64_t>();
   const std::optional<int64_t> position = ParseNonNegativeDecimal(*header);
   if (!position) {
@@ -101,7 +100,7 @@ std::variant<std::optional<int64_t>, Problem> ParseMinPosition(
   return std::optional<int64_t>(*position);
 }
 
-std::variant<std::optional<std::string>, Problem> ParseIdempotencyKey(
+Result<std::optional<std::string>, Problem> ParseIdempotencyKey(
     std::optional<std::string_view> header) {
   if (!header) return std::optional<std::string>();
   const std::string_view key = *header;

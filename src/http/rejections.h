@@ -8,9 +8,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 
 #include "commands/rejection.h"
+#include "common/result.h"
 #include "http/problem.h"
 
 namespace ledger::http {
@@ -36,17 +36,16 @@ Problem ProblemForRejection(const commands::Rejection& rejection);
 // (what ETag sends), → that version. Anything else (weak tags, lists,
 // unquoted or non-numeric tags) is 400 invalid_parameter naming If-Match:
 // such a tag can never match, and saying so beats a puzzling 412.
-std::variant<std::optional<int64_t>, Problem> ParseIfMatch(std::optional<std::string_view> header);
+Result<std::optional<int64_t>, Problem> ParseIfMatch(std::optional<std::string_view> header);
 
 // X-Min-Position on reads: absent → nullopt; else decimal digits naming an
 // int64 >= 0, or 400 invalid_parameter naming X-Min-Position.
-std::variant<std::optional<int64_t>, Problem> ParseMinPosition(
-    std::optional<std::string_view> header);
+Result<std::optional<int64_t>, Problem> ParseMinPosition(std::optional<std::string_view> header);
 
 // Idempotency-Key on POSTs: absent → nullopt; else 1..
 // commands::kIdempotencyKeyMaxBytes visible ASCII characters (0x21..0x7E), or
 // 400 invalid_parameter naming Idempotency-Key.
-std::variant<std::optional<std::string>, Problem> ParseIdempotencyKey(
+Result<std::optional<std::string>, Problem> ParseIdempotencyKey(
     std::optional<std::string_view> header);
 
 }  // namespace ledger::http

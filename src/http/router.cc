@@ -74,7 +74,7 @@ bool Router::MoreSpecific(const Route& a, const Route& b) {
   return false;
 }
 
-std::variant<Handler, Problem> Router::Match(Request& request) const {
+Result<Handler, Problem> Router::Match(Request& request) const {
   if (request.path.empty() || request.path.front() != '/') {
     // "*" or an absolute-form target: no route has those.
     return MakeProblem("not_found", "no such route");

@@ -6,9 +6,9 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 #include <vector>
 
+#include "common/result.h"
 #include "http/message.h"
 #include "http/problem.h"
 
@@ -32,7 +32,7 @@ class Router {
   // request.path_params. An unknown path is the not_found problem; a known path
   // with another method is method_not_allowed with an Allow header listing the
   // methods the path has (HEAD is not implied by GET).
-  std::variant<Handler, Problem> Match(Request& request) const;
+  Result<Handler, Problem> Match(Request& request) const;
 
  private:
   struct Segment {

@@ -13,7 +13,6 @@
 #include <tuple>
 #include <unordered_map>
 #include <utility>
-#include <variant>
 #include <vector>
 
 // The Boost headers must stay between these two.
@@ -537,13 +536,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const std::string path = request.path;
     const std::string request_id = request.request_id;
 
-    std::variant<Handler, Problem> matched = server_.router().Match(request);
+    const Result<Handler, Problem> matched = server_.router().Match(request);
     const std::string route = request.route.empty() ? "unmatched" : request.route;
     std::optional<Response> response;
-    if (const Problem* problem = std::get_if<Problem>(&matched)) {
-      response = ToResponse(*problem, path, request_id);
+    if (!matched.ok()) {
+      response = ToResponse(matched.error(), path, request_id);
     } else {
-      response = co_await CallHandler(std::get<Handler>(matched), std::move(request));
+      response = co_await CallHandler(*matched, std::move(request));
       if (!response) co_return false;  // Stop stopped waiting
     }
     if (response->status < 200 || response->status > 599) {

@@ -4,7 +4,6 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -22,9 +21,9 @@ constexpr std::string_view kPost =
     R"("target_amount":1000000,"funding_unit":5000,"end_date":"2026-12-31"})";
 
 template <typename T>
-Problem ProblemOf(const std::variant<T, Problem>& r) {
-  EXPECT_TRUE(std::holds_alternative<Problem>(r)) << "expected a problem";
-  return std::holds_alternative<Problem>(r) ? std::get<Problem>(r) : Problem{};
+Problem ProblemOf(const Result<T, Problem>& r) {
+  EXPECT_FALSE(r.ok()) << "expected a problem";
+  return !r.ok() ? r.error() : Problem{};
 }
 
 // The pointers of the problem's errors, in order.
@@ -64,17 +63,17 @@ Problem CreateWith(std::string_view member, std::string_view json) {
   }
   body += "\"" + std::string(member) + "\":" + std::string(json) + "}";
   auto r = ParseCreateBody(body);
-  EXPECT_TRUE(std::holds_alternative<Problem>(r)) << body;
-  if (!std::holds_alternative<Problem>(r)) return Problem{};
-  return std::get<Problem>(std::move(r));
+  EXPECT_FALSE(r.ok()) << body;
+  if (r.ok()) return Problem{};
+  return std::move(r).error();
 }
 
 // --- create: accepted shapes ------------------------------------------------
 
 TEST(JsonBodyTest, CreateReadsEveryMemberOfOneObject) {
   const auto r = ParseCreateBody(kPost);
-  ASSERT_TRUE(std::holds_alternative<commands::CreatePosts>(r)) << ProblemOf(r).detail;
-  const commands::CreatePosts& c = std::get<commands::CreatePosts>(r);
+  ASSERT_TRUE(r.ok()) << ProblemOf(r).detail;
+  const commands::CreatePosts& c = r.value();
   EXPECT_FALSE(c.as_array);
   ASSERT_EQ(c.posts.size(), 1U);
   const commands::PostDraft& d = c.posts[0];
@@ -89,8 +88,8 @@ TEST(JsonBodyTest, CreateReadsEveryMemberOfOneObject) {
 TEST(JsonBodyTest, CreateDescriptionMayBeOmitted) {
   const auto r = ParseCreateBody(
       R"({"title":"t","uploader":"u","target_amount":1,"funding_unit":1,"end_date":"2026-01-01"})");
-  ASSERT_TRUE(std::holds_alternative<commands::CreatePosts>(r));
-  EXPECT_EQ(std::get<commands::CreatePosts>(r).posts[0].description, "");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().posts[0].description, "");
 }
 
 TEST(JsonBodyTest, CreateAcceptsAnArrayInOrder) {
@@ -98,8 +97,8 @@ TEST(JsonBodyTest, CreateAcceptsAnArrayInOrder) {
                            R"({"title":"두번째","uploader":"u","target_amount":7,)"
                            R"("funding_unit":1,"end_date":"2027-02-28"}])";
   const auto r = ParseCreateBody(body);
-  ASSERT_TRUE(std::holds_alternative<commands::CreatePosts>(r)) << ProblemOf(r).detail;
-  const commands::CreatePosts& c = std::get<commands::CreatePosts>(r);
+  ASSERT_TRUE(r.ok()) << ProblemOf(r).detail;
+  const commands::CreatePosts& c = r.value();
   EXPECT_TRUE(c.as_array);
   ASSERT_EQ(c.posts.size(), 2U);
   EXPECT_EQ(c.posts[0].title, "내 취미 만들기");
@@ -112,16 +111,16 @@ TEST(JsonBodyTest, CreateLeavesValueRulesToTheDomain) {
   // them, with the same pointers.
   const auto r = ParseCreateBody(
       R"({"title":"  ","uploader":"","target_amount":0,"funding_unit":-5,"end_date":"2000-01-01"})");
-  ASSERT_TRUE(std::holds_alternative<commands::CreatePosts>(r)) << ProblemOf(r).detail;
-  EXPECT_EQ(std::get<commands::CreatePosts>(r).posts[0].funding_unit, -5);
+  ASSERT_TRUE(r.ok()) << ProblemOf(r).detail;
+  EXPECT_EQ(r.value().posts[0].funding_unit, -5);
 }
 
 TEST(JsonBodyTest, IntegerLimitsOfInt64AreAccepted) {
   const auto r =
       ParseCreateBody(R"({"title":"t","uploader":"u","target_amount":9223372036854775807,)"
                       R"("funding_unit":-9223372036854775808,"end_date":"2026-01-01"})");
-  ASSERT_TRUE(std::holds_alternative<commands::CreatePosts>(r)) << ProblemOf(r).detail;
-  const commands::PostDraft& d = std::get<commands::CreatePosts>(r).posts[0];
+  ASSERT_TRUE(r.ok()) << ProblemOf(r).detail;
+  const commands::PostDraft& d = r.value().posts[0];
   EXPECT_EQ(d.target_amount, INT64_MAX);
   EXPECT_EQ(d.funding_unit, INT64_MIN);
 }
@@ -129,21 +128,21 @@ TEST(JsonBodyTest, IntegerLimitsOfInt64AreAccepted) {
 TEST(JsonBodyTest, NegativeZeroIsTheIntegerZero) {
   const auto r = ParseCreateBody(
       R"({"title":"t","uploader":"u","target_amount":-0,"funding_unit":0,"end_date":"2026-01-01"})");
-  ASSERT_TRUE(std::holds_alternative<commands::CreatePosts>(r)) << ProblemOf(r).detail;
-  EXPECT_EQ(std::get<commands::CreatePosts>(r).posts[0].target_amount, 0);
+  ASSERT_TRUE(r.ok()) << ProblemOf(r).detail;
+  EXPECT_EQ(r.value().posts[0].target_amount, 0);
 }
 
 TEST(JsonBodyTest, WhitespaceAroundTheValueIsFine) {
   const auto r = ParseCreateBody(" \n\t" + std::string(kPost) + "\r\n ");
-  EXPECT_TRUE(std::holds_alternative<commands::CreatePosts>(r));
+  EXPECT_TRUE(r.ok());
 }
 
 TEST(JsonBodyTest, EscapedKoreanAndSurrogatePairsDecode) {
   const auto r = ParseCreateBody(
       R"({"title":"\ucde8\ubbf8 \ud83d\ude00","uploader":"a\"b\\c\/d","target_amount":1,)"
       R"("funding_unit":1,"end_date":"2026-01-01","description":"line\nbreak\u0000nul"})");
-  ASSERT_TRUE(std::holds_alternative<commands::CreatePosts>(r)) << ProblemOf(r).detail;
-  const commands::PostDraft& d = std::get<commands::CreatePosts>(r).posts[0];
+  ASSERT_TRUE(r.ok()) << ProblemOf(r).detail;
+  const commands::PostDraft& d = r.value().posts[0];
   EXPECT_EQ(d.title, "취미 \xF0\x9F\x98\x80");
   EXPECT_EQ(d.uploader, "a\"b\\c/d");
   // An escaped NUL is a character of the string; Decide refuses it in text.
@@ -259,8 +258,8 @@ TEST(JsonBodyTest, ArraySizeIsBounded) {
   const std::string over = max + "," + std::string(kPost) + "]";
   max += "]";
   const auto r = ParseCreateBody(max);
-  ASSERT_TRUE(std::holds_alternative<commands::CreatePosts>(r)) << ProblemOf(r).detail;
-  EXPECT_EQ(std::get<commands::CreatePosts>(r).posts.size(), commands::kMaxPostsPerCreate);
+  ASSERT_TRUE(r.ok()) << ProblemOf(r).detail;
+  EXPECT_EQ(r.value().posts.size(), commands::kMaxPostsPerCreate);
 
   const Problem p = ProblemOf(ParseCreateBody(over));
   EXPECT_EQ(p.name, "validation_failed");
@@ -336,8 +335,8 @@ TEST(JsonBodyTest, EndDateMustBeARealDate) {
   }
   const auto leap = ParseCreateBody(
       R"({"title":"t","uploader":"u","target_amount":1,"funding_unit":1,"end_date":"2028-02-29"})");
-  ASSERT_TRUE(std::holds_alternative<commands::CreatePosts>(leap));
-  EXPECT_EQ(std::get<commands::CreatePosts>(leap).posts[0].end_date, D("2028-02-29"));
+  ASSERT_TRUE(leap.ok());
+  EXPECT_EQ(leap.value().posts[0].end_date, D("2028-02-29"));
 }
 
 TEST(JsonBodyTest, EveryErrorOfEveryElementIsCollected) {
@@ -374,8 +373,8 @@ TEST(JsonBodyTest, OneErrorIsSingular) {
 
 TEST(JsonBodyTest, EditReadsTheMembersItIsGiven) {
   const auto r = ParseEditBody(R"({"title":"새 제목","funding_unit":700,"end_date":"2027-01-31"})");
-  ASSERT_TRUE(std::holds_alternative<commands::EditPost>(r)) << ProblemOf(r).detail;
-  const commands::EditPost& e = std::get<commands::EditPost>(r);
+  ASSERT_TRUE(r.ok()) << ProblemOf(r).detail;
+  const commands::EditPost& e = r.value();
   EXPECT_EQ(e.title, "새 제목");
   EXPECT_FALSE(e.uploader);
   EXPECT_FALSE(e.description);
@@ -386,9 +385,9 @@ TEST(JsonBodyTest, EditReadsTheMembersItIsGiven) {
   EXPECT_FALSE(e.expected_version);
 
   const auto all = ParseEditBody(R"({"uploader":"u","description":""})");
-  ASSERT_TRUE(std::holds_alternative<commands::EditPost>(all));
-  EXPECT_EQ(std::get<commands::EditPost>(all).uploader, "u");
-  EXPECT_EQ(std::get<commands::EditPost>(all).description, "");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all.value().uploader, "u");
+  EXPECT_EQ(all.value().description, "");
 }
 
 TEST(JsonBodyTest, RejectsEditOfTarget) {
@@ -446,16 +445,16 @@ TEST(JsonBodyTest, EditTopLevelMustBeAnObject) {
 TEST(JsonBodyTest, FundDefaultsToOneUnit) {
   for (const std::string_view body : {"", "{}"}) {
     const auto r = ParseFundBody(body);
-    ASSERT_TRUE(std::holds_alternative<commands::FundPost>(r)) << body;
-    EXPECT_EQ(std::get<commands::FundPost>(r).units, 1);
+    ASSERT_TRUE(r.ok()) << body;
+    EXPECT_EQ(r.value().units, 1);
   }
   const auto r = ParseFundBody(R"({"units":25})");
-  ASSERT_TRUE(std::holds_alternative<commands::FundPost>(r));
-  EXPECT_EQ(std::get<commands::FundPost>(r).units, 25);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().units, 25);
   // Range is the domain's (1..10 000): it answers with pointer /units.
   const auto zero = ParseFundBody(R"({"units":0})");
-  ASSERT_TRUE(std::holds_alternative<commands::FundPost>(zero));
-  EXPECT_EQ(std::get<commands::FundPost>(zero).units, 0);
+  ASSERT_TRUE(zero.ok());
+  EXPECT_EQ(zero.value().units, 0);
 }
 
 TEST(JsonBodyTest, FundRefusesBadShapes) {
@@ -477,8 +476,8 @@ TEST(JsonBodyTest, FundRefusesBadShapes) {
 
 TEST(JsonBodyTest, ReaderKeepsNumberLiteralsAndMemberOrder) {
   auto r = ReadStrictJson(R"({"b":[1,-0,2.50,1e3],"a":{"x":null,"y":true,"z":false}})");
-  ASSERT_TRUE(std::holds_alternative<JsonValue>(r)) << std::get<std::string>(r);
-  const JsonValue& v = std::get<JsonValue>(r);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const JsonValue& v = r.value();
   ASSERT_EQ(v.members.size(), 2U);
   EXPECT_EQ(v.members[0].name, "b");
   const std::vector<JsonValue>& n = v.members[0].value.elements;
@@ -494,7 +493,7 @@ TEST(JsonBodyTest, ReaderKeepsNumberLiteralsAndMemberOrder) {
 
 TEST(JsonBodyTest, SameNameInDifferentObjectsIsNotADuplicate) {
   auto r = ReadStrictJson(R"([{"a":1},{"a":2,"b":{"a":3}}])");
-  EXPECT_TRUE(std::holds_alternative<JsonValue>(r));
+  EXPECT_TRUE(r.ok());
 }
 
 TEST(JsonBodyTest, EscapesPointerTokens) {

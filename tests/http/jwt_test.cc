@@ -4,7 +4,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -46,7 +45,7 @@ std::string Claims(std::string_view extra = "") {
          "}";
 }
 
-std::variant<TokenClaims, Problem> Verify(const std::string& token, Timestamp now = Now()) {
+Result<TokenClaims, Problem> Verify(const std::string& token, Timestamp now = Now()) {
   const std::string header = "Bearer " + token;
   return VerifyBearer(header, kSecret, now);
 }
@@ -62,8 +61,8 @@ std::string Challenge(const Problem& p) {
 // detail contains `why` and says nothing of the token itself.
 void ExpectRefused(const std::string& token, std::string_view why, Timestamp now = Now()) {
   const auto r = Verify(token, now);
-  ASSERT_TRUE(std::holds_alternative<Problem>(r)) << "accepted: " << why;
-  const Problem& p = std::get<Problem>(r);
+  ASSERT_FALSE(r.ok()) << "accepted: " << why;
+  const Problem& p = r.error();
   EXPECT_EQ(p.name, "unauthorized");
   EXPECT_EQ(p.status, 401);
   EXPECT_NE(p.detail.find(why), std::string::npos) << p.detail;
@@ -86,10 +85,9 @@ void ExpectRefused(const std::string& token, std::string_view why, Timestamp now
 
 TokenClaims Accepted(const std::string& token, Timestamp now = Now()) {
   auto r = Verify(token, now);
-  EXPECT_TRUE(std::holds_alternative<TokenClaims>(r))
-      << (std::holds_alternative<Problem>(r) ? std::get<Problem>(r).detail : "");
-  if (!std::holds_alternative<TokenClaims>(r)) return {};
-  return std::get<TokenClaims>(std::move(r));
+  EXPECT_TRUE(r.ok()) << (!r.ok() ? r.error().detail : "");
+  if (!r.ok()) return {};
+  return std::move(r).value();
 }
 
 // --- minting ----------------------------------------------------------------
@@ -143,8 +141,8 @@ TEST(JwtTest, CheckSubjectBounds) {
 
 TEST(JwtTest, MissingHeaderGetsTheBareChallenge) {
   const auto r = VerifyBearer(std::nullopt, kSecret, Now());
-  ASSERT_TRUE(std::holds_alternative<Problem>(r));
-  const Problem& p = std::get<Problem>(r);
+  ASSERT_FALSE(r.ok());
+  const Problem& p = r.error();
   EXPECT_EQ(p.name, "unauthorized");
   EXPECT_EQ(p.status, 401);
   EXPECT_EQ(Challenge(p), R"(Bearer realm="funding-ledger")");
@@ -154,8 +152,8 @@ TEST(JwtTest, MissingHeaderGetsTheBareChallenge) {
 TEST(JwtTest, OtherSchemesGetTheBareChallenge) {
   for (const std::string_view header : {"Basic dXNlcjpwYXNz", "", "Token abc", "Bearer2 abc"}) {
     const auto r = VerifyBearer(header, kSecret, Now());
-    ASSERT_TRUE(std::holds_alternative<Problem>(r)) << header;
-    EXPECT_EQ(Challenge(std::get<Problem>(r)), R"(Bearer realm="funding-ledger")") << header;
+    ASSERT_FALSE(r.ok()) << header;
+    EXPECT_EQ(Challenge(r.error()), R"(Bearer realm="funding-ledger")") << header;
   }
 }
 
@@ -163,16 +161,15 @@ TEST(JwtTest, SchemeIsCaseInsensitive) {
   const std::string token = Sign(kHs256Header, Claims());
   for (const std::string& header :
        {"bearer " + token, "BEARER " + token, "BeArEr " + token, "Bearer   " + token}) {
-    EXPECT_TRUE(std::holds_alternative<TokenClaims>(VerifyBearer(header, kSecret, Now())))
-        << header;
+    EXPECT_TRUE(VerifyBearer(header, kSecret, Now()).ok()) << header;
   }
 }
 
 TEST(JwtTest, BearerWithoutATokenIsInvalid) {
   for (const std::string_view header : {"Bearer", "Bearer ", "bearer    "}) {
     const auto r = VerifyBearer(header, kSecret, Now());
-    ASSERT_TRUE(std::holds_alternative<Problem>(r)) << header;
-    EXPECT_NE(Challenge(std::get<Problem>(r)).find(R"(error="invalid_token")"), std::string::npos);
+    ASSERT_FALSE(r.ok()) << header;
+    EXPECT_NE(Challenge(r.error()).find(R"(error="invalid_token")"), std::string::npos);
   }
 }
 
@@ -358,8 +355,8 @@ TEST(JwtTest, RefusesMalformedClaims) {
 
 TEST(JwtTest, ChallengeDescriptionHasNoQuotes) {
   const auto r = Verify(Sign(R"({"alg":"none"})", Claims()));
-  ASSERT_TRUE(std::holds_alternative<Problem>(r));
-  const std::string challenge = Challenge(std::get<Problem>(r));
+  ASSERT_FALSE(r.ok());
+  const std::string challenge = Challenge(r.error());
   EXPECT_EQ(challenge, R"(Bearer realm="funding-ledger", error="invalid_token", )"
                        R"(error_description="the token's alg must be HS256")");
 }

@@ -5,7 +5,6 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -19,9 +18,9 @@ namespace {
 using projections::OrderBy;
 
 template <typename T>
-Problem ProblemOf(const std::variant<T, Problem>& r) {
-  EXPECT_TRUE(std::holds_alternative<Problem>(r)) << "expected a problem";
-  return std::holds_alternative<Problem>(r) ? std::get<Problem>(r) : Problem{};
+Problem ProblemOf(const Result<T, Problem>& r) {
+  EXPECT_FALSE(r.ok()) << "expected a problem";
+  return !r.ok() ? r.error() : Problem{};
 }
 
 // The parameter names of the problem's errors, in order.
@@ -36,10 +35,9 @@ std::vector<std::string> Parameters(const Problem& p) {
 
 projections::ListRequest List(std::string_view raw) {
   auto r = ParseListQuery(raw);
-  EXPECT_TRUE(std::holds_alternative<projections::ListRequest>(r))
-      << raw << ": " << ProblemOf(r).detail;
-  if (!std::holds_alternative<projections::ListRequest>(r)) return {};
-  return std::get<projections::ListRequest>(std::move(r));
+  EXPECT_TRUE(r.ok()) << raw << ": " << ProblemOf(r).detail;
+  if (!r.ok()) return {};
+  return std::move(r).value();
 }
 
 // --- ParseQuery ---------------------------------------------------------------
@@ -222,19 +220,19 @@ TEST(QueryParamsTest, CursorIsNotJudgedWhenItsQueryIsWrong) {
 
 TEST(QueryParamsTest, EventsDefaults) {
   const auto r = ParseEventsQuery("");
-  ASSERT_TRUE(std::holds_alternative<EventsQuery>(r));
-  EXPECT_EQ(std::get<EventsQuery>(r).after, 0);
-  EXPECT_EQ(std::get<EventsQuery>(r).limit, kDefaultEventsLimit);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().after, 0);
+  EXPECT_EQ(r.value().limit, kDefaultEventsLimit);
 }
 
 TEST(QueryParamsTest, EventsReadsAfterAndLimit) {
   const auto r = ParseEventsQuery("after=9223372036854775807&limit=1000");
-  ASSERT_TRUE(std::holds_alternative<EventsQuery>(r)) << ProblemOf(r).detail;
-  EXPECT_EQ(std::get<EventsQuery>(r).after, INT64_MAX);
-  EXPECT_EQ(std::get<EventsQuery>(r).limit, kMaxEventsLimit);
+  ASSERT_TRUE(r.ok()) << ProblemOf(r).detail;
+  EXPECT_EQ(r.value().after, INT64_MAX);
+  EXPECT_EQ(r.value().limit, kMaxEventsLimit);
   const auto one = ParseEventsQuery("limit=1&after=0");
-  ASSERT_TRUE(std::holds_alternative<EventsQuery>(one));
-  EXPECT_EQ(std::get<EventsQuery>(one).limit, 1);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one.value().limit, 1);
 }
 
 TEST(QueryParamsTest, EventsRefusesBadValues) {
@@ -255,10 +253,9 @@ TEST(QueryParamsTest, EventsRefusesBadValues) {
 // The as_of of a query that must parse; nullopt when absent.
 std::optional<int64_t> AsOf(std::string_view raw) {
   auto r = ParseDetailQuery(raw);
-  EXPECT_TRUE(std::holds_alternative<std::optional<int64_t>>(r))
-      << raw << ": " << ProblemOf(r).detail;
-  if (!std::holds_alternative<std::optional<int64_t>>(r)) return std::nullopt;
-  return std::get<std::optional<int64_t>>(r);
+  EXPECT_TRUE(r.ok()) << raw << ": " << ProblemOf(r).detail;
+  if (!r.ok()) return std::nullopt;
+  return r.value();
 }
 
 TEST(QueryParamsTest, DetailWithoutAsOfIsTheCurrentPost) {

@@ -5,7 +5,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 
 #include <gtest/gtest.h>
 
@@ -18,9 +17,9 @@ using commands::Rejection;
 using commands::RejectReason;
 
 template <typename T>
-Problem ProblemOf(const std::variant<T, Problem>& r) {
-  EXPECT_TRUE(std::holds_alternative<Problem>(r)) << "expected a problem";
-  return std::holds_alternative<Problem>(r) ? std::get<Problem>(r) : Problem{};
+Problem ProblemOf(const Result<T, Problem>& r) {
+  EXPECT_FALSE(r.ok()) << "expected a problem";
+  return !r.ok() ? r.error() : Problem{};
 }
 
 void ExpectHeaderProblem(const Problem& p, std::string_view header) {
@@ -130,18 +129,18 @@ TEST(RejectionsTest, IfMatchAbsentOrStarIsUnconditional) {
   for (const std::optional<std::string_view> header :
        {std::optional<std::string_view>(), std::optional<std::string_view>("*")}) {
     const auto r = ParseIfMatch(header);
-    ASSERT_TRUE(std::holds_alternative<std::optional<int64_t>>(r));
-    EXPECT_EQ(std::get<std::optional<int64_t>>(r), std::nullopt);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.value(), std::nullopt);
   }
 }
 
 TEST(RejectionsTest, IfMatchReadsAQuotedVersion) {
   const auto r = ParseIfMatch(R"("7")");
-  ASSERT_TRUE(std::holds_alternative<std::optional<int64_t>>(r));
-  EXPECT_EQ(std::get<std::optional<int64_t>>(r), 7);
-  EXPECT_EQ(std::get<std::optional<int64_t>>(ParseIfMatch(R"("9223372036854775807")")), INT64_MAX);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value(), 7);
+  EXPECT_EQ(ParseIfMatch(R"("9223372036854775807")").value(), INT64_MAX);
   // Well-formed; no post has version 0, so the command answers 412.
-  EXPECT_EQ(std::get<std::optional<int64_t>>(ParseIfMatch(R"("0")")), 0);
+  EXPECT_EQ(ParseIfMatch(R"("0")").value(), 0);
 }
 
 TEST(RejectionsTest, IfMatchRefusesMalformedTags) {
@@ -156,10 +155,10 @@ TEST(RejectionsTest, IfMatchRefusesMalformedTags) {
 // --- X-Min-Position -------------------------------------------------------------
 
 TEST(RejectionsTest, MinPosition) {
-  EXPECT_EQ(std::get<std::optional<int64_t>>(ParseMinPosition(std::nullopt)), std::nullopt);
-  EXPECT_EQ(std::get<std::optional<int64_t>>(ParseMinPosition("0")), 0);
-  EXPECT_EQ(std::get<std::optional<int64_t>>(ParseMinPosition("12345")), 12345);
-  EXPECT_EQ(std::get<std::optional<int64_t>>(ParseMinPosition("9223372036854775807")), INT64_MAX);
+  EXPECT_EQ(ParseMinPosition(std::nullopt).value(), std::nullopt);
+  EXPECT_EQ(ParseMinPosition("0").value(), 0);
+  EXPECT_EQ(ParseMinPosition("12345").value(), 12345);
+  EXPECT_EQ(ParseMinPosition("9223372036854775807").value(), INT64_MAX);
   for (const std::string_view header :
        {"", "-1", "+1", "1.5", "abc", " 1", "1 ", "9223372036854775808", "0x1"}) {
     ExpectHeaderProblem(ProblemOf(ParseMinPosition(header)), "X-Min-Position");
@@ -169,12 +168,12 @@ TEST(RejectionsTest, MinPosition) {
 // --- Idempotency-Key ------------------------------------------------------------
 
 TEST(RejectionsTest, IdempotencyKey) {
-  EXPECT_EQ(std::get<std::optional<std::string>>(ParseIdempotencyKey(std::nullopt)), std::nullopt);
-  EXPECT_EQ(std::get<std::optional<std::string>>(ParseIdempotencyKey("a")), "a");
+  EXPECT_EQ(ParseIdempotencyKey(std::nullopt).value(), std::nullopt);
+  EXPECT_EQ(ParseIdempotencyKey("a").value(), "a");
   const std::string visible = "!~0aZ-_.:/\"{}";
-  EXPECT_EQ(std::get<std::optional<std::string>>(ParseIdempotencyKey(visible)), visible);
+  EXPECT_EQ(ParseIdempotencyKey(visible).value(), visible);
   const std::string max(commands::kIdempotencyKeyMaxBytes, 'k');
-  EXPECT_EQ(std::get<std::optional<std::string>>(ParseIdempotencyKey(max)), max);
+  EXPECT_EQ(ParseIdempotencyKey(max).value(), max);
 }
 
 TEST(RejectionsTest, IdempotencyKeyRefusesWhatIsNotVisibleAscii) {
