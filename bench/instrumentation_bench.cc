@@ -9,7 +9,6 @@
 
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
-#include <prometheus/registry.h>
 #include <unistd.h>
 
 #include "commands/sequencer_metrics.h"
@@ -21,8 +20,7 @@ namespace ledger::bench {
 namespace {
 
 void BM_HttpMetricsObserve(benchmark::State& state) {
-  prometheus::Registry registry;
-  http::HttpMetrics metrics(registry);
+  http::HttpMetrics metrics;
   for (auto _ : state) {
     metrics.Observe("POST", "/api/posts/{id}/fundings", 201, 0.004);
   }

@@ -9,7 +9,6 @@
 #include <string_view>
 
 #include <openssl/rand.h>
-#include <prometheus/registry.h>
 #include <sys/stat.h>
 
 #include "commands/sequencer.h"
@@ -170,8 +169,7 @@ int Serve(const Config& config, std::ostream& out, std::ostream& /*err*/) {
   projections::ConnectionPool pool(pool_options);
   projections::QueryService queries(pool, *zone);
 
-  prometheus::Registry registry;
-  http::HttpMetrics metrics(registry);
+  http::HttpMetrics metrics;
   http::WorkerPool workers(static_cast<size_t>(config.db_pool_size),
                            static_cast<size_t>(config.query_queue), "query");
   // Every accepted command gets an answer job: room for a full command queue
@@ -192,7 +190,7 @@ int Serve(const Config& config, std::ostream& out, std::ostream& /*err*/) {
   context.waiter = &waiter;
   // metrics = off: no /metrics and nothing counted or timed (for measuring
   // what the instrumentation costs).
-  context.registry = config.metrics ? &registry : nullptr;
+  context.http_metrics = config.metrics ? &metrics : nullptr;
   context.read_wait = std::chrono::milliseconds(config.read_wait_ms);
   context.ready_max_lag_events = config.ready_max_lag_events;
   http::Router router;

@@ -9,8 +9,6 @@
 #include <variant>
 #include <vector>
 
-#include <prometheus/registry.h>
-
 #include "common/ascii.h"
 #include "common/json_writer.h"
 #include "events/chain.h"
@@ -535,19 +533,17 @@ void AddApiRoutes(const ApiContext* context, Router& router) {
   router.Add("GET", "/openapi.json", [](const Request& /*request*/, const Respond& respond) {
     respond(Json(200, std::string(OpenApiDocument())));
   });
-  if (c.registry != nullptr) {
+  if (c.http_metrics != nullptr) {
     // Collected on the I/O thread: atomics, one read of a recent (cached)
     // event for the projector's lag, and /proc. Queued behind the query
     // workers it would go dark exactly when they are saturated.
-    auto service = std::make_shared<const ServiceMetrics>(&c);
-    router.Add("GET", "/metrics",
-               [&c, service](const Request& /*request*/, const Respond& respond) {
-                 Response r;
-                 r.status = 200;
-                 r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-                 r.body = SerializeCollectables({c.registry, service.get()});
-                 respond(std::move(r));
-               });
+    router.Add("GET", "/metrics", [&c](const Request& /*request*/, const Respond& respond) {
+      Response r;
+      r.status = 200;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = c.http_metrics->Expose(ServiceFamilies(c));
+      respond(std::move(r));
+    });
   }
 }
 

@@ -15,15 +15,12 @@
 #include "common/clock.h"
 #include "common/time_zone.h"
 #include "events/event_log.h"
+#include "http/metrics.h"
 #include "http/position_waiter.h"
 #include "http/router.h"
 #include "http/worker_pool.h"
 #include "projections/projector.h"
 #include "projections/queries.h"
-
-namespace prometheus {
-class Registry;
-}
 
 namespace ledger::http {
 
@@ -40,9 +37,9 @@ struct ApiContext {
   // Building the answers of accepted writes (reads the log, copies state).
   WorkerPool* answers = nullptr;
   PositionWaiter* waiter = nullptr;
-  // /metrics serves this registry (the HTTP front's metrics) and the
-  // service's own (service_metrics.h); null: 404.
-  prometheus::Registry* registry = nullptr;
+  // /metrics serves these (the HTTP front's metrics) and the service's own
+  // (service_metrics.h); null: 404.
+  const HttpMetrics* http_metrics = nullptr;
   std::chrono::milliseconds read_wait{2'000};
   int64_t ready_max_lag_events = 100'000;
 };

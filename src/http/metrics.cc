@@ -1,12 +1,15 @@
 #include "http/metrics.h"
 
 #include <array>
-#include <iterator>
-#include <vector>
+#include <limits>
+#include <mutex>
+#include <unordered_map>
 
+#include <prometheus/client_metric.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
@@ -31,17 +34,83 @@ std::string_view MethodLabel(std::string_view method) {
   return "other";
 }
 
+prometheus::MetricType ToPrometheus(MetricType type) {
+  switch (type) {
+    case MetricType::kCounter:
+      return prometheus::MetricType::Counter;
+    case MetricType::kGauge:
+      return prometheus::MetricType::Gauge;
+    case MetricType::kHistogram:
+      return prometheus::MetricType::Histogram;
+  }
+  return prometheus::MetricType::Untyped;
+}
+
+prometheus::ClientMetric ToPrometheus(MetricType type, const MetricSample& sample) {
+  prometheus::ClientMetric metric;
+  for (const MetricLabel& label : sample.labels) {
+    metric.label.push_back(prometheus::ClientMetric::Label{label.name, label.value});
+  }
+  switch (type) {
+    case MetricType::kCounter:
+      metric.counter.value = sample.value;
+      break;
+    case MetricType::kGauge:
+      metric.gauge.value = sample.value;
+      break;
+    case MetricType::kHistogram:
+      for (const auto& [bound, cumulative] : sample.buckets) {
+        metric.histogram.bucket.push_back(prometheus::ClientMetric::Bucket{cumulative, bound});
+      }
+      metric.histogram.sample_count = sample.count;
+      metric.histogram.sample_sum = sample.sum;
+      break;
+  }
+  return metric;
+}
+
+void AppendConverted(const std::vector<MetricFamily>& families,
+                     std::vector<prometheus::MetricFamily>& out) {
+  for (const MetricFamily& family : families) {
+    prometheus::MetricFamily converted{family.name, family.help, ToPrometheus(family.type), {}};
+    converted.metric.reserve(family.samples.size());
+    for (const MetricSample& sample : family.samples) {
+      converted.metric.push_back(ToPrometheus(family.type, sample));
+    }
+    out.push_back(std::move(converted));
+  }
+}
+
 }  // namespace
 
-HttpMetrics::HttpMetrics(prometheus::Registry& registry)
-    : requests_(prometheus::BuildCounter()
-                    .Name("http_requests_total")
-                    .Help("HTTP requests answered, by method, route template and status")
-                    .Register(registry)),
-      durations_(prometheus::BuildHistogram()
-                     .Name("http_request_duration_seconds")
-                     .Help("Time from a request fully read to its answer written")
-                     .Register(registry)) {}
+struct HttpMetrics::Impl {
+  struct Series {
+    prometheus::Counter* requests;
+    prometheus::Histogram* duration;
+  };
+
+  Impl()
+      : requests(prometheus::BuildCounter()
+                     .Name("http_requests_total")
+                     .Help("HTTP requests answered, by method, route template and status")
+                     .Register(registry)),
+        durations(prometheus::BuildHistogram()
+                      .Name("http_request_duration_seconds")
+                      .Help("Time from a request fully read to its answer written")
+                      .Register(registry)) {}
+
+  prometheus::Registry registry;
+  prometheus::Family<prometheus::Counter>& requests;
+  prometheus::Family<prometheus::Histogram>& durations;
+  std::mutex mu;
+  // Family::Add allocates a histogram on every call even when the series
+  // exists, so each series is looked up there once and kept here.
+  std::unordered_map<std::string, Series> series;  // guarded by mu
+};
+
+HttpMetrics::HttpMetrics() : impl_(std::make_unique<Impl>()) {}
+
+HttpMetrics::~HttpMetrics() = default;
 
 void HttpMetrics::Observe(std::string_view method, std::string_view route, int status,
                           double seconds) {
@@ -51,17 +120,18 @@ void HttpMetrics::Observe(std::string_view method, std::string_view route, int s
   key.reserve(method_label.size() + route.size() + status_label.size() + 2);
   key.append(method_label).append(1, '\n').append(route).append(1, '\n').append(status_label);
 
-  Series series{};
+  Impl::Series series{};
   {
-    const std::lock_guard lock(mu_);
-    auto it = series_.find(key);
-    if (it == series_.end()) {
+    const std::lock_guard lock(impl_->mu);
+    auto it = impl_->series.find(key);
+    if (it == impl_->series.end()) {
       const prometheus::Labels labels = {{"method", std::string(method_label)},
                                          {"route", std::string(route)},
                                          {"status", status_label}};
-      it = series_
+      it = impl_->series
                .emplace(std::move(key),
-                        Series{&requests_.Add(labels), &durations_.Add(labels, DurationBuckets())})
+                        Impl::Series{&impl_->requests.Add(labels),
+                                     &impl_->durations.Add(labels, DurationBuckets())})
                .first;
     }
     series = it->second;
@@ -70,35 +140,16 @@ void HttpMetrics::Observe(std::string_view method, std::string_view route, int s
   series.duration->Observe(seconds);
 }
 
-prometheus::MetricFamily EmptyFamily(std::string_view name, std::string_view help,
-                                     prometheus::MetricType type) {
-  return prometheus::MetricFamily{std::string(name), std::string(help), type, {}};
-}
-
-void AddSample(prometheus::MetricFamily& family, double value,
-               std::vector<prometheus::ClientMetric::Label> labels) {
-  prometheus::ClientMetric metric;
-  metric.label = std::move(labels);
-  if (family.type == prometheus::MetricType::Counter) {
-    metric.counter.value = value;
-  } else {
-    metric.gauge.value = value;
-  }
-  family.metric.push_back(std::move(metric));
-}
-
-std::string SerializeRegistry(const prometheus::Registry& registry) {
-  return SerializeCollectables({&registry});
-}
-
-std::string SerializeCollectables(std::initializer_list<const prometheus::Collectable*> sources) {
-  std::vector<prometheus::MetricFamily> families;
-  for (const prometheus::Collectable* source : sources) {
-    std::vector<prometheus::MetricFamily> more = source->Collect();
-    families.insert(families.end(), std::make_move_iterator(more.begin()),
-                    std::make_move_iterator(more.end()));
-  }
+std::string HttpMetrics::Expose(const std::vector<MetricFamily>& more) const {
+  std::vector<prometheus::MetricFamily> families = impl_->registry.Collect();
+  AppendConverted(more, families);
   return prometheus::TextSerializer().Serialize(families);
+}
+
+std::string ExposeFamilies(const std::vector<MetricFamily>& families) {
+  std::vector<prometheus::MetricFamily> converted;
+  AppendConverted(families, converted);
+  return prometheus::TextSerializer().Serialize(converted);
 }
 
 }  // namespace ledger::http

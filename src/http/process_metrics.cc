@@ -9,8 +9,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "http/metrics.h"
-
 namespace ledger::http {
 namespace {
 
@@ -39,13 +37,6 @@ std::string ReadWhole(const char* path) {
   while ((n = std::fread(chunk, 1, sizeof chunk, file)) > 0) text.append(chunk, n);
   std::fclose(file);
   return text;
-}
-
-prometheus::MetricFamily One(std::string_view name, std::string_view help,
-                             prometheus::MetricType type, double value) {
-  prometheus::MetricFamily family = EmptyFamily(name, help, type);
-  AddSample(family, value);
-  return family;
 }
 
 }  // namespace
@@ -111,21 +102,23 @@ std::optional<ProcessSample> SampleThisProcess() {
   return sample;
 }
 
-std::vector<prometheus::MetricFamily> ProcessFamilies(const ProcessSample& s) {
-  using prometheus::MetricType;
-  std::vector<prometheus::MetricFamily> out;
-  out.push_back(One("process_cpu_seconds_total", "User and system CPU time spent, in seconds",
-                    MetricType::Counter, s.cpu_seconds));
-  out.push_back(One("process_resident_memory_bytes", "Resident memory size in bytes",
-                    MetricType::Gauge, s.resident_bytes));
-  out.push_back(One("process_virtual_memory_bytes", "Virtual memory size in bytes",
-                    MetricType::Gauge, s.virtual_bytes));
-  out.push_back(One("process_start_time_seconds",
-                    "Start time of the process since the Unix epoch, in seconds", MetricType::Gauge,
-                    s.start_time_seconds));
-  out.push_back(One("process_open_fds", "Open file descriptors", MetricType::Gauge, s.open_fds));
-  out.push_back(One("process_max_fds", "Maximum number of open file descriptors (soft limit)",
-                    MetricType::Gauge, s.max_fds));
+std::vector<MetricFamily> ProcessFamilies(const ProcessSample& s) {
+  std::vector<MetricFamily> out;
+  out.push_back(OneValueFamily("process_cpu_seconds_total",
+                               "User and system CPU time spent, in seconds", MetricType::kCounter,
+                               s.cpu_seconds));
+  out.push_back(OneValueFamily("process_resident_memory_bytes", "Resident memory size in bytes",
+                               MetricType::kGauge, s.resident_bytes));
+  out.push_back(OneValueFamily("process_virtual_memory_bytes", "Virtual memory size in bytes",
+                               MetricType::kGauge, s.virtual_bytes));
+  out.push_back(OneValueFamily("process_start_time_seconds",
+                               "Start time of the process since the Unix epoch, in seconds",
+                               MetricType::kGauge, s.start_time_seconds));
+  out.push_back(
+      OneValueFamily("process_open_fds", "Open file descriptors", MetricType::kGauge, s.open_fds));
+  out.push_back(OneValueFamily("process_max_fds",
+                               "Maximum number of open file descriptors (soft limit)",
+                               MetricType::kGauge, s.max_fds));
   return out;
 }
 

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include <prometheus/metric_family.h>
+#include "http/metric_family.h"
 
 namespace ledger::http {
 
@@ -35,6 +35,6 @@ std::optional<ProcessSample> SampleThisProcess();
 // process_cpu_seconds_total, process_resident_memory_bytes,
 // process_virtual_memory_bytes, process_start_time_seconds,
 // process_open_fds, process_max_fds.
-std::vector<prometheus::MetricFamily> ProcessFamilies(const ProcessSample& sample);
+std::vector<MetricFamily> ProcessFamilies(const ProcessSample& sample);
 
 }  // namespace ledger::http

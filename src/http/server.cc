@@ -25,6 +25,7 @@
 #include "common/check.h"
 #include "common/log.h"
 #include "http/connection.h"
+#include "http/metrics.h"
 
 namespace ledger::http {
 namespace {

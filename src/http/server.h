@@ -11,10 +11,11 @@
 #include <string>
 
 #include "common/result.h"
-#include "http/metrics.h"
 #include "http/router.h"
 
 namespace ledger::http {
+
+class HttpMetrics;
 
 // Every way a client can hold on to the server, bounded. Answers given at a
 // limit use the problems of docs/api.md.

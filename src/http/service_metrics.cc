@@ -1,34 +1,24 @@
 #include "http/service_metrics.h"
 
 #include <chrono>
-#include <limits>
 #include <string>
 
 #include "http/build_info.h"
-#include "http/metrics.h"
 #include "http/process_metrics.h"
 
 namespace ledger::http {
 namespace {
 
-using prometheus::ClientMetric;
-using prometheus::MetricFamily;
-using prometheus::MetricType;
-
 MetricFamily Gauge(std::string_view name, std::string_view help, double value) {
-  MetricFamily family = EmptyFamily(name, help, MetricType::Gauge);
-  AddSample(family, value);
-  return family;
+  return OneValueFamily(name, help, MetricType::kGauge, value);
 }
 
 MetricFamily Counter(std::string_view name, std::string_view help, double value) {
-  MetricFamily family = EmptyFamily(name, help, MetricType::Counter);
-  AddSample(family, value);
-  return family;
+  return OneValueFamily(name, help, MetricType::kCounter, value);
 }
 
-ClientMetric::Label Label(std::string_view name, std::string_view value) {
-  return ClientMetric::Label{std::string(name), std::string(value)};
+MetricLabel Label(std::string_view name, std::string_view value) {
+  return MetricLabel{std::string(name), std::string(value)};
 }
 
 // Age of the first event after the projector's checkpoint, 0 when there is
@@ -92,28 +82,10 @@ void AddReadSide(const ApiContext& c, std::vector<MetricFamily>& out) {
 std::string_view BuildVersion() { return kBuildVersion; }
 std::string_view BuildRevision() { return kBuildRevision; }
 
-MetricFamily HistogramFamily(std::string_view name, std::string_view help,
-                             const HistogramSnapshot& snapshot) {
-  MetricFamily family = EmptyFamily(name, help, MetricType::Histogram);
-  ClientMetric metric;
-  uint64_t cumulative = 0;
-  for (size_t i = 0; i < snapshot.bounds.size(); ++i) {
-    cumulative += snapshot.counts[i];
-    metric.histogram.bucket.push_back(ClientMetric::Bucket{cumulative, snapshot.bounds[i]});
-  }
-  cumulative += snapshot.counts.back();
-  metric.histogram.bucket.push_back(
-      ClientMetric::Bucket{cumulative, std::numeric_limits<double>::infinity()});
-  metric.histogram.sample_count = cumulative;
-  metric.histogram.sample_sum = snapshot.sum;
-  family.metric.push_back(std::move(metric));
-  return family;
-}
-
 MetricFamily BuildInfoFamily(std::string_view version, std::string_view revision) {
   MetricFamily family = EmptyFamily("ledger_build_info",
                                     "Version and source revision of the running binary (always 1)",
-                                    MetricType::Gauge);
+                                    MetricType::kGauge);
   AddSample(family, 1, {Label("revision", revision), Label("version", version)});
   return family;
 }
@@ -124,12 +96,12 @@ std::vector<MetricFamily> WriteSideFamilies(const commands::SequencerMetrics& m)
       EmptyFamily("ledger_commands_total",
                   "Commands submitted, by command, outcome and reason (idempotent "
                   "replays are counted in ledger_idempotency_hits_total instead)",
-                  MetricType::Counter);
+                  MetricType::kCounter);
   MetricFamily hits =
       EmptyFamily("ledger_idempotency_hits_total",
                   "Commands answered with the stored result of an earlier request with the same "
                   "Idempotency-Key",
-                  MetricType::Counter);
+                  MetricType::kCounter);
   for (size_t k = 0; k < commands::kCommandKindCount; ++k) {
     const std::string_view kind = commands::KindName(static_cast<commands::CommandKind>(k));
     for (size_t slot = 0; slot < commands::kOutcomeSlotCount; ++slot) {
@@ -150,7 +122,7 @@ std::vector<MetricFamily> WriteSideFamilies(const commands::SequencerMetrics& m)
 
   MetricFamily appended =
       EmptyFamily("ledger_events_appended_total", "Events made durable in the log, by type",
-                  MetricType::Counter);
+                  MetricType::kCounter);
   for (size_t t = 0; t < events::kEventTypeCount; ++t) {
     AddSample(appended, static_cast<double>(m.events_appended[t]),
               {Label("type", events::TypeName(static_cast<events::EventType>(t)))});
@@ -179,8 +151,7 @@ std::vector<MetricFamily> WriteSideFamilies(const commands::SequencerMetrics& m)
   return out;
 }
 
-std::vector<MetricFamily> ServiceMetrics::Collect() const {
-  const ApiContext& c = *context_;
+std::vector<MetricFamily> ServiceFamilies(const ApiContext& c) {
   std::vector<MetricFamily> out = WriteSideFamilies(c.sequencer->metrics());
   AddReadSide(c, out);
   out.push_back(BuildInfoFamily(BuildVersion(), BuildRevision()));

@@ -9,39 +9,24 @@
 #include <string_view>
 #include <vector>
 
-#include <prometheus/collectable.h>
-#include <prometheus/metric_family.h>
-
 #include "commands/sequencer_metrics.h"
 #include "common/histogram.h"
 #include "http/api.h"
+#include "http/metric_family.h"
 
 namespace ledger::http {
 
-class ServiceMetrics : public prometheus::Collectable {
- public:
-  // `context` must outlive this object; its sequencer, log, projector,
-  // queries, workers and clock must be set.
-  explicit ServiceMetrics(const ApiContext* context) : context_(context) {}
-
-  std::vector<prometheus::MetricFamily> Collect() const override;
-
- private:
-  const ApiContext* const context_;
-};
+// Every family above, read now. `c`'s sequencer, log, projector, queries,
+// workers and clock must be set.
+std::vector<MetricFamily> ServiceFamilies(const ApiContext& c);
 
 // The families of the write side: ledger_commands_total,
 // ledger_idempotency_hits_total, ledger_events_appended_total, the group
 // commit and fsync histograms, append failures and the sequencer queue.
-std::vector<prometheus::MetricFamily> WriteSideFamilies(const commands::SequencerMetrics& m);
-
-// A histogram family of one unlabelled series, buckets made cumulative and
-// closed with +Inf.
-prometheus::MetricFamily HistogramFamily(std::string_view name, std::string_view help,
-                                         const HistogramSnapshot& snapshot);
+std::vector<MetricFamily> WriteSideFamilies(const commands::SequencerMetrics& m);
 
 // ledger_build_info{version,revision} 1.
-prometheus::MetricFamily BuildInfoFamily(std::string_view version, std::string_view revision);
+MetricFamily BuildInfoFamily(std::string_view version, std::string_view revision);
 
 // The version and source revision compiled in.
 std::string_view BuildVersion();

@@ -18,11 +18,11 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <prometheus/registry.h>
 #include <rapidjson/document.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http/metrics.h"
 #include "support/status_matchers.h"
 
 namespace ledger::http {
@@ -730,12 +730,11 @@ TEST_F(HttpServerTest, StopClosesConnectionMidRead) {
 }
 
 TEST_F(HttpServerTest, ExposesRequestMetricsWithRouteLabels) {
-  prometheus::Registry registry;
-  HttpMetrics metrics(registry);
+  HttpMetrics metrics;
   metrics_ = &metrics;
   router_.Add("GET", "/api/posts/{id}", Answer("post"));
-  router_.Add("GET", "/metrics", [&registry](const Request&, const Respond& respond) {
-    Response r = Text(SerializeRegistry(registry));
+  router_.Add("GET", "/metrics", [&metrics](const Request&, const Respond& respond) {
+    Response r = Text(metrics.Expose());
     r.content_type = "text/plain; version=0.0.4";
     respond(std::move(r));
   });
