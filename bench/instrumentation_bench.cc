@@ -11,10 +11,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "api/service_metrics.h"
 #include "commands/sequencer_metrics.h"
 #include "common/log.h"
 #include "http/metrics.h"
-#include "http/service_metrics.h"
 
 namespace ledger::bench {
 namespace {
@@ -77,7 +77,7 @@ void BM_WriteSideFamilies(benchmark::State& state) {
   counters.CountCommand(commands::CommandKind::kFundPost, commands::kSlotAccepted);
   const commands::SequencerMetrics m = counters.Snapshot();
   for (auto _ : state) {
-    benchmark::DoNotOptimize(http::WriteSideFamilies(m));
+    benchmark::DoNotOptimize(api::WriteSideFamilies(m));
   }
 }
 BENCHMARK(BM_WriteSideFamilies);

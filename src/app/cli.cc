@@ -5,11 +5,11 @@
 #include <iostream>
 #include <map>
 
+#include "api/jwt.h"
 #include "app/audit_commands.h"
 #include "app/config.h"
 #include "app/serve.h"
 #include "common/clock.h"
-#include "http/jwt.h"
 
 namespace ledger::app {
 namespace {
@@ -116,7 +116,7 @@ int TokenCommand(Flags flags, std::ostream& out, std::ostream& err) {
     err << "funding-ledger token: " << config.status().message() << "\n";
     return kExitUsage;
   }
-  if (const Status sub = http::CheckSubject(own["sub"]); !sub.ok()) {
+  if (const Status sub = api::CheckSubject(own["sub"]); !sub.ok()) {
     err << "funding-ledger token: --sub: " << sub.message() << "\n";
     return kExitUsage;
   }
@@ -137,13 +137,13 @@ int TokenCommand(Flags flags, std::ostream& out, std::ostream& err) {
     err << "funding-ledger token: " << secret.status().ToString() << "\n";
     return kExitUsage;
   }
-  http::TokenClaims claims;
+  api::TokenClaims claims;
   claims.sub = own["sub"];
   claims.name = own["name"];
   const Timestamp now = SystemClock().Now();
   claims.issued_at = now;
   claims.expires_at = now + std::chrono::seconds(ttl);
-  out << http::MintToken(*secret, claims) << "\n";
+  out << api::MintToken(*secret, claims) << "\n";
   return kExitOk;
 }
 

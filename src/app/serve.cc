@@ -11,15 +11,15 @@
 #include <openssl/rand.h>
 #include <sys/stat.h>
 
+#include "api/api.h"
+#include "api/position_waiter.h"
 #include "commands/sequencer.h"
 #include "common/ascii.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/time_zone.h"
 #include "events/rocks_log.h"
-#include "http/api.h"
 #include "http/metrics.h"
-#include "http/position_waiter.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "http/worker_pool.h"
@@ -147,7 +147,7 @@ int Serve(const Config& config, std::ostream& out, std::ostream& /*err*/) {
 
   SystemClock clock;
   std::unique_ptr<projections::Projector> projector;
-  http::PositionWaiter waiter([&projector] { return projector ? projector->position() : -1; });
+  api::PositionWaiter waiter([&projector] { return projector ? projector->position() : -1; });
   projections::ProjectorOptions projector_options;
   projector_options.conninfo = conninfo;
   projector_options.on_committed = [&waiter](int64_t position) { waiter.Notify(position); };
@@ -177,7 +177,7 @@ int Serve(const Config& config, std::ostream& out, std::ostream& /*err*/) {
   http::WorkerPool answers(
       kAnswerThreads, static_cast<size_t>(config.queue_capacity) + size_t{16} * 1024, "answer");
 
-  http::ApiContext context;
+  api::ApiContext context;
   context.sequencer = sequencer->get();
   context.log = log->get();
   context.queries = &queries;
@@ -194,7 +194,7 @@ int Serve(const Config& config, std::ostream& out, std::ostream& /*err*/) {
   context.read_wait = std::chrono::milliseconds(config.read_wait_ms);
   context.ready_max_lag_events = config.ready_max_lag_events;
   http::Router router;
-  http::AddApiRoutes(&context, router);
+  api::AddApiRoutes(&context, router);
 
   http::ServerOptions server_options;
   server_options.host = listen->first;

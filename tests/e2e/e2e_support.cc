@@ -14,8 +14,8 @@
 #include <rapidjson/writer.h>
 #include <unistd.h>
 
+#include "api/jwt.h"
 #include "common/clock.h"
-#include "http/jwt.h"
 
 namespace ledger::e2e {
 
@@ -77,13 +77,13 @@ HttpResponse Call(const ServerProcess& server, const std::string& method, const 
 }
 
 std::string Token(const std::string& sub, std::chrono::seconds ttl) {
-  http::TokenClaims claims;
+  api::TokenClaims claims;
   claims.sub = sub;
   claims.name = sub;
   const Timestamp now = SystemClock().Now();
   claims.issued_at = now;
   claims.expires_at = now + ttl;
-  return http::MintToken(kSecret, claims);
+  return api::MintToken(kSecret, claims);
 }
 
 rapidjson::Document Parse(const std::string& body) {

@@ -1,4 +1,4 @@
-#include "http/rejections.h"
+#include "api/rejections.h"
 
 #include <cstdint>
 #include <map>
@@ -10,7 +10,9 @@
 
 #include "commands/limits.h"
 
-namespace ledger::http {
+namespace ledger::api {
+
+using http::Problem;
 namespace {
 
 using commands::Rejection;
@@ -186,4 +188,4 @@ TEST(RejectionsTest, IdempotencyKeyRefusesWhatIsNotVisibleAscii) {
 }
 
 }  // namespace
-}  // namespace ledger::http
+}  // namespace ledger::api

@@ -19,7 +19,7 @@
 #include "common/result.h"
 #include "http/problem.h"
 
-namespace ledger::http {
+namespace ledger::api {
 
 // Objects and arrays nest at most this deep. A valid body nests two levels
 // (an array of objects); the bound keeps hostile input from costing stack or
@@ -75,7 +75,7 @@ std::string EscapePointerToken(std::string_view name);
 // description may be omitted (""). JSON null is a wrong type, never "absent".
 // Errors: 400 malformed_json (see ReadStrictJson; also an empty body);
 // 422 validation_failed listing every wrong member.
-Result<commands::CreatePosts, Problem> ParseCreateBody(std::string_view body);
+Result<commands::CreatePosts, http::Problem> ParseCreateBody(std::string_view body);
 
 // PATCH /api/posts/{id}: any non-empty subset of title, uploader,
 // description, funding_unit, end_date. post_id and expected_version are left
@@ -84,10 +84,10 @@ Result<commands::CreatePosts, Problem> ParseCreateBody(std::string_view body);
 // mistake a client must be told about by name (product.md), and listing it
 // among generic field errors would hide it. Malformed JSON and a body that is
 // not an object still come first, since then there are no members to judge.
-Result<commands::EditPost, Problem> ParseEditBody(std::string_view body);
+Result<commands::EditPost, http::Problem> ParseEditBody(std::string_view body);
 
 // POST /api/posts/{id}/fundings: {"units": n}, n optional (default 1). An
 // empty body (zero bytes) means {}; whitespace alone is not JSON.
-Result<commands::FundPost, Problem> ParseFundBody(std::string_view body);
+Result<commands::FundPost, http::Problem> ParseFundBody(std::string_view body);
 
-}  // namespace ledger::http
+}  // namespace ledger::api

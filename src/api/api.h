@@ -11,18 +11,18 @@
 #include <string_view>
 #include <vector>
 
+#include "api/position_waiter.h"
 #include "commands/sequencer.h"
 #include "common/clock.h"
 #include "common/time_zone.h"
 #include "events/event_log.h"
 #include "http/metrics.h"
-#include "http/position_waiter.h"
 #include "http/router.h"
 #include "http/worker_pool.h"
 #include "projections/projector.h"
 #include "projections/queries.h"
 
-namespace ledger::http {
+namespace ledger::api {
 
 struct ApiContext {
   commands::Sequencer* sequencer = nullptr;
@@ -33,20 +33,20 @@ struct ApiContext {
   const TimeZone* time_zone = nullptr;
   std::string jwt_secret;
   // Queries and log reads.
-  WorkerPool* workers = nullptr;
+  http::WorkerPool* workers = nullptr;
   // Building the answers of accepted writes (reads the log, copies state).
-  WorkerPool* answers = nullptr;
+  http::WorkerPool* answers = nullptr;
   PositionWaiter* waiter = nullptr;
   // /metrics serves these (the HTTP front's metrics) and the service's own
   // (service_metrics.h); null: 404.
-  const HttpMetrics* http_metrics = nullptr;
+  const http::HttpMetrics* http_metrics = nullptr;
   std::chrono::milliseconds read_wait{2'000};
   int64_t ready_max_lag_events = 100'000;
 };
 
 // Adds every route of docs/api.md to `router`. `context` and everything it
 // points to must outlive the server.
-void AddApiRoutes(const ApiContext* context, Router& router);
+void AddApiRoutes(const ApiContext* context, http::Router& router);
 
 // Why the service is not ready, as GET /readyz lists it; empty when ready.
 std::vector<std::string> ReadinessProblems(const ApiContext& c);
@@ -54,4 +54,4 @@ std::vector<std::string> ReadinessProblems(const ApiContext& c);
 // schemas/openapi.json, compiled in.
 std::string_view OpenApiDocument();
 
-}  // namespace ledger::http
+}  // namespace ledger::api

@@ -1,6 +1,6 @@
 #pragma once
 
-// Response bodies of docs/api.md, written with RapidJSON's Writer (strings
+// Response bodies of docs/api.md, written with common/json_writer.h (strings
 // escaped, UTF-8 kept as is, so Korean text is served unescaped).
 
 #include <cstdint>
@@ -12,7 +12,7 @@
 #include "events/event.h"
 #include "projections/queries.h"
 
-namespace ledger::http {
+namespace ledger::api {
 
 // A list item: {id, title, uploader, total_funded, achievement_rate, d_day,
 // status}.
@@ -41,4 +41,4 @@ std::string FundingJson(int64_t post_id, std::string_view backer, int64_t units,
 std::string EventsPageJson(const std::vector<events::Event>& items,
                            std::optional<int64_t> next_after);
 
-}  // namespace ledger::http
+}  // namespace ledger::api

@@ -1,10 +1,10 @@
-#include "http/position_waiter.h"
+#include "api/position_waiter.h"
 
 #include <vector>
 
 #include <pthread.h>
 
-namespace ledger::http {
+namespace ledger::api {
 
 PositionWaiter::PositionWaiter(std::function<int64_t()> position)
     : position_(std::move(position)), timer_([this] { RunTimer(); }) {}
@@ -94,4 +94,4 @@ void PositionWaiter::RunTimer() {
   }
 }
 
-}  // namespace ledger::http
+}  // namespace ledger::api

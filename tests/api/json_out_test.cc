@@ -1,4 +1,4 @@
-#include "http/json_out.h"
+#include "api/json_out.h"
 
 #include <cstdint>
 #include <limits>
@@ -12,7 +12,7 @@
 #include "events/codec.h"
 #include "support/time_literals.h"
 
-namespace ledger::http {
+namespace ledger::api {
 namespace {
 
 using testing::At;
@@ -199,4 +199,4 @@ TEST(JsonOutTest, EmptyEventsPage) {
 }
 
 }  // namespace
-}  // namespace ledger::http
+}  // namespace ledger::api

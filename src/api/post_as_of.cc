@@ -1,11 +1,11 @@
-#include "http/post_as_of.h"
+#include "api/post_as_of.h"
 
 #include <string>
 #include <vector>
 
 #include "common/check.h"
 
-namespace ledger::http {
+namespace ledger::api {
 namespace {
 
 Status StreamBroken(int64_t post_id, int64_t position, const std::string& problem) {
@@ -55,4 +55,4 @@ Result<Timestamp> RecordedAt(const events::EventLog& log, int64_t position) {
   return found.front().recorded_at;
 }
 
-}  // namespace ledger::http
+}  // namespace ledger::api

@@ -1,4 +1,4 @@
-#include "http/query_params.h"
+#include "api/query_params.h"
 
 #include <cstdint>
 #include <optional>
@@ -12,7 +12,10 @@
 #include "projections/cursor.h"
 #include "support/status_matchers.h"
 
-namespace ledger::http {
+namespace ledger::api {
+
+using http::FieldError;
+using http::Problem;
 namespace {
 
 using projections::OrderBy;
@@ -318,4 +321,4 @@ TEST(QueryParamsTest, InvalidParameterNamesItsParameter) {
 }
 
 }  // namespace
-}  // namespace ledger::http
+}  // namespace ledger::api

@@ -1,4 +1,4 @@
-#include "http/json_body.h"
+#include "api/json_body.h"
 
 #include <charconv>
 #include <optional>
@@ -15,7 +15,11 @@
 #include "common/time_format.h"
 #include "common/utf8.h"
 
-namespace ledger::http {
+namespace ledger::api {
+
+using http::FieldError;
+using http::MakeProblem;
+using http::Problem;
 namespace {
 
 using Kind = JsonValue::Kind;
@@ -444,4 +448,4 @@ Result<commands::FundPost, Problem> ParseFundBody(std::string_view body) {
   return f;
 }
 
-}  // namespace ledger::http
+}  // namespace ledger::api

@@ -1,4 +1,4 @@
-#include "http/post_as_of.h"
+#include "api/post_as_of.h"
 
 #include <cstdint>
 #include <string>
@@ -11,7 +11,7 @@
 #include "support/raw_log.h"
 #include "support/status_matchers.h"
 
-namespace ledger::http {
+namespace ledger::api {
 namespace {
 
 using commands::PostState;
@@ -160,4 +160,4 @@ TEST_F(PostAsOfTest, RefusesAStreamIndexThatNamesAnotherPostsEvent) {
 }
 
 }  // namespace
-}  // namespace ledger::http
+}  // namespace ledger::api

@@ -1,10 +1,10 @@
-#include "http/json_out.h"
+#include "api/json_out.h"
 
 #include "common/json_writer.h"
 #include "common/time_format.h"
 #include "events/codec.h"
 
-namespace ledger::http {
+namespace ledger::api {
 namespace {
 
 // The summary's members, without the braces, so the detail can extend them.
@@ -110,4 +110,4 @@ std::string EventsPageJson(const std::vector<events::Event>& items,
   return std::move(w).Take();
 }
 
-}  // namespace ledger::http
+}  // namespace ledger::api

@@ -13,7 +13,7 @@
 #include "common/result.h"
 #include "events/event_log.h"
 
-namespace ledger::http {
+namespace ledger::api {
 
 // Stream positions FoldPostTo takes from the stream index per step (8 bytes
 // each). Events are then read and applied one at a time, so memory stays
@@ -38,4 +38,4 @@ Result<commands::PostState> FoldPostTo(const events::EventLog& log, int64_t post
 // kCorruption (the log has no holes).
 Result<Timestamp> RecordedAt(const events::EventLog& log, int64_t position);
 
-}  // namespace ledger::http
+}  // namespace ledger::api

@@ -1,4 +1,4 @@
-#include "http/api.h"
+#include "api/api.h"
 
 #include <charconv>
 #include <functional>
@@ -9,21 +9,29 @@
 #include <variant>
 #include <vector>
 
+#include "api/json_body.h"
+#include "api/json_out.h"
+#include "api/jwt.h"
+#include "api/post_as_of.h"
+#include "api/query_params.h"
+#include "api/rejections.h"
+#include "api/service_metrics.h"
 #include "common/ascii.h"
 #include "common/json_writer.h"
 #include "events/chain.h"
 #include "events/codec.h"
-#include "http/json_body.h"
-#include "http/json_out.h"
-#include "http/jwt.h"
 #include "http/metrics.h"
-#include "http/post_as_of.h"
 #include "http/problem.h"
-#include "http/query_params.h"
-#include "http/rejections.h"
-#include "http/service_metrics.h"
 
-namespace ledger::http {
+namespace ledger::api {
+
+using http::MakeProblem;
+using http::Problem;
+using http::Request;
+using http::Respond;
+using http::Response;
+using http::Router;
+using http::ToResponse;
 namespace {
 
 constexpr std::string_view kJson = "application/json";
@@ -547,4 +555,4 @@ void AddApiRoutes(const ApiContext* context, Router& router) {
   }
 }
 
-}  // namespace ledger::http
+}  // namespace ledger::api

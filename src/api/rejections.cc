@@ -1,13 +1,17 @@
-#include "http/rejections.h"
+#include "api/rejections.h"
 
 #include <limits>
 #include <utility>
 
+#include "api/query_params.h"
 #include "commands/limits.h"
 #include "common/check.h"
-#include "http/query_params.h"
 
-namespace ledger::http {
+namespace ledger::api {
+
+using http::FieldError;
+using http::MakeProblem;
+using http::Problem;
 namespace {
 
 using commands::RejectReason;
@@ -114,4 +118,4 @@ Result<std::optional<std::string>, Problem> ParseIdempotencyKey(
   return std::optional<std::string>(std::string(key));
 }
 
-}  // namespace ledger::http
+}  // namespace ledger::api

@@ -1,4 +1,4 @@
-#include "http/query_params.h"
+#include "api/query_params.h"
 
 #include <algorithm>
 #include <charconv>
@@ -10,7 +10,11 @@
 #include "common/utf8.h"
 #include "projections/cursor.h"
 
-namespace ledger::http {
+namespace ledger::api {
+
+using http::FieldError;
+using http::MakeProblem;
+using http::Problem;
 namespace {
 
 // Percent-decodes `text` with '+' as a space; nullopt on a broken escape.
@@ -267,4 +271,4 @@ Result<EventsQuery, Problem> ParseEventsQuery(std::string_view raw) {
   return q;
 }
 
-}  // namespace ledger::http
+}  // namespace ledger::api

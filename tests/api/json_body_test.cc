@@ -1,4 +1,4 @@
-#include "http/json_body.h"
+#include "api/json_body.h"
 
 #include <cstdint>
 #include <string>
@@ -11,7 +11,10 @@
 #include "commands/limits.h"
 #include "support/time_literals.h"
 
-namespace ledger::http {
+namespace ledger::api {
+
+using http::FieldError;
+using http::Problem;
 namespace {
 
 using testing::D;
@@ -504,4 +507,4 @@ TEST(JsonBodyTest, EscapesPointerTokens) {
 }
 
 }  // namespace
-}  // namespace ledger::http
+}  // namespace ledger::api

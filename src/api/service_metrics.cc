@@ -1,12 +1,22 @@
-#include "http/service_metrics.h"
+#include "api/service_metrics.h"
 
 #include <chrono>
 #include <string>
 
-#include "http/build_info.h"
+#include "api/build_info.h"
 #include "http/process_metrics.h"
 
-namespace ledger::http {
+namespace ledger::api {
+
+using http::AddSample;
+using http::EmptyFamily;
+using http::HistogramFamily;
+using http::MetricFamily;
+using http::MetricLabel;
+using http::MetricType;
+using http::OneValueFamily;
+using http::ProcessFamilies;
+using http::SampleThisProcess;
 namespace {
 
 MetricFamily Gauge(std::string_view name, std::string_view help, double value) {
@@ -161,4 +171,4 @@ std::vector<MetricFamily> ServiceFamilies(const ApiContext& c) {
   return out;
 }
 
-}  // namespace ledger::http
+}  // namespace ledger::api

@@ -17,7 +17,7 @@
 #include "common/status.h"
 #include "http/problem.h"
 
-namespace ledger::http {
+namespace ledger::api {
 
 // A token longer than this is refused before it is decoded. Ours are about
 // 200 bytes; the bound stays well inside the header limit.
@@ -66,7 +66,7 @@ std::string MintToken(std::string_view secret, const TokenClaims& claims);
 // without one, or with another scheme, gets the bare challenge). The detail
 // says what was wrong; it never repeats the token.
 // REQUIRES: `secret` is not empty.
-Result<TokenClaims, Problem> VerifyBearer(std::optional<std::string_view> authorization,
-                                          std::string_view secret, Timestamp now);
+Result<TokenClaims, http::Problem> VerifyBearer(std::optional<std::string_view> authorization,
+                                                std::string_view secret, Timestamp now);
 
-}  // namespace ledger::http
+}  // namespace ledger::api

@@ -8,7 +8,7 @@
 #include <mutex>
 #include <thread>
 
-namespace ledger::http {
+namespace ledger::api {
 
 // Parks requests until the read tables reach a log position
 // (X-Min-Position), each with a deadline. Notify() is called with every
@@ -49,4 +49,4 @@ class PositionWaiter {
   std::thread timer_;
 };
 
-}  // namespace ledger::http
+}  // namespace ledger::api

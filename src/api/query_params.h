@@ -15,7 +15,7 @@
 #include "http/problem.h"
 #include "projections/queries.h"
 
-namespace ledger::http {
+namespace ledger::api {
 
 // A query with more parameters than this is refused: no endpoint takes more
 // than four, and the bound keeps the work per request small.
@@ -40,7 +40,7 @@ Result<QueryParams> ParseQuery(std::string_view raw);
 // cursor is checked against the order and search it must have been made for.
 // Every problem (unknown or repeated names, bad values) is a 400
 // invalid_parameter listing each parameter in `errors`.
-Result<projections::ListRequest, Problem> ParseListQuery(std::string_view raw);
+Result<projections::ListRequest, http::Problem> ParseListQuery(std::string_view raw);
 
 // The feeds' parameters: events after `after` (a position for the global
 // feed, a stream version for a post's), at most `limit` of them.
@@ -51,7 +51,7 @@ struct EventsQuery {
 
 // after: decimal int64 >= 0 (default 0); limit: 1..kMaxEventsLimit (default
 // kDefaultEventsLimit). Errors as for ParseListQuery.
-Result<EventsQuery, Problem> ParseEventsQuery(std::string_view raw);
+Result<EventsQuery, http::Problem> ParseEventsQuery(std::string_view raw);
 
 // GET /api/posts/{id}: `as_of`, a log position (decimal int64 >= 0; see
 // docs/api.md, "The post as of a log position"); nullopt when absent. Only
@@ -59,15 +59,15 @@ Result<EventsQuery, Problem> ParseEventsQuery(std::string_view raw);
 // name, so other names (known or not) and pieces that are not well-formed
 // are still ignored. A malformed or repeated as_of is 400 invalid_parameter
 // naming it, as for ParseListQuery.
-Result<std::optional<int64_t>, Problem> ParseDetailQuery(std::string_view raw);
+Result<std::optional<int64_t>, http::Problem> ParseDetailQuery(std::string_view raw);
 
 // A 400 invalid_parameter whose `detail` and single error both say `detail`
 // about `parameter`: for rules only the handler can check (as_of past the
 // log head).
-Problem InvalidParameter(std::string parameter, std::string detail);
+http::Problem InvalidParameter(std::string parameter, std::string detail);
 
 // Digits only (no sign, no blanks), at most int64's maximum: the form of
 // every numeric parameter and header. nullopt otherwise.
 std::optional<int64_t> ParseNonNegativeDecimal(std::string_view text);
 
-}  // namespace ledger::http
+}  // namespace ledger::api

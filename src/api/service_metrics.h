@@ -9,27 +9,27 @@
 #include <string_view>
 #include <vector>
 
+#include "api/api.h"
 #include "commands/sequencer_metrics.h"
 #include "common/histogram.h"
-#include "http/api.h"
 #include "http/metric_family.h"
 
-namespace ledger::http {
+namespace ledger::api {
 
 // Every family above, read now. `c`'s sequencer, log, projector, queries,
 // workers and clock must be set.
-std::vector<MetricFamily> ServiceFamilies(const ApiContext& c);
+std::vector<http::MetricFamily> ServiceFamilies(const ApiContext& c);
 
 // The families of the write side: ledger_commands_total,
 // ledger_idempotency_hits_total, ledger_events_appended_total, the group
 // commit and fsync histograms, append failures and the sequencer queue.
-std::vector<MetricFamily> WriteSideFamilies(const commands::SequencerMetrics& m);
+std::vector<http::MetricFamily> WriteSideFamilies(const commands::SequencerMetrics& m);
 
 // ledger_build_info{version,revision} 1.
-MetricFamily BuildInfoFamily(std::string_view version, std::string_view revision);
+http::MetricFamily BuildInfoFamily(std::string_view version, std::string_view revision);
 
 // The version and source revision compiled in.
 std::string_view BuildVersion();
 std::string_view BuildRevision();
 
-}  // namespace ledger::http
+}  // namespace ledger::api

@@ -1,4 +1,4 @@
-#include "http/position_waiter.h"
+#include "api/position_waiter.h"
 
 #include <atomic>
 #include <chrono>
@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-namespace ledger::http {
+namespace ledger::api {
 namespace {
 
 using std::chrono::milliseconds;
@@ -74,4 +74,4 @@ TEST(PositionWaiterTest, AnswersEveryParkedWaiterFalseWhenDestroyed) {
 }
 
 }  // namespace
-}  // namespace ledger::http
+}  // namespace ledger::api

@@ -1,4 +1,4 @@
-#include "http/jwt.h"
+#include "api/jwt.h"
 
 #include <chrono>
 #include <optional>
@@ -14,7 +14,9 @@
 #include "support/status_matchers.h"
 #include "support/time_literals.h"
 
-namespace ledger::http {
+namespace ledger::api {
+
+using http::Problem;
 namespace {
 
 using std::chrono::seconds;
@@ -369,4 +371,4 @@ TEST(JwtDeathTest, EmptySecretIsABug) {
 }
 
 }  // namespace
-}  // namespace ledger::http
+}  // namespace ledger::api

@@ -1,4 +1,4 @@
-#include "http/jwt.h"
+#include "api/jwt.h"
 
 #include <array>
 #include <climits>
@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "api/json_body.h"
 #include "commands/limits.h"
 #include "common/ascii.h"
 #include "common/base64url.h"
@@ -15,9 +16,11 @@
 #include "common/json_writer.h"
 #include "common/time_format.h"
 #include "common/utf8.h"
-#include "http/json_body.h"
 
-namespace ledger::http {
+namespace ledger::api {
+
+using http::MakeProblem;
+using http::Problem;
 namespace {
 
 constexpr size_t kSignatureBytes = 32;  // SHA-256
@@ -246,4 +249,4 @@ Result<TokenClaims, Problem> VerifyBearer(std::optional<std::string_view> author
   return ReadClaims(claims, now);
 }
 
-}  // namespace ledger::http
+}  // namespace ledger::api
