@@ -6,7 +6,7 @@ if(NOT clash EQUAL -1)
   message(FATAL_ERROR "${IN} contains the raw-string delimiter )ledger_openapi\"")
 endif()
 file(WRITE "${OUT}" "// Generated from schemas/openapi.json by embed_openapi.cmake. Do not edit.
-#include \"api/api.h\"
+#include \"api/openapi.h\"
 
 namespace ledger::api {
 

@@ -1,8 +1,7 @@
 #pragma once
 
 // From the command layer's vocabulary to the API's: business rejections as
-// problem details, and the request headers that feed commands and reads
-// (If-Match, X-Min-Position, Idempotency-Key) checked into values.
+// problem details.
 
 #include <cstdint>
 #include <optional>
@@ -30,23 +29,5 @@ namespace ledger::api {
 //   kAmountOverflow   409 amount_overflow
 //   kTooManyBackers   409 too_many_backers
 http::Problem ProblemForRejection(const commands::Rejection& rejection);
-
-// If-Match on PATCH and DELETE: absent or `*` → nullopt (unconditional);
-// `"<version>"`, one strong entity tag holding a canonical decimal int64
-// (what ETag sends), → that version. Anything else (weak tags, lists,
-// unquoted or non-numeric tags) is 400 invalid_parameter naming If-Match:
-// such a tag can never match, and saying so beats a puzzling 412.
-Result<std::optional<int64_t>, http::Problem> ParseIfMatch(std::optional<std::string_view> header);
-
-// X-Min-Position on reads: absent → nullopt; else decimal digits naming an
-// int64 >= 0, or 400 invalid_parameter naming X-Min-Position.
-Result<std::optional<int64_t>, http::Problem> ParseMinPosition(
-    std::optional<std::string_view> header);
-
-// Idempotency-Key on POSTs: absent → nullopt; else 1..
-// commands::kIdempotencyKeyMaxBytes visible ASCII characters (0x21..0x7E), or
-// 400 invalid_parameter naming Idempotency-Key.
-Result<std::optional<std::string>, http::Problem> ParseIdempotencyKey(
-    std::optional<std::string_view> header);
 
 }  // namespace ledger::api

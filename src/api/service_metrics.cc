@@ -4,6 +4,7 @@
 #include <string>
 
 #include "api/build_info.h"
+#include "api/ops_handlers.h"
 #include "http/process_metrics.h"
 
 namespace ledger::api {

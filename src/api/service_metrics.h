@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "api/api.h"
+#include "api/context.h"
 #include "commands/sequencer_metrics.h"
 #include "common/histogram.h"
 #include "http/metric_family.h"

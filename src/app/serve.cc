@@ -11,8 +11,9 @@
 #include <openssl/rand.h>
 #include <sys/stat.h>
 
-#include "api/api.h"
+#include "api/context.h"
 #include "api/position_waiter.h"
+#include "api/routes.h"
 #include "commands/sequencer.h"
 #include "common/ascii.h"
 #include "common/clock.h"

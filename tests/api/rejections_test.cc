@@ -18,22 +18,6 @@ namespace {
 using commands::Rejection;
 using commands::RejectReason;
 
-template <typename T>
-Problem ProblemOf(const Result<T, Problem>& r) {
-  EXPECT_FALSE(r.ok()) << "expected a problem";
-  return !r.ok() ? r.error() : Problem{};
-}
-
-void ExpectHeaderProblem(const Problem& p, std::string_view header) {
-  EXPECT_EQ(p.name, "invalid_parameter");
-  EXPECT_EQ(p.status, 400);
-  ASSERT_EQ(p.errors.size(), 1U);
-  EXPECT_EQ(p.errors[0].parameter, header);
-  EXPECT_EQ(p.errors[0].pointer, "");
-}
-
-// --- rejections ---------------------------------------------------------------
-
 TEST(RejectionsTest, EveryReasonMapsToItsProblem) {
   const std::map<RejectReason, std::pair<std::string, int>> expected = {
       {RejectReason::kInvalidField, {"validation_failed", 422}},
@@ -123,68 +107,6 @@ TEST(RejectionsTest, OtherProblemsListAFieldOnlyWhenNamed) {
       ProblemForRejection(Rejection{RejectReason::kAmountOverflow, "/units", "would overflow"});
   ASSERT_EQ(overflow.errors.size(), 1U);
   EXPECT_EQ(overflow.errors[0].pointer, "/units");
-}
-
-// --- If-Match -----------------------------------------------------------------
-
-TEST(RejectionsTest, IfMatchAbsentOrStarIsUnconditional) {
-  for (const std::optional<std::string_view> header :
-       {std::optional<std::string_view>(), std::optional<std::string_view>("*")}) {
-    const auto r = ParseIfMatch(header);
-    ASSERT_TRUE(r.ok());
-    EXPECT_EQ(r.value(), std::nullopt);
-  }
-}
-
-TEST(RejectionsTest, IfMatchReadsAQuotedVersion) {
-  const auto r = ParseIfMatch(R"("7")");
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r.value(), 7);
-  EXPECT_EQ(ParseIfMatch(R"("9223372036854775807")").value(), INT64_MAX);
-  // Well-formed; no post has version 0, so the command answers 412.
-  EXPECT_EQ(ParseIfMatch(R"("0")").value(), 0);
-}
-
-TEST(RejectionsTest, IfMatchRefusesMalformedTags) {
-  for (const std::string_view header :
-       {"", "7", "\"\"", "\"", "\"7", "7\"", "W/\"7\"", "\"7\", \"8\"", "\"-1\"", "\"+1\"",
-        "\"07\"", "\"1.0\"", "\"abc\"", "\"9223372036854775808\"", " \"7\"", "\"7\" ", "**",
-        "\" 7\""}) {
-    ExpectHeaderProblem(ProblemOf(ParseIfMatch(header)), "If-Match");
-  }
-}
-
-// --- X-Min-Position -------------------------------------------------------------
-
-TEST(RejectionsTest, MinPosition) {
-  EXPECT_EQ(ParseMinPosition(std::nullopt).value(), std::nullopt);
-  EXPECT_EQ(ParseMinPosition("0").value(), 0);
-  EXPECT_EQ(ParseMinPosition("12345").value(), 12345);
-  EXPECT_EQ(ParseMinPosition("9223372036854775807").value(), INT64_MAX);
-  for (const std::string_view header :
-       {"", "-1", "+1", "1.5", "abc", " 1", "1 ", "9223372036854775808", "0x1"}) {
-    ExpectHeaderProblem(ProblemOf(ParseMinPosition(header)), "X-Min-Position");
-  }
-}
-
-// --- Idempotency-Key ------------------------------------------------------------
-
-TEST(RejectionsTest, IdempotencyKey) {
-  EXPECT_EQ(ParseIdempotencyKey(std::nullopt).value(), std::nullopt);
-  EXPECT_EQ(ParseIdempotencyKey("a").value(), "a");
-  const std::string visible = "!~0aZ-_.:/\"{}";
-  EXPECT_EQ(ParseIdempotencyKey(visible).value(), visible);
-  const std::string max(commands::kIdempotencyKeyMaxBytes, 'k');
-  EXPECT_EQ(ParseIdempotencyKey(max).value(), max);
-}
-
-TEST(RejectionsTest, IdempotencyKeyRefusesWhatIsNotVisibleAscii) {
-  const std::string too_long(commands::kIdempotencyKeyMaxBytes + 1, 'k');
-  for (const std::string& header :
-       {std::string(), too_long, std::string("a b"), std::string("a\tb"), std::string("a\x7F"),
-        std::string("키"), std::string("a\0b", 3), std::string("\x01")}) {
-    ExpectHeaderProblem(ProblemOf(ParseIdempotencyKey(header)), "Idempotency-Key");
-  }
 }
 
 }  // namespace

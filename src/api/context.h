@@ -1,15 +1,13 @@
 #pragma once
 
-// The REST API of docs/api.md: one handler per route, bound to the service's
-// parts. Handlers never block an I/O thread: commands go to the sequencer
+// What the API's handlers work with: the service's parts, bound once at
+// start-up. Handlers never block an I/O thread: commands go to the sequencer
 // (answered from its completion thread through `answers`), queries and log
 // reads to `workers`.
 
 #include <chrono>
 #include <cstdint>
 #include <string>
-#include <string_view>
-#include <vector>
 
 #include "api/position_waiter.h"
 #include "commands/sequencer.h"
@@ -17,7 +15,6 @@
 #include "common/time_zone.h"
 #include "events/event_log.h"
 #include "http/metrics.h"
-#include "http/router.h"
 #include "http/worker_pool.h"
 #include "projections/projector.h"
 #include "projections/queries.h"
@@ -43,15 +40,5 @@ struct ApiContext {
   std::chrono::milliseconds read_wait{2'000};
   int64_t ready_max_lag_events = 100'000;
 };
-
-// Adds every route of docs/api.md to `router`. `context` and everything it
-// points to must outlive the server.
-void AddApiRoutes(const ApiContext* context, http::Router& router);
-
-// Why the service is not ready, as GET /readyz lists it; empty when ready.
-std::vector<std::string> ReadinessProblems(const ApiContext& c);
-
-// schemas/openapi.json, compiled in.
-std::string_view OpenApiDocument();
 
 }  // namespace ledger::api

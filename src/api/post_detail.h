@@ -1,0 +1,16 @@
+#pragma once
+
+// A post's detail computed from its folded state rather than read from the
+// tables: what write answers and as-of reads serve.
+
+#include "commands/post_state.h"
+#include "common/clock.h"
+#include "common/time_zone.h"
+#include "projections/queries.h"
+
+namespace ledger::api {
+
+// The detail of `p` with d_day and status as they are at `now` in `zone`.
+projections::PostDetail DetailAt(const commands::PostState& p, const TimeZone& zone, Timestamp now);
+
+}  // namespace ledger::api

@@ -1,0 +1,188 @@
+#include "api/read_handlers.h"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "api/answers.h"
+#include "api/json_out.h"
+#include "api/post_as_of.h"
+#include "api/post_detail.h"
+#include "api/query_params.h"
+#include "api/request_parts.h"
+#include "http/problem.h"
+
+namespace ledger::api {
+
+using http::MakeProblem;
+using http::Request;
+using http::Respond;
+using http::Response;
+using http::ToResponse;
+
+namespace {
+
+// An as-of answer is the same for ever (docs/api.md): any cache may keep it
+// for a year, HTTP's longest conventional freshness, and need not revalidate.
+constexpr std::string_view kImmutableCacheControl = "public, max-age=31536000, immutable";
+
+// Runs `work` on a worker thread. A full worker queue answers 503.
+void RunOnWorker(const ApiContext& c, std::string_view request_path, std::string_view request_id,
+                 const Respond& respond, std::function<Response()> work) {
+  const bool queued = c.workers->TrySubmit([respond, work = std::move(work)] { respond(work()); });
+  if (!queued) {
+    respond(ToResponse(RetryLater("overloaded", "too many reads are waiting; retry shortly"),
+                       request_path, request_id));
+  }
+}
+
+// Runs `work` on a worker thread, after waiting for X-Min-Position if the
+// request asks for it. A full worker queue answers 503.
+void Read(const ApiContext& c, const Request& request, const Respond& respond,
+          std::function<Response()> work) {
+  const auto run = [&c, request_path = request.path, request_id = request.request_id, respond,
+                    work = std::move(work)]() {
+    RunOnWorker(c, request_path, request_id, respond, work);
+  };
+  const auto min_position = ParseMinPosition(request.Header("x-min-position"));
+  if (Refused(min_position, request, respond)) return;
+  const std::optional<int64_t> target = *min_position;
+  if (!target) {
+    run();
+    return;
+  }
+  c.waiter->Wait(*target, c.read_wait,
+                 [run, respond, path = request.path, id = request.request_id,
+                  wait_ms = c.read_wait.count(), target = *target](bool reached) {
+                   if (reached) {
+                     run();
+                     return;
+                   }
+                   respond(ToResponse(RetryLater("position_not_reached",
+                                                 "the read tables did not reach position " +
+                                                     std::to_string(target) + " within " +
+                                                     std::to_string(wait_ms) + " ms"),
+                                      path, id));
+                 });
+}
+
+// A read's failure: bad client input is 400; the database being away, or
+// the log's storage failing a read (RocksDB's I/O errors), 503; anything else
+// (a log that is corrupt) 500.
+Response ReadFailure(const Request& request, const Status& status) {
+  if (status.code() == Status::Code::kInvalidArgument) {
+    return ProblemAnswer(request, MakeProblem("invalid_parameter", std::string(status.message())));
+  }
+  if (status.code() == Status::Code::kUnavailable || status.code() == Status::Code::kIOError) {
+    return ProblemAnswer(request, RetryLater("unavailable", std::string(status.message())));
+  }
+  return ProblemAnswer(request, MakeProblem("internal", std::string(status.message())));
+}
+
+// GET /api/posts/{id}?as_of=N on a worker: the post folded from the log up
+// to position N, its time-dependent fields as of that event's recorded_at.
+Response PostAsOfAnswer(const ApiContext& c, const Request& request, int64_t id, int64_t as_of) {
+  // Positions past the head could still be written: no final answer yet.
+  const int64_t head = c.log->Head().position;
+  if (as_of > head) {
+    return ProblemAnswer(
+        request, InvalidParameter("as_of", "as_of " + std::to_string(as_of) +
+                                               " is past the log head " + std::to_string(head)));
+  }
+  const Result<commands::PostState> post = FoldPostTo(*c.log, id, as_of);
+  if (!post.ok()) return ReadFailure(request, post.status());
+  // A deleted post reads as not found, as on a detail read of the tables.
+  if (!post->exists() || post->deleted) return ProblemAnswer(request, NoSuchPost());
+  const Result<Timestamp> at = RecordedAt(*c.log, as_of);
+  if (!at.ok()) return ReadFailure(request, at.status());
+  const projections::PostDetail detail = DetailAt(*post, *c.time_zone, *at);
+  Response r = Json(200, PostJson(detail, std::nullopt));
+  r.headers.emplace_back("ETag", ETag(detail.version));
+  r.headers.emplace_back("X-Ledger-Position", std::to_string(as_of));
+  r.headers.emplace_back("Cache-Control", std::string(kImmutableCacheControl));
+  return r;
+}
+
+}  // namespace
+
+void ListPosts(const ApiContext& c, const Request& request, const Respond& respond) {
+  auto parsed = ParseListQuery(request.query);
+  if (Refused(parsed, request, respond)) return;
+  Read(c, request, respond, [&c, request, list = std::move(parsed).value()] {
+    const Result<projections::PostPage> page = c.queries->List(list, c.clock->Now());
+    if (!page.ok()) return ReadFailure(request, page.status());
+    return Json(200, PageJson(*page));
+  });
+}
+
+void GetPost(const ApiContext& c, const Request& request, const Respond& respond) {
+  const auto id = PostId(request);
+  if (Refused(id, request, respond)) return;
+  const auto query = ParseDetailQuery(request.query);
+  if (Refused(query, request, respond)) return;
+  if (const std::optional<int64_t> as_of = *query) {
+    // The log already holds every position up to its head, so there is
+    // nothing to wait for: X-Min-Position is checked for form, as on every
+    // read, and otherwise ignored.
+    if (Refused(ParseMinPosition(request.Header("x-min-position")), request, respond)) return;
+    RunOnWorker(
+        c, request.path, request.request_id, respond,
+        [&c, request, id = *id, as_of = *as_of] { return PostAsOfAnswer(c, request, id, as_of); });
+    return;
+  }
+  Read(c, request, respond, [&c, request, id = *id] {
+    const auto detail = c.queries->Detail(id, c.clock->Now());
+    if (!detail.ok()) return ReadFailure(request, detail.status());
+    if (!detail->has_value()) return ProblemAnswer(request, NoSuchPost());
+    Response r = Json(200, PostJson(**detail, std::nullopt));
+    r.headers.emplace_back("ETag", ETag((*detail)->version));
+    return r;
+  });
+}
+
+void PostEvents(const ApiContext& c, const Request& request, const Respond& respond) {
+  const auto id = PostId(request);
+  if (Refused(id, request, respond)) return;
+  const auto parsed = ParseEventsQuery(request.query);
+  if (Refused(parsed, request, respond)) return;
+  const EventsQuery query = *parsed;
+  Read(c, request, respond, [&c, request, id = *id, query] {
+    std::vector<events::Event> found;
+    if (const Status s = events::ReadStream(*c.log, id, query.after + 1,
+                                            static_cast<size_t>(query.limit), &found);
+        !s.ok()) {
+      return ReadFailure(request, s);
+    }
+    if (found.empty()) {
+      std::vector<events::Event> first;
+      if (const Status s = events::ReadStream(*c.log, id, 1, 1, &first); !s.ok()) {
+        return ReadFailure(request, s);
+      }
+      if (first.empty()) return ProblemAnswer(request, NoSuchPost());
+      return Json(200, EventsPageJson(found, std::nullopt));
+    }
+    return Json(200, EventsPageJson(found, found.back().stream_version));
+  });
+}
+
+void GlobalEvents(const ApiContext& c, const Request& request, const Respond& respond) {
+  const auto parsed = ParseEventsQuery(request.query);
+  if (Refused(parsed, request, respond)) return;
+  const EventsQuery query = *parsed;
+  Read(c, request, respond, [&c, request, query] {
+    std::vector<events::Event> found;
+    const int64_t head = c.log->Head().position;
+    if (query.after < head) {
+      if (const Status s = events::ReadEvents(*c.log, query.after + 1, head,
+                                              static_cast<size_t>(query.limit), &found);
+          !s.ok()) {
+        return ReadFailure(request, s);
+      }
+    }
+    return Json(200, EventsPageJson(found, found.empty() ? query.after : found.back().position));
+  });
+}
+
+}  // namespace ledger::api

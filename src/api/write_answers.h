@@ -1,0 +1,31 @@
+#pragma once
+
+// The answer to a command once the sequencer has decided it: the resulting
+// post (create, edit), the funding (fund), nothing (delete), with its log
+// position; or the problem of a rejection, a conflict or an outage.
+
+#include <cstddef>
+#include <string>
+
+#include "api/context.h"
+#include "commands/sequencer.h"
+#include "http/message.h"
+
+namespace ledger::api {
+
+enum class WriteKind { kCreate, kEdit, kDelete, kFund };
+
+// What a write's answer needs of its request once the sequencer is done.
+struct WriteRequest {
+  std::string path;
+  std::string request_id;
+  size_t posts_created = 0;   // create: how many
+  bool create_array = false;  // create: the client sent an array
+};
+
+// Built off the sequencer's completion thread: it may copy posts out of the
+// sequencer and read the log.
+http::Response WriteAnswer(const ApiContext& c, const WriteRequest& w, WriteKind kind,
+                           const commands::CommandResult& result);
+
+}  // namespace ledger::api

@@ -1,0 +1,107 @@
+#include "api/write_handlers.h"
+
+#include <string>
+#include <utility>
+#include <variant>
+
+#include "api/answers.h"
+#include "api/json_body.h"
+#include "api/jwt.h"
+#include "api/request_parts.h"
+#include "api/write_answers.h"
+
+namespace ledger::api {
+
+using http::Problem;
+using http::Request;
+using http::Respond;
+
+namespace {
+
+// The caller's verified token (401 unauthorized when there is none).
+Result<TokenClaims, Problem> Authenticate(const ApiContext& c, const Request& request) {
+  return VerifyBearer(request.Header("authorization"), c.jwt_secret, c.clock->Now());
+}
+
+void Submit(const ApiContext& c, const Request& request, Respond respond, commands::Command command,
+            std::string actor, std::string idempotency_key, WriteKind kind) {
+  WriteRequest w{request.path, request.request_id, 0, false};
+  if (const auto* create = std::get_if<commands::CreatePosts>(&command)) {
+    w.posts_created = create->posts.size();
+    w.create_array = create->as_array;
+  }
+  commands::Submission submission{std::move(command), std::move(actor), request.request_id,
+                                  std::move(idempotency_key)};
+  const ApiContext* context = &c;
+  c.sequencer->Submit(std::move(submission),
+                      [context, w = std::move(w), kind,
+                       respond = std::move(respond)](commands::CommandResult result) mutable {
+                        // The completion thread answers every writer in turn: the answer,
+                        // which may read the log and copy a post, is built elsewhere.
+                        auto answer = [context, w, kind, respond, result = std::move(result)] {
+                          respond(WriteAnswer(*context, w, kind, result));
+                        };
+                        if (!context->answers->TrySubmit(answer)) answer();
+                      });
+}
+
+}  // namespace
+
+void CreatePosts(const ApiContext& c, const Request& request, const Respond& respond) {
+  if (Refused(CheckContentType(request, false), request, respond)) return;
+  const auto claims = Authenticate(c, request);
+  if (Refused(claims, request, respond)) return;
+  auto key = ParseIdempotencyKey(request.Header("idempotency-key"));
+  if (Refused(key, request, respond)) return;
+  auto parsed = ParseCreateBody(request.body);
+  if (Refused(parsed, request, respond)) return;
+  Submit(c, request, respond, std::move(parsed).value(), claims->sub,
+         std::move(key).value().value_or(""), WriteKind::kCreate);
+}
+
+void EditPost(const ApiContext& c, const Request& request, const Respond& respond) {
+  const auto id = PostId(request);
+  if (Refused(id, request, respond)) return;
+  if (Refused(CheckContentType(request, false), request, respond)) return;
+  const auto claims = Authenticate(c, request);
+  if (Refused(claims, request, respond)) return;
+  const auto expected = ParseIfMatch(request.Header("if-match"));
+  if (Refused(expected, request, respond)) return;
+  auto parsed = ParseEditBody(request.body);
+  if (Refused(parsed, request, respond)) return;
+  commands::EditPost edit = std::move(parsed).value();
+  edit.post_id = *id;
+  edit.expected_version = *expected;
+  Submit(c, request, respond, std::move(edit), claims->sub, "", WriteKind::kEdit);
+}
+
+void DeletePost(const ApiContext& c, const Request& request, const Respond& respond) {
+  const auto id = PostId(request);
+  if (Refused(id, request, respond)) return;
+  const auto claims = Authenticate(c, request);
+  if (Refused(claims, request, respond)) return;
+  const auto expected = ParseIfMatch(request.Header("if-match"));
+  if (Refused(expected, request, respond)) return;
+  commands::DeletePost del;
+  del.post_id = *id;
+  del.expected_version = *expected;
+  Submit(c, request, respond, del, claims->sub, "", WriteKind::kDelete);
+}
+
+void FundPost(const ApiContext& c, const Request& request, const Respond& respond) {
+  const auto id = PostId(request);
+  if (Refused(id, request, respond)) return;
+  if (Refused(CheckContentType(request, true), request, respond)) return;
+  const auto claims = Authenticate(c, request);
+  if (Refused(claims, request, respond)) return;
+  auto key = ParseIdempotencyKey(request.Header("idempotency-key"));
+  if (Refused(key, request, respond)) return;
+  auto parsed = ParseFundBody(request.body);
+  if (Refused(parsed, request, respond)) return;
+  commands::FundPost fund = std::move(parsed).value();
+  fund.post_id = *id;
+  Submit(c, request, respond, fund, claims->sub, std::move(key).value().value_or(""),
+         WriteKind::kFund);
+}
+
+}  // namespace ledger::api
