@@ -8,7 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "api/json_body.h"
+#include "api/strict_json.h"
 #include "commands/limits.h"
 #include "common/ascii.h"
 #include "common/base64url.h"

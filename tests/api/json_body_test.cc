@@ -475,36 +475,5 @@ TEST(JsonBodyTest, FundRefusesBadShapes) {
             "must be an integer from -9223372036854775808 to 9223372036854775807");
 }
 
-// --- the reader itself --------------------------------------------------------
-
-TEST(JsonBodyTest, ReaderKeepsNumberLiteralsAndMemberOrder) {
-  auto r = ReadStrictJson(R"({"b":[1,-0,2.50,1e3],"a":{"x":null,"y":true,"z":false}})");
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  const JsonValue& v = r.value();
-  ASSERT_EQ(v.members.size(), 2U);
-  EXPECT_EQ(v.members[0].name, "b");
-  const std::vector<JsonValue>& n = v.members[0].value.elements;
-  ASSERT_EQ(n.size(), 4U);
-  EXPECT_EQ(n[1].text, "-0");
-  EXPECT_EQ(n[2].text, "2.50");
-  EXPECT_EQ(n[3].text, "1e3");
-  const JsonValue& a = v.members[1].value;
-  EXPECT_EQ(a.members[0].value.kind, JsonValue::Kind::kNull);
-  EXPECT_EQ(a.members[1].value.kind, JsonValue::Kind::kTrue);
-  EXPECT_EQ(a.members[2].value.kind, JsonValue::Kind::kFalse);
-}
-
-TEST(JsonBodyTest, SameNameInDifferentObjectsIsNotADuplicate) {
-  auto r = ReadStrictJson(R"([{"a":1},{"a":2,"b":{"a":3}}])");
-  EXPECT_TRUE(r.ok());
-}
-
-TEST(JsonBodyTest, EscapesPointerTokens) {
-  EXPECT_EQ(EscapePointerToken("plain"), "plain");
-  EXPECT_EQ(EscapePointerToken("a/b~c"), "a~1b~0c");
-  EXPECT_EQ(EscapePointerToken("~1"), "~01");
-  EXPECT_EQ(EscapePointerToken(""), "");
-}
-
 }  // namespace
 }  // namespace ledger::api
