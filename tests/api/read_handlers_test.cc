@@ -1,0 +1,110 @@
+#include "api/read_handlers.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "api_fixture.h"
+
+namespace ledger::api {
+namespace {
+
+using testing::ApiFixture;
+using testing::HandlerFn;
+
+class ReadHandlersTest : public ApiFixture {
+ protected:
+  http::Response Get(HandlerFn handler, std::string path, std::optional<std::string> id,
+                     std::string query = "",
+                     std::vector<std::pair<std::string, std::string>> headers = {}) {
+    return Call(handler, Req("GET", std::move(path), "", std::move(headers), std::move(id),
+                             std::move(query)));
+  }
+};
+
+bool Has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST_F(ReadHandlersTest, DetailWaitsForTheTablesToReachItsPosition) {
+  CreatePost();
+  const int64_t funded = Fund(1);
+  const http::Response r =
+      Get(GetPost, "/api/posts/1", "1", "", {{"x-min-position", std::to_string(funded)}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(HeaderOf(r, "ETag"), "\"2\"");
+  EXPECT_TRUE(Has(r.body, R"("total_funded":1000)")) << r.body;
+  EXPECT_TRUE(Has(r.body, R"("participant_count":1)")) << r.body;
+}
+
+TEST_F(ReadHandlersTest, APositionTheTablesDoNotReachInTimeIs503) {
+  context_.read_wait = std::chrono::milliseconds(50);
+  const http::Response r = Get(GetPost, "/api/posts/1", "1", "", {{"x-min-position", "1000000"}});
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(HeaderOf(r, "Retry-After"), "1");
+  EXPECT_TRUE(Has(r.body, "position_not_reached")) << r.body;
+}
+
+TEST_F(ReadHandlersTest, DetailOfAnUnknownOrDeletedPostIs404) {
+  WaitProjected();
+  EXPECT_EQ(Get(GetPost, "/api/posts/9", "9").status, 404);
+  EXPECT_EQ(Get(GetPost, "/api/posts/0", "0").status, 404);
+  EXPECT_EQ(Get(GetPost, "/api/posts/1", "1", "", {{"x-min-position", "x"}}).status, 400);
+}
+
+TEST_F(ReadHandlersTest, ListAnswersAPageAndRefusesBadParameters) {
+  CreatePost();
+  CreatePost();
+  WaitProjected();
+  const http::Response r = Get(ListPosts, "/api/posts", std::nullopt, "order_by=created&limit=1");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(Has(r.body, R"({"items":[{"id":1,)")) << r.body;
+  EXPECT_FALSE(Has(r.body, R"("next_cursor":null)")) << r.body;
+  const http::Response bad = Get(ListPosts, "/api/posts", std::nullopt, "limit=0&color=red");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_TRUE(Has(bad.body, R"("parameter":"limit")")) << bad.body;
+  EXPECT_TRUE(Has(bad.body, R"("parameter":"color")")) << bad.body;
+}
+
+TEST_F(ReadHandlersTest, AsOfFoldsThePostFromTheLog) {
+  CreatePost();
+  Fund(1);
+  Fund(1, "carol");
+  const http::Response then = Get(GetPost, "/api/posts/1", "1", "as_of=2");
+  EXPECT_EQ(then.status, 200) << then.body;
+  EXPECT_TRUE(Has(then.body, R"("total_funded":1000)")) << then.body;
+  EXPECT_EQ(HeaderOf(then, "X-Ledger-Position"), "2");
+  EXPECT_EQ(HeaderOf(then, "Cache-Control"), "public, max-age=31536000, immutable");
+  EXPECT_EQ(Get(GetPost, "/api/posts/1", "1", "as_of=0").status, 404);  // before it existed
+  const http::Response future = Get(GetPost, "/api/posts/1", "1", "as_of=4");
+  EXPECT_EQ(future.status, 400);
+  EXPECT_TRUE(Has(future.body, "is past the log head 3")) << future.body;
+}
+
+TEST_F(ReadHandlersTest, PostEventsArePagedByStreamVersion) {
+  CreatePost();
+  Fund(1);
+  const http::Response r = Get(PostEvents, "/api/posts/1/events", "1", "after=1");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(Has(r.body, R"("type":"PostFunded")")) << r.body;
+  EXPECT_FALSE(Has(r.body, R"("type":"PostCreated")")) << r.body;
+  EXPECT_TRUE(Has(r.body, R"("next_after":2})")) << r.body;
+  const http::Response past = Get(PostEvents, "/api/posts/1/events", "1", "after=2");
+  EXPECT_EQ(past.body, R"({"items":[],"next_after":null})");
+  EXPECT_EQ(Get(PostEvents, "/api/posts/5/events", "5").status, 404);
+}
+
+TEST_F(ReadHandlersTest, GlobalEventsFollowTheLog) {
+  CreatePost();
+  Fund(1);
+  const http::Response r = Get(GlobalEvents, "/api/events", std::nullopt, "after=0&limit=1");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(Has(r.body, R"("position":1,)")) << r.body;
+  EXPECT_TRUE(Has(r.body, R"("next_after":1})")) << r.body;
+  const http::Response end = Get(GlobalEvents, "/api/events", std::nullopt, "after=2");
+  EXPECT_EQ(end.body, R"({"items":[],"next_after":2})");
+  EXPECT_EQ(Get(GlobalEvents, "/api/events", std::nullopt, "limit=1001").status, 400);
+}
+
+}  // namespace
+}  // namespace ledger::api

@@ -1,0 +1,156 @@
+#include "api/write_handlers.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "api_fixture.h"
+
+namespace ledger::api {
+namespace {
+
+using testing::ApiFixture;
+using testing::kPostBody;
+
+class WriteHandlersTest : public ApiFixture {
+ protected:
+  http::Response Create(std::string body, std::string key = "") {
+    std::vector<std::pair<std::string, std::string>> headers = {
+        {"content-type", "application/json"}, {"authorization", Bearer("alice")}};
+    if (!key.empty()) headers.emplace_back("idempotency-key", key);
+    return Call(CreatePosts, Req("POST", "/api/posts", std::move(body), headers));
+  }
+  http::Response FundAs(std::string id, std::string sub, std::string body = "") {
+    return Call(FundPost, Req("POST", "/api/posts/" + id + "/fundings", std::move(body),
+                              {{"authorization", Bearer(sub)}}, id));
+  }
+};
+
+bool Has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST_F(WriteHandlersTest, CreateAnswersThePostWithLocationETagAndPosition) {
+  const http::Response r = Create(std::string(kPostBody));
+  EXPECT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(HeaderOf(r, "Location"), "/api/posts/1");
+  EXPECT_EQ(HeaderOf(r, "ETag"), "\"1\"");
+  EXPECT_EQ(HeaderOf(r, "X-Ledger-Position"), "1");
+  EXPECT_TRUE(Has(r.body, R"("id":1,"title":"내 취미 만들기")")) << r.body;
+  EXPECT_TRUE(Has(r.body, R"("version":1,"position":1})")) << r.body;
+}
+
+TEST_F(WriteHandlersTest, CreateOfAnArrayAnswersEveryPostInOrder) {
+  const http::Response r =
+      Create("[" + std::string(kPostBody) + "," + std::string(kPostBody) + "]");
+  EXPECT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.body.front(), '[');
+  EXPECT_TRUE(Has(r.body, R"({"id":1,)")) << r.body;
+  EXPECT_TRUE(Has(r.body, R"({"id":2,)")) << r.body;
+  EXPECT_EQ(HeaderOf(r, "ETag"), std::nullopt);  // an array has no single version
+  EXPECT_EQ(HeaderOf(r, "X-Ledger-Position"), "2");
+}
+
+// Each check answers before the next runs: content type, then the token,
+// then the Idempotency-Key, then the body.
+TEST_F(WriteHandlersTest, CreateChecksContentTypeThenTokenThenKeyThenBody) {
+  EXPECT_EQ(Call(CreatePosts, Req("POST", "/api/posts", "{")).status, 415);
+  EXPECT_EQ(
+      Call(CreatePosts, Req("POST", "/api/posts", "{", {{"content-type", "application/json"}}))
+          .status,
+      401);
+  EXPECT_EQ(Create("{", "a key").status, 400);  // a space is not allowed in a key
+  const http::Response malformed = Create("{");
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_EQ(malformed.content_type, "application/problem+json");
+  EXPECT_TRUE(Has(malformed.body, "malformed_json")) << malformed.body;
+  EXPECT_EQ(log_->Head().position, 0);  // nothing was appended
+}
+
+TEST_F(WriteHandlersTest, MissingTokenIsAChallenge) {
+  const http::Response r = Call(CreatePosts, Req("POST", "/api/posts", std::string(kPostBody),
+                                                 {{"content-type", "application/json"}}));
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(HeaderOf(r, "WWW-Authenticate"), R"(Bearer realm="funding-ledger")");
+}
+
+TEST_F(WriteHandlersTest, RetriedCreateReplaysTheFirstAnswer) {
+  const http::Response first = Create(std::string(kPostBody), "create-1");
+  const http::Response again = Create(std::string(kPostBody), "create-1");
+  EXPECT_EQ(first.status, 201);
+  EXPECT_EQ(again.status, 201);
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(HeaderOf(first, "Idempotent-Replayed"), std::nullopt);
+  EXPECT_EQ(HeaderOf(again, "Idempotent-Replayed"), "true");
+  const http::Response other = Create("[" + std::string(kPostBody) + "]", "create-1");
+  EXPECT_EQ(other.status, 422);
+  EXPECT_TRUE(Has(other.body, "idempotency_key_reused")) << other.body;
+  EXPECT_EQ(log_->Head().position, 1);
+}
+
+TEST_F(WriteHandlersTest, EditAnswersThePostAtItsNewVersion) {
+  CreatePost();
+  const http::Response r = Call(EditPost, Req("PATCH", "/api/posts/1", R"({"title":"새 제목"})",
+                                              {{"content-type", "application/json"},
+                                               {"authorization", Bearer("alice")},
+                                               {"if-match", "\"1\""}},
+                                              "1"));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(HeaderOf(r, "ETag"), "\"2\"");
+  EXPECT_EQ(HeaderOf(r, "X-Ledger-Position"), "2");
+  EXPECT_TRUE(Has(r.body, R"("title":"새 제목")")) << r.body;
+}
+
+TEST_F(WriteHandlersTest, EditRefusesTargetStaleVersionsAndOtherOwners) {
+  CreatePost();
+  const auto edit = [this](std::string body, std::string sub, std::string if_match) {
+    return Call(EditPost, Req("PATCH", "/api/posts/1", std::move(body),
+                              {{"content-type", "application/json"},
+                               {"authorization", Bearer(sub)},
+                               {"if-match", std::move(if_match)}},
+                              "1"));
+  };
+  const http::Response target = edit(R"({"target_amount":5})", "alice", "*");
+  EXPECT_EQ(target.status, 422);
+  EXPECT_TRUE(Has(target.body, "target_immutable")) << target.body;
+  EXPECT_EQ(edit(R"({"title":"x"})", "alice", "\"7\"").status, 412);
+  EXPECT_EQ(edit(R"({"title":"x"})", "mallory", "*").status, 403);
+  EXPECT_EQ(edit(R"({"title":"x"})", "alice", "W/\"1\"").status, 400);
+  EXPECT_EQ(log_->Head().position, 1);
+}
+
+TEST_F(WriteHandlersTest, DeleteAnswersNoContentWithItsPosition) {
+  CreatePost();
+  Fund(1);
+  const http::Response r = Call(
+      DeletePost, Req("DELETE", "/api/posts/1", "", {{"authorization", Bearer("alice")}}, "1"));
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(r.body, "");
+  // The refund of bob's funding and the deletion: positions 3 and 4.
+  EXPECT_EQ(HeaderOf(r, "X-Ledger-Position"), "4");
+}
+
+TEST_F(WriteHandlersTest, FundWithAnEmptyBodyFundsOneUnit) {
+  CreatePost();
+  const http::Response r = FundAs("1", "bob");
+  EXPECT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.body, R"({"post_id":1,"backer":"bob","units":1,"amount":1000,"position":2})");
+  EXPECT_EQ(HeaderOf(r, "X-Ledger-Position"), "2");
+}
+
+TEST_F(WriteHandlersTest, FundAnswersTheRejectionsOfTheDomain) {
+  CreatePost();
+  EXPECT_EQ(FundAs("1", "alice").status, 403);  // the owner
+  EXPECT_EQ(FundAs("2", "bob").status, 404);    // no such post
+  EXPECT_EQ(FundAs("x", "bob").status, 404);    // not a post id at all
+  const http::Response body = Call(
+      FundPost, Req("POST", "/api/posts/1/fundings", R"({"units":"3"})",
+                    {{"authorization", Bearer("bob")}, {"content-type", "application/json"}}, "1"));
+  EXPECT_EQ(body.status, 422);
+  EXPECT_TRUE(Has(body.body, R"("pointer":"/units")")) << body.body;
+  EXPECT_EQ(log_->Head().position, 1);
+}
+
+}  // namespace
+}  // namespace ledger::api
