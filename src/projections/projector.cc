@@ -142,7 +142,8 @@ Result<std::vector<events::Event>> Projector::TakeBatch(int64_t from, int64_t to
 Result<size_t> Projector::ApplyBatch() {
   const std::string s = QuoteIdentifier(options_.schema);
   size_t applied = 0;
-  Status fatal;
+  // An error returned from inside leaves without commit(): the transaction
+  // is rolled back and Guard hands the error on as it is.
   const Status status = Guard("projecting events", [&]() -> Status {
     pqxx::work tx(*connection_);
     tx.exec_params("INSERT INTO " + s +
@@ -158,18 +159,15 @@ Result<size_t> Projector::ApplyBatch() {
     const auto checkpoint_hash = events::HashFromHex(cp[1].as<std::string>());
     const int64_t known = position_.exchange(checkpoint, std::memory_order_acq_rel);
     if (!checkpoint_hash) {
-      fatal = Fatal("checkpoint hash of projector " + options_.name + " is not a hash");
-      return Status::Ok();
+      return Fatal("checkpoint hash of projector " + options_.name + " is not a hash");
     }
     const events::LogHead head = log_->Head();
     if (checkpoint > head.position) {
-      fatal = Fatal("checkpoint " + Int(checkpoint) + " is past the log head " +
-                    Int(head.position) + ": the read tables belong to another log");
-      return Status::Ok();
+      return Fatal("checkpoint " + Int(checkpoint) + " is past the log head " + Int(head.position) +
+                   ": the read tables belong to another log");
     }
     if (checkpoint == head.position && head.hash != *checkpoint_hash) {
-      fatal = Fatal("checkpoint hash differs from the log's hash at position " + Int(checkpoint));
-      return Status::Ok();
+      return Fatal("checkpoint hash differs from the log's hash at position " + Int(checkpoint));
     }
     // The first checkpoint read after a start (or one another projector of
     // this name moved): readers waiting for it must hear of it even when
@@ -183,37 +181,21 @@ Result<size_t> Projector::ApplyBatch() {
       return Status::Ok();
     }
 
-    Result<std::vector<events::Event>> read = TakeBatch(checkpoint + 1, head.position);
-    if (!read.ok()) {
-      if (read.status().code() == Status::Code::kCorruption) {
-        fatal = read.status();
-        return Status::Ok();
-      }
-      return read.status();
-    }
-    const std::vector<events::Event> batch = *std::move(read);
+    LEDGER_ASSIGN_OR_RETURN(const std::vector<events::Event> batch,
+                            TakeBatch(checkpoint + 1, head.position));
     events::LogHead last{checkpoint, *checkpoint_hash};
     for (const events::Event& e : batch) {
-      if (Status follows = events::CheckFollows(last, e); !follows.ok()) {
-        fatal = std::move(follows);
-        return Status::Ok();
-      }
+      LEDGER_RETURN_IF_ERROR(events::CheckFollows(last, e));
       last = {e.position, e.hash};
     }
     if (batch.empty()) {
-      fatal = Fatal("hole in the log: position " + Int(checkpoint + 1) + " is missing");
-      return Status::Ok();
+      return Fatal("hole in the log: position " + Int(checkpoint + 1) + " is missing");
     }
 
     // What follows this batch is read while the statements below run.
     if (last.position < head.position) Prefetch(last.position + 1, head.position);
 
-    auto coalesced = CoalesceBatch(batch);
-    if (!coalesced.ok()) {
-      fatal = coalesced.status();
-      return Status::Ok();
-    }
-    std::map<int64_t, PostChange>& changes = *coalesced;
+    LEDGER_ASSIGN_OR_RETURN(auto changes, CoalesceBatch(batch));
     std::map<int64_t, int64_t> participants;  // per post, from what the database did
     // The checkpoint is in this transaction: if a crash loses the commit, the
     // batch is simply applied again, so it need not wait for the WAL flush.
@@ -374,11 +356,10 @@ Result<size_t> Projector::ApplyBatch() {
             positions.Finish());
         updates_since_vacuum_ += static_cast<int64_t>(updated.size());
         if (updated.size() != ids.size()) {
-          fatal = Fatal(
+          return Fatal(
               "read tables out of step with the log: " + Int(static_cast<int64_t>(ids.size())) +
               " posts changed by events " + Int(checkpoint + 1) + ".." + Int(last.position) +
               " but " + Int(static_cast<int64_t>(updated.size())) + " rows matched");
-          return Status::Ok();  // not committed
         }
       }
     }
@@ -410,7 +391,6 @@ Result<size_t> Projector::ApplyBatch() {
     if (options_.on_committed) options_.on_committed(last.position);
     return Status::Ok();
   });
-  if (!fatal.ok()) return fatal;
   LEDGER_RETURN_IF_ERROR(status);
   return applied;
 }
