@@ -12,6 +12,7 @@
 #include "events/codec.h"
 #include "projections/array_literal.h"
 #include "projections/batch_changes.h"
+#include "projections/checkpoint.h"
 #include "projections/migrations.h"
 
 namespace ledger::projections {
@@ -146,50 +147,34 @@ Result<size_t> Projector::ApplyBatch() {
   // is rolled back and Guard hands the error on as it is.
   const Status status = Guard("projecting events", [&]() -> Status {
     pqxx::work tx(*connection_);
-    tx.exec_params("INSERT INTO " + s +
-                       ".checkpoints (name, position, hash, updated_at) "
-                       "VALUES ($1, 0, $2, now()) ON CONFLICT (name) DO NOTHING",
-                   options_.name, events::ToHex(events::kGenesisHash));
-    // Locking the checkpoint row makes two projectors with one name take
-    // turns instead of applying a batch twice.
-    const pqxx::row cp = tx.exec_params1(
-        "SELECT position, hash FROM " + s + ".checkpoints WHERE name = $1 FOR UPDATE",
-        options_.name);
-    const auto checkpoint = cp[0].as<int64_t>();
-    const auto checkpoint_hash = events::HashFromHex(cp[1].as<std::string>());
-    const int64_t known = position_.exchange(checkpoint, std::memory_order_acq_rel);
-    if (!checkpoint_hash) {
-      return Fatal("checkpoint hash of projector " + options_.name + " is not a hash");
-    }
+    const StoredCheckpoint stored = LockCheckpoint(tx, options_.schema, options_.name);
+    const int64_t known = position_.exchange(stored.position, std::memory_order_acq_rel);
     const events::LogHead head = log_->Head();
-    if (checkpoint > head.position) {
-      return Fatal("checkpoint " + Int(checkpoint) + " is past the log head " + Int(head.position) +
-                   ": the read tables belong to another log");
-    }
-    if (checkpoint == head.position && head.hash != *checkpoint_hash) {
-      return Fatal("checkpoint hash differs from the log's hash at position " + Int(checkpoint));
-    }
+    LEDGER_ASSIGN_OR_RETURN(const events::LogHead checkpoint,
+                            CheckAgainstHead(stored, head, options_.name));
     // The first checkpoint read after a start (or one another projector of
     // this name moved): readers waiting for it must hear of it even when
     // there is nothing to apply, or a read of a position the tables already
     // hold would wait out its bound after every restart.
-    if (known != checkpoint && options_.on_committed) options_.on_committed(checkpoint);
-    if (checkpoint == head.position) {
-      // Nothing to apply; the genesis row inserted above (a first start)
-      // is kept, so that verify finds the checkpoint of an empty log.
+    if (known != checkpoint.position && options_.on_committed) {
+      options_.on_committed(checkpoint.position);
+    }
+    if (checkpoint.position == head.position) {
+      // Nothing to apply; the genesis row LockCheckpoint inserted (a first
+      // start) is kept, so that verify finds the checkpoint of an empty log.
       tx.commit();
       return Status::Ok();
     }
 
     LEDGER_ASSIGN_OR_RETURN(const std::vector<events::Event> batch,
-                            TakeBatch(checkpoint + 1, head.position));
-    events::LogHead last{checkpoint, *checkpoint_hash};
+                            TakeBatch(checkpoint.position + 1, head.position));
+    events::LogHead last = checkpoint;
     for (const events::Event& e : batch) {
       LEDGER_RETURN_IF_ERROR(events::CheckFollows(last, e));
       last = {e.position, e.hash};
     }
     if (batch.empty()) {
-      return Fatal("hole in the log: position " + Int(checkpoint + 1) + " is missing");
+      return Fatal("hole in the log: position " + Int(checkpoint.position + 1) + " is missing");
     }
 
     // What follows this batch is read while the statements below run.
@@ -356,10 +341,10 @@ Result<size_t> Projector::ApplyBatch() {
             positions.Finish());
         updates_since_vacuum_ += static_cast<int64_t>(updated.size());
         if (updated.size() != ids.size()) {
-          return Fatal(
-              "read tables out of step with the log: " + Int(static_cast<int64_t>(ids.size())) +
-              " posts changed by events " + Int(checkpoint + 1) + ".." + Int(last.position) +
-              " but " + Int(static_cast<int64_t>(updated.size())) + " rows matched");
+          return Fatal("read tables out of step with the log: " +
+                       Int(static_cast<int64_t>(ids.size())) + " posts changed by events " +
+                       Int(checkpoint.position + 1) + ".." + Int(last.position) + " but " +
+                       Int(static_cast<int64_t>(updated.size())) + " rows matched");
         }
       }
     }
@@ -380,10 +365,7 @@ Result<size_t> Projector::ApplyBatch() {
     }
 
     // 7. The checkpoint, in the same transaction as the rows.
-    tx.exec_params0("UPDATE " + s +
-                        ".checkpoints SET position = $2, hash = $3, updated_at = now() "
-                        "WHERE name = $1",
-                    options_.name, last.position, events::ToHex(last.hash));
+    WriteCheckpoint(tx, options_.schema, options_.name, last);
     if (options_.before_commit_for_testing) options_.before_commit_for_testing();
     tx.commit();
     applied = batch.size();
