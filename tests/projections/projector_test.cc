@@ -339,6 +339,30 @@ TEST_F(ProjectorTest, StopsWhenTheCheckpointIsPastTheLog) {
   EXPECT_NE(r.status().message().find("past the log head"), std::string::npos);
 }
 
+TEST_F(ProjectorTest, StopsWithoutCommittingWhenAPostRowIsMissing) {
+  Accept(Create("alice"));
+  Projector projector(log_.get(), Options());
+  CatchUp(projector);
+  // The tables lost the post's figures although the log says it exists.
+  {
+    pqxx::work tx(pg_.db());
+    tx.exec0("DELETE FROM ledger_read.post_stats WHERE id = 1");
+    tx.commit();
+  }
+  Accept(Fund(1, "bob"));
+  auto r = projector.Step();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kCorruption);
+  EXPECT_EQ(r.status().message(),
+            "read tables out of step with the log: 1 posts changed by events 2..2 but 0 rows "
+            "matched");
+  EXPECT_EQ(projector.failure().code(), Status::Code::kCorruption);
+  // Nothing of the batch was committed: no backer row, the old checkpoint.
+  pqxx::work tx(pg_.db());
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM ledger_read.backers")[0].as<int64_t>(), 0);
+  EXPECT_EQ(tx.exec1("SELECT position FROM ledger_read.checkpoints")[0].as<int64_t>(), 1);
+}
+
 TEST_F(ProjectorTest, FollowsTheHeadInTheBackground) {
   Projector projector(log_.get(), Options(50));
   projector.Start();
