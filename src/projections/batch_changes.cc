@@ -14,8 +14,8 @@ Status Overflow(const events::Event& e) {
 
 }  // namespace
 
-Result<std::map<int64_t, PostChange>> CoalesceBatch(std::span<const events::Event> events) {
-  std::map<int64_t, PostChange> changes;
+Result<PostChanges> CoalesceBatch(std::span<const events::Event> events) {
+  PostChanges changes;
   for (const events::Event& e : events) {
     PostChange& c = changes[e.stream];
     c.id = e.stream;

@@ -42,8 +42,11 @@ struct PostChange {
   }
 };
 
+// One batch's changes, by post id.
+using PostChanges = std::map<int64_t, PostChange>;
+
 // Coalesces consecutive events (in position order) per post. Fails with
 // kCorruption on an event that cannot follow (overflow, unknown order).
-Result<std::map<int64_t, PostChange>> CoalesceBatch(std::span<const events::Event> events);
+Result<PostChanges> CoalesceBatch(std::span<const events::Event> events);
 
 }  // namespace ledger::projections

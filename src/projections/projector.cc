@@ -1,26 +1,37 @@
 #include "projections/projector.h"
 
 #include <algorithm>
+#include <span>
 
 #include <pqxx/pqxx>
 #include <pthread.h>
 
 #include "common/check.h"
 #include "common/log.h"
-#include "common/money.h"
-#include "common/time_format.h"
-#include "events/codec.h"
-#include "projections/array_literal.h"
 #include "projections/batch_changes.h"
 #include "projections/checkpoint.h"
 #include "projections/migrations.h"
+#include "projections/read_table_writer.h"
 
 namespace ledger::projections {
 namespace {
 
-std::string Int(int64_t v) { return std::to_string(v); }
-
-Status Fatal(std::string message) { return Status::Corruption(std::move(message)); }
+// Where `batch` leaves the chain that ends at `checkpoint`.
+// Errors: kCorruption when the batch is empty (a hole in the log) or an
+// event does not follow the one before it.
+Result<events::LogHead> FollowChain(const events::LogHead& checkpoint,
+                                    std::span<const events::Event> batch) {
+  events::LogHead last = checkpoint;
+  for (const events::Event& e : batch) {
+    LEDGER_RETURN_IF_ERROR(events::CheckFollows(last, e));
+    last = {e.position, e.hash};
+  }
+  if (batch.empty()) {
+    return Status::Corruption("hole in the log: position " +
+                              std::to_string(checkpoint.position + 1) + " is missing");
+  }
+  return last;
+}
 
 }  // namespace
 
@@ -141,7 +152,6 @@ Result<std::vector<events::Event>> Projector::TakeBatch(int64_t from, int64_t to
 }
 
 Result<size_t> Projector::ApplyBatch() {
-  const std::string s = QuoteIdentifier(options_.schema);
   size_t applied = 0;
   // An error returned from inside leaves without commit(): the transaction
   // is rolled back and Guard hands the error on as it is.
@@ -168,203 +178,19 @@ Result<size_t> Projector::ApplyBatch() {
 
     LEDGER_ASSIGN_OR_RETURN(const std::vector<events::Event> batch,
                             TakeBatch(checkpoint.position + 1, head.position));
-    events::LogHead last = checkpoint;
-    for (const events::Event& e : batch) {
-      LEDGER_RETURN_IF_ERROR(events::CheckFollows(last, e));
-      last = {e.position, e.hash};
-    }
-    if (batch.empty()) {
-      return Fatal("hole in the log: position " + Int(checkpoint.position + 1) + " is missing");
-    }
+    LEDGER_ASSIGN_OR_RETURN(const events::LogHead last, FollowChain(checkpoint, batch));
 
     // What follows this batch is read while the statements below run.
     if (last.position < head.position) Prefetch(last.position + 1, head.position);
 
-    LEDGER_ASSIGN_OR_RETURN(auto changes, CoalesceBatch(batch));
-    std::map<int64_t, int64_t> participants;  // per post, from what the database did
+    LEDGER_ASSIGN_OR_RETURN(const PostChanges changes, CoalesceBatch(batch));
     // The checkpoint is in this transaction: if a crash loses the commit, the
     // batch is simply applied again, so it need not wait for the WAL flush.
     tx.exec0("SET LOCAL synchronous_commit TO off");
-
-    // Each statement takes a batch's rows as one array parameter per column.
-    // 1. Posts created in this batch (and still alive at its end); their
-    // figures are written by step 5 like every other post's.
-    {
-      ArrayLiteral ids, titles, uploaders, owners, descriptions, targets, units, end_dates, closes,
-          created_ats;
-      for (const auto& [id, c] : changes) {
-        if (!c.created || c.deleted) continue;
-        const events::PostCreated& p = c.created_data;
-        ids.Add(id);
-        titles.Add(p.title);
-        uploaders.Add(p.uploader);
-        owners.Add(p.owner);
-        descriptions.Add(p.description);
-        targets.Add(p.target_amount);
-        units.Add(p.funding_unit);
-        end_dates.Add(FormatDate(p.end_date));
-        closes.Add(FormatTimestamp(p.closes_at));
-        created_ats.Add(FormatTimestamp(c.created_at));
-      }
-      if (ids.size() > 0) {
-        tx.exec_params0("INSERT INTO " + s +
-                            ".posts (id, title, uploader, owner, description, target_amount, "
-                            "funding_unit, end_date, closes_at, created_at) "
-                            "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], "
-                            "$4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::date[], "
-                            "$9::timestamptz[], $10::timestamptz[])",
-                        ids.Finish(), titles.Finish(), uploaders.Finish(), owners.Finish(),
-                        descriptions.Finish(), targets.Finish(), units.Finish(), end_dates.Finish(),
-                        closes.Finish(), created_ats.Finish());
-        tx.exec_params0("INSERT INTO " + s +
-                            ".post_stats (id, version, last_position) "
-                            "SELECT id, 1, 1 FROM unnest($1::bigint[]) AS v(id)",
-                        ids.Finish());
-      }
-    }
-
-    // 2. Edits of posts created before this batch (NULL: field unchanged).
-    {
-      ArrayLiteral ids, titles, uploaders, descriptions, units, end_dates, closes;
-      const auto text_or_null = [](ArrayLiteral& column, const std::optional<std::string>& v) {
-        v ? column.Add(*v) : column.AddNull();
-      };
-      for (const auto& [id, c] : changes) {
-        if (c.created || c.deleted || !c.has_edits()) continue;
-        const events::PostEdited& x = c.edits;
-        ids.Add(id);
-        text_or_null(titles, x.title);
-        text_or_null(uploaders, x.uploader);
-        text_or_null(descriptions, x.description);
-        x.funding_unit ? units.Add(*x.funding_unit) : units.AddNull();
-        x.end_date ? end_dates.Add(FormatDate(*x.end_date)) : end_dates.AddNull();
-        x.closes_at ? closes.Add(FormatTimestamp(*x.closes_at)) : closes.AddNull();
-      }
-      if (ids.size() > 0) {
-        tx.exec_params0("UPDATE " + s +
-                            ".posts p SET title = COALESCE(v.title, p.title), "
-                            "uploader = COALESCE(v.uploader, p.uploader), "
-                            "description = COALESCE(v.description, p.description), "
-                            "funding_unit = COALESCE(v.funding_unit, p.funding_unit), "
-                            "end_date = COALESCE(v.end_date, p.end_date), "
-                            "closes_at = COALESCE(v.closes_at, p.closes_at) "
-                            "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], "
-                            "$5::bigint[], $6::date[], $7::timestamptz[]) "
-                            "AS v(id, title, uploader, description, funding_unit, end_date, "
-                            "closes_at) WHERE p.id = v.id",
-                        ids.Finish(), titles.Finish(), uploaders.Finish(), descriptions.Finish(),
-                        units.Finish(), end_dates.Finish(), closes.Finish());
-      }
-    }
-
-    // 3. Refunded backers: their stored rows go; what those rows held comes
-    // off the post's figures.
-    {
-      ArrayLiteral ids, backers;
-      for (const auto& [id, c] : changes) {
-        if (c.deleted) continue;
-        for (const auto& [backer, b] : c.backers) {
-          if (!b.reset) continue;
-          ids.Add(id);
-          backers.Add(backer);
-        }
-      }
-      if (ids.size() > 0) {
-        const pqxx::result removed = tx.exec_params(
-            "DELETE FROM " + s +
-                ".backers b USING unnest($1::bigint[], $2::text[]) AS r(post_id, backer) "
-                "WHERE b.post_id = r.post_id AND b.backer = r.backer "
-                "RETURNING b.post_id, b.fundings",
-            ids.Finish(), backers.Finish());
-        for (const pqxx::row& row : removed) {
-          PostChange& c = changes.at(row[0].as<int64_t>());
-          c.fundings_delta -= row[1].as<int64_t>();
-          participants[c.id] -= 1;
-        }
-      }
-    }
-
-    // 4. Fundings: add to each backer's row, creating it if new.
-    {
-      ArrayLiteral ids, backers, units, amounts, fundings;
-      for (const auto& [id, c] : changes) {
-        if (c.deleted) continue;
-        for (const auto& [backer, b] : c.backers) {
-          if (b.after.fundings == 0) continue;
-          ids.Add(id);
-          backers.Add(backer);
-          units.Add(b.after.units);
-          amounts.Add(b.after.amount);
-          fundings.Add(b.after.fundings);
-        }
-      }
-      if (ids.size() > 0) {
-        const pqxx::result upserted = tx.exec_params(
-            "INSERT INTO " + s +
-                ".backers AS b (post_id, backer, units, amount, fundings) "
-                "SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], "
-                "$5::bigint[]) "
-                "ON CONFLICT (post_id, backer) DO UPDATE SET "
-                "units = b.units + EXCLUDED.units, amount = b.amount + EXCLUDED.amount, "
-                "fundings = b.fundings + EXCLUDED.fundings "
-                "RETURNING b.post_id, (b.xmax = 0) AS inserted",
-            ids.Finish(), backers.Finish(), units.Finish(), amounts.Finish(), fundings.Finish());
-        for (const pqxx::row& row : upserted) {
-          if (row[1].as<bool>()) participants[row[0].as<int64_t>()] += 1;
-        }
-      }
-    }
-
-    // 5. Figures, version and last position of every surviving post.
-    {
-      ArrayLiteral ids, totals, fundings, added, versions, positions;
-      for (const auto& [id, c] : changes) {
-        if (c.deleted) continue;
-        ids.Add(id);
-        totals.Add(c.total_delta);
-        fundings.Add(c.fundings_delta);
-        added.Add(participants[id]);
-        versions.Add(c.version);
-        positions.Add(c.last_position);
-      }
-      if (ids.size() > 0) {
-        const pqxx::result updated = tx.exec_params(
-            "UPDATE " + s +
-                ".post_stats p SET total_funded = p.total_funded + v.total, "
-                "funding_count = p.funding_count + v.fundings, "
-                "participant_count = p.participant_count + v.participants, "
-                "version = v.version, last_position = v.pos "
-                "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], "
-                "$5::bigint[], $6::bigint[]) AS v(id, total, fundings, participants, version, pos) "
-                "WHERE p.id = v.id RETURNING p.id",
-            ids.Finish(), totals.Finish(), fundings.Finish(), added.Finish(), versions.Finish(),
-            positions.Finish());
-        updates_since_vacuum_ += static_cast<int64_t>(updated.size());
-        if (updated.size() != ids.size()) {
-          return Fatal("read tables out of step with the log: " +
-                       Int(static_cast<int64_t>(ids.size())) + " posts changed by events " +
-                       Int(checkpoint.position + 1) + ".." + Int(last.position) + " but " +
-                       Int(static_cast<int64_t>(updated.size())) + " rows matched");
-        }
-      }
-    }
-
-    // 6. Deleted posts leave the read tables, and their backers with them.
-    {
-      ArrayLiteral ids;
-      for (const auto& [id, c] : changes) {
-        if (c.deleted && !c.created) ids.Add(id);
-      }
-      if (ids.size() > 0) {
-        const std::string deleted = ids.Finish();
-        for (const char* table :
-             {".backers WHERE post_id", ".post_stats WHERE id", ".posts WHERE id"}) {
-          tx.exec_params0("DELETE FROM " + s + table + " = ANY($1::bigint[])", deleted);
-        }
-      }
-    }
-
-    // 7. The checkpoint, in the same transaction as the rows.
+    LEDGER_ASSIGN_OR_RETURN(
+        const int64_t rewritten,
+        WriteChanges(tx, options_.schema, changes, checkpoint.position + 1, last.position));
+    updates_since_vacuum_ += rewritten;
     WriteCheckpoint(tx, options_.schema, options_.name, last);
     if (options_.before_commit_for_testing) options_.before_commit_for_testing();
     tx.commit();

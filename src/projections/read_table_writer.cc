@@ -1,0 +1,207 @@
+#include "projections/read_table_writer.h"
+
+#include <optional>
+#include <string>
+
+#include <pqxx/pqxx>
+
+#include "common/time_format.h"
+#include "projections/array_literal.h"
+#include "projections/database.h"
+
+namespace ledger::projections {
+namespace {
+
+int64_t ValueOr0(const std::map<int64_t, int64_t>& per_post, int64_t id) {
+  const auto it = per_post.find(id);
+  return it == per_post.end() ? 0 : it->second;
+}
+
+}  // namespace
+
+Result<int64_t> WriteChanges(pqxx::work& tx, std::string_view schema, const PostChanges& changes,
+                             int64_t first_position, int64_t last_position) {
+  StoredBackerDeltas deltas;
+  InsertCreatedPosts(tx, schema, changes);
+  UpdateEditedPosts(tx, schema, changes);
+  RemoveRefundedBackers(tx, schema, changes, &deltas);
+  UpsertFundings(tx, schema, changes, &deltas);
+  LEDGER_ASSIGN_OR_RETURN(const int64_t rewritten, UpdateFigures(tx, schema, changes, deltas,
+                                                                 first_position, last_position));
+  DeleteDeletedPosts(tx, schema, changes);
+  return rewritten;
+}
+
+void InsertCreatedPosts(pqxx::work& tx, std::string_view schema, const PostChanges& changes) {
+  ArrayLiteral ids, titles, uploaders, owners, descriptions, targets, units, end_dates, closes,
+      created_ats;
+  for (const auto& [id, c] : changes) {
+    if (!c.created || c.deleted) continue;
+    const events::PostCreated& p = c.created_data;
+    ids.Add(id);
+    titles.Add(p.title);
+    uploaders.Add(p.uploader);
+    owners.Add(p.owner);
+    descriptions.Add(p.description);
+    targets.Add(p.target_amount);
+    units.Add(p.funding_unit);
+    end_dates.Add(FormatDate(p.end_date));
+    closes.Add(FormatTimestamp(p.closes_at));
+    created_ats.Add(FormatTimestamp(c.created_at));
+  }
+  if (ids.size() == 0) return;
+  const std::string s = QuoteIdentifier(schema);
+  tx.exec_params0("INSERT INTO " + s +
+                      ".posts (id, title, uploader, owner, description, target_amount, "
+                      "funding_unit, end_date, closes_at, created_at) "
+                      "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], "
+                      "$4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::date[], "
+                      "$9::timestamptz[], $10::timestamptz[])",
+                  ids.Finish(), titles.Finish(), uploaders.Finish(), owners.Finish(),
+                  descriptions.Finish(), targets.Finish(), units.Finish(), end_dates.Finish(),
+                  closes.Finish(), created_ats.Finish());
+  tx.exec_params0("INSERT INTO " + s +
+                      ".post_stats (id, version, last_position) "
+                      "SELECT id, 1, 1 FROM unnest($1::bigint[]) AS v(id)",
+                  ids.Finish());
+}
+
+void UpdateEditedPosts(pqxx::work& tx, std::string_view schema, const PostChanges& changes) {
+  // NULL in a column: the field is unchanged.
+  ArrayLiteral ids, titles, uploaders, descriptions, units, end_dates, closes;
+  const auto text_or_null = [](ArrayLiteral& column, const std::optional<std::string>& v) {
+    v ? column.Add(*v) : column.AddNull();
+  };
+  for (const auto& [id, c] : changes) {
+    if (c.created || c.deleted || !c.has_edits()) continue;
+    const events::PostEdited& x = c.edits;
+    ids.Add(id);
+    text_or_null(titles, x.title);
+    text_or_null(uploaders, x.uploader);
+    text_or_null(descriptions, x.description);
+    x.funding_unit ? units.Add(*x.funding_unit) : units.AddNull();
+    x.end_date ? end_dates.Add(FormatDate(*x.end_date)) : end_dates.AddNull();
+    x.closes_at ? closes.Add(FormatTimestamp(*x.closes_at)) : closes.AddNull();
+  }
+  if (ids.size() == 0) return;
+  tx.exec_params0("UPDATE " + QuoteIdentifier(schema) +
+                      ".posts p SET title = COALESCE(v.title, p.title), "
+                      "uploader = COALESCE(v.uploader, p.uploader), "
+                      "description = COALESCE(v.description, p.description), "
+                      "funding_unit = COALESCE(v.funding_unit, p.funding_unit), "
+                      "end_date = COALESCE(v.end_date, p.end_date), "
+                      "closes_at = COALESCE(v.closes_at, p.closes_at) "
+                      "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], "
+                      "$5::bigint[], $6::date[], $7::timestamptz[]) "
+                      "AS v(id, title, uploader, description, funding_unit, end_date, "
+                      "closes_at) WHERE p.id = v.id",
+                  ids.Finish(), titles.Finish(), uploaders.Finish(), descriptions.Finish(),
+                  units.Finish(), end_dates.Finish(), closes.Finish());
+}
+
+void RemoveRefundedBackers(pqxx::work& tx, std::string_view schema, const PostChanges& changes,
+                           StoredBackerDeltas* deltas) {
+  ArrayLiteral ids, backers;
+  for (const auto& [id, c] : changes) {
+    if (c.deleted) continue;
+    for (const auto& [backer, b] : c.backers) {
+      if (!b.reset) continue;
+      ids.Add(id);
+      backers.Add(backer);
+    }
+  }
+  if (ids.size() == 0) return;
+  const pqxx::result removed =
+      tx.exec_params("DELETE FROM " + QuoteIdentifier(schema) +
+                         ".backers b USING unnest($1::bigint[], $2::text[]) AS r(post_id, backer) "
+                         "WHERE b.post_id = r.post_id AND b.backer = r.backer "
+                         "RETURNING b.post_id, b.fundings",
+                     ids.Finish(), backers.Finish());
+  for (const pqxx::row& row : removed) {
+    const auto id = row[0].as<int64_t>();
+    deltas->fundings[id] -= row[1].as<int64_t>();
+    deltas->participants[id] -= 1;
+  }
+}
+
+void UpsertFundings(pqxx::work& tx, std::string_view schema, const PostChanges& changes,
+                    StoredBackerDeltas* deltas) {
+  ArrayLiteral ids, backers, units, amounts, fundings;
+  for (const auto& [id, c] : changes) {
+    if (c.deleted) continue;
+    for (const auto& [backer, b] : c.backers) {
+      if (b.after.fundings == 0) continue;
+      ids.Add(id);
+      backers.Add(backer);
+      units.Add(b.after.units);
+      amounts.Add(b.after.amount);
+      fundings.Add(b.after.fundings);
+    }
+  }
+  if (ids.size() == 0) return;
+  const pqxx::result upserted = tx.exec_params(
+      "INSERT INTO " + QuoteIdentifier(schema) +
+          ".backers AS b (post_id, backer, units, amount, fundings) "
+          "SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], "
+          "$5::bigint[]) "
+          "ON CONFLICT (post_id, backer) DO UPDATE SET "
+          "units = b.units + EXCLUDED.units, amount = b.amount + EXCLUDED.amount, "
+          "fundings = b.fundings + EXCLUDED.fundings "
+          "RETURNING b.post_id, (b.xmax = 0) AS inserted",
+      ids.Finish(), backers.Finish(), units.Finish(), amounts.Finish(), fundings.Finish());
+  for (const pqxx::row& row : upserted) {
+    if (row[1].as<bool>()) deltas->participants[row[0].as<int64_t>()] += 1;
+  }
+}
+
+Result<int64_t> UpdateFigures(pqxx::work& tx, std::string_view schema, const PostChanges& changes,
+                              const StoredBackerDeltas& deltas, int64_t first_position,
+                              int64_t last_position) {
+  ArrayLiteral ids, totals, fundings, added, versions, positions;
+  for (const auto& [id, c] : changes) {
+    if (c.deleted) continue;
+    ids.Add(id);
+    totals.Add(c.total_delta);
+    fundings.Add(c.fundings_delta + ValueOr0(deltas.fundings, id));
+    added.Add(ValueOr0(deltas.participants, id));
+    versions.Add(c.version);
+    positions.Add(c.last_position);
+  }
+  if (ids.size() == 0) return 0;
+  const pqxx::result updated = tx.exec_params(
+      "UPDATE " + QuoteIdentifier(schema) +
+          ".post_stats p SET total_funded = p.total_funded + v.total, "
+          "funding_count = p.funding_count + v.fundings, "
+          "participant_count = p.participant_count + v.participants, "
+          "version = v.version, last_position = v.pos "
+          "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], "
+          "$5::bigint[], $6::bigint[]) AS v(id, total, fundings, participants, version, pos) "
+          "WHERE p.id = v.id RETURNING p.id",
+      ids.Finish(), totals.Finish(), fundings.Finish(), added.Finish(), versions.Finish(),
+      positions.Finish());
+  const auto changed = static_cast<int64_t>(ids.size());
+  const auto matched = static_cast<int64_t>(updated.size());
+  if (matched != changed) {
+    return Status::Corruption("read tables out of step with the log: " + std::to_string(changed) +
+                              " posts changed by events " + std::to_string(first_position) + ".." +
+                              std::to_string(last_position) + " but " + std::to_string(matched) +
+                              " rows matched");
+  }
+  return matched;
+}
+
+void DeleteDeletedPosts(pqxx::work& tx, std::string_view schema, const PostChanges& changes) {
+  ArrayLiteral ids;
+  for (const auto& [id, c] : changes) {
+    if (c.deleted && !c.created) ids.Add(id);
+  }
+  if (ids.size() == 0) return;
+  // post_stats before posts, whose ids it references.
+  const std::string s = QuoteIdentifier(schema);
+  const std::string deleted = ids.Finish();
+  for (const char* table : {".backers WHERE post_id", ".post_stats WHERE id", ".posts WHERE id"}) {
+    tx.exec_params0("DELETE FROM " + s + table + " = ANY($1::bigint[])", deleted);
+  }
+}
+
+}  // namespace ledger::projections
