@@ -54,7 +54,7 @@ size_t ConnectionPool::waiting() const {
 
 Result<ConnectionPool::Lease> ConnectionPool::Acquire(std::chrono::milliseconds wait) {
   const auto deadline = std::chrono::steady_clock::now() + wait;
-  std::unique_ptr<pqxx::connection> connection;
+  std::unique_ptr<PgConnection> connection;
   {
     std::unique_lock lock(mu_);
     const auto available = [this] { return !idle_.empty() || open_ < options_.max_connections; };
@@ -82,7 +82,7 @@ Result<ConnectionPool::Lease> ConnectionPool::Acquire(std::chrono::milliseconds 
   // Either a new slot, or an idle connection the server closed: replace it in
   // the same slot.
   connection.reset();
-  Result<std::unique_ptr<pqxx::connection>> opened = Open();
+  Result<std::unique_ptr<PgConnection>> opened = Open();
   if (!opened.ok()) {
     {
       std::lock_guard lock(mu_);
@@ -95,8 +95,8 @@ Result<ConnectionPool::Lease> ConnectionPool::Acquire(std::chrono::milliseconds 
   return Lease(this, std::move(opened).value(), /*fresh=*/true);
 }
 
-Result<std::unique_ptr<pqxx::connection>> ConnectionPool::Open() const {
-  LEDGER_ASSIGN_OR_RETURN(std::unique_ptr<pqxx::connection> connection, Connect(conninfo_));
+Result<std::unique_ptr<PgConnection>> ConnectionPool::Open() const {
+  LEDGER_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> connection, Connect(conninfo_));
   const Status set = Guard("setting session variables", [&]() -> Status {
     // set_variable survives pqxx's transparent reconnects.
     if (options_.statement_timeout.count() > 0) {
@@ -116,7 +116,7 @@ Result<std::unique_ptr<pqxx::connection>> ConnectionPool::Open() const {
 }
 
 void ConnectionPool::CloseIdle() {
-  std::vector<std::unique_ptr<pqxx::connection>> closing;
+  std::vector<std::unique_ptr<PgConnection>> closing;
   {
     std::lock_guard lock(mu_);
     closing.swap(idle_);
@@ -127,7 +127,7 @@ void ConnectionPool::CloseIdle() {
   returned_.notify_all();
 }
 
-void ConnectionPool::Release(std::unique_ptr<pqxx::connection> connection, bool discard) {
+void ConnectionPool::Release(std::unique_ptr<PgConnection> connection, bool discard) {
   const bool keep = !discard && connection->is_open();
   if (!keep) connection.reset();  // closes the socket, outside the lock
   {
@@ -142,6 +142,10 @@ void ConnectionPool::Release(std::unique_ptr<pqxx::connection> connection, bool 
   }
   returned_.notify_one();
 }
+
+ConnectionPool::Lease::Lease(ConnectionPool* pool, std::unique_ptr<PgConnection> connection,
+                             bool fresh)
+    : pool_(pool), connection_(std::move(connection)), fresh_(fresh) {}
 
 ConnectionPool::Lease::Lease(Lease&& other) noexcept
     : pool_(std::exchange(other.pool_, nullptr)),
@@ -162,7 +166,7 @@ ConnectionPool::Lease& ConnectionPool::Lease::operator=(Lease&& other) noexcept 
 
 ConnectionPool::Lease::~Lease() { Return(); }
 
-pqxx::connection& ConnectionPool::Lease::connection() const {
+PgConnection& ConnectionPool::Lease::connection() const {
   LEDGER_CHECK(connection_ != nullptr, "use of a moved-from connection lease");
   return *connection_;
 }

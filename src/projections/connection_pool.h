@@ -1,8 +1,8 @@
 #pragma once
 
-// Internal to src/projections (it hands out pqxx connections). Other modules
-// reach the read side through QueryService (queries.h), which does not expose
-// pqxx; the app wiring constructs the pool.
+// Other modules reach the read side through QueryService (queries.h); the app
+// wiring constructs the pool. The connections a Lease hands out are used only
+// inside src/projections (database.h defines PgConnection).
 
 #include <chrono>
 #include <condition_variable>
@@ -13,11 +13,11 @@
 #include <string_view>
 #include <vector>
 
-#include <pqxx/connection>
-
 #include "common/result.h"
 
 namespace ledger::projections {
+
+struct PgConnection;  // defined in database.h, private to this module
 
 inline constexpr size_t kDefaultMaxConnections = 8;
 // How long Acquire waits for a free connection unless told otherwise.
@@ -85,18 +85,18 @@ class ConnectionPool {
   size_t waiting() const;
 
  private:
-  void Release(std::unique_ptr<pqxx::connection> connection, bool discard);
-  Result<std::unique_ptr<pqxx::connection>> Open() const;
+  void Release(std::unique_ptr<PgConnection> connection, bool discard);
+  Result<std::unique_ptr<PgConnection>> Open() const;
 
   const ConnectionPoolOptions options_;
   const std::string conninfo_;  // options_.conninfo with the connect timeout
 
   mutable std::mutex mu_;
-  std::condition_variable returned_;  // a connection went idle or a slot freed up
-  std::vector<std::unique_ptr<pqxx::connection>> idle_;  // guarded by mu_; back = newest
-  size_t open_ = 0;                                      // guarded by mu_
-  size_t in_use_ = 0;                                    // guarded by mu_
-  size_t waiting_ = 0;                                   // guarded by mu_
+  std::condition_variable returned_;                 // a connection went idle or a slot freed up
+  std::vector<std::unique_ptr<PgConnection>> idle_;  // guarded by mu_; back = newest
+  size_t open_ = 0;                                  // guarded by mu_
+  size_t in_use_ = 0;                                // guarded by mu_
+  size_t waiting_ = 0;                               // guarded by mu_
 };
 
 // Exclusive use of one pooled connection. Move-only; returns the connection to
@@ -111,8 +111,8 @@ class ConnectionPool::Lease {
   Lease& operator=(const Lease&) = delete;
 
   // REQUIRES: this Lease was not moved from.
-  pqxx::connection& connection() const;
-  pqxx::connection* operator->() const { return &connection(); }
+  PgConnection& connection() const;
+  PgConnection* operator->() const { return &connection(); }
 
   // Close the connection instead of returning it: call after any error on
   // it, since its session state is then unknown.
@@ -122,12 +122,11 @@ class ConnectionPool::Lease {
 
  private:
   friend class ConnectionPool;
-  Lease(ConnectionPool* pool, std::unique_ptr<pqxx::connection> connection, bool fresh)
-      : pool_(pool), connection_(std::move(connection)), fresh_(fresh) {}
+  Lease(ConnectionPool* pool, std::unique_ptr<PgConnection> connection, bool fresh);
   void Return();
 
   ConnectionPool* pool_ = nullptr;
-  std::unique_ptr<pqxx::connection> connection_;
+  std::unique_ptr<PgConnection> connection_;
   bool fresh_ = false;
   bool discard_ = false;
 };

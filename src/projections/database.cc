@@ -6,9 +6,9 @@
 
 namespace ledger::projections {
 
-Result<std::unique_ptr<pqxx::connection>> Connect(const std::string& conninfo) {
+Result<std::unique_ptr<PgConnection>> Connect(const std::string& conninfo) {
   try {
-    return std::make_unique<pqxx::connection>(conninfo);
+    return std::make_unique<PgConnection>(conninfo);
   } catch (const std::exception& e) {
     return Status::Unavailable(std::string("cannot connect to PostgreSQL: ") + e.what());
   }

@@ -1,7 +1,8 @@
 #pragma once
 
 // Internal to src/projections: pqxx stays inside this module. Other modules
-// use the projector, query and replay interfaces, which do not expose it.
+// use the projector, query and replay interfaces, which do not expose it:
+// where they hold a connection they name it PgConnection, forward-declared.
 
 #include <memory>
 #include <string>
@@ -14,9 +15,17 @@
 
 namespace ledger::projections {
 
+// A connection to PostgreSQL: pqxx's, under a name of this module's own. In
+// libpqxx 6 pqxx::connection is an alias of a class template, which a header
+// cannot forward-declare; `struct PgConnection;` keeps pqxx out of the
+// headers that hold one (projector.h, connection_pool.h).
+struct PgConnection final : pqxx::connection {
+  explicit PgConnection(const std::string& conninfo) : pqxx::connection(conninfo) {}
+};
+
 // Opens a connection. libpq and pqxx failures become kUnavailable (the
 // database is down or unreachable: retry later), never exceptions.
-Result<std::unique_ptr<pqxx::connection>> Connect(const std::string& conninfo);
+Result<std::unique_ptr<PgConnection>> Connect(const std::string& conninfo);
 
 // Runs `fn` and turns any exception pqxx throws into a Status: a broken
 // connection is kUnavailable, anything else kInternal with the message.

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "projections/batch_changes.h"
 #include "projections/checkpoint.h"
+#include "projections/database.h"
 #include "projections/migrations.h"
 #include "projections/read_table_writer.h"
 

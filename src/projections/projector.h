@@ -14,9 +14,11 @@
 #include "common/result.h"
 #include "events/event.h"
 #include "events/event_log.h"
-#include "projections/database.h"
+#include "projections/read_schema.h"
 
 namespace ledger::projections {
+
+struct PgConnection;  // defined in database.h, private to this module
 
 struct ProjectorOptions {
   std::string conninfo;
@@ -116,7 +118,7 @@ class Projector {
 
   const events::EventLog* const log_;
   const ProjectorOptions options_;
-  std::unique_ptr<pqxx::connection> connection_;
+  std::unique_ptr<PgConnection> connection_;
   // The events after the batch being applied, read and decoded on another
   // thread while the database works on the batch (used by the next batch if
   // it starts at prefetch_from_, else dropped). Only the projector's thread

@@ -12,6 +12,7 @@
 #include <pqxx/pqxx>
 
 #include "pg_fixture.h"
+#include "projections/database.h"  // PgConnection
 #include "support/status_matchers.h"
 
 namespace ledger::projections {
