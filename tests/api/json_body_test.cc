@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "commands/limits.h"
+#include "support/status_matchers.h"
 #include "support/time_literals.h"
 
 namespace ledger::api {
@@ -17,17 +18,13 @@ using http::FieldError;
 using http::Problem;
 namespace {
 
+using ledger::testing::ErrorOf;
+
 using testing::D;
 
 constexpr std::string_view kPost =
     R"({"title":"내 취미 만들기","uploader":"김철수","description":"설명",)"
     R"("target_amount":1000000,"funding_unit":5000,"end_date":"2026-12-31"})";
-
-template <typename T>
-Problem ProblemOf(const Result<T, Problem>& r) {
-  EXPECT_FALSE(r.ok()) << "expected a problem";
-  return !r.ok() ? r.error() : Problem{};
-}
 
 // The pointers of the problem's errors, in order.
 std::vector<std::string> Pointers(const Problem& p) {
@@ -45,7 +42,7 @@ std::string DetailAt(const Problem& p, std::string_view pointer) {
 }
 
 void ExpectMalformed(std::string_view body, std::string_view detail_part) {
-  const Problem p = ProblemOf(ParseCreateBody(body));
+  const Problem p = ErrorOf(ParseCreateBody(body));
   EXPECT_EQ(p.name, "malformed_json") << body;
   EXPECT_EQ(p.status, 400);
   EXPECT_NE(p.detail.find(detail_part), std::string::npos) << p.detail;
@@ -75,7 +72,7 @@ Problem CreateWith(std::string_view member, std::string_view json) {
 
 TEST(JsonBodyTest, CreateReadsEveryMemberOfOneObject) {
   const auto r = ParseCreateBody(kPost);
-  ASSERT_TRUE(r.ok()) << ProblemOf(r).detail;
+  ASSERT_TRUE(r.ok()) << ErrorOf(r).detail;
   const commands::CreatePosts& c = r.value();
   EXPECT_FALSE(c.as_array);
   ASSERT_EQ(c.posts.size(), 1U);
@@ -100,7 +97,7 @@ TEST(JsonBodyTest, CreateAcceptsAnArrayInOrder) {
                            R"({"title":"두번째","uploader":"u","target_amount":7,)"
                            R"("funding_unit":1,"end_date":"2027-02-28"}])";
   const auto r = ParseCreateBody(body);
-  ASSERT_TRUE(r.ok()) << ProblemOf(r).detail;
+  ASSERT_TRUE(r.ok()) << ErrorOf(r).detail;
   const commands::CreatePosts& c = r.value();
   EXPECT_TRUE(c.as_array);
   ASSERT_EQ(c.posts.size(), 2U);
@@ -114,7 +111,7 @@ TEST(JsonBodyTest, CreateLeavesValueRulesToTheDomain) {
   // them, with the same pointers.
   const auto r = ParseCreateBody(
       R"({"title":"  ","uploader":"","target_amount":0,"funding_unit":-5,"end_date":"2000-01-01"})");
-  ASSERT_TRUE(r.ok()) << ProblemOf(r).detail;
+  ASSERT_TRUE(r.ok()) << ErrorOf(r).detail;
   EXPECT_EQ(r.value().posts[0].funding_unit, -5);
 }
 
@@ -122,7 +119,7 @@ TEST(JsonBodyTest, IntegerLimitsOfInt64AreAccepted) {
   const auto r =
       ParseCreateBody(R"({"title":"t","uploader":"u","target_amount":9223372036854775807,)"
                       R"("funding_unit":-9223372036854775808,"end_date":"2026-01-01"})");
-  ASSERT_TRUE(r.ok()) << ProblemOf(r).detail;
+  ASSERT_TRUE(r.ok()) << ErrorOf(r).detail;
   const commands::PostDraft& d = r.value().posts[0];
   EXPECT_EQ(d.target_amount, INT64_MAX);
   EXPECT_EQ(d.funding_unit, INT64_MIN);
@@ -131,7 +128,7 @@ TEST(JsonBodyTest, IntegerLimitsOfInt64AreAccepted) {
 TEST(JsonBodyTest, NegativeZeroIsTheIntegerZero) {
   const auto r = ParseCreateBody(
       R"({"title":"t","uploader":"u","target_amount":-0,"funding_unit":0,"end_date":"2026-01-01"})");
-  ASSERT_TRUE(r.ok()) << ProblemOf(r).detail;
+  ASSERT_TRUE(r.ok()) << ErrorOf(r).detail;
   EXPECT_EQ(r.value().posts[0].target_amount, 0);
 }
 
@@ -144,7 +141,7 @@ TEST(JsonBodyTest, EscapedKoreanAndSurrogatePairsDecode) {
   const auto r = ParseCreateBody(
       R"({"title":"\ucde8\ubbf8 \ud83d\ude00","uploader":"a\"b\\c\/d","target_amount":1,)"
       R"("funding_unit":1,"end_date":"2026-01-01","description":"line\nbreak\u0000nul"})");
-  ASSERT_TRUE(r.ok()) << ProblemOf(r).detail;
+  ASSERT_TRUE(r.ok()) << ErrorOf(r).detail;
   const commands::PostDraft& d = r.value().posts[0];
   EXPECT_EQ(d.title, "취미 \xF0\x9F\x98\x80");
   EXPECT_EQ(d.uploader, "a\"b\\c/d");
@@ -214,7 +211,7 @@ TEST(JsonBodyTest, DuplicateMembersAreMalformedWithTheirPointer) {
 TEST(JsonBodyTest, NestingIsBounded) {
   std::string ok(kMaxJsonDepth, '[');
   ok += std::string(kMaxJsonDepth, ']');
-  const Problem within = ProblemOf(ParseCreateBody(ok));
+  const Problem within = ErrorOf(ParseCreateBody(ok));
   EXPECT_EQ(within.name, "validation_failed");  // the shape is wrong, the JSON is fine
 
   std::string deep(kMaxJsonDepth + 1, '[');
@@ -240,7 +237,7 @@ TEST(JsonBodyTest, NumbersBeyondDoubleRangeAreMalformed) {
 
 TEST(JsonBodyTest, TopLevelOfTheWrongKindIs422AtTheRoot) {
   for (const std::string_view body : {"1", "\"post\"", "null", "true", "false", "-0.5"}) {
-    const Problem p = ProblemOf(ParseCreateBody(body));
+    const Problem p = ErrorOf(ParseCreateBody(body));
     EXPECT_EQ(p.name, "validation_failed") << body;
     EXPECT_EQ(p.status, 422);
     EXPECT_EQ(Pointers(p), std::vector<std::string>{""}) << body;
@@ -248,7 +245,7 @@ TEST(JsonBodyTest, TopLevelOfTheWrongKindIs422AtTheRoot) {
 }
 
 TEST(JsonBodyTest, ArraySizeIsBounded) {
-  const Problem empty = ProblemOf(ParseCreateBody("[]"));
+  const Problem empty = ErrorOf(ParseCreateBody("[]"));
   EXPECT_EQ(empty.name, "validation_failed");
   EXPECT_EQ(Pointers(empty), std::vector<std::string>{""});
   EXPECT_NE(empty.detail.find("got 0"), std::string::npos) << empty.detail;
@@ -261,16 +258,16 @@ TEST(JsonBodyTest, ArraySizeIsBounded) {
   const std::string over = max + "," + std::string(kPost) + "]";
   max += "]";
   const auto r = ParseCreateBody(max);
-  ASSERT_TRUE(r.ok()) << ProblemOf(r).detail;
+  ASSERT_TRUE(r.ok()) << ErrorOf(r).detail;
   EXPECT_EQ(r.value().posts.size(), commands::kMaxPostsPerCreate);
 
-  const Problem p = ProblemOf(ParseCreateBody(over));
+  const Problem p = ErrorOf(ParseCreateBody(over));
   EXPECT_EQ(p.name, "validation_failed");
   EXPECT_NE(p.detail.find("got 101"), std::string::npos) << p.detail;
 }
 
 TEST(JsonBodyTest, ArrayElementsMustBeObjects) {
-  const Problem p = ProblemOf(ParseCreateBody("[" + std::string(kPost) + ",1,[],null]"));
+  const Problem p = ErrorOf(ParseCreateBody("[" + std::string(kPost) + ",1,[],null]"));
   EXPECT_EQ(p.name, "validation_failed");
   EXPECT_EQ(Pointers(p), (std::vector<std::string>{"/1", "/2", "/3"}));
   EXPECT_EQ(DetailAt(p, "/1"), "must be an object, not a number");
@@ -279,7 +276,7 @@ TEST(JsonBodyTest, ArrayElementsMustBeObjects) {
 }
 
 TEST(JsonBodyTest, MissingMembersAreEachReported) {
-  const Problem p = ProblemOf(ParseCreateBody("{}"));
+  const Problem p = ErrorOf(ParseCreateBody("{}"));
   EXPECT_EQ(p.name, "validation_failed");
   EXPECT_EQ(Pointers(p), (std::vector<std::string>{"/title", "/uploader", "/target_amount",
                                                    "/funding_unit", "/end_date"}));
@@ -291,7 +288,7 @@ TEST(JsonBodyTest, UnknownMembersInArraysPointIntoTheirElement) {
   const std::string body = "[" + std::string(kPost) + R"(,{"title":"t","uploader":"u",)" +
                            R"("target_amount":1,"funding_unit":1,"end_date":"2026-01-01",)" +
                            R"("foo":1,"owner":"me","a~b/c":null}])";
-  const Problem p = ProblemOf(ParseCreateBody(body));
+  const Problem p = ErrorOf(ParseCreateBody(body));
   EXPECT_EQ(p.name, "validation_failed");
   EXPECT_EQ(Pointers(p), (std::vector<std::string>{"/1/foo", "/1/owner", "/1/a~0b~1c"}));
   EXPECT_EQ(DetailAt(p, "/1/foo"), "is not a member of a post");
@@ -347,7 +344,7 @@ TEST(JsonBodyTest, EveryErrorOfEveryElementIsCollected) {
       R"([{"title":1,"uploader":"u","target_amount":1.5,"funding_unit":1,"end_date":"x"},)"
       R"({"title":"t","foo":true},)"
       R"(7])";
-  const Problem p = ProblemOf(ParseCreateBody(body));
+  const Problem p = ErrorOf(ParseCreateBody(body));
   EXPECT_EQ(p.name, "validation_failed");
   EXPECT_EQ(Pointers(p), (std::vector<std::string>{"/0/title", "/0/target_amount", "/0/end_date",
                                                    "/1/foo", "/1/uploader", "/1/target_amount",
@@ -360,14 +357,14 @@ TEST(JsonBodyTest, ReportedErrorsAreBoundedButCounted) {
   for (int i = 0; i < 300; ++i) body += "\"x" + std::to_string(i) + "\":0,";
   body +=
       R"("title":"t","uploader":"u","target_amount":1,"funding_unit":1,"end_date":"2026-01-01"})";
-  const Problem p = ProblemOf(ParseCreateBody(body));
+  const Problem p = ErrorOf(ParseCreateBody(body));
   EXPECT_EQ(p.errors.size(), kMaxReportedFieldErrors);
   EXPECT_EQ(p.detail, "300 fields are invalid; the first 100 are listed");
   EXPECT_EQ(p.errors.front().pointer, "/x0");
 }
 
 TEST(JsonBodyTest, OneErrorIsSingular) {
-  const Problem p = ProblemOf(ParseCreateBody(std::string(kPost).insert(1, "\"z\":1,")));
+  const Problem p = ErrorOf(ParseCreateBody(std::string(kPost).insert(1, "\"z\":1,")));
   EXPECT_EQ(p.detail, "1 field is invalid");
   EXPECT_EQ(Pointers(p), std::vector<std::string>{"/z"});
 }
@@ -376,7 +373,7 @@ TEST(JsonBodyTest, OneErrorIsSingular) {
 
 TEST(JsonBodyTest, EditReadsTheMembersItIsGiven) {
   const auto r = ParseEditBody(R"({"title":"새 제목","funding_unit":700,"end_date":"2027-01-31"})");
-  ASSERT_TRUE(r.ok()) << ProblemOf(r).detail;
+  ASSERT_TRUE(r.ok()) << ErrorOf(r).detail;
   const commands::EditPost& e = r.value();
   EXPECT_EQ(e.title, "새 제목");
   EXPECT_FALSE(e.uploader);
@@ -397,7 +394,7 @@ TEST(JsonBodyTest, RejectsEditOfTarget) {
   for (const std::string_view body :
        {R"({"target_amount":5})", R"({"title":"t","target_amount":"lots"})",
         R"({"target_amount":null})", R"({"target_amount":{"a":[]}})"}) {
-    const Problem p = ProblemOf(ParseEditBody(body));
+    const Problem p = ErrorOf(ParseEditBody(body));
     EXPECT_EQ(p.name, "target_immutable") << body;
     EXPECT_EQ(p.status, 422);
     EXPECT_EQ(Pointers(p), std::vector<std::string>{"/target_amount"});
@@ -406,27 +403,27 @@ TEST(JsonBodyTest, RejectsEditOfTarget) {
 
 TEST(JsonBodyTest, TargetImmutableWinsOverOtherFieldErrors) {
   const Problem p =
-      ProblemOf(ParseEditBody(R"({"title":1,"owner":"x","target_amount":2,"end_date":"no"})"));
+      ErrorOf(ParseEditBody(R"({"title":1,"owner":"x","target_amount":2,"end_date":"no"})"));
   EXPECT_EQ(p.name, "target_immutable");
   EXPECT_EQ(Pointers(p), std::vector<std::string>{"/target_amount"});
 }
 
 TEST(JsonBodyTest, MalformedJsonAndWrongTopLevelWinOverTargetImmutable) {
-  EXPECT_EQ(ProblemOf(ParseEditBody(R"({"target_amount":1,"target_amount":2})")).name,
+  EXPECT_EQ(ErrorOf(ParseEditBody(R"({"target_amount":1,"target_amount":2})")).name,
             "malformed_json");
-  EXPECT_EQ(ProblemOf(ParseEditBody(R"([{"target_amount":1}])")).name, "validation_failed");
+  EXPECT_EQ(ErrorOf(ParseEditBody(R"([{"target_amount":1}])")).name, "validation_failed");
 }
 
 TEST(JsonBodyTest, EmptyEditIsRefused) {
-  const Problem p = ProblemOf(ParseEditBody("{}"));
+  const Problem p = ErrorOf(ParseEditBody("{}"));
   EXPECT_EQ(p.name, "validation_failed");
   EXPECT_EQ(p.detail, "an edit must change at least one field");
   EXPECT_EQ(Pointers(p), std::vector<std::string>{""});
-  EXPECT_EQ(ProblemOf(ParseEditBody("")).name, "malformed_json");
+  EXPECT_EQ(ErrorOf(ParseEditBody("")).name, "malformed_json");
 }
 
 TEST(JsonBodyTest, EditRefusesUnknownAndMistypedMembers) {
-  const Problem p = ProblemOf(ParseEditBody(
+  const Problem p = ErrorOf(ParseEditBody(
       R"({"owner":"mallory","title":null,"funding_unit":1.0,"end_date":"2026-02-29","id":3})"));
   EXPECT_EQ(p.name, "validation_failed");
   EXPECT_EQ(Pointers(p),
@@ -437,7 +434,7 @@ TEST(JsonBodyTest, EditRefusesUnknownAndMistypedMembers) {
 
 TEST(JsonBodyTest, EditTopLevelMustBeAnObject) {
   for (const std::string_view body : {"[]", "1", "null", "\"x\""}) {
-    const Problem p = ProblemOf(ParseEditBody(body));
+    const Problem p = ErrorOf(ParseEditBody(body));
     EXPECT_EQ(p.name, "validation_failed") << body;
     EXPECT_EQ(Pointers(p), std::vector<std::string>{""});
   }
@@ -461,17 +458,17 @@ TEST(JsonBodyTest, FundDefaultsToOneUnit) {
 }
 
 TEST(JsonBodyTest, FundRefusesBadShapes) {
-  EXPECT_EQ(ProblemOf(ParseFundBody(" ")).name, "malformed_json");
-  EXPECT_EQ(ProblemOf(ParseFundBody("{\"units\":1")).name, "malformed_json");
-  EXPECT_EQ(Pointers(ProblemOf(ParseFundBody("5"))), std::vector<std::string>{""});
-  EXPECT_EQ(Pointers(ProblemOf(ParseFundBody("null"))), std::vector<std::string>{""});
-  const Problem p = ProblemOf(ParseFundBody(R"({"units":"2","amount":100})"));
+  EXPECT_EQ(ErrorOf(ParseFundBody(" ")).name, "malformed_json");
+  EXPECT_EQ(ErrorOf(ParseFundBody("{\"units\":1")).name, "malformed_json");
+  EXPECT_EQ(Pointers(ErrorOf(ParseFundBody("5"))), std::vector<std::string>{""});
+  EXPECT_EQ(Pointers(ErrorOf(ParseFundBody("null"))), std::vector<std::string>{""});
+  const Problem p = ErrorOf(ParseFundBody(R"({"units":"2","amount":100})"));
   EXPECT_EQ(p.name, "validation_failed");
   EXPECT_EQ(Pointers(p), (std::vector<std::string>{"/units", "/amount"}));
   EXPECT_EQ(DetailAt(p, "/units"), "must be an integer, not a string");
-  EXPECT_EQ(DetailAt(ProblemOf(ParseFundBody(R"({"units":2.5})")), "/units"),
+  EXPECT_EQ(DetailAt(ErrorOf(ParseFundBody(R"({"units":2.5})")), "/units"),
             "must be an integer, written without a fraction or exponent");
-  EXPECT_EQ(DetailAt(ProblemOf(ParseFundBody(R"({"units":99999999999999999999})")), "/units"),
+  EXPECT_EQ(DetailAt(ErrorOf(ParseFundBody(R"({"units":99999999999999999999})")), "/units"),
             "must be an integer from -9223372036854775808 to 9223372036854775807");
 }
 

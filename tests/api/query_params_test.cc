@@ -18,13 +18,9 @@ using http::FieldError;
 using http::Problem;
 namespace {
 
-using projections::OrderBy;
+using ledger::testing::ErrorOf;
 
-template <typename T>
-Problem ProblemOf(const Result<T, Problem>& r) {
-  EXPECT_FALSE(r.ok()) << "expected a problem";
-  return !r.ok() ? r.error() : Problem{};
-}
+using projections::OrderBy;
 
 // The parameter names of the problem's errors, in order.
 std::vector<std::string> Parameters(const Problem& p) {
@@ -38,7 +34,7 @@ std::vector<std::string> Parameters(const Problem& p) {
 
 projections::ListRequest List(std::string_view raw) {
   auto r = ParseListQuery(raw);
-  EXPECT_TRUE(r.ok()) << raw << ": " << ProblemOf(r).detail;
+  EXPECT_TRUE(r.ok()) << raw << ": " << ErrorOf(r).detail;
   if (!r.ok()) return {};
   return std::move(r).value();
 }
@@ -153,7 +149,7 @@ TEST(QueryParamsTest, ListLimitBounds) {
   EXPECT_EQ(List("limit=100").limit, projections::kMaxListLimit);
   for (const std::string_view raw : {"limit=0", "limit=101", "limit=-1", "limit=", "limit=abc",
                                      "limit=1.5", "limit=+5", "limit=99999999999999999999"}) {
-    const Problem p = ProblemOf(ParseListQuery(raw));
+    const Problem p = ErrorOf(ParseListQuery(raw));
     EXPECT_EQ(p.name, "invalid_parameter") << raw;
     EXPECT_EQ(p.status, 400);
     EXPECT_EQ(Parameters(p), std::vector<std::string>{"limit"}) << raw;
@@ -162,7 +158,7 @@ TEST(QueryParamsTest, ListLimitBounds) {
 }
 
 TEST(QueryParamsTest, ListRefusesUnknownAndRepeatedParameters) {
-  const Problem p = ProblemOf(ParseListQuery("limit=5&page=2&limit=6&sort=x"));
+  const Problem p = ErrorOf(ParseListQuery("limit=5&page=2&limit=6&sort=x"));
   EXPECT_EQ(p.name, "invalid_parameter");
   EXPECT_EQ(Parameters(p), (std::vector<std::string>{"page", "limit", "sort"}));
   EXPECT_EQ(p.errors[0].detail, "is not a parameter of this endpoint");
@@ -171,7 +167,7 @@ TEST(QueryParamsTest, ListRefusesUnknownAndRepeatedParameters) {
 }
 
 TEST(QueryParamsTest, ListCollectsEveryError) {
-  const Problem p = ProblemOf(ParseListQuery("order_by=newest&limit=0&search=%01"));
+  const Problem p = ErrorOf(ParseListQuery("order_by=newest&limit=0&search=%01"));
   EXPECT_EQ(Parameters(p), (std::vector<std::string>{"search", "order_by", "limit"}));
 }
 
@@ -179,15 +175,15 @@ TEST(QueryParamsTest, ListSearchIsBounded) {
   std::string hundred;
   for (int i = 0; i < 100; ++i) hundred += "%EA%B0%80";  // 가
   EXPECT_EQ(List("search=" + hundred + "++").search.size(), 300U);
-  const Problem p = ProblemOf(ParseListQuery("search=" + hundred + "%EA%B0%80"));
+  const Problem p = ErrorOf(ParseListQuery("search=" + hundred + "%EA%B0%80"));
   EXPECT_EQ(Parameters(p), std::vector<std::string>{"search"});
   EXPECT_EQ(p.errors[0].detail, "must be at most 100 characters after trimming");
-  EXPECT_EQ(Parameters(ProblemOf(ParseListQuery("search=a%0Ab"))),
+  EXPECT_EQ(Parameters(ErrorOf(ParseListQuery("search=a%0Ab"))),
             std::vector<std::string>{"search"});
 }
 
 TEST(QueryParamsTest, MalformedQueryStringIsInvalidParameter) {
-  const Problem p = ProblemOf(ParseListQuery("search=%C3%28"));
+  const Problem p = ErrorOf(ParseListQuery("search=%C3%28"));
   EXPECT_EQ(p.name, "invalid_parameter");
   EXPECT_NE(p.detail.find("not UTF-8"), std::string::npos) << p.detail;
 }
@@ -209,13 +205,13 @@ TEST(QueryParamsTest, ListRefusesACursorOfAnotherQuery) {
         "order_by=-created&search=other&cursor=" + cursor,                  // another search
         "order_by=-created&cursor=" + cursor.substr(0, cursor.size() - 2),  // truncated
         std::string("cursor=not-a-cursor"), "cursor=" + std::string(300, 'A')}) {
-    const Problem p = ProblemOf(ParseListQuery(raw));
+    const Problem p = ErrorOf(ParseListQuery(raw));
     EXPECT_EQ(Parameters(p), std::vector<std::string>{"cursor"}) << raw;
   }
 }
 
 TEST(QueryParamsTest, CursorIsNotJudgedWhenItsQueryIsWrong) {
-  const Problem p = ProblemOf(ParseListQuery("order_by=bogus&cursor=garbage"));
+  const Problem p = ErrorOf(ParseListQuery("order_by=bogus&cursor=garbage"));
   EXPECT_EQ(Parameters(p), std::vector<std::string>{"order_by"});
 }
 
@@ -230,7 +226,7 @@ TEST(QueryParamsTest, EventsDefaults) {
 
 TEST(QueryParamsTest, EventsReadsAfterAndLimit) {
   const auto r = ParseEventsQuery("after=9223372036854775807&limit=1000");
-  ASSERT_TRUE(r.ok()) << ProblemOf(r).detail;
+  ASSERT_TRUE(r.ok()) << ErrorOf(r).detail;
   EXPECT_EQ(r.value().after, INT64_MAX);
   EXPECT_EQ(r.value().limit, kMaxEventsLimit);
   const auto one = ParseEventsQuery("limit=1&after=0");
@@ -239,16 +235,15 @@ TEST(QueryParamsTest, EventsReadsAfterAndLimit) {
 }
 
 TEST(QueryParamsTest, EventsRefusesBadValues) {
-  EXPECT_EQ(Parameters(ProblemOf(ParseEventsQuery("after=-1"))), std::vector<std::string>{"after"});
-  EXPECT_EQ(Parameters(ProblemOf(ParseEventsQuery("after=9223372036854775808"))),
+  EXPECT_EQ(Parameters(ErrorOf(ParseEventsQuery("after=-1"))), std::vector<std::string>{"after"});
+  EXPECT_EQ(Parameters(ErrorOf(ParseEventsQuery("after=9223372036854775808"))),
             std::vector<std::string>{"after"});
-  EXPECT_EQ(Parameters(ProblemOf(ParseEventsQuery("after="))), std::vector<std::string>{"after"});
-  EXPECT_EQ(Parameters(ProblemOf(ParseEventsQuery("limit=0"))), std::vector<std::string>{"limit"});
-  EXPECT_EQ(Parameters(ProblemOf(ParseEventsQuery("limit=1001"))),
-            std::vector<std::string>{"limit"});
-  EXPECT_EQ(Parameters(ProblemOf(ParseEventsQuery("after=1&after=2&search=x"))),
+  EXPECT_EQ(Parameters(ErrorOf(ParseEventsQuery("after="))), std::vector<std::string>{"after"});
+  EXPECT_EQ(Parameters(ErrorOf(ParseEventsQuery("limit=0"))), std::vector<std::string>{"limit"});
+  EXPECT_EQ(Parameters(ErrorOf(ParseEventsQuery("limit=1001"))), std::vector<std::string>{"limit"});
+  EXPECT_EQ(Parameters(ErrorOf(ParseEventsQuery("after=1&after=2&search=x"))),
             (std::vector<std::string>{"after", "search"}));
-  EXPECT_EQ(ProblemOf(ParseEventsQuery("limit=%")).name, "invalid_parameter");
+  EXPECT_EQ(ErrorOf(ParseEventsQuery("limit=%")).name, "invalid_parameter");
 }
 
 // --- ParseDetailQuery ---------------------------------------------------------
@@ -256,7 +251,7 @@ TEST(QueryParamsTest, EventsRefusesBadValues) {
 // The as_of of a query that must parse; nullopt when absent.
 std::optional<int64_t> AsOf(std::string_view raw) {
   auto r = ParseDetailQuery(raw);
-  EXPECT_TRUE(r.ok()) << raw << ": " << ProblemOf(r).detail;
+  EXPECT_TRUE(r.ok()) << raw << ": " << ErrorOf(r).detail;
   if (!r.ok()) return std::nullopt;
   return r.value();
 }
@@ -280,7 +275,7 @@ TEST(QueryParamsTest, DetailRefusesAMalformedAsOf) {
        {"as_of=", "as_of", "as_of=-1", "as_of=+1", "as_of=1.0", "as_of=1e3", "as_of=0x10",
         "as_of=abc", "as_of=+5", "as_of=%201", "as_of=1%20", "as_of=%", "as_of=%zz",
         "as_of=9223372036854775808", "as_of=99999999999999999999"}) {
-    const Problem p = ProblemOf(ParseDetailQuery(raw));
+    const Problem p = ErrorOf(ParseDetailQuery(raw));
     EXPECT_EQ(p.name, "invalid_parameter") << raw;
     EXPECT_EQ(p.status, 400) << raw;
     EXPECT_EQ(p.detail, "1 query parameter is invalid") << raw;
@@ -293,7 +288,7 @@ TEST(QueryParamsTest, DetailRefusesAMalformedAsOf) {
 
 TEST(QueryParamsTest, DetailRefusesARepeatedAsOf) {
   for (const std::string_view raw : {"as_of=1&as_of=1", "as_of=1&as_of=2", "as_of=x&as%5Fof=2"}) {
-    const Problem p = ProblemOf(ParseDetailQuery(raw));
+    const Problem p = ErrorOf(ParseDetailQuery(raw));
     EXPECT_EQ(p.name, "invalid_parameter") << raw;
     ASSERT_EQ(Parameters(p), std::vector<std::string>{"as_of"}) << raw;
     EXPECT_EQ(p.errors[0].detail, "is given more than once") << raw;

@@ -8,18 +8,15 @@
 #include <gtest/gtest.h>
 
 #include "commands/limits.h"
+#include "support/status_matchers.h"
 
 namespace ledger::api {
 namespace {
 
+using ledger::testing::ErrorOf;
+
 using http::Problem;
 using http::Request;
-
-template <typename T>
-Problem ProblemOf(const Result<T, Problem>& r) {
-  EXPECT_FALSE(r.ok()) << "expected a problem";
-  return !r.ok() ? r.error() : Problem{};
-}
 
 void ExpectHeaderProblem(const Problem& p, std::string_view header) {
   EXPECT_EQ(p.name, "invalid_parameter");
@@ -45,11 +42,11 @@ TEST(RequestPartsTest, PostIdIsAPositiveDecimalInt64) {
 TEST(RequestPartsTest, AnythingElseNamesNoPost) {
   for (const char* id : {"0", "-1", "+1", "01x", "1.0", " 1", "abc", "", "9223372036854775808",
                          "99999999999999999999"}) {
-    const Problem p = ProblemOf(PostId(WithPathId(id)));
+    const Problem p = ErrorOf(PostId(WithPathId(id)));
     EXPECT_EQ(p.name, "not_found") << id;
     EXPECT_EQ(p.status, 404) << id;
   }
-  EXPECT_EQ(ProblemOf(PostId(Request{})).name, "not_found");  // no {id} at all
+  EXPECT_EQ(ErrorOf(PostId(Request{})).name, "not_found");  // no {id} at all
 }
 
 // --- Content-Type ----------------------------------------------------------------
@@ -69,17 +66,17 @@ TEST(RequestPartsTest, ContentTypeMustBeJsonWithOrWithoutParameters) {
   }
   for (const char* type : {"text/plain", "application/jsonx", "application/json-patch+json", "json",
                            "", "application/js"}) {
-    const Problem p = ProblemOf(CheckContentType(WithBody("{}", type), false));
+    const Problem p = ErrorOf(CheckContentType(WithBody("{}", type), false));
     EXPECT_EQ(p.name, "unsupported_media_type") << type;
     EXPECT_EQ(p.status, 415) << type;
   }
-  EXPECT_EQ(ProblemOf(CheckContentType(WithBody("{}", std::nullopt), false)).status, 415);
+  EXPECT_EQ(ErrorOf(CheckContentType(WithBody("{}", std::nullopt), false)).status, 415);
 }
 
 TEST(RequestPartsTest, AnOptionalEmptyBodyNeedsNoContentType) {
   EXPECT_TRUE(CheckContentType(WithBody("", std::nullopt), true).ok());
-  EXPECT_EQ(ProblemOf(CheckContentType(WithBody("", std::nullopt), false)).status, 415);
-  EXPECT_EQ(ProblemOf(CheckContentType(WithBody("{}", std::nullopt), true)).status, 415);
+  EXPECT_EQ(ErrorOf(CheckContentType(WithBody("", std::nullopt), false)).status, 415);
+  EXPECT_EQ(ErrorOf(CheckContentType(WithBody("{}", std::nullopt), true)).status, 415);
 }
 
 // --- If-Match -----------------------------------------------------------------
@@ -107,7 +104,7 @@ TEST(RequestPartsTest, IfMatchRefusesMalformedTags) {
        {"", "7", "\"\"", "\"", "\"7", "7\"", "W/\"7\"", "\"7\", \"8\"", "\"-1\"", "\"+1\"",
         "\"07\"", "\"1.0\"", "\"abc\"", "\"9223372036854775808\"", " \"7\"", "\"7\" ", "**",
         "\" 7\""}) {
-    ExpectHeaderProblem(ProblemOf(ParseIfMatch(header)), "If-Match");
+    ExpectHeaderProblem(ErrorOf(ParseIfMatch(header)), "If-Match");
   }
 }
 
@@ -120,7 +117,7 @@ TEST(RequestPartsTest, MinPosition) {
   EXPECT_EQ(ParseMinPosition("9223372036854775807").value(), INT64_MAX);
   for (const std::string_view header :
        {"", "-1", "+1", "1.5", "abc", " 1", "1 ", "9223372036854775808", "0x1"}) {
-    ExpectHeaderProblem(ProblemOf(ParseMinPosition(header)), "X-Min-Position");
+    ExpectHeaderProblem(ErrorOf(ParseMinPosition(header)), "X-Min-Position");
   }
 }
 
@@ -140,7 +137,7 @@ TEST(RequestPartsTest, IdempotencyKeyRefusesWhatIsNotVisibleAscii) {
   for (const std::string& header :
        {std::string(), too_long, std::string("a b"), std::string("a\tb"), std::string("a\x7F"),
         std::string("키"), std::string("a\0b", 3), std::string("\x01")}) {
-    ExpectHeaderProblem(ProblemOf(ParseIdempotencyKey(header)), "Idempotency-Key");
+    ExpectHeaderProblem(ErrorOf(ParseIdempotencyKey(header)), "Idempotency-Key");
   }
 }
 

@@ -13,6 +13,14 @@ const Status& ToStatus(const Result<T>& r) {
   return r.status();
 }
 
+// The error of `r`, which the test expects to have failed: when it holds a
+// value instead, that is a test failure and the answer is E{}.
+template <typename T, typename E>
+E ErrorOf(const Result<T, E>& r) {
+  EXPECT_FALSE(r.ok()) << "expected an error";
+  return r.ok() ? E{} : r.error();
+}
+
 }  // namespace ledger::testing
 
 // Print the whole Status on failure, like RocksDB's ASSERT_OK. `expr` is
