@@ -1,7 +1,7 @@
 #pragma once
 
 // What the audit subcommands (head, events, verify, replay, backup) share:
-// their flags and help, interruption, progress on a terminal, and opening
+// their common flags, interruption, progress on a terminal, and opening
 // the log and the read-side database beside a running `serve`.
 
 #include <chrono>
@@ -9,55 +9,26 @@
 #include <iosfwd>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "app/config.h"
+#include "app/flags.h"
 #include "common/result.h"
 #include "events/rocks_log.h"
 #include "projections/embedded_postgres.h"
 
 namespace ledger::app {
 
-// One flag of a subcommand. An empty value_name makes it a switch (no value).
-struct FlagSpec {
-  std::string_view name;
-  std::string_view value_name;
-  std::string_view help;
-};
-
 // --data-dir, --database-url, --jwt-secret and --config: every subcommand
 // takes them, with serve's defaults (product.md), whether or not it uses
 // them, so that one set of flags fits every call.
 const std::vector<FlagSpec>& CommonToolFlags();
 
-struct ParsedFlags {
-  std::map<std::string, std::string> values;  // flags with a value
-  std::set<std::string> switches;             // switches given
-  bool help = false;                          // --help or -h
-
-  bool Has(std::string_view name) const;
-};
-
-// Parses args[first..] against `specs` (plus --help/-h): "--name VALUE",
-// "--name=VALUE" or "--name" for a switch. Unknown flags, a flag given twice,
-// a missing value and stray arguments are kInvalidArgument.
-Result<ParsedFlags> ParseToolFlags(const std::vector<std::string>& args, size_t first,
-                                   const std::vector<FlagSpec>& specs);
-
-// "usage: funding-ledger NAME ...", the description, then every flag.
-std::string ToolHelp(std::string_view name, std::string_view synopsis, std::string_view description,
-                     const std::vector<FlagSpec>& specs);
-
 // The configuration the common flags, the environment and the config file
 // give (config.h); the subcommand's own flags are left out.
 Result<Config> ToolConfig(const ParsedFlags& flags);
-
-// A decimal integer flag within [min, max], or kInvalidArgument naming it.
-Result<int64_t> IntegerFlag(const ParsedFlags& flags, std::string_view name, int64_t min,
-                            int64_t max);
 
 // While alive, SIGINT and SIGTERM set a flag that long work polls (through
 // StopRequested) and stops at its next check, cleanly. A second signal ends
