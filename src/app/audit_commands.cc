@@ -67,7 +67,7 @@ std::optional<Invocation> Begin(const std::vector<std::string>& args, std::strin
                                 std::string_view description, const std::vector<FlagSpec>& specs,
                                 std::ostream& out, std::ostream& err, int* exit_code) {
   const std::string& command = args[0];
-  auto flags = ParseToolFlags(args, 1, specs);
+  auto flags = ParseFlags(args, 1, specs);
   if (!flags.ok()) {
     err << "funding-ledger " << command << ": " << flags.status().message() << "\n"
         << "run `funding-ledger " << command << " --help` for its options\n";

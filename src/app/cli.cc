@@ -4,10 +4,12 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <utility>
 
 #include "api/jwt.h"
 #include "app/audit_commands.h"
 #include "app/config.h"
+#include "app/flags.h"
 #include "app/serve.h"
 #include "common/clock.h"
 
@@ -35,40 +37,6 @@ constexpr const char* kUsage =
     "\n"
     "exit codes: 0 done, 1 a mismatch or a broken log, 2 usage or I/O error, 130 interrupted\n";
 
-// Flags of the form --name VALUE; a flag given twice or without a value is a
-// usage error.
-struct Flags {
-  std::map<std::string, std::string> values;
-  std::string error;
-};
-
-Flags ParseFlags(const std::vector<std::string>& args, size_t first) {
-  Flags flags;
-  for (size_t i = first; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a.rfind("--", 0) != 0 || a.size() == 2) {
-      flags.error = "unexpected argument '" + a + "'";
-      return flags;
-    }
-    std::string name = a.substr(2);
-    std::string value;
-    if (const size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name.resize(eq);
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
-    } else {
-      flags.error = "flag --" + name + " needs a value";
-      return flags;
-    }
-    if (!flags.values.emplace(name, value).second) {
-      flags.error = "flag --" + name + " given twice";
-      return flags;
-    }
-  }
-  return flags;
-}
-
 constexpr const char* kTokenHelp =
     "usage: funding-ledger token --sub ID [--name NAME] [--ttl SECONDS] [options]\n"
     "\n"
@@ -94,7 +62,7 @@ std::string ServeHelp() {
   return help;
 }
 
-int ServeCommand(const Flags& flags, std::ostream& out, std::ostream& err) {
+int ServeCommand(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
   const Result<Config> config = LoadConfig(flags.values);
   if (!config.ok()) {
     err << "funding-ledger serve: " << config.status().message() << "\n";
@@ -103,7 +71,7 @@ int ServeCommand(const Flags& flags, std::ostream& out, std::ostream& err) {
   return Serve(*config, out, err);
 }
 
-int TokenCommand(Flags flags, std::ostream& out, std::ostream& err) {
+int TokenCommand(ParsedFlags flags, std::ostream& out, std::ostream& err) {
   std::map<std::string, std::string> own;
   for (const char* name : {"sub", "name", "ttl"}) {
     if (const auto it = flags.values.find(name); it != flags.values.end()) {
@@ -160,21 +128,23 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   if (command == "verify") return VerifyCommand(args, out, err);
   if (command == "replay") return ReplayCommand(args, out, err);
   if (command == "backup") return BackupCommand(args, out, err);
-  if (command == "serve" && args.size() == 2 && (args[1] == "--help" || args[1] == "-h")) {
+  if (command == "serve" && IsLoneHelp(args)) {
     out << ServeHelp();
     return kExitOk;
   }
-  if (command == "token" && args.size() == 2 && (args[1] == "--help" || args[1] == "-h")) {
+  if (command == "token" && IsLoneHelp(args)) {
     out << kTokenHelp;
     return kExitOk;
   }
-  const Flags flags = ParseFlags(args, 1);
-  if (!flags.error.empty()) {
-    err << "funding-ledger " << command << ": " << flags.error << "\n" << kUsage;
+  // serve's and token's words are configuration options, judged by
+  // LoadConfig; an unknown command's are read the same way, first.
+  auto flags = ParseFlags(args, 1, {}, UnlistedFlags::kKeep);
+  if (!flags.ok()) {
+    err << "funding-ledger " << command << ": " << flags.status().message() << "\n" << kUsage;
     return kExitUsage;
   }
-  if (command == "serve") return ServeCommand(flags, out, err);
-  if (command == "token") return TokenCommand(flags, out, err);
+  if (command == "serve") return ServeCommand(*flags, out, err);
+  if (command == "token") return TokenCommand(std::move(flags).value(), out, err);
   err << "funding-ledger: unknown command '" << command << "'\n" << kUsage;
   return kExitUsage;
 }

@@ -14,6 +14,19 @@ const FlagSpec* FindSpec(const std::vector<FlagSpec>& specs, std::string_view na
   return nullptr;
 }
 
+bool IsHelpWord(std::string_view word) { return word == "--help" || word == "-h"; }
+
+Status GivenTwice(const std::string& name) {
+  return Status::InvalidArgument("flag --" + name + " given twice");
+}
+
+// An unlisted flag has no value name to show.
+Status NeedsValue(const std::string& name, const FlagSpec* spec) {
+  std::string message = "flag --" + name + " needs a value";
+  if (spec != nullptr) message += " (" + std::string(spec->value_name) + ")";
+  return Status::InvalidArgument(std::move(message));
+}
+
 // Help text is wrapped at this width.
 constexpr size_t kHelpWidth = 80;
 
@@ -60,42 +73,47 @@ bool ParsedFlags::Has(std::string_view name) const {
   return values.count(std::string(name)) != 0 || switches.count(std::string(name)) != 0;
 }
 
-Result<ParsedFlags> ParseToolFlags(const std::vector<std::string>& args, size_t first,
-                                   const std::vector<FlagSpec>& specs) {
+Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args, size_t first,
+                               const std::vector<FlagSpec>& specs, UnlistedFlags unlisted) {
   ParsedFlags flags;
   for (size_t i = first; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--help" || a == "-h") {
+    const std::string& word = args[i];
+    if (unlisted == UnlistedFlags::kRefuse && IsHelpWord(word)) {
       flags.help = true;
       continue;
     }
-    if (a.rfind("--", 0) != 0 || a.size() == 2) {
-      return Status::InvalidArgument("unexpected argument '" + a + "'");
+    if (word.rfind("--", 0) != 0 || word.size() == 2) {
+      return Status::InvalidArgument("unexpected argument '" + word + "'");
     }
-    std::string name = a.substr(2);
+    std::string name = word.substr(2);
     std::optional<std::string> value;
     if (const size_t eq = name.find('='); eq != std::string::npos) {
       value = name.substr(eq + 1);
       name.resize(eq);
     }
     const FlagSpec* spec = FindSpec(specs, name);
-    if (spec == nullptr) return Status::InvalidArgument("unknown flag --" + name);
-    if (flags.Has(name)) return Status::InvalidArgument("flag --" + name + " given twice");
-    if (spec->value_name.empty()) {
+    if (spec == nullptr && unlisted == UnlistedFlags::kRefuse) {
+      return Status::InvalidArgument("unknown flag --" + name);
+    }
+    if (spec != nullptr && flags.Has(name)) return GivenTwice(name);
+    if (spec != nullptr && spec->value_name.empty()) {
       if (value) return Status::InvalidArgument("flag --" + name + " takes no value");
       flags.switches.insert(name);
       continue;
     }
     if (!value) {
-      if (i + 1 >= args.size()) {
-        return Status::InvalidArgument("flag --" + name + " needs a value (" +
-                                       std::string(spec->value_name) + ")");
-      }
+      if (i + 1 >= args.size()) return NeedsValue(name, spec);
       value = args[++i];
     }
-    flags.values.emplace(name, *value);
+    // A kept flag's repeat is named only once its value was read: serve and
+    // token have always reported a missing value first.
+    if (!flags.values.emplace(name, *value).second) return GivenTwice(name);
   }
   return flags;
+}
+
+bool IsLoneHelp(const std::vector<std::string>& args) {
+  return args.size() == 2 && IsHelpWord(args[1]);
 }
 
 std::string ToolHelp(std::string_view name, std::string_view synopsis, std::string_view description,

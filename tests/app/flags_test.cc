@@ -1,6 +1,10 @@
 #include "app/flags.h"
 
+#include <map>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -17,7 +21,7 @@ const std::vector<FlagSpec>& Specs() {
 
 // Parses `args` as if they followed a command's name.
 Result<ParsedFlags> ParseArgs(const std::vector<std::string>& args) {
-  return ParseToolFlags(args, 0, Specs());
+  return ParseFlags(args, 0, Specs());
 }
 
 TEST(ToolFlagsTest, TakesValuesBothWaysAndSwitches) {
@@ -86,6 +90,75 @@ TEST(ToolFlagsTest, HelpListsEveryFlagWrapped) {
       EXPECT_LE(line.size(), 80u) << line;
     }
   }
+}
+
+// serve's and token's words: every flag is "--name VALUE" whatever its name,
+// for LoadConfig to judge.
+Result<ParsedFlags> ParseOptions(const std::vector<std::string>& args) {
+  return ParseFlags(args, 0, {}, UnlistedFlags::kKeep);
+}
+
+TEST(OptionFlagsTest, KeepsAnyNameWithItsValueBothWays) {
+  const auto flags = ParseOptions(
+      {"--listen", "127.0.0.1:0", "--data-dir=/d", "--no-such", "--x", "--metrics=", "--=v"});
+  ASSERT_OK(flags);
+  EXPECT_EQ(flags->values, (std::map<std::string, std::string>{{"listen", "127.0.0.1:0"},
+                                                               {"data-dir", "/d"},
+                                                               {"no-such", "--x"},
+                                                               {"metrics", ""},
+                                                               {"", "v"}}));
+  EXPECT_TRUE(flags->switches.empty());
+  EXPECT_FALSE(flags->help);
+  ASSERT_OK(ParseOptions({}));
+}
+
+// There is no help word: --help is a name like any other, -h a stray word.
+TEST(OptionFlagsTest, HelpIsAnOptionName) {
+  const auto flags = ParseOptions({"--help", "x"});
+  ASSERT_OK(flags);
+  EXPECT_EQ(flags->values.at("help"), "x");
+  EXPECT_FALSE(flags->help);
+  EXPECT_EQ(ParseOptions({"--help"}).status().message(), "flag --help needs a value");
+  EXPECT_EQ(ParseOptions({"-h"}).status().message(), "unexpected argument '-h'");
+}
+
+TEST(OptionFlagsTest, RefusesAMalformedLine) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--listen"}, "flag --listen needs a value"},
+      {{"--sub", "a", "--sub", "b"}, "flag --sub given twice"},
+      {{"--sub=a", "--sub="}, "flag --sub given twice"},
+      // A missing value is named before the repeat, as it always was.
+      {{"--sub", "a", "--sub"}, "flag --sub needs a value"},
+      {{"stray"}, "unexpected argument 'stray'"},
+      {{"--listen", "x", "stray"}, "unexpected argument 'stray'"},
+      {{"--"}, "unexpected argument '--'"},
+      {{"-x"}, "unexpected argument '-x'"},
+  };
+  for (const auto& [args, message] : cases) {
+    const auto flags = ParseOptions(args);
+    ASSERT_FALSE(flags.ok()) << args.front();
+    EXPECT_EQ(flags.status().code(), Status::Code::kInvalidArgument);
+    EXPECT_EQ(flags.status().message(), message);
+  }
+}
+
+// A listed flag keeps its spec when unlisted ones are kept too.
+TEST(OptionFlagsTest, ListedFlagsKeepTheirSpec) {
+  const auto flags = ParseFlags({"--json", "--other", "1"}, 0, Specs(), UnlistedFlags::kKeep);
+  ASSERT_OK(flags);
+  EXPECT_TRUE(flags->switches.count("json"));
+  EXPECT_EQ(flags->values.at("other"), "1");
+  EXPECT_EQ(ParseFlags({"--to"}, 0, Specs(), UnlistedFlags::kKeep).status().message(),
+            "flag --to needs a value (N)");
+}
+
+TEST(OptionFlagsTest, ALoneHelpIsTheOnlyHelp) {
+  EXPECT_TRUE(IsLoneHelp({"serve", "--help"}));
+  EXPECT_TRUE(IsLoneHelp({"token", "-h"}));
+  EXPECT_FALSE(IsLoneHelp({"serve"}));
+  EXPECT_FALSE(IsLoneHelp({"serve", "--help", "x"}));
+  EXPECT_FALSE(IsLoneHelp({"serve", "--data-dir", "--help"}));
+  EXPECT_FALSE(IsLoneHelp({"serve", "--help=1"}));
 }
 
 }  // namespace
