@@ -6,7 +6,7 @@
 #include <ostream>
 #include <thread>
 
-#include "app/cli.h"
+#include "app/command_support.h"
 #include "app/event_filter.h"
 #include "app/tool_support.h"
 #include "common/json_writer.h"
@@ -28,68 +28,9 @@ constexpr std::chrono::milliseconds kFollowSleepStep{20};
 
 constexpr int64_t kMaxPosition = std::numeric_limits<int64_t>::max();
 
-// The exit code of a failed command: a problem with the data (a broken
-// chain, a log that does not fold) is 1 like a verify mismatch, a stop by a
-// signal 130, anything else (usage, I/O, database down) 2.
-int ExitCodeOf(const Status& status) {
-  switch (status.code()) {
-    case Status::Code::kCorruption:
-      return kExitMismatch;
-    case Status::Code::kCancelled:
-      return kExitInterrupted;
-    default:
-      return kExitUsage;
-  }
-}
-
-int Fail(std::ostream& err, std::string_view command, const Status& status) {
-  err << "funding-ledger " << command << ": " << status.ToString() << "\n";
-  return ExitCodeOf(status);
-}
-
-std::vector<FlagSpec> With(std::vector<FlagSpec> own) {
-  std::vector<FlagSpec> specs = CommonToolFlags();
-  specs.insert(specs.end(), own.begin(), own.end());
-  return specs;
-}
-
-// What every command starts with: its flags parsed against `specs` and the
-// configuration they give.
-struct Invocation {
-  ParsedFlags flags;
-  Config config;
-};
-
-// Parses args[1..] against `specs`. Empty when the command is already done,
-// with *exit_code saying how: --help printed (0), or a bad flag or
-// configuration reported (2).
-std::optional<Invocation> Begin(const std::vector<std::string>& args, std::string_view synopsis,
-                                std::string_view description, const std::vector<FlagSpec>& specs,
-                                std::ostream& out, std::ostream& err, int* exit_code) {
-  const std::string& command = args[0];
-  auto flags = ParseFlags(args, 1, specs);
-  if (!flags.ok()) {
-    err << "funding-ledger " << command << ": " << flags.status().message() << "\n"
-        << "run `funding-ledger " << command << " --help` for its options\n";
-    *exit_code = kExitUsage;
-    return std::nullopt;
-  }
-  if (flags->help) {
-    out << ToolHelp(command, synopsis, description, specs);
-    *exit_code = kExitOk;
-    return std::nullopt;
-  }
-  auto config = ToolConfig(*flags);
-  if (!config.ok()) {
-    *exit_code = Fail(err, command, config.status());
-    return std::nullopt;
-  }
-  return Invocation{std::move(flags).value(), std::move(config).value()};
-}
+}  // namespace
 
 // ---- head -------------------------------------------------------------
-
-}  // namespace
 
 int HeadCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   const std::vector<FlagSpec>& specs = CommonToolFlags();
@@ -172,7 +113,7 @@ struct EventsRun {
 }  // namespace
 
 int EventsCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  const std::vector<FlagSpec> specs = With({
+  const std::vector<FlagSpec> specs = WithCommonFlags({
       {"post", "ID", "only the events of this post"},
       {"from", "N", "from this log position on (default 1)"},
       {"to", "N", "up to this log position (default: the head; with --follow, for ever)"},
@@ -351,7 +292,7 @@ void WriteVerifyText(std::ostream& out, const events::LogHead& head,
 }  // namespace
 
 int VerifyCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  const std::vector<FlagSpec> specs = With({
+  const std::vector<FlagSpec> specs = WithCommonFlags({
       {"json", "", "print one JSON summary instead of text"},
       {"chain-only", "", "walk the hash chain only; no read tables (e.g. for a backup copy)"},
       {"schema", "NAME", "the read schema to reconcile (default ledger_read)"},
@@ -428,7 +369,7 @@ int VerifyCommand(const std::vector<std::string>& args, std::ostream& out, std::
 // ---- replay -----------------------------------------------------------
 
 int ReplayCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  const std::vector<FlagSpec> specs = With({
+  const std::vector<FlagSpec> specs = WithCommonFlags({
       {"to-position", "N", "rebuild history as of log position N (default: the head)"},
       {"dry-run", "",
        "build the tables into SCHEMA_replay and stop there, without the swap: the live tables "
@@ -494,7 +435,7 @@ int ReplayCommand(const std::vector<std::string>& args, std::ostream& out, std::
 // ---- backup -----------------------------------------------------------
 
 int BackupCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  const std::vector<FlagSpec> specs = With({
+  const std::vector<FlagSpec> specs = WithCommonFlags({
       {"to", "DIR",
        "where to write the copy; must not exist (its parent must). On the data directory's "
        "file system table files are hard links, elsewhere copies"},

@@ -8,6 +8,7 @@
 
 #include "api/jwt.h"
 #include "app/audit_commands.h"
+#include "app/command_support.h"
 #include "app/config.h"
 #include "app/flags.h"
 #include "app/serve.h"

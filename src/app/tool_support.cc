@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <map>
 #include <ostream>
 
 #include <sys/stat.h>
@@ -62,29 +61,6 @@ std::string Duration(double seconds) {
 }
 
 }  // namespace
-
-const std::vector<FlagSpec>& CommonToolFlags() {
-  static const std::vector<FlagSpec> kFlags = {
-      {"data-dir", "DIR",
-       "data directory (default ./var): the log in DIR/log, the embedded PostgreSQL in DIR/pg"},
-      {"database-url", "URL",
-       "the read-side PostgreSQL (default: the embedded one in DIR/pg, started here when the "
-       "service is not running)"},
-      {"jwt-secret", "SECRET", "accepted for symmetry with serve (default: DIR/jwt-secret)"},
-      {"config", "FILE", "TOML file with any of serve's options (see `serve --help`)"},
-  };
-  return kFlags;
-}
-
-Result<Config> ToolConfig(const ParsedFlags& flags) {
-  std::map<std::string, std::string> common;
-  for (const FlagSpec& spec : CommonToolFlags()) {
-    if (const auto it = flags.values.find(std::string(spec.name)); it != flags.values.end()) {
-      common.emplace(it->first, it->second);
-    }
-  }
-  return LoadConfig(common);
-}
 
 InterruptScope::InterruptScope() {
   g_stop_requested = false;

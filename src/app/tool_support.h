@@ -1,34 +1,23 @@
 #pragma once
 
-// What the audit subcommands (head, events, verify, replay, backup) share:
-// their common flags, interruption, progress on a terminal, and opening
-// the log and the read-side database beside a running `serve`.
+// What the audit subcommands (head, events, verify, replay, backup) need for
+// their work: interruption, progress on a terminal, and opening the log and
+// the read-side database beside a running `serve`.
 
 #include <chrono>
 #include <cstdint>
 #include <iosfwd>
-#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "app/config.h"
-#include "app/flags.h"
 #include "common/result.h"
 #include "events/rocks_log.h"
 #include "projections/embedded_postgres.h"
 
 namespace ledger::app {
-
-// --data-dir, --database-url, --jwt-secret and --config: every subcommand
-// takes them, with serve's defaults (product.md), whether or not it uses
-// them, so that one set of flags fits every call.
-const std::vector<FlagSpec>& CommonToolFlags();
-
-// The configuration the common flags, the environment and the config file
-// give (config.h); the subcommand's own flags are left out.
-Result<Config> ToolConfig(const ParsedFlags& flags);
 
 // While alive, SIGINT and SIGTERM set a flag that long work polls (through
 // StopRequested) and stops at its next check, cleanly. A second signal ends
@@ -43,8 +32,6 @@ class InterruptScope {
   InterruptScope& operator=(const InterruptScope&) = delete;
 };
 bool StopRequested();
-// Exit code of a subcommand stopped by a signal (128 + SIGINT, as shells use).
-inline constexpr int kExitInterrupted = 130;
 
 // Progress of long work on stderr, only when stderr is a terminal: one line
 // rewritten in place, at most every kProgressInterval.
