@@ -34,13 +34,12 @@ constexpr int64_t kMaxPosition = std::numeric_limits<int64_t>::max();
 
 int HeadCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   const std::vector<FlagSpec>& specs = CommonToolFlags();
-  int code = 0;
   const auto invocation = Begin(
       args, "[options]",
       "Prints the log head as {\"position\": N, \"hash\": \"<64 hex>\"}: the digest of the "
       "whole history, to record elsewhere (a later `verify` proves the log still leads to it).",
-      specs, out, err, &code);
-  if (!invocation) return code;
+      specs, out, err);
+  if (!invocation.ok()) return invocation.error().exit_code;
   auto tool = ToolLog::Open(invocation->config.data_dir, /*check_tail=*/true);
   if (!tool.ok()) return Fail(err, "head", tool.status());
   out << events::EncodeHeadJson((*tool)->log().Head()) << "\n";
@@ -132,14 +131,13 @@ int EventsCommand(const std::vector<std::string>& args, std::ostream& out, std::
       {"format", "FORMAT",
        "ndjson (default: one event envelope per line, as GET /api/events serves it) or table"},
   });
-  int code = 0;
   const auto invocation = Begin(
       args, "[options]",
       "Prints events of the log in position order. Each event's hash is checked as it is read, "
       "and so is the chain between consecutive events; a broken log stops the output with exit "
       "code 1.",
-      specs, out, err, &code);
-  if (!invocation) return code;
+      specs, out, err);
+  if (!invocation.ok()) return invocation.error().exit_code;
   const ParsedFlags* const flags = &invocation->flags;
   const Config* const config = &invocation->config;
 
@@ -297,7 +295,6 @@ int VerifyCommand(const std::vector<std::string>& args, std::ostream& out, std::
       {"chain-only", "", "walk the hash chain only; no read tables (e.g. for a backup copy)"},
       {"schema", "NAME", "the read schema to reconcile (default ledger_read)"},
   });
-  int code = 0;
   const auto invocation =
       Begin(args, "[options]",
             "Walks the whole hash chain of the log, then folds the log to the read tables' "
@@ -306,8 +303,8 @@ int VerifyCommand(const std::vector<std::string>& args, std::ostream& out, std::
             "position or post, the field, what the log says (expected) and what the tables hold "
             "(found).\n\nexit: 0 clean, 1 any mismatch or broken chain, 2 usage or I/O error, "
             "130 interrupted.",
-            specs, out, err, &code);
-  if (!invocation) return code;
+            specs, out, err);
+  if (!invocation.ok()) return invocation.error().exit_code;
   const ParsedFlags* const flags = &invocation->flags;
   const Config* const config = &invocation->config;
   const bool chain_only = flags->Has("chain-only");
@@ -378,7 +375,6 @@ int ReplayCommand(const std::vector<std::string>& args, std::ostream& out, std::
        "the read schema to rebuild (default ledger_read, the one the service reads); another "
        "name builds an audit copy beside it"},
   });
-  int code = 0;
   const auto invocation = Begin(
       args, "[options]",
       "Rebuilds the read tables from the log into a fresh schema (SCHEMA_replay) and swaps it "
@@ -389,8 +385,8 @@ int ReplayCommand(const std::vector<std::string>& args, std::ostream& out, std::
       "running service's projector catches up again from that position; to keep history as of "
       "N, replay into another --schema or use --dry-run.\n\nexit: 0 done, 1 the log does not "
       "fold (broken chain or events), 2 usage, I/O or database error, 130 interrupted.",
-      specs, out, err, &code);
-  if (!invocation) return code;
+      specs, out, err);
+  if (!invocation.ok()) return invocation.error().exit_code;
   const ParsedFlags* const flags = &invocation->flags;
   const Config* const config = &invocation->config;
   projections::ReplayOptions options;
@@ -440,7 +436,6 @@ int BackupCommand(const std::vector<std::string>& args, std::ostream& out, std::
        "where to write the copy; must not exist (its parent must). On the data directory's "
        "file system table files are hard links, elsewhere copies"},
   });
-  int code = 0;
   const auto invocation = Begin(
       args, "--to DIR [options]",
       "Writes a consistent copy of the event log (a RocksDB checkpoint) while the service may "
@@ -449,8 +444,8 @@ int BackupCommand(const std::vector<std::string>& args, std::ostream& out, std::
       "it with the copy. The read tables are not in the copy (they are rebuilt from it with "
       "`replay`); see docs/operations.md.\n\nexit: 0 done, 1 the log's chain is broken, 2 "
       "usage or I/O error, 130 interrupted (nothing is left in DIR).",
-      specs, out, err, &code);
-  if (!invocation) return code;
+      specs, out, err);
+  if (!invocation.ok()) return invocation.error().exit_code;
   const ParsedFlags* const flags = &invocation->flags;
   const Config* const config = &invocation->config;
   if (!flags->Has("to")) {

@@ -51,27 +51,22 @@ Result<Config> ToolConfig(const ParsedFlags& flags) {
   return LoadConfig(common);
 }
 
-std::optional<Invocation> Begin(const std::vector<std::string>& args, std::string_view synopsis,
+Result<Invocation, Ended> Begin(const std::vector<std::string>& args, std::string_view synopsis,
                                 std::string_view description, const std::vector<FlagSpec>& specs,
-                                std::ostream& out, std::ostream& err, int* exit_code) {
+                                std::ostream& out, std::ostream& err) {
   const std::string& command = args[0];
   auto flags = ParseFlags(args, 1, specs);
   if (!flags.ok()) {
     err << "funding-ledger " << command << ": " << flags.status().message() << "\n"
         << "run `funding-ledger " << command << " --help` for its options\n";
-    *exit_code = kExitUsage;
-    return std::nullopt;
+    return Ended{kExitUsage};
   }
   if (flags->help) {
     out << ToolHelp(command, synopsis, description, specs);
-    *exit_code = kExitOk;
-    return std::nullopt;
+    return Ended{kExitOk};
   }
   auto config = ToolConfig(*flags);
-  if (!config.ok()) {
-    *exit_code = Fail(err, command, config.status());
-    return std::nullopt;
-  }
+  if (!config.ok()) return Ended{Fail(err, command, config.status())};
   return Invocation{std::move(flags).value(), std::move(config).value()};
 }
 

@@ -4,7 +4,6 @@
 // and how an audit tool starts: its flags, its --help and its configuration.
 
 #include <iosfwd>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,12 +50,19 @@ struct Invocation {
   Config config;
 };
 
-// Parses args[1..] against `specs`. Empty when the command is already done,
-// with *exit_code saying how: --help printed (0), or a bad flag or
-// configuration reported (2).
+// A command that ended before its work, having said why on stdout or
+// stderr: what it returns.
+struct Ended {
+  int exit_code;
+};
+
+// Parses args[1..] against `specs` and loads the configuration they give.
+// Ended when there is nothing more to do: --help printed (kExitOk), a bad
+// line reported with a pointer to --help (kExitUsage), or a bad
+// configuration reported (Fail).
 // REQUIRES: args[0] is the subcommand's name.
-std::optional<Invocation> Begin(const std::vector<std::string>& args, std::string_view synopsis,
+Result<Invocation, Ended> Begin(const std::vector<std::string>& args, std::string_view synopsis,
                                 std::string_view description, const std::vector<FlagSpec>& specs,
-                                std::ostream& out, std::ostream& err, int* exit_code);
+                                std::ostream& out, std::ostream& err);
 
 }  // namespace ledger::app
