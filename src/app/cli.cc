@@ -7,11 +7,11 @@
 #include <utility>
 
 #include "api/jwt.h"
-#include "app/audit_commands.h"
 #include "app/command_support.h"
 #include "app/config.h"
 #include "app/flags.h"
 #include "app/serve.h"
+#include "app/subcommands.h"
 #include "common/clock.h"
 
 namespace ledger::app {

@@ -3,7 +3,9 @@
 // What every subcommand shares: its exit codes, how it reports a failure,
 // and how an audit tool starts: its flags, its --help and its configuration.
 
+#include <cstdint>
 #include <iosfwd>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +23,9 @@ inline constexpr int kExitMismatch = 1;  // verify found a problem, or the log i
 inline constexpr int kExitUsage = 2;     // bad arguments or an I/O error
 // Stopped by a signal (128 + SIGINT, as shells use).
 inline constexpr int kExitInterrupted = 130;
+
+// The largest position (or post id) a flag may name.
+inline constexpr int64_t kMaxPosition = std::numeric_limits<int64_t>::max();
 
 // The exit code of a failed command: a problem with the data (a broken
 // chain, a log that does not fold) is 1 like a verify mismatch, a stop by a

@@ -1,8 +1,9 @@
 #pragma once
 
-// The audit subcommands: head, events, verify, replay and backup. Each
-// parses its own flags (tool_support.h), prints --help, works beside a
-// running `serve` and returns its exit code (cli.h).
+// The audit subcommands, each in its own <name>_command.cc: head, events,
+// verify, replay and backup. Each starts through Begin (command_support.h),
+// prints its --help, works beside a running `serve` and returns its exit
+// code.
 
 #include <iosfwd>
 #include <string>
