@@ -22,6 +22,11 @@ int Fail(std::ostream& err, std::string_view command, const Status& status) {
   return ExitCodeOf(status);
 }
 
+int FailUsage(std::ostream& err, std::string_view command, const Status& status) {
+  err << "funding-ledger " << command << ": " << status.message() << "\n";
+  return kExitUsage;
+}
+
 const std::vector<FlagSpec>& CommonToolFlags() {
   static const std::vector<FlagSpec> kFlags = {
       {"data-dir", "DIR",

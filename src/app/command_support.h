@@ -36,6 +36,11 @@ int ExitCodeOf(const Status& status);
 // ExitCodeOf(status).
 int Fail(std::ostream& err, std::string_view command, const Status& status);
 
+// Prints "funding-ledger COMMAND: <message>" on `err`, without the status
+// code, as serve, token and backup name a bad flag value, a missing flag or
+// a configuration that cannot be loaded. Returns kExitUsage.
+int FailUsage(std::ostream& err, std::string_view command, const Status& status);
+
 // --data-dir, --database-url, --jwt-secret and --config: every subcommand
 // takes them, with serve's defaults (product.md), whether or not it uses
 // them, so that one set of flags fits every call.
