@@ -27,16 +27,13 @@ int BackupCommand(const std::vector<std::string>& args, std::ostream& out, std::
       "usage or I/O error, 130 interrupted (nothing is left in DIR).",
       specs, out, err);
   if (!invocation.ok()) return invocation.error().exit_code;
-  const ParsedFlags* const flags = &invocation->flags;
-  const Config* const config = &invocation->config;
-  if (!flags->Has("to")) {
-    err << "funding-ledger backup: --to DIR is required\n";
-    return kExitUsage;
+  if (!invocation->flags.Has("to")) {
+    return FailUsage(err, "backup", Status::InvalidArgument("--to DIR is required"));
   }
-  const std::string dir = flags->values.at("to");
+  const std::string dir = invocation->flags.values.at("to");
 
   const InterruptScope interrupts;
-  auto tool = ToolLog::Open(config->data_dir);
+  auto tool = ToolLog::Open(invocation->config.data_dir);
   if (!tool.ok()) return Fail(err, "backup", tool.status());
   Progress progress(err, "backup check", StderrIsTerminal());
   events::BackupOptions options;

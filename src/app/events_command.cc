@@ -80,6 +80,87 @@ struct EventsRun {
   }
 };
 
+// What `events` was asked to print.
+struct EventsRequest {
+  EventFilter filter;
+  EventFormat format = EventFormat::kNdjson;
+  bool follow = false;
+};
+
+// The request that events' own flags make; a bad value is
+// kInvalidArgument naming its flag, checked in the order of the help.
+Result<EventsRequest> ReadEventsRequest(const ParsedFlags& flags) {
+  EventsRequest request;
+  EventFilter& filter = request.filter;
+  if (flags.Has("post")) {
+    LEDGER_ASSIGN_OR_RETURN(filter.post, IntegerFlag(flags, "post", 1, kMaxPosition));
+  }
+  if (flags.Has("from")) {
+    LEDGER_ASSIGN_OR_RETURN(filter.from, IntegerFlag(flags, "from", 1, kMaxPosition));
+  }
+  if (flags.Has("to")) {
+    LEDGER_ASSIGN_OR_RETURN(filter.to, IntegerFlag(flags, "to", filter.from, kMaxPosition));
+  }
+  if (flags.Has("type")) {
+    LEDGER_ASSIGN_OR_RETURN(filter.types, ParseEventTypes(flags.values.at("type")));
+  }
+  if (flags.Has("since")) {
+    LEDGER_ASSIGN_OR_RETURN(filter.since, ParseSince(flags.values.at("since")));
+  }
+  if (flags.Has("correlation-id")) {
+    LEDGER_ASSIGN_OR_RETURN(filter.correlation_id,
+                            ParseCorrelationId(flags.values.at("correlation-id")));
+  }
+  if (flags.Has("format")) {
+    LEDGER_ASSIGN_OR_RETURN(request.format, ParseEventFormat(flags.values.at("format")));
+  }
+  request.follow = flags.Has("follow");
+  return request;
+}
+
+// Sleeps kFollowPollInterval, looking for an interrupt every
+// kFollowSleepStep; false when one came.
+bool WaitForAppends() {
+  for (auto waited = std::chrono::milliseconds(0); waited < kFollowPollInterval;
+       waited += kFollowSleepStep) {
+    if (StopRequested()) return false;
+    std::this_thread::sleep_for(kFollowSleepStep);
+  }
+  return true;
+}
+
+// Prints what `request` selects, up to the head or --to; with --follow, then
+// what the service appends, until --to or an interrupt. Returns the exit
+// code.
+int PrintEvents(events::RocksEventLog& log, const EventsRequest& request, std::ostream& out,
+                std::ostream& err) {
+  const EventFilter& filter = request.filter;
+  const EventsRun run{log, filter, request.format, out};
+  if (request.format == EventFormat::kTable) out << TableHeader() << '\n';
+
+  int64_t next = filter.from;  // whole log: the next position to print
+  int64_t version = 1;         // one post: the next stream version to look at
+  std::optional<events::LogHead> previous;
+  while (true) {
+    const int64_t head = log.Head().position;
+    const int64_t last = filter.to ? std::min(*filter.to, head) : head;
+    bool past_to = false;
+    const Status printed = filter.post ? run.PrintStream(&version, last, &past_to)
+                                       : run.PrintRange(&next, last, &previous);
+    out.flush();
+    if (!printed.ok()) return Fail(err, "events", printed);
+    if (StopRequested()) return request.follow ? kExitOk : kExitInterrupted;
+    const bool reached_to =
+        past_to || (filter.to && (filter.post ? head >= *filter.to : next > *filter.to));
+    if (!request.follow || reached_to) return kExitOk;
+    // Caught up: wait for the service to append more.
+    if (!WaitForAppends()) return kExitOk;
+    if (const auto caught = log.CatchUp(); !caught.ok()) {
+      return Fail(err, "events", caught.status());
+    }
+  }
+}
+
 }  // namespace
 
 int EventsCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -109,80 +190,13 @@ int EventsCommand(const std::vector<std::string>& args, std::ostream& out, std::
       "code 1.",
       specs, out, err);
   if (!invocation.ok()) return invocation.error().exit_code;
-  const ParsedFlags* const flags = &invocation->flags;
-  const Config* const config = &invocation->config;
-
-  EventFilter filter;
-  EventFormat format = EventFormat::kNdjson;
-  const auto usage = [&err](const Status& s) { return Fail(err, "events", s); };
-  if (flags->Has("post")) {
-    const auto post = IntegerFlag(*flags, "post", 1, kMaxPosition);
-    if (!post.ok()) return usage(post.status());
-    filter.post = *post;
-  }
-  if (flags->Has("from")) {
-    const auto from = IntegerFlag(*flags, "from", 1, kMaxPosition);
-    if (!from.ok()) return usage(from.status());
-    filter.from = *from;
-  }
-  if (flags->Has("to")) {
-    const auto to = IntegerFlag(*flags, "to", filter.from, kMaxPosition);
-    if (!to.ok()) return usage(to.status());
-    filter.to = *to;
-  }
-  if (flags->Has("type")) {
-    auto types = ParseEventTypes(flags->values.at("type"));
-    if (!types.ok()) return usage(types.status());
-    filter.types = std::move(types).value();
-  }
-  if (flags->Has("since")) {
-    const auto since = ParseSince(flags->values.at("since"));
-    if (!since.ok()) return usage(since.status());
-    filter.since = *since;
-  }
-  if (flags->Has("correlation-id")) {
-    auto id = ParseCorrelationId(flags->values.at("correlation-id"));
-    if (!id.ok()) return usage(id.status());
-    filter.correlation_id = std::move(id).value();
-  }
-  if (flags->Has("format")) {
-    const auto parsed = ParseEventFormat(flags->values.at("format"));
-    if (!parsed.ok()) return usage(parsed.status());
-    format = *parsed;
-  }
-  const bool follow = flags->Has("follow");
+  const Result<EventsRequest> request = ReadEventsRequest(invocation->flags);
+  if (!request.ok()) return Fail(err, "events", request.status());
 
   const InterruptScope interrupts;
-  auto tool = ToolLog::Open(config->data_dir);
+  auto tool = ToolLog::Open(invocation->config.data_dir);
   if (!tool.ok()) return Fail(err, "events", tool.status());
-  events::RocksEventLog& log = (*tool)->log();
-  const EventsRun run{log, filter, format, out};
-  if (format == EventFormat::kTable) out << TableHeader() << '\n';
-
-  int64_t next = filter.from;  // whole log: the next position to print
-  int64_t version = 1;         // one post: the next stream version to look at
-  std::optional<events::LogHead> previous;
-  while (true) {
-    const int64_t head = log.Head().position;
-    const int64_t last = filter.to ? std::min(*filter.to, head) : head;
-    bool past_to = false;
-    const Status printed = filter.post ? run.PrintStream(&version, last, &past_to)
-                                       : run.PrintRange(&next, last, &previous);
-    out.flush();
-    if (!printed.ok()) return Fail(err, "events", printed);
-    if (StopRequested()) return follow ? kExitOk : kExitInterrupted;
-    const bool reached_to =
-        past_to || (filter.to && (filter.post ? head >= *filter.to : next > *filter.to));
-    if (!follow || reached_to) return kExitOk;
-    // Caught up: wait for the service to append more.
-    for (auto waited = std::chrono::milliseconds(0); waited < kFollowPollInterval;
-         waited += kFollowSleepStep) {
-      if (StopRequested()) return kExitOk;
-      std::this_thread::sleep_for(kFollowSleepStep);
-    }
-    if (const auto caught = log.CatchUp(); !caught.ok())
-      return Fail(err, "events", caught.status());
-  }
+  return PrintEvents((*tool)->log(), *request, out, err);
 }
 
 }  // namespace ledger::app

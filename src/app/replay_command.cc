@@ -1,5 +1,6 @@
 #include <cstdio>
 #include <ostream>
+#include <string>
 
 #include "app/command_support.h"
 #include "app/subcommands.h"
@@ -8,6 +9,39 @@
 #include "projections/replay.h"
 
 namespace ledger::app {
+namespace {
+
+// The replay that replay's own flags ask for; a bad value is
+// kInvalidArgument naming its flag.
+Result<projections::ReplayOptions> ReadReplayOptions(const ParsedFlags& flags) {
+  projections::ReplayOptions options;
+  if (flags.Has("to-position")) {
+    LEDGER_ASSIGN_OR_RETURN(options.to_position,
+                            IntegerFlag(flags, "to-position", 1, kMaxPosition));
+  }
+  options.dry_run = flags.Has("dry-run");
+  if (flags.Has("schema")) options.schema = flags.values.at("schema");
+  LEDGER_RETURN_IF_ERROR(projections::CheckSchemaName(options.schema));
+  return options;
+}
+
+// What was built and where it is now; `schema` is the one asked for.
+void PrintReplayReport(std::ostream& out, const projections::ReplayReport& report,
+                       const std::string& schema) {
+  char timing[160];
+  std::snprintf(timing, sizeof timing, "%.2f s (fold %.2f s, build %.2f s, swap %.2f s)",
+                report.seconds, report.fold_seconds, report.build_seconds, report.swap_seconds);
+  out << "replayed " << report.events << " events to position " << report.position << " ("
+      << events::ToHex(report.hash) << "): " << report.posts << " posts, " << report.backers
+      << " backers rows, in " << timing << "\n";
+  if (report.swapped) {
+    out << "swapped in as " << report.built_schema << "\n";
+  } else {
+    out << "dry run: built into " << report.built_schema << "; " << schema << " is untouched\n";
+  }
+}
+
+}  // namespace
 
 int ReplayCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   const std::vector<FlagSpec> specs = WithCommonFlags({
@@ -31,44 +65,22 @@ int ReplayCommand(const std::vector<std::string>& args, std::ostream& out, std::
       "fold (broken chain or events), 2 usage, I/O or database error, 130 interrupted.",
       specs, out, err);
   if (!invocation.ok()) return invocation.error().exit_code;
-  const ParsedFlags* const flags = &invocation->flags;
-  const Config* const config = &invocation->config;
-  projections::ReplayOptions options;
-  if (flags->Has("to-position")) {
-    const auto to = IntegerFlag(*flags, "to-position", 1, kMaxPosition);
-    if (!to.ok()) return Fail(err, "replay", to.status());
-    options.to_position = *to;
-  }
-  options.dry_run = flags->Has("dry-run");
-  if (flags->Has("schema")) options.schema = flags->values.at("schema");
-  if (const Status name = projections::CheckSchemaName(options.schema); !name.ok()) {
-    return Fail(err, "replay", name);
-  }
+  auto options = ReadReplayOptions(invocation->flags);
+  if (!options.ok()) return Fail(err, "replay", options.status());
 
   const InterruptScope interrupts;
-  auto tool = ToolLog::Open(config->data_dir);
+  auto tool = ToolLog::Open(invocation->config.data_dir);
   if (!tool.ok()) return Fail(err, "replay", tool.status());
   events::RocksEventLog& log = (*tool)->log();
-  auto side = OpenReadSide(*config, "replay", /*create=*/true, err);
+  auto side = OpenReadSide(invocation->config, "replay", /*create=*/true, err);
   if (!side.ok()) return Fail(err, "replay", side.status());
   Progress progress(err, "replay fold", StderrIsTerminal());
-  options.progress = [&progress](int64_t done, int64_t total) { progress.Update(done, total); };
-  options.stop = StopRequested;
-  const auto report = projections::Replay(log, side->conninfo, options);
+  options->progress = [&progress](int64_t done, int64_t total) { progress.Update(done, total); };
+  options->stop = StopRequested;
+  const auto report = projections::Replay(log, side->conninfo, *options);
   progress.Finish();
   if (!report.ok()) return Fail(err, "replay", report.status());
-  char timing[160];
-  std::snprintf(timing, sizeof timing, "%.2f s (fold %.2f s, build %.2f s, swap %.2f s)",
-                report->seconds, report->fold_seconds, report->build_seconds, report->swap_seconds);
-  out << "replayed " << report->events << " events to position " << report->position << " ("
-      << events::ToHex(report->hash) << "): " << report->posts << " posts, " << report->backers
-      << " backers rows, in " << timing << "\n";
-  if (report->swapped) {
-    out << "swapped in as " << report->built_schema << "\n";
-  } else {
-    out << "dry run: built into " << report->built_schema << "; " << options.schema
-        << " is untouched\n";
-  }
+  PrintReplayReport(out, *report, options->schema);
   return kExitOk;
 }
 

@@ -82,6 +82,57 @@ void WriteVerifyText(std::ostream& out, const events::LogHead& head,
       << "\n";
 }
 
+// What verify compares, and how it prints the result.
+struct VerifyRequest {
+  bool chain_only = false;
+  bool as_json = false;
+  std::string schema;
+};
+
+Result<VerifyRequest> ReadVerifyRequest(const ParsedFlags& flags) {
+  VerifyRequest request;
+  request.chain_only = flags.Has("chain-only");
+  request.as_json = flags.Has("json");
+  request.schema =
+      flags.Has("schema") ? flags.values.at("schema") : std::string(projections::kReadSchema);
+  LEDGER_RETURN_IF_ERROR(projections::CheckSchemaName(request.schema));
+  return request;
+}
+
+// --chain-only: the whole hash chain, and nothing else.
+Result<projections::VerifyReport> VerifyChainOnly(events::RocksEventLog& log, Progress& progress) {
+  const int64_t head = log.Head().position;
+  const auto update = [&progress, head](int64_t done) { progress.Update(done, head); };
+  LEDGER_ASSIGN_OR_RETURN(const auto chain, events::VerifyLogChain(log, 1, head, update));
+  projections::VerifyReport report;
+  report.chain_ok = chain.ok;
+  report.first_bad_position = chain.first_bad_position;
+  report.chain_problem = chain.problem;
+  report.events_checked = chain.events_checked;
+  return report;
+}
+
+// The whole hash chain, then the read tables of `schema` against the log
+// folded to their checkpoint. The read-side database is open for this call
+// only.
+Result<projections::VerifyReport> VerifyReadTables(events::RocksEventLog& log, const Config& config,
+                                                   const std::string& schema,
+                                                   Progress& chain_progress,
+                                                   Progress& fold_progress, std::ostream& err) {
+  LEDGER_ASSIGN_OR_RETURN(const ReadSide side,
+                          OpenReadSide(config, "verify", /*create=*/false, err));
+  projections::VerifyOptions options;
+  options.schema = schema;
+  options.chain_progress = [&](int64_t done, int64_t total) { chain_progress.Update(done, total); };
+  options.fold_progress = [&](int64_t done, int64_t total) {
+    chain_progress.Finish();
+    fold_progress.Update(done, total);
+  };
+  options.stop = StopRequested;
+  options.catch_up = [&log] { return log.CatchUp().status(); };
+  return projections::Verify(log, side.conninfo, options);
+}
+
 }  // namespace
 
 int VerifyCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -100,62 +151,31 @@ int VerifyCommand(const std::vector<std::string>& args, std::ostream& out, std::
             "130 interrupted.",
             specs, out, err);
   if (!invocation.ok()) return invocation.error().exit_code;
-  const ParsedFlags* const flags = &invocation->flags;
-  const Config* const config = &invocation->config;
-  const bool chain_only = flags->Has("chain-only");
-  const bool as_json = flags->Has("json");
-  const std::string schema =
-      flags->Has("schema") ? flags->values.at("schema") : std::string(projections::kReadSchema);
-  if (const Status name = projections::CheckSchemaName(schema); !name.ok()) {
-    return Fail(err, "verify", name);
-  }
+  const Result<VerifyRequest> request = ReadVerifyRequest(invocation->flags);
+  if (!request.ok()) return Fail(err, "verify", request.status());
 
   const InterruptScope interrupts;
-  auto tool = ToolLog::Open(config->data_dir);
+  auto tool = ToolLog::Open(invocation->config.data_dir);
   if (!tool.ok()) return Fail(err, "verify", tool.status());
   events::RocksEventLog& log = (*tool)->log();
   const bool draw = StderrIsTerminal();
   Progress chain_progress(err, "verify chain", draw);
   Progress fold_progress(err, "verify fold", draw);
-
-  projections::VerifyReport report;
-  if (chain_only) {
-    const int64_t head = log.Head().position;
-    const auto chain = events::VerifyLogChain(
-        log, 1, head, [&](int64_t done) { chain_progress.Update(done, head); });
-    if (!chain.ok()) return Fail(err, "verify", chain.status());
-    report.chain_ok = chain->ok;
-    report.first_bad_position = chain->first_bad_position;
-    report.chain_problem = chain->problem;
-    report.events_checked = chain->events_checked;
-  } else {
-    auto side = OpenReadSide(*config, "verify", /*create=*/false, err);
-    if (!side.ok()) return Fail(err, "verify", side.status());
-    projections::VerifyOptions options;
-    options.schema = schema;
-    options.chain_progress = [&](int64_t done, int64_t total) {
-      chain_progress.Update(done, total);
-    };
-    options.fold_progress = [&](int64_t done, int64_t total) {
-      chain_progress.Finish();
-      fold_progress.Update(done, total);
-    };
-    options.stop = StopRequested;
-    options.catch_up = [&log] { return log.CatchUp().status(); };
-    auto verified = projections::Verify(log, side->conninfo, options);
-    if (!verified.ok()) return Fail(err, "verify", verified.status());
-    report = std::move(verified).value();
-  }
+  const Result<projections::VerifyReport> report =
+      request->chain_only ? VerifyChainOnly(log, chain_progress)
+                          : VerifyReadTables(log, invocation->config, request->schema,
+                                             chain_progress, fold_progress, err);
+  if (!report.ok()) return Fail(err, "verify", report.status());
   chain_progress.Finish();
   fold_progress.Finish();
   if (StopRequested()) return Fail(err, "verify", Status::Cancelled("interrupted"));
   const events::LogHead head = log.Head();
-  if (as_json) {
-    WriteVerifyJson(out, head, report, chain_only, schema);
+  if (request->as_json) {
+    WriteVerifyJson(out, head, *report, request->chain_only, request->schema);
   } else {
-    WriteVerifyText(out, head, report, chain_only, schema);
+    WriteVerifyText(out, head, *report, request->chain_only, request->schema);
   }
-  return report.ok() ? kExitOk : kExitMismatch;
+  return report->ok() ? kExitOk : kExitMismatch;
 }
 
 }  // namespace ledger::app
