@@ -58,6 +58,216 @@ Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) 
   return std::make_pair(host, static_cast<uint16_t>(port));
 }
 
+// Why serve could not start: the stage, as its log line names it, and the
+// failure.
+struct StartFailure {
+  std::string_view stage;
+  Status status;
+};
+
+int LogStartFailure(const StartFailure& failure) {
+  LEDGER_LOG(LogLevel::kError, "serve", "cannot start")
+      .Str("stage", failure.stage)
+      .Str("error", failure.status.ToString());
+  return 2;
+}
+
+// Blocks SIGINT and SIGTERM, which serve takes with sigwait: every thread
+// started from here on inherits the mask, so none of them is interrupted.
+sigset_t BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+Status PrepareDataDir(const std::string& data_dir) {
+  std::error_code ec;
+  fs::create_directories(data_dir, ec);
+  if (ec) return Status::IOError(data_dir + ": " + ec.message());
+  // The embedded PostgreSQL runs as its own user and must reach its folder.
+  chmod(data_dir.c_str(), 0711);
+  return Status::Ok();
+}
+
+// JwtSecret, saying where the secret came from when none is configured.
+Result<std::string> LoadJwtSecret(const Config& config) {
+  bool generated = false;
+  LEDGER_ASSIGN_OR_RETURN(std::string secret, JwtSecret(config, &generated));
+  if (config.jwt_secret.empty()) {
+    LEDGER_LOG(LogLevel::kInfo, "serve", generated ? "JWT secret generated" : "JWT secret read")
+        .Str("path", config.data_dir + "/jwt-secret")
+        .Str("hint", "mint a token with: funding-ledger token --data-dir " + config.data_dir +
+                         " --sub USER_ID");
+  }
+  return secret;
+}
+
+// The read-side PostgreSQL: the configured one, else the embedded one in
+// DATA_DIR/pg, started here.
+struct ReadDatabase {
+  std::string conninfo;
+  std::unique_ptr<projections::EmbeddedPostgres> embedded;  // null with a database URL
+};
+
+Result<ReadDatabase> StartReadDatabase(const Config& config) {
+  ReadDatabase database;
+  database.conninfo = config.database_url;
+  if (!database.conninfo.empty()) return database;
+  projections::EmbeddedPostgresOptions pg;
+  pg.data_dir = config.data_dir + "/pg";
+  pg.durable = true;
+  LEDGER_ASSIGN_OR_RETURN(database.embedded, projections::EmbeddedPostgres::Start(pg));
+  database.conninfo = database.embedded->ConnectionString("postgres");
+  LEDGER_LOG(LogLevel::kInfo, "serve", "embedded PostgreSQL running").Str("path", pg.data_dir);
+  return database;
+}
+
+// Stops the embedded PostgreSQL, if it is ours; a failure is logged.
+void StopReadDatabase(ReadDatabase& database) {
+  if (!database.embedded) return;
+  if (const Status stopped = database.embedded->Stop(); !stopped.ok()) {
+    LEDGER_LOG(LogLevel::kError, "serve", "embedded PostgreSQL did not stop cleanly")
+        .Str("error", stopped.ToString());
+  }
+}
+
+// What serve opens before any thread of its own starts. The members are
+// destroyed in reverse order: the database stops before the log closes.
+struct Opened {
+  std::string host;
+  uint16_t port = 0;
+  TimeZone zone;
+  std::string jwt_secret;
+  std::unique_ptr<events::RocksEventLog> log;
+  ReadDatabase database;
+};
+
+Result<Opened, StartFailure> Open(const Config& config) {
+  const auto listen = ParseListen(config.listen);
+  if (!listen.ok()) return StartFailure{"configuration", listen.status()};
+  auto zone = TimeZone::Load(config.time_zone);
+  if (!zone.ok()) return StartFailure{"time zone", zone.status()};
+  if (const Status dir = PrepareDataDir(config.data_dir); !dir.ok()) {
+    return StartFailure{"data directory", dir};
+  }
+  auto secret = LoadJwtSecret(config);
+  if (!secret.ok()) return StartFailure{"JWT secret", secret.status()};
+  auto log = events::RocksEventLog::Open(config.data_dir + "/log");
+  if (!log.ok()) return StartFailure{"event log", log.status()};
+  auto database = StartReadDatabase(config);
+  if (!database.ok()) return StartFailure{"embedded PostgreSQL", database.status()};
+  return Opened{listen->first,           listen->second,
+                std::move(zone).value(), std::move(secret).value(),
+                std::move(log).value(),  std::move(database).value()};
+}
+
+commands::SequencerOptions SequencerOptionsFor(const Config& config,
+                                               projections::Projector* projector) {
+  commands::SequencerOptions options;
+  options.queue_capacity = static_cast<size_t>(config.queue_capacity);
+  options.idempotency_retention = std::chrono::seconds(config.idempotency_retention_s);
+  options.after_batch = [projector] { projector->Wake(); };
+  options.count_metrics = config.metrics;
+  return options;
+}
+
+projections::ConnectionPoolOptions PoolOptionsFor(const Config& config,
+                                                  const std::string& conninfo) {
+  projections::ConnectionPoolOptions options;
+  options.conninfo = conninfo;
+  options.max_connections = static_cast<size_t>(config.db_pool_size);
+  options.read_only = true;  // the pool only serves reads
+  return options;
+}
+
+http::ServerOptions ServerOptionsFor(const Config& config, const Opened& opened) {
+  http::ServerOptions options;
+  options.host = opened.host;
+  options.port = opened.port;
+  options.io_threads = static_cast<int>(config.io_threads);
+  options.limits.header_limit_bytes = static_cast<size_t>(config.header_limit_bytes);
+  options.limits.body_limit_bytes = static_cast<size_t>(config.body_limit_bytes);
+  options.limits.max_connections = static_cast<size_t>(config.max_connections);
+  options.limits.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
+  options.limits.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+  options.limits.shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);
+  return options;
+}
+
+// Starts the service's threads on what `opened` holds, serves until SIGINT
+// or SIGTERM (blocked in `signals`), then stops them in order and the
+// embedded database with them. Returns the exit code.
+int RunService(const Config& config, Opened& opened, const sigset_t& signals, std::ostream& out) {
+  SystemClock clock;
+  std::unique_ptr<projections::Projector> projector;
+  api::PositionWaiter waiter([&projector] { return projector ? projector->position() : -1; });
+  projections::ProjectorOptions projector_options;
+  projector_options.conninfo = opened.database.conninfo;
+  projector_options.on_committed = [&waiter](int64_t position) { waiter.Notify(position); };
+  projector = std::make_unique<projections::Projector>(opened.log.get(), projector_options);
+
+  auto sequencer = commands::Sequencer::Start(opened.log.get(), &clock, &opened.zone,
+                                              SequencerOptionsFor(config, projector.get()));
+  if (!sequencer.ok()) return LogStartFailure({"sequencer", sequencer.status()});
+  projector->Start();
+
+  projections::ConnectionPool pool(PoolOptionsFor(config, opened.database.conninfo));
+  projections::QueryService queries(pool, opened.zone);
+  http::HttpMetrics metrics;
+  http::WorkerPool workers(static_cast<size_t>(config.db_pool_size),
+                           static_cast<size_t>(config.query_queue), "query");
+  // Every accepted command gets an answer job: room for a full command queue
+  // plus the batches being written and answered.
+  http::WorkerPool answers(
+      kAnswerThreads, static_cast<size_t>(config.queue_capacity) + size_t{16} * 1024, "answer");
+
+  api::ApiContext context;
+  context.sequencer = sequencer->get();
+  context.log = opened.log.get();
+  context.queries = &queries;
+  context.projector = projector.get();
+  context.clock = &clock;
+  context.time_zone = &opened.zone;
+  context.jwt_secret = opened.jwt_secret;
+  context.workers = &workers;
+  context.answers = &answers;
+  context.waiter = &waiter;
+  // metrics = off: no /metrics and nothing counted or timed (for measuring
+  // what the instrumentation costs).
+  context.http_metrics = config.metrics ? &metrics : nullptr;
+  context.read_wait = std::chrono::milliseconds(config.read_wait_ms);
+  context.ready_max_lag_events = config.ready_max_lag_events;
+  http::Router router;
+  api::AddApiRoutes(&context, router);
+  auto server = http::HttpServer::Start(ServerOptionsFor(config, opened), std::move(router),
+                                        config.metrics ? &metrics : nullptr);
+  if (!server.ok()) return LogStartFailure({"HTTP server", server.status()});
+  // Scripts (and the end-to-end tests) read this line for the port.
+  out << "funding-ledger serving on http://" << opened.host << ":" << (*server)->port()
+      << std::endl;
+  LEDGER_LOG(LogLevel::kInfo, "serve", "serving")
+      .Str("host", opened.host)
+      .Int("port", (*server)->port())
+      .Int("position", opened.log->Head().position);
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  LEDGER_LOG(LogLevel::kInfo, "serve", "shutting down")
+      .Str("signal", signal == SIGINT ? "SIGINT" : "SIGTERM");
+
+  (*server)->Stop();     // no new requests; those in flight are answered
+  (*sequencer)->Stop();  // every queued command is decided and answered
+  answers.Stop();
+  workers.Stop();
+  projector->Stop();  // finishes its batch
+  StopReadDatabase(opened.database);
+  LEDGER_LOG(LogLevel::kInfo, "serve", "stopped").Int("position", opened.log->Head().position);
+  return 0;
+}
+
 }  // namespace
 
 Result<std::string> JwtSecret(const Config& config, bool* generated) {
@@ -95,147 +305,10 @@ Result<std::string> JwtSecret(const Config& config, bool* generated) {
 // `err`.
 int Serve(const Config& config, std::ostream& out, std::ostream& /*err*/) {
   SetLogLevel(config.log_level);
-  // SIGINT and SIGTERM are taken with sigwait below; every thread started
-  // from here on inherits the mask, so none of them is interrupted.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  const auto fail = [](std::string_view what, const Status& status) {
-    LEDGER_LOG(LogLevel::kError, "serve", "cannot start")
-        .Str("stage", what)
-        .Str("error", status.ToString());
-    return 2;
-  };
-  const auto listen = ParseListen(config.listen);
-  if (!listen.ok()) return fail("configuration", listen.status());
-  const auto zone = TimeZone::Load(config.time_zone);
-  if (!zone.ok()) return fail("time zone", zone.status());
-
-  std::error_code ec;
-  fs::create_directories(config.data_dir, ec);
-  if (ec) return fail("data directory", Status::IOError(config.data_dir + ": " + ec.message()));
-  // The embedded PostgreSQL runs as its own user and must reach its folder.
-  chmod(config.data_dir.c_str(), 0711);
-
-  bool generated = false;
-  const auto secret = JwtSecret(config, &generated);
-  if (!secret.ok()) return fail("JWT secret", secret.status());
-  if (config.jwt_secret.empty()) {
-    LEDGER_LOG(LogLevel::kInfo, "serve", generated ? "JWT secret generated" : "JWT secret read")
-        .Str("path", config.data_dir + "/jwt-secret")
-        .Str("hint", "mint a token with: funding-ledger token --data-dir " + config.data_dir +
-                         " --sub USER_ID");
-  }
-
-  auto log = events::RocksEventLog::Open(config.data_dir + "/log");
-  if (!log.ok()) return fail("event log", log.status());
-
-  std::unique_ptr<projections::EmbeddedPostgres> embedded;
-  std::string conninfo = config.database_url;
-  if (conninfo.empty()) {
-    projections::EmbeddedPostgresOptions pg;
-    pg.data_dir = config.data_dir + "/pg";
-    pg.durable = true;
-    auto started = projections::EmbeddedPostgres::Start(pg);
-    if (!started.ok()) return fail("embedded PostgreSQL", started.status());
-    embedded = std::move(started).value();
-    conninfo = embedded->ConnectionString("postgres");
-    LEDGER_LOG(LogLevel::kInfo, "serve", "embedded PostgreSQL running").Str("path", pg.data_dir);
-  }
-
-  SystemClock clock;
-  std::unique_ptr<projections::Projector> projector;
-  api::PositionWaiter waiter([&projector] { return projector ? projector->position() : -1; });
-  projections::ProjectorOptions projector_options;
-  projector_options.conninfo = conninfo;
-  projector_options.on_committed = [&waiter](int64_t position) { waiter.Notify(position); };
-  projector = std::make_unique<projections::Projector>(log->get(), projector_options);
-
-  commands::SequencerOptions sequencer_options;
-  sequencer_options.queue_capacity = static_cast<size_t>(config.queue_capacity);
-  sequencer_options.idempotency_retention = std::chrono::seconds(config.idempotency_retention_s);
-  sequencer_options.after_batch = [&projector] { projector->Wake(); };
-  sequencer_options.count_metrics = config.metrics;
-  auto sequencer = commands::Sequencer::Start(log->get(), &clock, &*zone, sequencer_options);
-  if (!sequencer.ok()) return fail("sequencer", sequencer.status());
-  projector->Start();
-
-  projections::ConnectionPoolOptions pool_options;
-  pool_options.conninfo = conninfo;
-  pool_options.max_connections = static_cast<size_t>(config.db_pool_size);
-  pool_options.read_only = true;  // the pool only serves reads
-  projections::ConnectionPool pool(pool_options);
-  projections::QueryService queries(pool, *zone);
-
-  http::HttpMetrics metrics;
-  http::WorkerPool workers(static_cast<size_t>(config.db_pool_size),
-                           static_cast<size_t>(config.query_queue), "query");
-  // Every accepted command gets an answer job: room for a full command queue
-  // plus the batches being written and answered.
-  http::WorkerPool answers(
-      kAnswerThreads, static_cast<size_t>(config.queue_capacity) + size_t{16} * 1024, "answer");
-
-  api::ApiContext context;
-  context.sequencer = sequencer->get();
-  context.log = log->get();
-  context.queries = &queries;
-  context.projector = projector.get();
-  context.clock = &clock;
-  context.time_zone = &*zone;
-  context.jwt_secret = *secret;
-  context.workers = &workers;
-  context.answers = &answers;
-  context.waiter = &waiter;
-  // metrics = off: no /metrics and nothing counted or timed (for measuring
-  // what the instrumentation costs).
-  context.http_metrics = config.metrics ? &metrics : nullptr;
-  context.read_wait = std::chrono::milliseconds(config.read_wait_ms);
-  context.ready_max_lag_events = config.ready_max_lag_events;
-  http::Router router;
-  api::AddApiRoutes(&context, router);
-
-  http::ServerOptions server_options;
-  server_options.host = listen->first;
-  server_options.port = listen->second;
-  server_options.io_threads = static_cast<int>(config.io_threads);
-  server_options.limits.header_limit_bytes = static_cast<size_t>(config.header_limit_bytes);
-  server_options.limits.body_limit_bytes = static_cast<size_t>(config.body_limit_bytes);
-  server_options.limits.max_connections = static_cast<size_t>(config.max_connections);
-  server_options.limits.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
-  server_options.limits.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
-  server_options.limits.shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);
-  auto server = http::HttpServer::Start(server_options, std::move(router),
-                                        config.metrics ? &metrics : nullptr);
-  if (!server.ok()) return fail("HTTP server", server.status());
-  // Scripts (and the end-to-end tests) read this line for the port.
-  out << "funding-ledger serving on http://" << listen->first << ":" << (*server)->port()
-      << std::endl;
-  LEDGER_LOG(LogLevel::kInfo, "serve", "serving")
-      .Str("host", listen->first)
-      .Int("port", (*server)->port())
-      .Int("position", (*log)->Head().position);
-
-  int signal = 0;
-  sigwait(&signals, &signal);
-  LEDGER_LOG(LogLevel::kInfo, "serve", "shutting down")
-      .Str("signal", signal == SIGINT ? "SIGINT" : "SIGTERM");
-
-  (*server)->Stop();     // no new requests; those in flight are answered
-  (*sequencer)->Stop();  // every queued command is decided and answered
-  answers.Stop();
-  workers.Stop();
-  projector->Stop();  // finishes its batch
-  if (embedded) {
-    if (const Status stopped = embedded->Stop(); !stopped.ok()) {
-      LEDGER_LOG(LogLevel::kError, "serve", "embedded PostgreSQL did not stop cleanly")
-          .Str("error", stopped.ToString());
-    }
-  }
-  LEDGER_LOG(LogLevel::kInfo, "serve", "stopped").Int("position", (*log)->Head().position);
-  return 0;
+  const sigset_t signals = BlockStopSignals();
+  Result<Opened, StartFailure> opened = Open(config);
+  if (!opened.ok()) return LogStartFailure(opened.error());
+  return RunService(config, *opened, signals, out);
 }
 
 }  // namespace ledger::app
