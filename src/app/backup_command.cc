@@ -3,8 +3,10 @@
 #include <string>
 
 #include "app/command_support.h"
+#include "app/interrupt.h"
+#include "app/progress.h"
 #include "app/subcommands.h"
-#include "app/tool_support.h"
+#include "app/tool_stores.h"
 #include "common/json_writer.h"
 #include "events/backup.h"
 #include "events/codec.h"

@@ -6,8 +6,9 @@
 
 #include "app/command_support.h"
 #include "app/event_filter.h"
+#include "app/interrupt.h"
 #include "app/subcommands.h"
-#include "app/tool_support.h"
+#include "app/tool_stores.h"
 #include "events/codec.h"
 
 namespace ledger::app {

@@ -2,7 +2,7 @@
 
 #include "app/command_support.h"
 #include "app/subcommands.h"
-#include "app/tool_support.h"
+#include "app/tool_stores.h"
 #include "events/codec.h"
 
 namespace ledger::app {

@@ -1,11 +1,9 @@
-#include "app/tool_support.h"
+#include "app/progress.h"
 
-#include <csignal>
 #include <sstream>
+#include <string>
 
 #include <gtest/gtest.h>
-
-#include "support/status_matchers.h"
 
 namespace ledger::app {
 namespace {
@@ -42,22 +40,6 @@ TEST(ProgressTest, DrawsOneLineInPlaceOnlyWhenEnabled) {
   EXPECT_EQ(text.find("work: 2 / 4"), std::string::npos) << text;
   EXPECT_NE(text.find("\rwork: 4 / 4 events (100.0 %)"), std::string::npos) << text;
   EXPECT_EQ(text.back(), '\n');
-}
-
-TEST(InterruptTest, TheFirstSignalAsksToStopAndTheScopeRestoresTheHandler) {
-  struct sigaction before {};
-  sigaction(SIGTERM, nullptr, &before);
-  {
-    const InterruptScope scope;
-    EXPECT_FALSE(StopRequested());
-    std::raise(SIGTERM);
-    EXPECT_TRUE(StopRequested());
-  }
-  struct sigaction after {};
-  sigaction(SIGTERM, nullptr, &after);
-  EXPECT_EQ(after.sa_handler, before.sa_handler);
-  const InterruptScope again;
-  EXPECT_FALSE(StopRequested());
 }
 
 }  // namespace

@@ -1,16 +1,12 @@
 #pragma once
 
-// What the audit subcommands (head, events, verify, replay, backup) need for
-// their work: interruption, progress on a terminal, and opening the log and
-// the read-side database beside a running `serve`.
+// The ledger's stores as the audit tools (head, events, verify, replay,
+// backup) open them: beside a running `serve`, which may hold them.
 
-#include <chrono>
-#include <cstdint>
 #include <iosfwd>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "app/config.h"
 #include "common/result.h"
@@ -18,48 +14,6 @@
 #include "projections/embedded_postgres.h"
 
 namespace ledger::app {
-
-// While alive, SIGINT and SIGTERM set a flag that long work polls (through
-// StopRequested) and stops at its next check, cleanly. A second signal ends
-// the process at once with the default action, which is still safe: nothing
-// a tool writes is visible before its final commit or rename. The previous
-// handlers come back on destruction.
-class InterruptScope {
- public:
-  InterruptScope();
-  ~InterruptScope();
-  InterruptScope(const InterruptScope&) = delete;
-  InterruptScope& operator=(const InterruptScope&) = delete;
-};
-bool StopRequested();
-
-// Progress of long work on stderr, only when stderr is a terminal: one line
-// rewritten in place, at most every kProgressInterval.
-inline constexpr std::chrono::milliseconds kProgressInterval{200};
-class Progress {
- public:
-  // `enabled` false: every call does nothing.
-  Progress(std::ostream& err, std::string label, bool enabled);
-  ~Progress();
-  Progress(const Progress&) = delete;
-  Progress& operator=(const Progress&) = delete;
-
-  void Update(int64_t done, int64_t total);
-  // Ends the line (if one was drawn).
-  void Finish();
-
- private:
-  std::ostream& err_;
-  std::string label_;
-  bool enabled_;
-  bool drawn_ = false;
-  std::chrono::steady_clock::time_point started_;
-  std::chrono::steady_clock::time_point last_;
-};
-// Whether progress should be drawn: stderr is a terminal.
-bool StderrIsTerminal();
-// "verify chain: 1 234 567 / 10 000 000 events (12.3 %), 1.52 M events/s, ETA 6 s".
-std::string FormatProgress(std::string_view label, int64_t done, int64_t total, double seconds);
 
 // The log opened as a RocksDB secondary instance (events/rocks_log.h) in
 // DATA_DIR/log, so that it can be read, followed and backed up while

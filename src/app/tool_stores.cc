@@ -1,0 +1,74 @@
+#include "app/tool_stores.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <ostream>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace ledger::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+}  // namespace
+
+Result<std::unique_ptr<ToolLog>> ToolLog::Open(const std::string& data_dir, bool check_tail) {
+  const std::string path = data_dir + "/log";
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) {
+    return Status::NotFound("no event log in " + path + " (is --data-dir right?)");
+  }
+  std::string pattern = (fs::temp_directory_path(ec) / "funding-ledger-secondary-XXXXXX").string();
+  if (ec) pattern = "/tmp/funding-ledger-secondary-XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) {
+    return Status::IOError("creating a temporary directory " + pattern);
+  }
+  std::unique_ptr<ToolLog> tool(new ToolLog());
+  tool->secondary_dir_ = pattern;
+  events::RocksLogOptions options;
+  options.secondary_dir = pattern;
+  if (!check_tail) options.verify_tail_events = 0;
+  LEDGER_ASSIGN_OR_RETURN(tool->log_, events::RocksEventLog::Open(path, options));
+  return tool;
+}
+
+ToolLog::~ToolLog() {
+  log_.reset();
+  if (!secondary_dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(secondary_dir_, ec);
+  }
+}
+
+Result<ReadSide> OpenReadSide(const Config& config, std::string_view command, bool create,
+                              std::ostream& err) {
+  ReadSide side;
+  if (!config.database_url.empty()) {
+    side.conninfo = config.database_url;
+    return side;
+  }
+  projections::EmbeddedPostgresOptions pg;
+  pg.data_dir = config.data_dir + "/pg";
+  pg.durable = true;
+  if (auto running = projections::EmbeddedPostgres::RunningAt(pg)) {
+    side.conninfo = std::move(*running);
+    return side;
+  }
+  std::error_code ec;
+  if (!create && !fs::is_directory(pg.data_dir + "/cluster", ec)) {
+    return Status::NotFound("no read-side database: " + pg.data_dir +
+                            " holds no embedded PostgreSQL and no --database-url was given");
+  }
+  // As serve does: the embedded PostgreSQL runs as its own user and must
+  // reach its folder.
+  chmod(config.data_dir.c_str(), 0711);
+  LEDGER_ASSIGN_OR_RETURN(side.started, projections::EmbeddedPostgres::Start(pg));
+  side.conninfo = side.started->ConnectionString("postgres");
+  err << "funding-ledger " << command << ": started the embedded PostgreSQL in " << pg.data_dir
+      << " (the service is not running); it stops when " << command << " ends\n";
+  return side;
+}
+
+}  // namespace ledger::app
