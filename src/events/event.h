@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -96,6 +97,36 @@ enum class EventType : uint8_t {
   kFundingRefunded,
 };
 inline constexpr size_t kEventTypeCount = 5;
+
+// True exactly for the enumerators of EventType. The switch has no default,
+// so an enumerator added without a case here does not compile; the
+// static_asserts below then hold kEventTypeCount to the enumerators and to
+// the alternatives of EventData (TypeOf is the variant's index).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic error "-Wswitch"
+constexpr bool IsEventType(EventType type) {
+  switch (type) {
+    case EventType::kPostCreated:
+    case EventType::kPostEdited:
+    case EventType::kPostDeleted:
+    case EventType::kPostFunded:
+    case EventType::kFundingRefunded:
+      return true;
+  }
+  return false;
+}
+#pragma GCC diagnostic pop
+static_assert(
+    [] {
+      for (unsigned value = 0; value <= UINT8_MAX; ++value) {
+        const bool counted = value < kEventTypeCount;
+        if (IsEventType(static_cast<EventType>(value)) != counted) return false;
+      }
+      return true;
+    }(),
+    "the EventType enumerators must be exactly 0 .. kEventTypeCount - 1");
+static_assert(std::variant_size_v<EventData> == kEventTypeCount,
+              "every EventType has one alternative of EventData");
 
 EventType TypeOf(const EventData& data);
 // "PostCreated", ...: the envelope's `type` and the schema file's name.
