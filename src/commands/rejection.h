@@ -26,6 +26,40 @@ enum class RejectReason : uint8_t {
 
 inline constexpr uint8_t kMaxRejectReason = 11;
 
+// True exactly for the enumerators of RejectReason. The switch has no
+// default, so a reason added without a case here does not compile; the
+// static_assert below then holds kMaxRejectReason to the enumerators (which
+// ReasonFromValue and the metrics' outcome slots take to be 1..max).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic error "-Wswitch"
+constexpr bool IsRejectReason(RejectReason reason) {
+  switch (reason) {
+    case RejectReason::kInvalidField:
+    case RejectReason::kEndDateInPast:
+    case RejectReason::kTargetImmutable:
+    case RejectReason::kPostNotFound:
+    case RejectReason::kPostDeleted:
+    case RejectReason::kNotOwner:
+    case RejectReason::kVersionMismatch:
+    case RejectReason::kOwnerCannotFund:
+    case RejectReason::kFundingClosed:
+    case RejectReason::kAmountOverflow:
+    case RejectReason::kTooManyBackers:
+      return true;
+  }
+  return false;
+}
+#pragma GCC diagnostic pop
+static_assert(
+    [] {
+      for (unsigned value = 0; value <= UINT8_MAX; ++value) {
+        const bool counted = value >= 1 && value <= kMaxRejectReason;
+        if (IsRejectReason(static_cast<RejectReason>(value)) != counted) return false;
+      }
+      return true;
+    }(),
+    "the RejectReason enumerators must be exactly 1 .. kMaxRejectReason");
+
 // snake_case name, used in metrics labels and problem type URIs.
 std::string_view ReasonName(RejectReason reason);
 std::optional<RejectReason> ReasonFromValue(uint8_t value);
