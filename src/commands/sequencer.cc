@@ -29,29 +29,34 @@ CommandResult Unavailable(Status why) {
   return r;
 }
 
-CommandResult Invalid(std::string why) {
+CommandResult Invalid(Status why) {
   CommandResult r;
   r.status = CommandStatus::kInvalid;
-  r.error = Status::InvalidArgument(std::move(why));
+  r.error = std::move(why);
   return r;
 }
 
 // The identity strings of a submission end up in every event's canonical
-// bytes, so they must be valid UTF-8 and bounded.
-std::optional<std::string> CheckIdentity(const Submission& s) {
+// bytes, so they must be valid UTF-8 and bounded. kInvalidArgument names the
+// first one that is not.
+Status CheckIdentity(const Submission& s) {
   const auto check = [](std::string_view value, size_t max, std::string_view name,
-                        bool required) -> std::optional<std::string> {
-    if (required && value.empty()) return std::string(name) + " is required";
+                        bool required) -> Status {
+    if (required && value.empty()) {
+      return Status::InvalidArgument(std::string(name) + " is required");
+    }
     if (value.size() > max) {
-      return std::string(name) + " is longer than " + std::to_string(max) + " bytes";
+      return Status::InvalidArgument(std::string(name) + " is longer than " + std::to_string(max) +
+                                     " bytes");
     }
     if (!CountCodePoints(value) || HasControlCharacter(value)) {
-      return std::string(name) + " must be UTF-8 text without control characters";
+      return Status::InvalidArgument(std::string(name) +
+                                     " must be UTF-8 text without control characters");
     }
-    return std::nullopt;
+    return Status::Ok();
   };
-  if (auto p = check(s.actor, kActorMaxBytes, "actor", true)) return p;
-  if (auto p = check(s.correlation_id, kCorrelationIdMaxBytes, "correlation id", false)) return p;
+  LEDGER_RETURN_IF_ERROR(check(s.actor, kActorMaxBytes, "actor", true));
+  LEDGER_RETURN_IF_ERROR(check(s.correlation_id, kCorrelationIdMaxBytes, "correlation id", false));
   return check(s.idempotency_key, kIdempotencyKeyMaxBytes, "idempotency key", false);
 }
 
@@ -133,9 +138,9 @@ void Sequencer::Submit(Submission submission, Completion done) {
   const auto count = [this, kind](size_t slot) {
     if (options_.count_metrics) counters_.CountCommand(kind, slot);
   };
-  if (auto problem = CheckIdentity(submission)) {
+  if (Status identity = CheckIdentity(submission); !identity.ok()) {
     count(kSlotInvalid);
-    done(Invalid(std::move(*problem)));
+    done(Invalid(std::move(identity)));
     return;
   }
   Item item{std::move(submission), {}, {}};
