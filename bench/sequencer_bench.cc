@@ -66,7 +66,7 @@ commands::Submission FundOf(size_t submitter, size_t i) {
 }
 
 void Report(benchmark::State& state, std::vector<int64_t>& latencies_ns, double seconds,
-            const commands::SequencerStats& before, const commands::SequencerStats& after) {
+            const commands::SequencerMetrics& before, const commands::SequencerMetrics& after) {
   std::sort(latencies_ns.begin(), latencies_ns.end());
   const auto pct = [&latencies_ns](double p) {
     const auto at = static_cast<size_t>(p * static_cast<double>(latencies_ns.size() - 1));
@@ -77,7 +77,7 @@ void Report(benchmark::State& state, std::vector<int64_t>& latencies_ns, double 
   state.counters["p50_us"] = pct(0.50);
   state.counters["p99_us"] = pct(0.99);
   state.counters["cmds_per_batch"] =
-      total / static_cast<double>(after.batches_written - before.batches_written);
+      total / static_cast<double>(after.batches_written() - before.batches_written());
 }
 
 using Latencies = std::vector<std::vector<int64_t>>;  // ns, per submitter
@@ -100,7 +100,7 @@ void Measure(benchmark::State& state, Drive drive) {
       state.SkipWithError("setup failed");
       return;
     }
-    const auto before = p.sequencer->stats();
+    const auto before = p.sequencer->metrics();
     state.ResumeTiming();
 
     const auto start = Clock::now();
@@ -110,7 +110,7 @@ void Measure(benchmark::State& state, Drive drive) {
     state.PauseTiming();
     std::vector<int64_t> all;
     for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-    Report(state, all, seconds, before, p.sequencer->stats());
+    Report(state, all, seconds, before, p.sequencer->metrics());
     state.ResumeTiming();
   }
 }

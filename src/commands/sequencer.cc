@@ -219,11 +219,6 @@ std::optional<PostState> Sequencer::FindPost(int64_t post_id) const {
   return posts_[static_cast<size_t>(post_id - 1)];
 }
 
-SequencerStats Sequencer::stats() const {
-  return SequencerStats{batches_written_.load(), commands_decided_.load(), events_appended_.load(),
-                        write_failures_.load()};
-}
-
 SequencerMetrics Sequencer::metrics() const {
   SequencerMetrics m = counters_.Snapshot();
   m.queue_depth = queue_depth();
@@ -364,7 +359,6 @@ std::vector<CommandResult> Sequencer::ProcessBatch(std::vector<Item>& items) {
                                   : nullptr;
       const DecideContext ctx{now, time_zone_, sub.actor, static_cast<int64_t>(posts_.size()) + 1};
       Decision decision = Decide(post, sub.command, ctx);
-      commands_decided_.fetch_add(1, std::memory_order_relaxed);
 
       CommandOutcome& outcome = result.outcome;
       if (!decision.accepted()) {
@@ -426,13 +420,10 @@ std::vector<CommandResult> Sequencer::ProcessBatch(std::vector<Item>& items) {
       if (written.ok()) {
         if (options_.count_metrics) counters_.CountWrite(events_by_type, write_seconds);
         LEDGER_CHECK(log_->Head() == head, "log head differs from the sequencer's after append");
-        batches_written_.fetch_add(1, std::memory_order_relaxed);
-        events_appended_.fetch_add(encoded.size(), std::memory_order_relaxed);
         last_recorded_at_ = now;
       } else {
         // Nothing of this batch is durable: undo it in memory and tell every
         // submitter whose answer depended on it that it did not happen.
-        write_failures_.fetch_add(1, std::memory_order_relaxed);
         if (options_.count_metrics) counters_.CountFailedWrite(write_seconds);
         LEDGER_CHECK(log_->Head() == start_head, "a failed append moved the log head");
         const Status restored = RestorePosts(touched, start_next_post);

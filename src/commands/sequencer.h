@@ -1,6 +1,5 @@
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -39,7 +38,8 @@ struct SequencerOptions {
   // Called on the completion thread after the submitters of each batch were
   // answered, e.g. to wake the projector. Must not block.
   std::function<void()> after_batch;
-  // False leaves every SequencerCounters figure at zero and skips timing the
+  // False leaves every figure of metrics() at zero (batches_written()
+  // included; the log head still counts events) and skips timing the
   // writes: for measuring what the instrumentation costs.
   bool count_metrics = true;
 };
@@ -69,14 +69,6 @@ struct CommandResult {
   bool replayed = false;
   CommandOutcome outcome;  // for kAccepted and kRejected
   Status error;            // for kUnavailable and kInvalid
-};
-
-// Counters for tests, benchmarks and metrics. Monotonic.
-struct SequencerStats {
-  uint64_t batches_written = 0;
-  uint64_t commands_decided = 0;
-  uint64_t events_appended = 0;
-  uint64_t write_failures = 0;
 };
 
 // The single writer of the log. One thread owns the in-memory state of every
@@ -111,8 +103,8 @@ class Sequencer {
 
   // A copy of a post's current state (nullopt if it never existed).
   std::optional<PostState> FindPost(int64_t post_id) const;
-  SequencerStats stats() const;
-  // Everything /metrics shows of the write side.
+  // Everything the sequencer counts: what /metrics shows of the write side,
+  // and what tests and benchmarks read (see SequencerMetrics).
   SequencerMetrics metrics() const;
   size_t queue_depth() const;
 
@@ -157,11 +149,7 @@ class Sequencer {
   bool broken_ = false;  // state could not be restored after a failed write
   Status broken_status_;
 
-  std::atomic<uint64_t> batches_written_{0};
-  std::atomic<uint64_t> commands_decided_{0};
-  std::atomic<uint64_t> events_appended_{0};
-  std::atomic<uint64_t> write_failures_{0};
-  SequencerCounters counters_;
+  SequencerCounters counters_;  // only when options_.count_metrics
 
   // Completions run on their own thread so that waking submitters overlaps
   // the next batch's decisions and fsync instead of delaying them. At most

@@ -44,6 +44,15 @@ OutcomeLabels SlotLabels(size_t slot);
 
 // A consistent-enough copy of the sequencer's counters: each number is
 // monotonic across snapshots except the queue depth.
+//
+// The one set of figures the sequencer keeps, for /metrics, tests and
+// benchmarks alike; nothing is counted twice. Writes are read off the
+// histograms: each durable write is one observation of batch_events, each
+// failed one adds to append_failures, and both are timed in write_seconds.
+// With SequencerOptions::count_metrics = false every figure stays zero,
+// batches_written() included: that switch exists to measure what counting
+// costs, so nothing on the write path is counted or timed then (the log head
+// still tells how many events were written).
 struct SequencerMetrics {
   // [kind][slot]: submissions by how they ended. Idempotent replays are not
   // here but in idempotency_hits.
@@ -59,6 +68,9 @@ struct SequencerMetrics {
   HistogramSnapshot write_seconds;   // each durable write (fsync included)
   size_t queue_depth = 0;
   size_t queue_capacity = 0;
+
+  // Durable writes (group commits) so far.
+  uint64_t batches_written() const { return batch_events.count; }
 };
 
 // The counters behind SequencerMetrics. Thread-safe: every method is a few

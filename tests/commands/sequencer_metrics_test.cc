@@ -68,12 +68,11 @@ TEST_F(SequencerMetricsTest, CountsEveryCommandByKindOutcomeAndReason) {
   // Each command waited alone, so every batch held one; the invalid one
   // never reached a batch. Writes: the create, 2 fundings and the delete;
   // the rejections (without keys) and the replay wrote nothing.
-  const SequencerStats stats = sequencer_->stats();
   EXPECT_EQ(m.batch_commands.count, 8u);
   EXPECT_EQ(m.batch_commands.counts[0], 8u);
-  EXPECT_EQ(m.batch_events.count, stats.batches_written);
-  EXPECT_DOUBLE_EQ(m.batch_events.sum, static_cast<double>(stats.events_appended));
-  EXPECT_EQ(m.write_seconds.count, stats.batches_written);
+  EXPECT_EQ(m.batches_written(), 4u);
+  EXPECT_DOUBLE_EQ(m.batch_events.sum, static_cast<double>(log_->Head().position));
+  EXPECT_EQ(m.write_seconds.count, m.batches_written());
   EXPECT_GT(m.write_seconds.sum, 0);
   EXPECT_EQ(m.append_failures, 0u);
   EXPECT_EQ(m.queue_depth, 0u);
@@ -102,7 +101,8 @@ TEST_F(SequencerMetricsTest, CountsNothingWhenToldNotTo) {
   for (const uint64_t n : m.events_appended) EXPECT_EQ(n, 0u);
   EXPECT_EQ(m.batch_commands.count, 0u);
   EXPECT_EQ(m.write_seconds.count, 0u);
-  EXPECT_EQ(sequencer_->stats().events_appended, 2u);  // the ledger itself is unaffected
+  EXPECT_EQ(m.batches_written(), 0u);
+  EXPECT_EQ(log_->Head().position, 2);  // the ledger itself is unaffected
 }
 
 TEST(SequencerMetricsLabelsTest, NamesEverySlotOnce) {
