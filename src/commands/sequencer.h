@@ -23,6 +23,8 @@
 
 namespace ledger::commands {
 
+struct NewEvent;
+
 struct SequencerOptions {
   // Commands waiting for the sequencer. A full queue answers kOverloaded at
   // once instead of growing memory.
@@ -114,22 +116,43 @@ class Sequencer {
     events::Hash fingerprint{};
     Completion done;
   };
+  // What one batch builds up between deciding and writing (sequencer_batch.cc).
   struct BatchScratch;
-
-  Sequencer(events::EventLog* log, const Clock* clock, const TimeZone* time_zone,
-            const SequencerOptions& options);
-  Status Rebuild();
   // A decided and written batch whose submitters are still to be told.
   struct Answered {
     std::vector<Item> items;
     std::vector<CommandResult> results;
   };
 
+  Sequencer(events::EventLog* log, const Clock* clock, const TimeZone* time_zone,
+            const SequencerOptions& options);
+
+  // The two threads (sequencer.cc).
   void Run();
   void RunCompletions();
+  void CountAnswered(const std::vector<Item>& items, const std::vector<CommandResult>& results);
+
+  // One batch (sequencer_batch.cc), on the sequencer thread under state_mu_.
   // Decides and writes `items`; returns their results in the same order.
   std::vector<CommandResult> ProcessBatch(std::vector<Item>& items);
-  Status RestorePosts(const std::vector<int64_t>& post_ids, int64_t next_post_id);
+  // The idempotency gate: true when `result` already answers `item` (its key
+  // is in flight in this batch, or a stored record within retention replays
+  // or refuses it); false when it is to be decided, its key now the batch's.
+  bool AnsweredByIdempotency(const Item& item, BatchScratch& batch, CommandResult& result);
+  // Decides `item` against the current state and, when accepted, seals its
+  // events into the batch and applies them to the state.
+  void DecideAndSeal(const Item& item, BatchScratch& batch, CommandResult& result);
+  void SealEvent(const Submission& submission, NewEvent& decided, BatchScratch& batch);
+  // The batch's one write; on failure, UndoBatch.
+  void CommitBatch(BatchScratch& batch, std::vector<CommandResult>& results);
+  void UndoBatch(const BatchScratch& batch, const Status& written,
+                 std::vector<CommandResult>& results);
+
+  // The state from the log (sequencer_rebuild.cc).
+  Status Rebuild();
+  Status RestorePosts(const std::vector<int64_t>& post_ids, int64_t next_post);
+
+  int64_t next_post_id() const { return static_cast<int64_t>(posts_.size()) + 1; }
 
   events::EventLog* const log_;
   const Clock* const clock_;

@@ -1,0 +1,196 @@
+// One batch of the sequencer: the idempotency gate, decide-and-seal, and the
+// one write that makes the batch durable (or undoes it).
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "commands/decide.h"
+#include "commands/sequencer.h"
+#include "common/check.h"
+#include "events/codec.h"
+#include "events/keys.h"
+#include "events/record.h"
+
+namespace ledger::commands {
+
+struct Sequencer::BatchScratch {
+  BatchScratch(events::LogHead log_head, int64_t next_post, Timestamp recorded_at)
+      : start_head(log_head), start_next_post(next_post), now(recorded_at), head(log_head) {}
+
+  const events::LogHead start_head;  // the log before the batch
+  const int64_t start_next_post;     // the next post id before the batch
+  const Timestamp now;               // every event's recorded_at; never decreases
+  events::LogHead head;              // the newest event sealed so far
+  std::vector<events::EncodedEvent> encoded;
+  std::vector<events::IdempotencyWrite> idempotency;
+  std::vector<int64_t> touched;          // the stream of every sealed event
+  std::vector<size_t> fresh;             // items whose result depends on the write
+  std::unordered_set<std::string> keys;  // idempotency scopes decided in this batch
+  std::array<uint64_t, events::kEventTypeCount> events_by_type{};
+};
+
+namespace {
+
+CommandResult Unavailable(Status why) {
+  CommandResult r;
+  r.status = CommandStatus::kUnavailable;
+  r.error = std::move(why);
+  return r;
+}
+
+// The answer stored with an idempotency record, given again.
+CommandResult Replayed(std::string_view stored_outcome) {
+  auto outcome = DecodeOutcome(stored_outcome);
+  if (!outcome.ok()) return Unavailable(outcome.status());
+  CommandResult r;
+  r.outcome = std::move(outcome).value();
+  r.status = r.outcome.accepted ? CommandStatus::kAccepted : CommandStatus::kRejected;
+  r.replayed = true;
+  return r;
+}
+
+}  // namespace
+
+std::vector<CommandResult> Sequencer::ProcessBatch(std::vector<Item>& items) {
+  std::vector<CommandResult> results(items.size());
+  std::lock_guard state_lock(state_mu_);
+  BatchScratch batch(log_->Head(), next_post_id(), std::max(clock_->Now(), last_recorded_at_));
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (broken_) {
+      results[i] = Unavailable(broken_status_);
+      continue;
+    }
+    if (AnsweredByIdempotency(items[i], batch, results[i])) continue;
+    DecideAndSeal(items[i], batch, results[i]);
+    batch.fresh.push_back(i);
+  }
+  CommitBatch(batch, results);
+  return results;
+}
+
+bool Sequencer::AnsweredByIdempotency(const Item& item, BatchScratch& batch,
+                                      CommandResult& result) {
+  const Submission& sub = item.submission;
+  if (sub.idempotency_key.empty()) return false;
+  std::string scope = events::IdempotencyKey(sub.actor, sub.idempotency_key);
+  if (batch.keys.contains(scope)) {
+    // The first request with this key is decided but not yet durable.
+    result.status = CommandStatus::kIdempotencyInFlight;
+    return true;
+  }
+  const auto found = log_->FindIdempotency(sub.actor, sub.idempotency_key);
+  if (!found.ok()) {
+    result = Unavailable(found.status());
+    return true;
+  }
+  const std::optional<events::IdempotencyRecord>& record = *found;
+  const bool retained = record && batch.now - record->recorded_at < options_.idempotency_retention;
+  if (!retained) {
+    batch.keys.insert(std::move(scope));
+    return false;
+  }
+  if (record->fingerprint != item.fingerprint) {
+    result.status = CommandStatus::kIdempotencyMismatch;
+    return true;
+  }
+  result = Replayed(record->outcome);
+  return true;
+}
+
+void Sequencer::DecideAndSeal(const Item& item, BatchScratch& batch, CommandResult& result) {
+  const Submission& sub = item.submission;
+  const int64_t post_id = TargetPost(sub.command);
+  const PostState* post = post_id >= 1 && post_id < next_post_id()
+                              ? &posts_[static_cast<size_t>(post_id - 1)]
+                              : nullptr;
+  const DecideContext ctx{batch.now, time_zone_, sub.actor, next_post_id()};
+  Decision decision = Decide(post, sub.command, ctx);
+
+  CommandOutcome& outcome = result.outcome;
+  if (!decision.accepted()) {
+    outcome.accepted = false;
+    outcome.rejection = std::move(*decision.rejection);
+    result.status = CommandStatus::kRejected;
+  } else {
+    LEDGER_CHECK(!decision.events.empty(), "an accepted decision must produce events");
+    outcome.accepted = true;
+    outcome.first_position = batch.head.position + 1;
+    outcome.post_id = decision.events.front().stream;
+    for (NewEvent& decided : decision.events) SealEvent(sub, decided, batch);
+    outcome.last_position = batch.head.position;
+    outcome.stream_version = posts_[static_cast<size_t>(outcome.post_id - 1)].version;
+    result.status = CommandStatus::kAccepted;
+  }
+  if (!sub.idempotency_key.empty()) {
+    batch.idempotency.push_back(events::IdempotencyWrite{
+        sub.actor, sub.idempotency_key,
+        events::IdempotencyRecord{item.fingerprint, batch.now, EncodeOutcome(outcome)}});
+  }
+}
+
+// Gives a decided event the next position, its post's next stream version,
+// the batch's time and the previous hash; seals and encodes it into the
+// batch, and applies it to the post's state so that later commands see it.
+void Sequencer::SealEvent(const Submission& submission, NewEvent& decided, BatchScratch& batch) {
+  if (decided.stream == next_post_id()) posts_.emplace_back();
+  LEDGER_CHECK(decided.stream >= 1 && decided.stream < next_post_id(),
+               "decided event for an unknown post");
+  PostState& state = posts_[static_cast<size_t>(decided.stream - 1)];
+  ++batch.events_by_type[static_cast<size_t>(events::TypeOf(decided.data))];
+  events::Event e;
+  e.position = batch.head.position + 1;
+  e.stream = decided.stream;
+  e.stream_version = state.version + 1;
+  e.recorded_at = batch.now;
+  e.actor = submission.actor;
+  e.correlation_id = submission.correlation_id;
+  e.idempotency_key = submission.idempotency_key;
+  e.data = std::move(decided.data);
+  e.prev_hash = batch.head.hash;
+  std::string record = events::SealRecord(e, events::EncodeCanonical(e));
+  const Status applied = Apply(state, e);
+  LEDGER_CHECK(applied.ok(), applied.message());
+  batch.touched.push_back(e.stream);
+  batch.head = events::LogHead{e.position, e.hash};
+  batch.encoded.push_back(events::EncodedEvent{e.position, e.stream, e.stream_version, e.prev_hash,
+                                               e.hash, std::move(record)});
+}
+
+void Sequencer::CommitBatch(BatchScratch& batch, std::vector<CommandResult>& results) {
+  if (batch.encoded.empty() && batch.idempotency.empty()) return;
+  using std::chrono::steady_clock;
+  const auto started = options_.count_metrics ? steady_clock::now() : steady_clock::time_point();
+  const Status written = log_->Append(batch.encoded, batch.idempotency);
+  const double write_seconds =
+      options_.count_metrics ? std::chrono::duration<double>(steady_clock::now() - started).count()
+                             : 0;
+  if (!written.ok()) {
+    if (options_.count_metrics) counters_.CountFailedWrite(write_seconds);
+    UndoBatch(batch, written, results);
+    return;
+  }
+  if (options_.count_metrics) counters_.CountWrite(batch.events_by_type, write_seconds);
+  LEDGER_CHECK(log_->Head() == batch.head, "log head differs from the sequencer's after append");
+  last_recorded_at_ = batch.now;
+}
+
+// Nothing of the batch is durable: undoes it in memory and tells every
+// submitter whose answer depended on it that it did not happen.
+void Sequencer::UndoBatch(const BatchScratch& batch, const Status& written,
+                          std::vector<CommandResult>& results) {
+  LEDGER_CHECK(log_->Head() == batch.start_head, "a failed append moved the log head");
+  const Status restored = RestorePosts(batch.touched, batch.start_next_post);
+  if (!restored.ok()) {
+    broken_ = true;
+    broken_status_ = restored.WithContext("state could not be restored after a failed write");
+  }
+  for (const size_t i : batch.fresh) {
+    results[i] = Unavailable(written);
+  }
+}
+
+}  // namespace ledger::commands
