@@ -9,9 +9,9 @@
 
 #include <pqxx/pqxx>
 
+#include "commands/fold.h"
 #include "common/time_format.h"
 #include "projections/database.h"
-#include "projections/fold.h"
 #include "projections/migrations.h"
 
 namespace ledger::projections {
@@ -112,8 +112,9 @@ DeferredIndexes DeferIndexes(pqxx::work& tx, const std::string& built) {
 
 // Writes the live posts, their backers and the checkpoint into `built` in one
 // transaction, with COPY.
-Status Load(pqxx::connection& connection, const std::string& built, const FoldedLog& folded,
-            const std::string& projector_name, ReplayReport* report) {
+Status Load(pqxx::connection& connection, const std::string& built,
+            const commands::FoldedLog& folded, const std::string& projector_name,
+            ReplayReport* report) {
   const std::string schema = QuoteIdentifier(built);
   return Guard("loading " + built, [&]() -> Status {
     pqxx::work tx(connection);
@@ -294,12 +295,12 @@ Result<ReplayReport> Replay(const events::EventLog& log, const std::string& conn
     return Status::Cancelled("replay stopped " + std::string(when) + "; the live schema " +
                              options.schema + " is unchanged");
   };
-  auto folding = FoldLog(log, to_position, options.progress, options.stop);
+  auto folding = commands::FoldLog(log, to_position, options.progress, options.stop);
   if (folding.status().code() == Status::Code::kCancelled) {
     return Status::Cancelled("replay stopped while folding the log; the live schema " +
                              options.schema + " is unchanged");
   }
-  LEDGER_ASSIGN_OR_RETURN(const FoldedLog folded, std::move(folding));
+  LEDGER_ASSIGN_OR_RETURN(const commands::FoldedLog folded, std::move(folding));
 
   ReplayReport report;
   report.position = folded.position;

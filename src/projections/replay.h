@@ -77,7 +77,7 @@ struct ReplayReport {
 };
 
 // Rebuilds the read tables of `options.schema` from the log:
-//  1. folds the log up to options.to_position (fold.h), checking the chain;
+//  1. folds the log up to options.to_position (commands/fold.h), checking the chain;
 //  2. drops and recreates <schema>_replay with the migrations, then loads
 //     posts, backers and the checkpoint with COPY in one transaction;
 //  3. unless dry_run, swaps it in with one transaction: the live schema is

@@ -9,10 +9,10 @@
 
 #include <pqxx/pqxx>
 
+#include "commands/fold.h"
 #include "common/money.h"
 #include "common/time_format.h"
 #include "projections/database.h"
-#include "projections/fold.h"
 #include "projections/replay.h"
 
 namespace ledger::projections {
@@ -135,8 +135,8 @@ void ComparePost(int64_t id, const commands::PostState* live, int64_t last_posit
 }
 
 // Compares posts lo..hi (all known to the fold) with their rows.
-void CompareRange(pqxx::transaction_base& tx, const std::string& s, const FoldedLog& folded,
-                  int64_t lo, int64_t hi, Collector& out) {
+void CompareRange(pqxx::transaction_base& tx, const std::string& s,
+                  const commands::FoldedLog& folded, int64_t lo, int64_t hi, Collector& out) {
   const std::string ts = std::string(kTimestampFormat);
   const pqxx::result posts = tx.exec_params(
       "SELECT id, title, uploader, owner, description, target_amount, funding_unit, "
@@ -226,7 +226,7 @@ Status CompareTables(const events::EventLog& log, pqxx::transaction_base& tx,
       checkpoint_hash.reset();
     }
   }
-  auto folded = FoldLog(log, fold_to, options.fold_progress, options.stop);
+  auto folded = commands::FoldLog(log, fold_to, options.fold_progress, options.stop);
   if (!folded.ok()) {
     const Status::Code code = folded.status().code();
     if (code == Status::Code::kIOError || code == Status::Code::kCancelled) return folded.status();

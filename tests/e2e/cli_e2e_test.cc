@@ -563,7 +563,7 @@ TEST_F(CliTest, ServeRefusesAnUnknownLogLevelOrMetricsSwitch) {
 // script(1), which gives the tool a pseudo-terminal, and once into files.
 TEST_F(CliTest, ProgressIsDrawnOnATerminalOnly) {
   StartServer(data());
-  // Enough events for a fold chunk (projections::kFoldChunkEvents, 8 192).
+  // Enough events for a fold chunk (commands::kFoldChunkEvents, 8 192).
   std::string array = "[";
   for (int i = 0; i < 100; ++i) array += (i > 0 ? "," : "") + PostBody("p" + std::to_string(i));
   array += "]";

@@ -14,7 +14,6 @@
 #include "events/event_fixtures.h"
 #include "events/keys.h"
 #include "pg_fixture.h"
-#include "projections/fold.h"
 #include "projections/replay.h"
 #include "projections/verify.h"
 #include "support/raw_log.h"
@@ -193,76 +192,6 @@ std::string Describe(const VerifyReport& report) {
            "\" found \"" + m.found + "\"";
   }
   return out;
-}
-
-// --- FoldLog -------------------------------------------------------------
-
-TEST_F(ReplayVerifyTest, FoldLogYieldsTheSequencersStateOfEveryPost) {
-  BuildHistory();
-  auto folded = FoldLog(*log_, log_->Head().position);
-  ASSERT_OK(folded);
-  EXPECT_EQ(folded->position, log_->Head().position);
-  EXPECT_EQ(folded->hash, log_->Head().hash);
-  EXPECT_EQ(folded->events, log_->Head().position);
-  ASSERT_EQ(folded->posts.size(), 5U);
-  for (int64_t id = 1; id <= 5; ++id) {
-    EXPECT_EQ(folded->posts[static_cast<size_t>(id - 1)], *sequencer_->FindPost(id)) << id;
-    EXPECT_EQ(folded->last_position[static_cast<size_t>(id - 1)], LastPosition(id)) << id;
-  }
-}
-
-TEST_F(ReplayVerifyTest, FoldLogToZeroIsEmpty) {
-  BuildHistory();
-  auto folded = FoldLog(*log_, 0);
-  ASSERT_OK(folded);
-  EXPECT_TRUE(folded->posts.empty());
-  EXPECT_EQ(folded->position, 0);
-  EXPECT_EQ(folded->hash, events::kGenesisHash);
-}
-
-TEST_F(ReplayVerifyTest, FoldLogReportsProgressPerChunk) {
-  BuildHistory();
-  std::vector<std::pair<int64_t, int64_t>> calls;
-  ASSERT_OK(FoldLog(*log_, log_->Head().position,
-                    [&](int64_t done, int64_t total) { calls.emplace_back(done, total); }));
-  ASSERT_EQ(calls.size(), 1U);  // the history fits in one chunk
-  EXPECT_EQ(calls[0], std::make_pair(log_->Head().position, log_->Head().position));
-}
-
-TEST_F(ReplayVerifyTest, FoldLogPastTheHeadIsInvalidArgument) {
-  BuildHistory();
-  const auto folded = FoldLog(*log_, log_->Head().position + 1);
-  EXPECT_EQ(folded.status().code(), Status::Code::kInvalidArgument) << folded.status().ToString();
-  EXPECT_EQ(FoldLog(*log_, -1).status().code(), Status::Code::kInvalidArgument);
-}
-
-TEST_F(ReplayVerifyTest, FoldLogOfAFlippedByteIsCorruptionNamingThePosition) {
-  BuildHistory();
-  FlipByteOfEvent(5);
-  const auto folded = FoldLog(*log_, log_->Head().position);
-  ASSERT_EQ(folded.status().code(), Status::Code::kCorruption) << folded.status().ToString();
-  EXPECT_NE(folded.status().message().find("position 5:"), std::string::npos)
-      << folded.status().ToString();
-  // Folding only up to the event before it still works.
-  EXPECT_OK(FoldLog(*log_, 4));
-}
-
-TEST_F(ReplayVerifyTest, FoldLogOfAMissingEventIsCorruptionNamingThePosition) {
-  BuildHistory();
-  TamperWithEvent(7, {});
-  const auto folded = FoldLog(*log_, log_->Head().position);
-  ASSERT_EQ(folded.status().code(), Status::Code::kCorruption) << folded.status().ToString();
-  EXPECT_NE(folded.status().message().find("position 7: event missing"), std::string::npos)
-      << folded.status().ToString();
-}
-
-TEST_F(ReplayVerifyTest, FoldLogOfAnEventTheStateRefusesIsCorruptionNamingThePosition) {
-  BuildHistory();
-  const int64_t bad = AppendRefusedEvent();
-  const auto folded = FoldLog(*log_, bad);
-  ASSERT_EQ(folded.status().code(), Status::Code::kCorruption) << folded.status().ToString();
-  EXPECT_NE(folded.status().message().find("position " + std::to_string(bad)), std::string::npos)
-      << folded.status().ToString();
 }
 
 // --- Replay --------------------------------------------------------------

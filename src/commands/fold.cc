@@ -1,4 +1,4 @@
-#include "projections/fold.h"
+#include "commands/fold.h"
 
 #include <algorithm>
 #include <deque>
@@ -12,7 +12,7 @@
 #include "events/codec.h"
 #include "events/record.h"
 
-namespace ledger::projections {
+namespace ledger::commands {
 namespace {
 
 Status At(int64_t position, std::string_view problem) {
@@ -92,7 +92,7 @@ Status FoldEvent(FoldedLog& folded, const events::Event& event) {
                                   std::to_string(known) + " posts so far)");
   }
   const auto index = static_cast<size_t>(event.stream - 1);
-  LEDGER_RETURN_IF_ERROR(commands::Apply(folded.posts[index], event));
+  LEDGER_RETURN_IF_ERROR(Apply(folded.posts[index], event));
   folded.last_position[index] = event.position;
   return Status::Ok();
 }
@@ -172,4 +172,4 @@ Result<FoldedLog> FoldLog(const events::EventLog& log, int64_t to_position,
   return folded;
 }
 
-}  // namespace ledger::projections
+}  // namespace ledger::commands

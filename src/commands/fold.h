@@ -1,5 +1,10 @@
 #pragma once
 
+// The fold of the log: history turned into post states with Apply, checking
+// the log on the way. It lives beside Apply because the sequencer rebuilds
+// its state with it and may use only events and common; projections (replay,
+// verify) use it from here.
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -10,7 +15,7 @@
 #include "events/event_log.h"
 #include "events/hash.h"
 
-namespace ledger::projections {
+namespace ledger::commands {
 
 // Events read from the log per ScanRecords call, and the granularity of
 // progress reports. Bounds the records decoded ahead of the fold.
@@ -22,7 +27,7 @@ inline constexpr size_t kFoldChunksInFlightMax = 8;
 // Every post's state as of one position of the log: what replay writes into
 // the read tables, what verify compares them with, and what as-of reads serve.
 struct FoldedLog {
-  std::vector<commands::PostState> posts;    // index id - 1; ids are dense from 1
+  std::vector<PostState> posts;              // index id - 1; ids are dense from 1
   std::vector<int64_t> last_position;        // per post, the position of its last event
   int64_t position = 0;                      // the last folded position
   events::Hash hash = events::kGenesisHash;  // its hash (genesis for position 0)
@@ -33,7 +38,7 @@ struct FoldedLog {
 // on the way: every position present and in order, each prev_hash the previous
 // hash, each stored hash the hash of the stored bytes, every event decodable,
 // the posts' ids dense (a stream is either known or the next new id), and
-// every event acceptable to commands::Apply. When to_position is the head, the
+// every event acceptable to Apply. When to_position is the head, the
 // last hash must also equal the head hash.
 //
 // Chunks are decoded on up to kFoldChunksInFlightMax threads at once; states
@@ -48,4 +53,4 @@ Result<FoldedLog> FoldLog(const events::EventLog& log, int64_t to_position,
                           const std::function<void(int64_t done, int64_t total)>& progress = {},
                           const std::function<bool()>& stop = {});
 
-}  // namespace ledger::projections
+}  // namespace ledger::commands
