@@ -9,6 +9,7 @@
 #include <thread>
 #include <utility>
 
+#include "common/check.h"
 #include "events/codec.h"
 #include "events/record.h"
 
@@ -18,6 +19,11 @@ namespace {
 Status At(int64_t position, std::string_view problem) {
   return Status::Corruption("event at position " + std::to_string(position) + ": " +
                             std::string(problem));
+}
+
+Status StreamBroken(int64_t post_id, int64_t position, std::string_view problem) {
+  return Status::Corruption("stream of post " + std::to_string(post_id) + ", event at position " +
+                            std::to_string(position) + ": " + std::string(problem));
 }
 
 // The stored records of one chunk, copied out of the log so that they can be
@@ -170,6 +176,37 @@ Result<FoldedLog> FoldLog(const events::EventLog& log, int64_t to_position,
     return At(to_position, "hash differs from the recorded head hash");
   }
   return folded;
+}
+
+Result<PostState> FoldPostStream(const events::EventLog& log, int64_t post_id, int64_t to_position,
+                                 size_t chunk_events) {
+  LEDGER_CHECK(chunk_events >= 1, "FoldPostStream needs chunks of at least one event");
+  PostState state;
+  std::vector<int64_t> positions;
+  std::vector<events::Event> read;
+  // Every step but the last applies chunk_events events, each at its own
+  // position <= to_position: at most to_position / chunk_events + 1 steps.
+  while (true) {
+    positions.clear();
+    LEDGER_RETURN_IF_ERROR(
+        log.StreamPositions(post_id, state.version + 1, chunk_events, &positions));
+    for (const int64_t position : positions) {
+      // Positions grow with the stream version: the first one past
+      // to_position ends the fold, and nothing after it is read.
+      if (position > to_position) return state;
+      read.clear();
+      LEDGER_RETURN_IF_ERROR(events::ReadEvents(log, position, position, 1, &read));
+      if (read.size() != 1) return StreamBroken(post_id, position, "the index names no event");
+      const events::Event& event = read.front();
+      if (event.stream != post_id) {
+        return StreamBroken(post_id, position,
+                            "the index names an event of post " + std::to_string(event.stream));
+      }
+      // Checks the version sequence and every money rule.
+      LEDGER_RETURN_IF_ERROR(Apply(state, event));
+    }
+    if (positions.size() < chunk_events) return state;
+  }
 }
 
 }  // namespace ledger::commands

@@ -1,9 +1,10 @@
 #pragma once
 
 // The fold of the log: history turned into post states with Apply, checking
-// the log on the way. It lives beside Apply because the sequencer rebuilds
-// its state with it and may use only events and common; projections (replay,
-// verify) use it from here.
+// the log on the way. FoldLog folds every post (the sequencer's start, replay,
+// verify), FoldPostStream one post's stream in bounded memory (the sequencer's
+// rollback after a failed write, as-of reads). It lives beside Apply because
+// the sequencer may use only events and common; projections use it from here.
 
 #include <cstddef>
 #include <cstdint>
@@ -52,5 +53,23 @@ struct FoldedLog {
 Result<FoldedLog> FoldLog(const events::EventLog& log, int64_t to_position,
                           const std::function<void(int64_t done, int64_t total)>& progress = {},
                           const std::function<bool()>& stop = {});
+
+// Stream positions FoldPostStream takes from the stream index per step (8
+// bytes each). Events are then read and applied one at a time, so memory stays
+// bounded whatever the length of the post's history (a popular post has tens
+// of thousands of events, an edit can carry 80 KB of description).
+inline constexpr size_t kStreamFoldChunkEvents = 4'096;
+
+// Folds the events of post `post_id` at positions <= `to_position` into a
+// state, taking `chunk_events` positions from the stream index at a time, and
+// stops at the first event past `to_position` without reading it. A post with
+// no event by then comes back as a default state (!exists()); a deleted one
+// with `deleted` set.
+// REQUIRES: to_position <= log.Head().position (later positions could still
+// be written, so the answer would not be final); chunk_events >= 1.
+// Errors: the log's read errors as they are; kCorruption when the stream
+// index and the events disagree or Apply refuses an event.
+Result<PostState> FoldPostStream(const events::EventLog& log, int64_t post_id, int64_t to_position,
+                                 size_t chunk_events = kStreamFoldChunkEvents);
 
 }  // namespace ledger::commands

@@ -19,9 +19,17 @@
 namespace ledger::commands {
 namespace {
 
+using testing::Create;
 using testing::Delete;
 using testing::Draft;
 using testing::Fund;
+
+Submission Edit(int64_t post, std::string title) {
+  EditPost edit;
+  edit.post_id = post;
+  edit.title = std::move(title);
+  return Submission{edit, "alice", "req-edit", ""};
+}
 
 // A real RocksDB log written by the real sequencer, and ways to break it
 // behind the log's back.
@@ -63,6 +71,27 @@ class FoldTest : public testing::SequencerFixture {
     CreatePost("alice", "short lived");
     Accept(Delete(4, "alice"));
     CreatePost("carol", "untouched");
+  }
+
+  // Post 1 with fundings and an edit, and post 2's events in between:
+  //   1 create 1, 2 create 2, 3 bob funds 1 (2 units), 4 bob funds 2,
+  //   5 title of 1 edited, 6 dave funds 1, 7 bob funds 1 again.
+  void WriteStreamHistory() {
+    Accept(Create());
+    Accept(Create("carol"));
+    Accept(Fund(1, "bob", 2));
+    Accept(Fund(2, "bob"));
+    Accept(Edit(1, "새 제목"));
+    Accept(Fund(1, "dave"));
+    Accept(Fund(1, "bob"));
+    ASSERT_EQ(log_->Head().position, 7);
+  }
+
+  PostState FoldPost(int64_t post_id, int64_t to_position,
+                     size_t chunk_events = kStreamFoldChunkEvents) {
+    Result<PostState> state = FoldPostStream(*log_, post_id, to_position, chunk_events);
+    EXPECT_OK(state);
+    return state.ok() ? *state : PostState{};
   }
 
   // The last position of a post's stream.
@@ -184,6 +213,99 @@ TEST_F(FoldTest, FoldLogOfAnEventTheStateRefusesIsCorruptionNamingThePosition) {
   ASSERT_EQ(folded.status().code(), Status::Code::kCorruption) << folded.status().ToString();
   EXPECT_NE(folded.status().message().find("position " + std::to_string(bad)), std::string::npos)
       << folded.status().ToString();
+}
+
+// --- FoldPostStream ------------------------------------------------------
+
+TEST_F(FoldTest, FoldPostStreamFoldsThePostAsItWasAtEachPosition) {
+  WriteStreamHistory();
+  struct Want {
+    int64_t to_position;
+    int64_t version;
+    int64_t total_funded;
+    int64_t participants;
+    std::string title;
+  };
+  const std::string first = Draft().title;
+  for (const Want& want :
+       {Want{1, 1, 0, 0, first}, Want{2, 1, 0, 0, first}, Want{3, 2, 2'000, 1, first},
+        Want{4, 2, 2'000, 1, first}, Want{5, 3, 2'000, 1, "새 제목"},
+        Want{6, 4, 3'000, 2, "새 제목"}, Want{7, 5, 4'000, 2, "새 제목"}}) {
+    const PostState post = FoldPost(1, want.to_position);
+    ASSERT_TRUE(post.exists()) << want.to_position;
+    EXPECT_FALSE(post.deleted);
+    EXPECT_EQ(post.id, 1);
+    EXPECT_EQ(post.version, want.version) << want.to_position;
+    EXPECT_EQ(post.total_funded, want.total_funded) << want.to_position;
+    EXPECT_EQ(post.participant_count(), want.participants) << want.to_position;
+    EXPECT_EQ(post.title, want.title) << want.to_position;
+  }
+  // At the head the fold is exactly the sequencer's own state.
+  EXPECT_EQ(FoldPost(1, 7), sequencer_->FindPost(1).value());
+  EXPECT_EQ(FoldPost(2, 7), sequencer_->FindPost(2).value());
+}
+
+TEST_F(FoldTest, FoldPostStreamWithNoEventByThenIsNoPost) {
+  WriteStreamHistory();
+  EXPECT_FALSE(FoldPost(1, 0).exists());
+  EXPECT_FALSE(FoldPost(2, 1).exists());  // created at 2
+  EXPECT_TRUE(FoldPost(2, 2).exists());
+  EXPECT_FALSE(FoldPost(99, 7).exists());  // never created
+}
+
+TEST_F(FoldTest, FoldPostStreamInChunksOfAnySizeGivesTheSameState) {
+  WriteStreamHistory();
+  for (int i = 0; i < 20; ++i) Accept(Fund(1, "backer-" + std::to_string(i % 7)));
+  const int64_t head = log_->Head().position;
+  for (int64_t to = 0; to <= head; ++to) {
+    const PostState whole = FoldPost(1, to);
+    for (const size_t chunk : {size_t{1}, size_t{2}, size_t{3}, size_t{5}, size_t{25}}) {
+      EXPECT_EQ(FoldPost(1, to, chunk), whole) << "to " << to << ", chunk " << chunk;
+    }
+  }
+  EXPECT_EQ(FoldPost(1, head, 1), sequencer_->FindPost(1).value());
+}
+
+// A delete appends one refund per backer, then PostDeleted: positions inside
+// that append show the refunds so far, the last one the deleted post.
+TEST_F(FoldTest, FoldPostStreamFoldsADeleteAndItsRefunds) {
+  Accept(Create());           // 1
+  Accept(Fund(1, "bob", 2));  // 2
+  Accept(Fund(1, "carol"));   // 3
+  const CommandOutcome deleted = Accept(Delete(1));
+  ASSERT_EQ(deleted.first_position, 4);  // refund of bob
+  ASSERT_EQ(deleted.last_position, 6);   // PostDeleted, after carol's refund
+  EXPECT_EQ(FoldPost(1, 3).total_funded, 3'000);
+  const PostState bob_refunded = FoldPost(1, 4);
+  EXPECT_FALSE(bob_refunded.deleted);
+  EXPECT_EQ(bob_refunded.total_funded, 1'000);
+  EXPECT_EQ(bob_refunded.participant_count(), 1);
+  const PostState all_refunded = FoldPost(1, 5);
+  EXPECT_FALSE(all_refunded.deleted);
+  EXPECT_EQ(all_refunded.total_funded, 0);
+  const PostState gone = FoldPost(1, 6);
+  EXPECT_TRUE(gone.exists());
+  EXPECT_TRUE(gone.deleted);
+  EXPECT_EQ(gone.version, 6);  // created, 2 fundings, 2 refunds, deleted
+}
+
+TEST_F(FoldTest, FoldPostStreamRefusesAStreamIndexThatNamesAnotherPostsEvent) {
+  WriteStreamHistory();
+  sequencer_.reset();
+  log_.reset();
+  // Post 1's version 2 (position 3) now points at position 4, post 2's.
+  ledger::testing::OverwriteRawValue(dir_.Sub("log"), events::kStreamsFamily,
+                                     events::StreamKey(1, 2), [](std::string& value) {
+                                       value.clear();
+                                       events::AppendBigEndian64(&value, 4);
+                                     });
+  OpenLog();
+  EXPECT_OK(FoldPostStream(*log_, 1, 2));  // the broken entry is never read
+  const Result<PostState> broken = FoldPostStream(*log_, 1, 7);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.status().code(), Status::Code::kCorruption) << broken.status().ToString();
+  EXPECT_NE(broken.status().message().find("post 2"), std::string::npos)
+      << broken.status().ToString();
 }
 
 }  // namespace
