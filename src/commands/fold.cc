@@ -111,6 +111,7 @@ Status ApplyChunk(FoldedLog& folded, const DecodedChunk& chunk) {
     LEDGER_RETURN_IF_ERROR(FoldEvent(folded, event));
     folded.position = event.position;
     folded.hash = event.hash;
+    folded.latest_recorded_at = std::max(folded.latest_recorded_at, event.recorded_at);
     ++folded.events;
   }
   if (chunk.problem) return *chunk.problem;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "commands/post_state.h"
+#include "common/clock.h"
 #include "common/result.h"
 #include "events/event_log.h"
 #include "events/hash.h"
@@ -33,6 +34,7 @@ struct FoldedLog {
   int64_t position = 0;                      // the last folded position
   events::Hash hash = events::kGenesisHash;  // its hash (genesis for position 0)
   int64_t events = 0;                        // events folded
+  Timestamp latest_recorded_at;              // the greatest recorded_at folded (epoch: none)
 };
 
 // Folds events 1..to_position of `log` into per-post states, checking the log

@@ -148,7 +148,9 @@ class Sequencer {
   void UndoBatch(const BatchScratch& batch, const Status& written,
                  std::vector<CommandResult>& results);
 
-  // The state from the log (sequencer_rebuild.cc).
+  // The state from the log (sequencer_rebuild.cc). Rebuild folds the whole
+  // log; RestorePosts drops the posts from `next_post` on and folds each of
+  // `post_ids` below it again from its stream, up to the head.
   Status Rebuild();
   Status RestorePosts(const std::vector<int64_t>& post_ids, int64_t next_post);
 

@@ -161,6 +161,18 @@ TEST_F(FoldTest, FoldLogYieldsTheSequencersStateOfEveryPost) {
   }
 }
 
+TEST_F(FoldTest, FoldLogKeepsTheLatestRecordedAt) {
+  Accept(Create());
+  clock_.Advance(std::chrono::hours(30));
+  Accept(Fund(1));
+  auto folded = FoldLog(*log_, log_->Head().position);
+  ASSERT_OK(folded);
+  EXPECT_EQ(folded->latest_recorded_at, testing::Noon() + std::chrono::hours(30));
+  folded = FoldLog(*log_, 1);
+  ASSERT_OK(folded);
+  EXPECT_EQ(folded->latest_recorded_at, testing::Noon());
+}
+
 TEST_F(FoldTest, FoldLogToZeroIsEmpty) {
   BuildHistory();
   auto folded = FoldLog(*log_, 0);

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "events/chain.h"
+#include "events/event_fixtures.h"
 #include "sequencer_fixture.h"
 
 namespace ledger::commands {
@@ -119,6 +120,32 @@ TEST_F(SequencerTest, RecordedAtNeverGoesBackwards) {
   ASSERT_OK(events::ReadEvents(*log_, 1, 2, 2, &events));
   ASSERT_EQ(events.size(), 2u);
   EXPECT_GE(events[1].recorded_at, events[0].recorded_at);
+}
+
+TEST_F(SequencerTest, RecordedAtNeverGoesBackwardsAcrossARestart) {
+  Accept(Create());
+  Restart();
+  clock_.Advance(-std::chrono::hours(1));
+  Accept(Fund(1));
+  std::vector<events::Event> events;
+  ASSERT_OK(events::ReadEvents(*log_, 1, 2, 2, &events));
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].recorded_at, events[0].recorded_at);
+}
+
+TEST_F(SequencerTest, RefusesToStartOnALogTheStateCannotFold) {
+  Accept(Create());
+  sequencer_.reset();
+  // A well-chained funding that skips a stream version, as a buggy writer
+  // might append it.
+  events::LogHead head = log_->Head();
+  std::vector<events::Event> bad{events::testing::Funded(head.position + 1, 1, 99)};
+  ASSERT_OK(log_->Append(events::testing::SealAll(bad, head), {}));
+  const auto started = Sequencer::Start(log_.get(), &clock_, &zone_);
+  ASSERT_FALSE(started.ok());
+  EXPECT_EQ(started.status().code(), Status::Code::kCorruption) << started.status().ToString();
+  EXPECT_NE(started.status().message().find("position 2"), std::string::npos)
+      << started.status().ToString();
 }
 
 TEST_F(SequencerTest, DeleteRefundsEveryBackerInTheSameAppend) {
