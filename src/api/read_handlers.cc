@@ -8,10 +8,10 @@
 
 #include "api/answers.h"
 #include "api/json_out.h"
-#include "api/post_as_of.h"
 #include "api/post_detail.h"
 #include "api/query_params.h"
 #include "api/request_parts.h"
+#include "commands/fold.h"
 #include "http/problem.h"
 
 namespace ledger::api {
@@ -91,13 +91,14 @@ Response PostAsOfAnswer(const ApiContext& c, const Request& request, int64_t id,
         request, InvalidParameter("as_of", "as_of " + std::to_string(as_of) +
                                                " is past the log head " + std::to_string(head)));
   }
-  const Result<commands::PostState> post = FoldPostTo(*c.log, id, as_of);
+  const Result<commands::PostState> post = commands::FoldPostStream(*c.log, id, as_of);
   if (!post.ok()) return ReadFailure(request, post.status());
   // A deleted post reads as not found, as on a detail read of the tables.
   if (!post->exists() || post->deleted) return ProblemAnswer(request, NoSuchPost());
-  const Result<Timestamp> at = RecordedAt(*c.log, as_of);
+  // d_day and status as of that event's own time, so the answer never changes.
+  const Result<events::Event> at = events::ReadEvent(*c.log, as_of);
   if (!at.ok()) return ReadFailure(request, at.status());
-  const projections::PostDetail detail = DetailAt(*post, *c.time_zone, *at);
+  const projections::PostDetail detail = DetailAt(*post, *c.time_zone, at->recorded_at);
   Response r = Json(200, PostJson(detail, std::nullopt));
   r.headers.emplace_back("ETag", ETag(detail.version));
   r.headers.emplace_back("X-Ledger-Position", std::to_string(as_of));

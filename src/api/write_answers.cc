@@ -62,11 +62,10 @@ Response AcceptedAnswer(const ApiContext& c, const WriteRequest& w, WriteKind ki
       r.status = 204;
       break;
     case WriteKind::kFund: {
-      std::vector<events::Event> written;
-      const Status read = events::ReadEvents(*c.log, position, position, 1, &written);
+      const Result<events::Event> written = events::ReadEvent(*c.log, position);
       const events::PostFunded* funded =
-          written.size() == 1 ? std::get_if<events::PostFunded>(&written.front().data) : nullptr;
-      if (!read.ok() || funded == nullptr) {
+          written.ok() ? std::get_if<events::PostFunded>(&written->data) : nullptr;
+      if (funded == nullptr) {
         return ToResponse(
             RetryLater("unavailable", "the funding was recorded at position " +
                                           std::to_string(position) + " but could not be read back"),

@@ -49,6 +49,15 @@ Status ReadEvents(const EventLog& log, int64_t from, int64_t to, size_t max_coun
   return decode_status;
 }
 
+Result<Event> ReadEvent(const EventLog& log, int64_t position) {
+  std::vector<Event> found;
+  LEDGER_RETURN_IF_ERROR(ReadEvents(log, position, position, 1, &found));
+  if (found.size() != 1) {
+    return Status::Corruption("event at position " + std::to_string(position) + ": event missing");
+  }
+  return std::move(found.front());
+}
+
 Status ReadStream(const EventLog& log, int64_t stream, int64_t from_version, size_t max_count,
                   std::vector<Event>* out) {
   std::vector<int64_t> positions;

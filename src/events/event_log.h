@@ -89,6 +89,11 @@ Status ReadEvents(const EventLog& log, int64_t from, int64_t to, size_t max_coun
 Status ReadEvents(const EventLog& log, int64_t from, int64_t to, size_t max_count, size_t max_bytes,
                   std::vector<Event>* out);
 
+// The decoded event at `position`.
+// REQUIRES: 1 <= position <= log.Head().position.
+// Errors: as ReadEvents; a missing event is kCorruption (the log has no holes).
+Result<Event> ReadEvent(const EventLog& log, int64_t position);
+
 // The decoded events of one stream from `from_version` on, at most `max_count`.
 Status ReadStream(const EventLog& log, int64_t stream, int64_t from_version, size_t max_count,
                   std::vector<Event>* out);

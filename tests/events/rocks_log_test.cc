@@ -87,6 +87,19 @@ TEST_F(RocksLogTest, AppendsReadsAndSurvivesReopen) {
   EXPECT_EQ(chain->events_checked, 8);
 }
 
+TEST_F(RocksLogTest, ReadsOneEventByPosition) {
+  auto log = OpenLog();
+  const std::vector<Event> written = AppendFundings(*log, 3);
+  const Result<Event> second = ReadEvent(*log, 2);
+  ASSERT_OK(second);
+  EXPECT_EQ(*second, written[1]);
+  // Past the head is outside the contract; a hole inside it is corruption.
+  const Result<Event> missing = ReadEvent(*log, 4);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Status::Code::kCorruption);
+  EXPECT_EQ(missing.status().message(), "event at position 4: event missing");
+}
+
 TEST_F(RocksLogTest, ReadStopsAtTheByteBound) {
   auto log = OpenLog();
   AppendFundings(*log, 6);
