@@ -45,8 +45,11 @@ struct PostChange {
 // One batch's changes, by post id.
 using PostChanges = std::map<int64_t, PostChange>;
 
-// Coalesces consecutive events (in position order) per post. Fails with
-// kCorruption on an event that cannot follow (overflow, unknown order).
+// Coalesces `events` per post. REQUIRES: consecutive events of the log in
+// position order; the projector checks the chain (FollowChain) before it
+// calls this, and nothing about the order is checked here. Fails with
+// kCorruption only when a sum over the batch overflows int64: a post's
+// total_delta, or a backer's units or amount.
 Result<PostChanges> CoalesceBatch(std::span<const events::Event> events);
 
 }  // namespace ledger::projections
