@@ -1,10 +1,24 @@
 #include "projections/checkpoint.h"
 
+#include <optional>
+#include <string>
+
 #include <pqxx/pqxx>
 
 #include "projections/database.h"
 
 namespace ledger::projections {
+namespace {
+
+// `row` is (position, hash).
+StoredCheckpoint FromRow(const pqxx::row& row) {
+  const std::string hash_text = row[1].as<std::string>();
+  return StoredCheckpoint{.position = row[0].as<int64_t>(),
+                          .hash = events::HashFromHex(hash_text),
+                          .hash_text = hash_text};
+}
+
+}  // namespace
 
 StoredCheckpoint LockCheckpoint(pqxx::work& tx, std::string_view schema, const std::string& name) {
   const std::string s = QuoteIdentifier(schema);
@@ -12,10 +26,17 @@ StoredCheckpoint LockCheckpoint(pqxx::work& tx, std::string_view schema, const s
                       ".checkpoints (name, position, hash, updated_at) "
                       "VALUES ($1, 0, $2, now()) ON CONFLICT (name) DO NOTHING",
                   name, events::ToHex(events::kGenesisHash));
-  const pqxx::row row = tx.exec_params1(
-      "SELECT position, hash FROM " + s + ".checkpoints WHERE name = $1 FOR UPDATE", name);
-  return StoredCheckpoint{.position = row[0].as<int64_t>(),
-                          .hash = events::HashFromHex(row[1].as<std::string>())};
+  return FromRow(tx.exec_params1(
+      "SELECT position, hash FROM " + s + ".checkpoints WHERE name = $1 FOR UPDATE", name));
+}
+
+std::optional<StoredCheckpoint> ReadCheckpoint(pqxx::transaction_base& tx, std::string_view schema,
+                                               const std::string& name) {
+  const pqxx::result rows = tx.exec_params(
+      "SELECT position, hash FROM " + QuoteIdentifier(schema) + ".checkpoints WHERE name = $1",
+      name);
+  if (rows.empty()) return std::nullopt;
+  return FromRow(rows[0]);
 }
 
 Result<events::LogHead> CheckAgainstHead(const StoredCheckpoint& checkpoint,
@@ -41,6 +62,14 @@ void WriteCheckpoint(pqxx::work& tx, std::string_view schema, const std::string&
   tx.exec_params0("UPDATE " + QuoteIdentifier(schema) +
                       ".checkpoints SET position = $2, hash = $3, updated_at = now() "
                       "WHERE name = $1",
+                  name, last.position, events::ToHex(last.hash));
+}
+
+void InsertCheckpoint(pqxx::work& tx, std::string_view schema, const std::string& name,
+                      const events::LogHead& last) {
+  tx.exec_params0("INSERT INTO " + QuoteIdentifier(schema) +
+                      ".checkpoints (name, position, hash, updated_at) VALUES ($1, $2, $3, "
+                      "now())",
                   name, last.position, events::ToHex(last.hash));
 }
 

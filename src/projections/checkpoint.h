@@ -2,7 +2,8 @@
 
 // Internal to src/projections (it takes pqxx transactions): the projector's
 // checkpoint, one row of <schema>.checkpoints per projector name holding the
-// position of the last event the read tables hold and that event's hash.
+// position of the last event the read tables hold and that event's hash. The
+// projector, replay and verify read and write the row only through here.
 
 #include <cstdint>
 #include <optional>
@@ -21,6 +22,7 @@ namespace ledger::projections {
 struct StoredCheckpoint {
   int64_t position = 0;
   std::optional<events::Hash> hash;  // nullopt: the stored text is not a hash
+  std::string hash_text{};           // the hash as stored, for reports
 };
 
 // Creates the checkpoint row of `name` unless it exists (position 0, the
@@ -29,6 +31,12 @@ struct StoredCheckpoint {
 // batch twice. REQUIRES: `schema` holds the read tables and is a lower-case
 // SQL identifier (checked). Throws what pqxx throws: call under Guard.
 StoredCheckpoint LockCheckpoint(pqxx::work& tx, std::string_view schema, const std::string& name);
+
+// The checkpoint row of `name` as `tx` sees it, neither created nor locked
+// (an audit reads it in its own snapshot); nullopt when there is none.
+// REQUIRES: as for LockCheckpoint. Throws what pqxx throws: call under Guard.
+std::optional<StoredCheckpoint> ReadCheckpoint(pqxx::transaction_base& tx, std::string_view schema,
+                                               const std::string& name);
 
 // `checkpoint` as a place in the log whose head is `head`.
 // Errors: kCorruption when the stored hash of projector `name` is not a
@@ -42,5 +50,12 @@ Result<events::LogHead> CheckAgainstHead(const StoredCheckpoint& checkpoint,
 // ran in `tx`. Throws what pqxx throws: call under Guard.
 void WriteCheckpoint(pqxx::work& tx, std::string_view schema, const std::string& name,
                      const events::LogHead& last);
+
+// Creates the checkpoint row of `name` at `last`, for read tables built from
+// the log up to it (a replay, in the transaction that loads them). REQUIRES:
+// `schema` has no row of that name (a second one violates the primary key);
+// otherwise as for LockCheckpoint. Throws what pqxx throws: call under Guard.
+void InsertCheckpoint(pqxx::work& tx, std::string_view schema, const std::string& name,
+                      const events::LogHead& last);
 
 }  // namespace ledger::projections

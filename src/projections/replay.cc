@@ -11,6 +11,7 @@
 
 #include "commands/fold.h"
 #include "common/time_format.h"
+#include "projections/checkpoint.h"
 #include "projections/database.h"
 #include "projections/migrations.h"
 
@@ -178,10 +179,7 @@ Status Load(pqxx::connection& connection, const std::string& built,
       out.complete();
     }
     for (const std::string& sql : deferred.create) tx.exec0(sql);
-    tx.exec_params0("INSERT INTO " + schema +
-                        ".checkpoints (name, position, hash, updated_at) VALUES ($1, $2, $3, "
-                        "now())",
-                    projector_name, folded.position, events::ToHex(folded.hash));
+    InsertCheckpoint(tx, built, projector_name, events::LogHead{folded.position, folded.hash});
     tx.commit();
     report->posts = posts;
     report->backers = backers;

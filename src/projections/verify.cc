@@ -12,6 +12,7 @@
 #include "commands/fold.h"
 #include "common/money.h"
 #include "common/time_format.h"
+#include "projections/checkpoint.h"
 #include "projections/database.h"
 #include "projections/replay.h"
 
@@ -206,18 +207,17 @@ Status CompareTables(const events::EventLog& log, pqxx::transaction_base& tx,
   // the new, still invisible, rows as empty tables.
   tx.exec0("LOCK TABLE " + s + ".checkpoints, " + s + ".posts, " + s + ".post_stats, " + s +
            ".backers IN ACCESS SHARE MODE");
-  const pqxx::result checkpoint =
-      tx.exec_params("SELECT position, hash FROM " + s + ".checkpoints WHERE name = $1",
-                     std::string(projector_name));
+  const std::optional<StoredCheckpoint> checkpoint =
+      ReadCheckpoint(tx, schema, options.projector_name);
   if (options.catch_up) LEDGER_RETURN_IF_ERROR(options.catch_up());
   const int64_t head = log.Head().position;
   int64_t fold_to = 0;
   std::optional<std::string> checkpoint_hash;
-  if (checkpoint.empty()) {
+  if (!checkpoint) {
     out.Add(0, "checkpoint", "a row named " + std::string(projector_name), "absent");
   } else {
-    report->checkpoint_position = checkpoint[0][0].as<int64_t>();
-    checkpoint_hash = checkpoint[0][1].as<std::string>();
+    report->checkpoint_position = checkpoint->position;
+    checkpoint_hash = checkpoint->hash_text;
     fold_to = report->checkpoint_position;
     if (fold_to > head) {
       out.Add(0, "checkpoint", "position <= " + std::to_string(head),
