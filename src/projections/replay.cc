@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <span>
 #include <string>
 #include <thread>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include <pqxx/pqxx>
@@ -111,6 +113,90 @@ DeferredIndexes DeferIndexes(pqxx::work& tx, const std::string& built) {
   return out;
 }
 
+// A post the read tables hold a row for: created and not deleted.
+bool IsLive(const commands::PostState& p) { return p.exists() && !p.deleted; }
+
+// Readies the empty tables of `built` for the COPYs in `tx`: session settings
+// for the load, the tables truncated, their constraints and indexes dropped.
+// Returns the statements that recreate those after the COPYs.
+DeferredIndexes PrepareLoad(pqxx::work& tx, const std::string& built) {
+  const std::string schema = QuoteIdentifier(built);
+  tx.exec0("SET LOCAL maintenance_work_mem = '" + std::to_string(kReplayIndexMemoryMb) + "MB'");
+  // Every name below is written qualified, and the catalog prints the
+  // deferred definitions qualified only for schemas off the search path.
+  tx.exec0("SET LOCAL search_path TO pg_catalog");
+  // Emptied (they are) in this transaction: with wal_level=minimal, as the
+  // embedded cluster runs, the COPYs that follow then skip the WAL and the
+  // files are synced at commit instead.
+  tx.exec0("TRUNCATE " + schema + ".posts, " + schema + ".post_stats, " + schema + ".backers");
+  DeferredIndexes deferred = DeferIndexes(tx, built);
+  for (const std::string& sql : deferred.drop) tx.exec0(sql);
+  return deferred;
+}
+
+// COPYs the posts row of every live post in `posts` (index id - 1) into
+// `schema`.posts (`schema` quoted). Returns the rows written.
+int64_t CopyPosts(pqxx::work& tx, const std::string& schema,
+                  std::span<const commands::PostState> posts) {
+  int64_t rows = 0;
+  pqxx::stream_to out{
+      tx, schema + ".posts",
+      std::vector<std::string>{"id", "title", "uploader", "owner", "description", "target_amount",
+                               "funding_unit", "end_date", "closes_at", "created_at"}};
+  for (const commands::PostState& p : posts) {
+    if (!IsLive(p)) continue;
+    out << std::make_tuple(p.id, p.title, p.uploader, p.owner, p.description, p.target_amount,
+                           p.funding_unit, FormatDate(p.end_date), FormatTimestamp(p.closes_at),
+                           FormatTimestamp(p.created_at));
+    ++rows;
+  }
+  out.complete();
+  return rows;
+}
+
+// COPYs the post_stats row of every live post into `schema`.post_stats.
+// REQUIRES: `last_position` is per post, like `posts` (FoldedLog's).
+void CopyPostStats(pqxx::work& tx, const std::string& schema,
+                   std::span<const commands::PostState> posts,
+                   std::span<const int64_t> last_position) {
+  pqxx::stream_to out{tx, schema + ".post_stats",
+                      std::vector<std::string>{"id", "total_funded", "participant_count",
+                                               "funding_count", "version", "last_position"}};
+  for (size_t i = 0; i < posts.size(); ++i) {
+    const commands::PostState& p = posts[i];
+    if (!IsLive(p)) continue;
+    out << std::make_tuple(p.id, p.total_funded, p.participant_count(), p.funding_count, p.version,
+                           last_position[i]);
+  }
+  out.complete();
+}
+
+// COPYs the backers rows of every live post into `schema`.backers. Returns
+// the rows written.
+int64_t CopyBackers(pqxx::work& tx, const std::string& schema,
+                    std::span<const commands::PostState> posts) {
+  int64_t rows = 0;
+  pqxx::stream_to out{tx, schema + ".backers",
+                      std::vector<std::string>{"post_id", "backer", "units", "amount", "fundings"}};
+  // In primary-key order (byte order is the order of the C and C.UTF-8
+  // collations): the key's index build then finds its input sorted.
+  std::vector<const std::pair<const std::string, commands::BackerTotal>*> sorted;
+  for (const commands::PostState& p : posts) {
+    if (!IsLive(p)) continue;
+    sorted.clear();
+    for (const auto& entry : p.backers) sorted.push_back(&entry);
+    std::sort(sorted.begin(), sorted.end(),
+              [](const auto* a, const auto* b) { return a->first < b->first; });
+    for (const auto* entry : sorted) {
+      const commands::BackerTotal& total = entry->second;
+      out << std::make_tuple(p.id, entry->first, total.units, total.amount, total.fundings);
+      ++rows;
+    }
+  }
+  out.complete();
+  return rows;
+}
+
 // Writes the live posts, their backers and the checkpoint into `built` in one
 // transaction, with COPY.
 Status Load(pqxx::connection& connection, const std::string& built,
@@ -119,65 +205,10 @@ Status Load(pqxx::connection& connection, const std::string& built,
   const std::string schema = QuoteIdentifier(built);
   return Guard("loading " + built, [&]() -> Status {
     pqxx::work tx(connection);
-    tx.exec0("SET LOCAL maintenance_work_mem = '" + std::to_string(kReplayIndexMemoryMb) + "MB'");
-    // Every name below is written qualified, and the catalog prints the
-    // deferred definitions qualified only for schemas off the search path.
-    tx.exec0("SET LOCAL search_path TO pg_catalog");
-    // Emptied (they are) in this transaction: with wal_level=minimal, as the
-    // embedded cluster runs, the COPYs below then skip the WAL and the files
-    // are synced at commit instead.
-    tx.exec0("TRUNCATE " + schema + ".posts, " + schema + ".post_stats, " + schema + ".backers");
-    const DeferredIndexes deferred = DeferIndexes(tx, built);
-    for (const std::string& sql : deferred.drop) tx.exec0(sql);
-    int64_t posts = 0;
-    int64_t backers = 0;
-    {
-      pqxx::stream_to out{tx, schema + ".posts",
-                          std::vector<std::string>{"id", "title", "uploader", "owner",
-                                                   "description", "target_amount", "funding_unit",
-                                                   "end_date", "closes_at", "created_at"}};
-      for (const commands::PostState& p : folded.posts) {
-        if (!p.exists() || p.deleted) continue;
-        out << std::make_tuple(p.id, p.title, p.uploader, p.owner, p.description, p.target_amount,
-                               p.funding_unit, FormatDate(p.end_date), FormatTimestamp(p.closes_at),
-                               FormatTimestamp(p.created_at));
-        ++posts;
-      }
-      out.complete();
-    }
-    {
-      pqxx::stream_to out{tx, schema + ".post_stats",
-                          std::vector<std::string>{"id", "total_funded", "participant_count",
-                                                   "funding_count", "version", "last_position"}};
-      for (size_t i = 0; i < folded.posts.size(); ++i) {
-        const commands::PostState& p = folded.posts[i];
-        if (!p.exists() || p.deleted) continue;
-        out << std::make_tuple(p.id, p.total_funded, p.participant_count(), p.funding_count,
-                               p.version, folded.last_position[i]);
-      }
-      out.complete();
-    }
-    {
-      pqxx::stream_to out{
-          tx, schema + ".backers",
-          std::vector<std::string>{"post_id", "backer", "units", "amount", "fundings"}};
-      // In primary-key order (byte order is the order of the C and C.UTF-8
-      // collations): the key's index build then finds its input sorted.
-      std::vector<const std::pair<const std::string, commands::BackerTotal>*> sorted;
-      for (const commands::PostState& p : folded.posts) {
-        if (!p.exists() || p.deleted) continue;
-        sorted.clear();
-        for (const auto& entry : p.backers) sorted.push_back(&entry);
-        std::sort(sorted.begin(), sorted.end(),
-                  [](const auto* a, const auto* b) { return a->first < b->first; });
-        for (const auto* entry : sorted) {
-          const commands::BackerTotal& total = entry->second;
-          out << std::make_tuple(p.id, entry->first, total.units, total.amount, total.fundings);
-          ++backers;
-        }
-      }
-      out.complete();
-    }
+    const DeferredIndexes deferred = PrepareLoad(tx, built);
+    const int64_t posts = CopyPosts(tx, schema, folded.posts);
+    CopyPostStats(tx, schema, folded.posts, folded.last_position);
+    const int64_t backers = CopyBackers(tx, schema, folded.posts);
     for (const std::string& sql : deferred.create) tx.exec0(sql);
     InsertCheckpoint(tx, built, projector_name, events::LogHead{folded.position, folded.hash});
     tx.commit();
