@@ -115,6 +115,117 @@ PostSummary SummaryFromRow(const pqxx::row& row, CivilDate today, Timestamp now)
   return s;
 }
 
+// Numbered parameters of one statement. Only fixed SQL text and the quoted
+// schema go into a statement's text; every value the client chose is added
+// here.
+class StatementParams {
+ public:
+  // Adds `value`; returns its placeholder ($1, $2, ...).
+  std::string Add(std::string value) {
+    values_.push_back(std::move(value));
+    return "$" + std::to_string(values_.size());
+  }
+  std::vector<std::string> Take() && { return std::move(values_); }
+
+ private:
+  std::vector<std::string> values_;
+};
+
+// One list query: its SQL, its parameters, and the name it is prepared under
+// on each connection (empty: planned on every run).
+struct ListStatement {
+  std::string sql;
+  std::vector<std::string> params;
+  std::string prepared_name;
+};
+
+// The condition that keeps titles containing `search`; empty for no search.
+std::string SearchCondition(const std::string& search, StatementParams& params) {
+  if (search.empty()) return "";
+  if (CountCodePoints(search).value_or(0) <= kMaxGramCodePoints) {
+    // pg_trgm takes nothing from a pattern this short; posts_title_grams
+    // serves it (migration 003). The condition is exact: ILIKE lower-cases
+    // both sides character by character, so the title contains the term
+    // case-insensitively exactly when its grams contain the lower-cased
+    // term. Without an ILIKE beside it the planner estimates the matches
+    // from the array's statistics, and walks the sort order when they are
+    // many.
+    return " AND title_grams @> ARRAY[lower(" + params.Add(search) + ")]";
+  }
+  // Served by posts_title_trgm.
+  return " AND title ILIKE " + params.Add(ContainsPattern(search)) + " ESCAPE '\\'";
+}
+
+// The condition that keeps the posts after `after` in `order`; empty on the
+// first page.
+std::string AfterCondition(OrderBy order, const std::optional<CursorKey>& after,
+                           StatementParams& params) {
+  if (!after) return "";
+  // Row comparison: the btree post_stats (total_funded, id), or the primary key, seeks
+  // straight to the key; never OFFSET.
+  const char* op = Descending(order) ? " < " : " > ";
+  if (ByTotal(order)) {
+    const std::string total = params.Add(std::to_string(after->total_funded));
+    const std::string id = params.Add(std::to_string(after->id));
+    return " AND (total_funded, id)" + std::string(op) + "(" + total + "::bigint, " + id +
+           "::bigint)";
+  }
+  return " AND id" + std::string(op) + params.Add(std::to_string(after->id)) + "::bigint";
+}
+
+// ORDER BY `order`, with id breaking ties of total_funded: keyset pages need
+// a strict order.
+std::string OrderClause(OrderBy order) {
+  const char* direction = Descending(order) ? " DESC" : "";
+  return ByTotal(order) ? std::string(" ORDER BY total_funded") + direction + ", id" + direction
+                        : std::string(" ORDER BY id") + direction;
+}
+
+// The query for one page of `posts` (the quoted view) in `order`: titles
+// containing `search` (trimmed; empty: all), after `after` (nullopt: the
+// first page), `limit` + 1 rows at most.
+ListStatement BuildListStatement(std::string_view posts, OrderBy order, const std::string& search,
+                                 const std::optional<CursorKey>& after, int limit) {
+  StatementParams params;
+  std::string sql =
+      "SELECT " + std::string(kSummaryColumns) + " FROM " + std::string(posts) + " WHERE true";
+  sql += SearchCondition(search, params);
+  sql += AfterCondition(order, after, params);
+  sql += OrderClause(order);
+  // One row more than asked tells whether another page exists.
+  sql += " LIMIT " + params.Add(std::to_string(limit + 1)) + "::bigint";
+  // The statement's text depends only on the order and whether there is a
+  // cursor, so those name it. A search is planned on every run instead: how
+  // many titles match decides between walking the sort order and collecting
+  // the trigram index's matches first, and a generic plan cannot see that (it
+  // walks every post for a rare term).
+  std::string name;
+  if (search.empty()) {
+    name = std::string("list_") + (after ? "after_" : "first_") +
+           std::to_string(static_cast<int>(order));
+  }
+  return ListStatement{
+      .sql = std::move(sql), .params = std::move(params).Take(), .prepared_name = std::move(name)};
+}
+
+// The page of `rows` (up to `limit` + 1 rows of kSummaryColumns): the first
+// `limit` of them, and a cursor after the last of those when there are more.
+// `today` is the service time zone's date at `now`. REQUIRES: limit >= 1.
+PostPage PageFromRows(const pqxx::result& rows, OrderBy order, const std::string& search, int limit,
+                      CivilDate today, Timestamp now) {
+  LEDGER_CHECK(rows.columns() == kSummaryColumnCount, "the select list of kSummaryColumns");
+  PostPage page;
+  for (const pqxx::row& row : rows) {
+    if (page.items.size() == static_cast<size_t>(limit)) {
+      const PostSummary& last = page.items.back();
+      page.next_cursor = EncodeCursor(order, search, CursorKey{last.total_funded, last.id});
+      break;
+    }
+    page.items.push_back(SummaryFromRow(row, today, now));
+  }
+  return page;
+}
+
 // Runs `body(tx)` on a pooled connection and turns every pqxx exception into
 // a Status. A connection that saw an error is discarded. Every read is one
 // SELECT, and a single statement sees one snapshot on its own, so `tx` is a
@@ -216,75 +327,17 @@ Result<PostPage> QueryService::List(const ListRequest& request, Timestamp now) c
     LEDGER_ASSIGN_OR_RETURN(after, DecodeCursor(request.cursor, request.order, search));
   }
 
-  // Only fixed SQL text and the quoted schema go into the statement; every
-  // value the client chose is a parameter.
-  std::vector<std::string> params;
-  const auto param = [&params](std::string value) {
-    params.push_back(std::move(value));
-    return "$" + std::to_string(params.size());
-  };
-  const bool by_total = ByTotal(request.order);
-  const bool descending = Descending(request.order);
-  std::string sql = "SELECT " + std::string(kSummaryColumns) + " FROM " + posts_ + " WHERE true";
-  if (!search.empty()) {
-    if (CountCodePoints(search).value_or(0) <= kMaxGramCodePoints) {
-      // pg_trgm takes nothing from a pattern this short; posts_title_grams
-      // serves it (migration 003). The condition is exact: ILIKE lower-cases
-      // both sides character by character, so the title contains the term
-      // case-insensitively exactly when its grams contain the lower-cased
-      // term. Without an ILIKE beside it the planner estimates the matches
-      // from the array's statistics, and walks the sort order when they are
-      // many.
-      sql += " AND title_grams @> ARRAY[lower(" + param(search) + ")]";
-    } else {
-      // Served by posts_title_trgm.
-      sql += " AND title ILIKE " + param(ContainsPattern(search)) + " ESCAPE '\\'";
-    }
-  }
-  if (after) {
-    // Row comparison: the btree post_stats (total_funded, id), or the primary key, seeks
-    // straight to the key; never OFFSET.
-    const char* op = descending ? " < " : " > ";
-    if (by_total) {
-      const std::string total = param(std::to_string(after->total_funded));
-      const std::string id = param(std::to_string(after->id));
-      sql += " AND (total_funded, id)" + std::string(op) + "(" + total + "::bigint, " + id +
-             "::bigint)";
-    } else {
-      sql += " AND id" + std::string(op) + param(std::to_string(after->id)) + "::bigint";
-    }
-  }
-  const char* direction = descending ? " DESC" : "";
-  sql += by_total ? std::string(" ORDER BY total_funded") + direction + ", id" + direction
-                  : std::string(" ORDER BY id") + direction;
-  // One row more than asked tells whether another page exists.
-  sql += " LIMIT " + param(std::to_string(request.limit + 1)) + "::bigint";
-
+  const ListStatement statement =
+      BuildListStatement(posts_, request.order, search, after, request.limit);
   const CivilDate today = time_zone_.LocalDate(now);
   PostPage page;
-  // The statement's text depends only on the order and whether there is a
-  // cursor, so those name it. A search is planned on every run instead: how
-  // many titles match decides between walking the sort order and collecting
-  // the trigram index's matches first, and a generic plan cannot see that (it
-  // walks every post for a rare term).
-  const std::string name = std::string("list_") + (after ? "after_" : "first_") +
-                           std::to_string(static_cast<int>(request.order));
   LEDGER_RETURN_IF_ERROR(ReadOnly(pool_, "listing posts", [&](pqxx::transaction_base& tx) {
-    const auto values = pqxx::prepare::make_dynamic_params(params);
+    const auto values = pqxx::prepare::make_dynamic_params(statement.params);
     const pqxx::result rows =
-        search.empty() ? ExecPrepared(tx, name, sql, values) : tx.exec_params(sql, values);
-    LEDGER_CHECK(rows.columns() == kSummaryColumnCount, "the select list above");
-    page.items.clear();
-    page.next_cursor.reset();
-    for (const pqxx::row& row : rows) {
-      if (page.items.size() == static_cast<size_t>(request.limit)) {
-        const PostSummary& last = page.items.back();
-        page.next_cursor =
-            EncodeCursor(request.order, search, CursorKey{last.total_funded, last.id});
-        break;
-      }
-      page.items.push_back(SummaryFromRow(row, today, now));
-    }
+        statement.prepared_name.empty()
+            ? tx.exec_params(statement.sql, values)
+            : ExecPrepared(tx, statement.prepared_name, statement.sql, values);
+    page = PageFromRows(rows, request.order, search, request.limit, today, now);
   }));
   return page;
 }
