@@ -178,63 +178,75 @@ Status Initdb(const std::string& bin_dir, const std::string& data_dir, const std
   return Status::Ok();
 }
 
-}  // namespace
+// Runs initdb for `cluster_dir` unless a cluster is there (PG_VERSION); a
+// half-done one from an interrupted start is removed first. initdb's output
+// goes to `log`. Errors: as Initdb.
+Status InitdbOnFirstUse(const std::string& bin_dir, const std::string& cluster_dir,
+                        const std::string& log, const RunAs& as, bool durable) {
+  if (fs::exists(cluster_dir + "/PG_VERSION")) return Status::Ok();
+  std::error_code ec;
+  fs::remove_all(cluster_dir, ec);
+  return Initdb(bin_dir, cluster_dir, log, as, durable);
+}
 
-Result<std::unique_ptr<EmbeddedPostgres>> EmbeddedPostgres::Start(
-    const EmbeddedPostgresOptions& options) {
+// The absolute, normalised options.data_dir without a trailing '/': the
+// directory that holds the cluster (in <dir>/cluster) and the logs.
+// Errors: kInvalidArgument when it is empty, or when the server's socket in
+// it would not fit a Unix socket address (kMaxSocketPath).
+Result<std::string> ResolveDataDir(const EmbeddedPostgresOptions& options) {
   if (options.data_dir.empty()) {
     return Status::InvalidArgument("the embedded PostgreSQL needs a data directory");
   }
   std::error_code ec;
-  EmbeddedPostgresOptions opts = options;
-  opts.data_dir = fs::absolute(options.data_dir, ec).lexically_normal().string();
-  if (!opts.data_dir.empty() && opts.data_dir.back() == '/') opts.data_dir.pop_back();
-  const std::string socket_path = opts.data_dir + "/cluster/.s.PGSQL." + std::to_string(opts.port);
+  std::string dir = fs::absolute(options.data_dir, ec).lexically_normal().string();
+  if (!dir.empty() && dir.back() == '/') dir.pop_back();
+  const std::string socket_path = dir + "/cluster/.s.PGSQL." + std::to_string(options.port);
   if (socket_path.size() > kMaxSocketPath) {
     return Status::InvalidArgument("data directory path too long for a Unix socket (" +
                                    socket_path + " is over " + std::to_string(kMaxSocketPath) +
                                    " bytes); use a shorter --data-dir");
   }
-  LEDGER_ASSIGN_OR_RETURN(opts.bin_dir, FindBinDir(options.bin_dir));
-  LEDGER_ASSIGN_OR_RETURN(const RunAs as, DecideUser());
+  return dir;
+}
 
-  // The cluster lives in data_dir/cluster, so that data_dir can hold the
-  // initdb log beside it; the socket goes into data_dir/cluster too.
-  const std::string parent = opts.data_dir;
-  fs::create_directories(parent, ec);
-  if (ec) return Status::IOError("creating " + parent + ": " + ec.message());
-  opts.data_dir = parent + "/cluster";
-  if (as.switch_user) {
-    if (chown(parent.c_str(), as.uid, as.gid) != 0) {
-      return Status::IOError(Errno("handing " + parent + " to the postgres user"));
-    }
-    // The postgres user must be able to reach the directory.
-    for (fs::path p = fs::path(parent).parent_path(); !p.empty() && p != p.root_path();
-         p = p.parent_path()) {
-      struct stat st {};
-      if (stat(p.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0 && st.st_uid != as.uid) {
-        return Status::FailedPrecondition(
-            "the postgres user cannot reach " + parent + ": " + p.string() +
-            " is not searchable by others (chmod o+x it, or choose another --data-dir)");
-      }
+// Creates the data directory `dir` if needed. When the server runs as
+// another user (`as`), hands `dir` to that user and checks that the user can
+// reach it. Errors: kIOError when `dir` cannot be created or handed over;
+// kFailedPrecondition when a directory above it is not searchable by the
+// user (reported, not worked around).
+Status PrepareDataDir(const std::string& dir, const RunAs& as) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::IOError("creating " + dir + ": " + ec.message());
+  if (!as.switch_user) return Status::Ok();
+  if (chown(dir.c_str(), as.uid, as.gid) != 0) {
+    return Status::IOError(Errno("handing " + dir + " to the postgres user"));
+  }
+  // The postgres user must be able to reach the directory.
+  for (fs::path p = fs::path(dir).parent_path(); !p.empty() && p != p.root_path();
+       p = p.parent_path()) {
+    struct stat st {};
+    if (stat(p.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0 && st.st_uid != as.uid) {
+      return Status::FailedPrecondition(
+          "the postgres user cannot reach " + dir + ": " + p.string() +
+          " is not searchable by others (chmod o+x it, or choose another --data-dir)");
     }
   }
-  if (!fs::exists(opts.data_dir + "/PG_VERSION")) {
-    fs::remove_all(opts.data_dir, ec);  // a half-done initdb from an interrupted start
-    LEDGER_RETURN_IF_ERROR(
-        Initdb(opts.bin_dir, opts.data_dir, parent + "/initdb.log", as, opts.durable));
-  }
+  return Status::Ok();
+}
 
-  std::unique_ptr<EmbeddedPostgres> server(new EmbeddedPostgres(opts));
-  std::vector<std::string> argv = {opts.bin_dir + "/postgres",
+// The server's command line. `options.data_dir` is the cluster directory,
+// which also holds the socket; nothing listens on TCP.
+std::vector<std::string> ServerArgv(const EmbeddedPostgresOptions& options) {
+  std::vector<std::string> argv = {options.bin_dir + "/postgres",
                                    "-D",
-                                   opts.data_dir,
+                                   options.data_dir,
                                    "-p",
-                                   std::to_string(opts.port),
+                                   std::to_string(options.port),
                                    "-c",
                                    "listen_addresses=",
                                    "-c",
-                                   "unix_socket_directories=" + opts.data_dir,
+                                   "unix_socket_directories=" + options.data_dir,
                                    "-c",
                                    "unix_socket_permissions=0700",
                                    "-c",
@@ -246,35 +258,58 @@ Result<std::unique_ptr<EmbeddedPostgres>> EmbeddedPostgres::Start(
     argv.emplace_back("-c");
     argv.emplace_back(setting);
   }
-  if (!opts.durable) {
+  if (!options.durable) {
     for (const char* setting : {"fsync=off", "synchronous_commit=off", "full_page_writes=off"}) {
       argv.emplace_back("-c");
       argv.emplace_back(setting);
     }
   }
+  return argv;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<EmbeddedPostgres>> EmbeddedPostgres::Start(
+    const EmbeddedPostgresOptions& options) {
+  LEDGER_ASSIGN_OR_RETURN(const std::string parent, ResolveDataDir(options));
+  EmbeddedPostgresOptions opts = options;
+  LEDGER_ASSIGN_OR_RETURN(opts.bin_dir, FindBinDir(options.bin_dir));
+  LEDGER_ASSIGN_OR_RETURN(const RunAs as, DecideUser());
+  LEDGER_RETURN_IF_ERROR(PrepareDataDir(parent, as));
+  // The cluster lives in data_dir/cluster, so that data_dir can hold the
+  // initdb log beside it; the socket goes into data_dir/cluster too.
+  opts.data_dir = parent + "/cluster";
+  LEDGER_RETURN_IF_ERROR(
+      InitdbOnFirstUse(opts.bin_dir, opts.data_dir, parent + "/initdb.log", as, opts.durable));
+
+  std::unique_ptr<EmbeddedPostgres> server(new EmbeddedPostgres(opts));
   const std::string log = parent + "/postgres.log";
   // SIGINT is PostgreSQL's fast shutdown: if this process dies, so does the server.
-  LEDGER_ASSIGN_OR_RETURN(server->pid_, Spawn(argv, as, log, SIGINT));
+  LEDGER_ASSIGN_OR_RETURN(server->pid_, Spawn(ServerArgv(opts), as, log, SIGINT));
+  LEDGER_RETURN_IF_ERROR(server->AwaitConnections(log));
+  return server;
+}
 
-  const std::string conninfo = server->ConnectionString("postgres");
+Status EmbeddedPostgres::AwaitConnections(const std::string& log) {
+  const std::string conninfo = ConnectionString("postgres");
   const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.start_timeout_ms);
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.start_timeout_ms);
   while (true) {
-    if (PQping(conninfo.c_str()) == PQPING_OK) break;
+    if (PQping(conninfo.c_str()) == PQPING_OK) return Status::Ok();
     int status = 0;
-    if (waitpid(server->pid_, &status, WNOHANG) == server->pid_) {
-      server->pid_ = -1;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
       return Status::Unavailable("the embedded PostgreSQL exited during start-up:\n" +
                                  LogTail(log));
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      (void)server->Stop();
+      (void)Stop();
       return Status::Unavailable("the embedded PostgreSQL did not accept connections within " +
-                                 std::to_string(opts.start_timeout_ms) + " ms:\n" + LogTail(log));
+                                 std::to_string(options_.start_timeout_ms) + " ms:\n" +
+                                 LogTail(log));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return server;
 }
 
 EmbeddedPostgres::~EmbeddedPostgres() { (void)Stop(); }

@@ -64,6 +64,12 @@ class EmbeddedPostgres {
  private:
   explicit EmbeddedPostgres(EmbeddedPostgresOptions options) : options_(std::move(options)) {}
 
+  // Waits until the server just started (pid_) accepts connections, for at
+  // most options_.start_timeout_ms. Errors: kUnavailable, quoting the end of
+  // the server's `log`, when it exited during start-up or did not come up in
+  // time (it is stopped then); either way pid_ is -1 afterwards.
+  Status AwaitConnections(const std::string& log);
+
   EmbeddedPostgresOptions options_;
   pid_t pid_ = -1;
 };
