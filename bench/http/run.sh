@@ -3,7 +3,11 @@
 # port with a fresh data directory, seeds BENCH_POSTS posts, then runs each wrk
 # scenario for BENCH_SECONDS and prints a Markdown table. During the fund run a
 # probe measures projection lag the way a client sees it: the time from a
-# funding's 201 until a read with X-Min-Position of its position answers.
+# funding's 201 until a read with X-Min-Position of its position answers. The
+# last column is the CPU the service spent per request during a run: the
+# server process, its embedded PostgreSQL and that cluster's backends, from
+# /proc, wrk's own CPU not included (the projector may still be finishing the
+# last fundings when a fund run ends, so its share is slightly undercounted).
 #
 #   bench/http/run.sh BUILD_DIR [OUT.md]
 #
@@ -112,24 +116,47 @@ probe() {
   done
 }
 
+# CPU time in clock ticks of the service and every process below it (its
+# embedded PostgreSQL, that cluster's backends), so that a change's cost per
+# request can be compared where requests/s alone is too noisy to tell.
+service_ticks() {
+  local pids=$server_pid frontier=$server_pid
+  while [[ -n $frontier ]]; do
+    frontier=$(ps -o pid= --ppid "${frontier// /,}" | xargs || true)
+    pids+=" $frontier"
+  done
+  local p
+  for p in $pids; do
+    # Fields after the command name: utime, stime, cutime, cstime are 12-15.
+    sed 's/.*) //' "/proc/$p/stat" 2>/dev/null || true
+  done | awk '{ total += $12 + $13 + $14 + $15 } END { print total + 0 }'
+}
+ticks_per_s=$(getconf CLK_TCK)
+
 run() {
   local name=$1 script=$2 clients=${3:-$connections}
+  local ticks_before ticks_after
+  ticks_before=$(service_ticks)
   wrk -t"$threads" -c"$clients" -d"${seconds}s" --latency -s "$here/$script" "$api" \
     >"$work/$name.txt" 2>&1 || true
-  local rps p50 p99 bad
+  ticks_after=$(service_ticks)
+  local rps p50 p99 bad requests cpu_us
   rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$work/$name.txt")
   p50=$(awk '$1=="50%"{print $2}' "$work/$name.txt")
   p99=$(awk '$1=="99%"{print $2}' "$work/$name.txt")
   bad=$(sed -n 's/^unexpected_status \([0-9]*\)/\1/p' "$work/$name.txt")
-  printf '| %s | %s | %.0f | %s | %s | %s |\n' "$name" "$clients" "${rps:-0}" "${p50:-?}" "${p99:-?}" \
-    "${bad:-?}"
+  requests=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$work/$name.txt")
+  cpu_us=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$ticks_per_s" -v n="${requests:-0}" \
+    'BEGIN { if (n > 0) printf "%.0f", t / hz * 1e6 / n; else print "?" }')
+  printf '| %s | %s | %.0f | %s | %s | %s | %s |\n' "$name" "$clients" "${rps:-0}" "${p50:-?}" \
+    "${p99:-?}" "${bad:-?}" "$cpu_us"
 }
 
 {
   echo "Seeded $posts posts in $seed_s s. wrk -t$threads, ${seconds} s each."
   echo
-  echo "| scenario | connections | requests/s | p50 | p99 | non-2xx |"
-  echo "|---|---:|---:|---:|---:|---:|"
+  echo "| scenario | connections | requests/s | p50 | p99 | non-2xx | service CPU µs/request |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
   rm -f "$work/stop-probe" "$work/lag"
   if [[ ${BENCH_ONLY_FUND:-0} == 1 ]]; then
     run "fund (1 000 posts, durable)" fund.lua
