@@ -7,7 +7,6 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <rocksdb/db.h>
 
 #include "events/event_fixtures.h"
 #include "events/keys.h"
@@ -108,26 +107,7 @@ class FoldTest : public testing::SequencerFixture {
     const int64_t head = log_->Head().position;
     sequencer_.reset();
     log_.reset();
-    ledger::testing::WithRawLog(
-        dir_.Sub("log"), events::kEventsFamily,
-        [&](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* family) {
-          const std::string key = events::PositionKey(position);
-          rocksdb::WriteOptions wo;
-          wo.sync = true;
-          if (!change) {
-            ASSERT_TRUE(db.Delete(wo, family, key).ok());
-            return;
-          }
-          std::string value;
-          ASSERT_TRUE(db.Get(rocksdb::ReadOptions(), family, key, &value).ok());
-          change(value);
-          ASSERT_TRUE(db.Put(wo, family, key, value).ok());
-        });
-    events::RocksLogOptions options;
-    options.verify_tail_events = head - position - 1;
-    auto log = events::RocksEventLog::Open(dir_.Sub("log"), options);
-    ASSERT_OK(log);
-    log_ = std::move(log).value();
+    log_ = ledger::testing::TamperWithStoredEvent(dir_.Sub("log"), head, position, change);
   }
 
   void FlipByteOfEvent(int64_t position) {

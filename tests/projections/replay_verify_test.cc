@@ -8,7 +8,6 @@
 
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
-#include <rocksdb/db.h>
 
 #include "commands/sequencer_fixture.h"
 #include "events/event_fixtures.h"
@@ -122,36 +121,13 @@ class ReplayVerifyTest : public testing::PgTest {
     return positions.empty() ? 0 : positions.back();
   }
 
-  // Changes stored events behind the log's back. REQUIRES: the log is closed.
-  void ChangeStoredEvents(
-      const std::function<void(rocksdb::DB&, rocksdb::ColumnFamilyHandle*)>& change) {
-    ledger::testing::WithRawLog(dir_.Sub("log"), events::kEventsFamily, change);
-  }
-
   // Closes the log, applies `change` to the stored event at `position`
   // (erasing it when `change` is empty), and reopens the log with a tail
   // check short enough not to reach it.
   void TamperWithEvent(int64_t position, const std::function<void(std::string&)>& change) {
     const int64_t head = log_->Head().position;
     CloseLog();
-    ChangeStoredEvents([&](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* events) {
-      const std::string key = events::PositionKey(position);
-      rocksdb::WriteOptions wo;
-      wo.sync = true;
-      if (!change) {
-        ASSERT_TRUE(db.Delete(wo, events, key).ok());
-        return;
-      }
-      std::string value;
-      ASSERT_TRUE(db.Get(rocksdb::ReadOptions(), events, key, &value).ok());
-      change(value);
-      ASSERT_TRUE(db.Put(wo, events, key, value).ok());
-    });
-    events::RocksLogOptions options;
-    options.verify_tail_events = head - position - 1;
-    auto log = events::RocksEventLog::Open(dir_.Sub("log"), options);
-    ASSERT_OK(log);
-    log_ = std::move(log).value();
+    log_ = ledger::testing::TamperWithStoredEvent(dir_.Sub("log"), head, position, change);
   }
 
   void FlipByteOfEvent(int64_t position) {

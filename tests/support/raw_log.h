@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,6 +11,8 @@
 #include <rocksdb/db.h>
 
 #include "events/keys.h"
+#include "events/rocks_log.h"
+#include "support/status_matchers.h"
 
 namespace ledger::testing {
 
@@ -52,6 +56,34 @@ inline void OverwriteRawValue(const std::string& log_dir, std::string_view famil
     wo.sync = true;
     ASSERT_TRUE(db.Put(wo, cf, key, value).ok());
   });
+}
+
+// Applies `change` to the stored record of the event at `position` of the
+// closed log in `log_dir` (erasing the record when `change` is empty), then
+// reopens the log with a tail check short enough not to reach it, as a log
+// damaged long ago would open. `head` is the log's head position.
+inline std::unique_ptr<events::RocksEventLog> TamperWithStoredEvent(
+    const std::string& log_dir, int64_t head, int64_t position,
+    const std::function<void(std::string&)>& change) {
+  WithRawLog(log_dir, events::kEventsFamily,
+             [&](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* family) {
+               const std::string key = events::PositionKey(position);
+               rocksdb::WriteOptions wo;
+               wo.sync = true;
+               if (!change) {
+                 ASSERT_TRUE(db.Delete(wo, family, key).ok());
+                 return;
+               }
+               std::string value;
+               ASSERT_TRUE(db.Get(rocksdb::ReadOptions(), family, key, &value).ok());
+               change(value);
+               ASSERT_TRUE(db.Put(wo, family, key, value).ok());
+             });
+  events::RocksLogOptions options;
+  options.verify_tail_events = head - position - 1;
+  auto log = events::RocksEventLog::Open(log_dir, options);
+  EXPECT_OK(log);
+  return log.ok() ? std::move(log).value() : nullptr;
 }
 
 }  // namespace ledger::testing
