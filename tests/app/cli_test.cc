@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "app/config.h"
+#include "app/environment_fixture.h"
 #include "support/temp_dir.h"
 
 // What the binary prints and returns for command lines that end before any
@@ -23,16 +24,8 @@ struct CliRun {
   std::string err;
 };
 
-class RunCliTest : public ::testing::Test {
+class RunCliTest : public testing::CleanEnvironmentTest {
  protected:
-  void SetUp() override { ClearEnvironment(); }
-  void TearDown() override { ClearEnvironment(); }
-
-  static void ClearEnvironment() {
-    unsetenv("FUNDING_LEDGER_CONFIG");
-    for (const OptionSpec& spec : ConfigOptions()) unsetenv(EnvName(spec.name).c_str());
-  }
-
   static CliRun Cli(const std::vector<std::string>& args) {
     std::ostringstream out;
     std::ostringstream err;

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "app/environment_fixture.h"
 namespace ledger::app {
 namespace {
 
@@ -38,16 +39,8 @@ TEST(CommonFlagsTest, EveryToolTakesServesStoreFlagsFirst) {
             (std::vector<std::string>{"data-dir", "database-url", "jwt-secret", "config", "json"}));
 }
 
-class BeginTest : public ::testing::Test {
+class BeginTest : public testing::CleanEnvironmentTest {
  protected:
-  void SetUp() override { ClearEnvironment(); }
-  void TearDown() override { ClearEnvironment(); }
-
-  static void ClearEnvironment() {
-    unsetenv("FUNDING_LEDGER_CONFIG");
-    for (const OptionSpec& spec : ConfigOptions()) unsetenv(EnvName(spec.name).c_str());
-  }
-
   Result<Invocation, Ended> Start(const std::vector<std::string>& args) {
     return Begin(args, "[options]", "Does a thing.", WithCommonFlags({{"json", "", "a switch"}}),
                  out_, err_);

@@ -8,22 +8,15 @@
 
 #include <gtest/gtest.h>
 
+#include "app/environment_fixture.h"
 #include "support/status_matchers.h"
 #include "support/temp_dir.h"
 
 namespace ledger::app {
 namespace {
 
-class ConfigTest : public ::testing::Test {
+class ConfigTest : public testing::CleanEnvironmentTest {
  protected:
-  void SetUp() override { ClearEnvironment(); }
-  void TearDown() override { ClearEnvironment(); }
-
-  static void ClearEnvironment() {
-    unsetenv("FUNDING_LEDGER_CONFIG");
-    for (const OptionSpec& spec : ConfigOptions()) unsetenv(EnvName(spec.name).c_str());
-  }
-
   std::string WriteFile(const std::string& text) {
     const std::string path = dir_.path() + "/ledger.toml";
     std::ofstream(path) << text;
