@@ -2,6 +2,8 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include <gtest/gtest.h>
 
@@ -11,6 +13,7 @@
 #include "events/rocks_log.h"
 #include "support/status_matchers.h"
 #include "support/temp_dir.h"
+#include "support/time_literals.h"
 
 namespace ledger::commands::testing {
 
@@ -44,6 +47,39 @@ inline Submission Delete(int64_t post, std::string actor = "alice") {
 }
 
 // A real RocksDB log in a temporary directory, a manual clock and a sequencer.
+// A description with every character the read tables' COPY must escape.
+inline constexpr std::string_view kTrickyDescription =
+    "tab\there\nnew line, back\\slash, \\N, \r end";
+
+// The history the fold, replay and verify tests start from, written through
+// `create_post(owner, title, description)` and `accept(submission)`:
+//   post 1 (alice): bob funds twice, carol once; then retitled, end date moved
+//   post 2 (alice): dave and bob fund; then deleted, both refunded
+//   post 3 (erin): a description COPY must escape; alice funds 4 units
+//   post 4 (alice): created and deleted without fundings
+//   post 5 (carol): never funded
+template <typename CreatePostFn, typename AcceptFn>
+void WriteSampleHistory(CreatePostFn create_post, AcceptFn accept) {
+  create_post("alice", "내 취미 만들기", "a campaign");
+  create_post("alice", "취미를 위한 모임", "a campaign");
+  create_post("erin", "escapes", kTrickyDescription);
+  accept(Fund(1, "bob", 2));
+  accept(Fund(1, "carol", 1));
+  accept(Fund(2, "dave", 1));
+  accept(Fund(2, "bob", 3));
+  accept(Fund(1, "bob", 3));
+  EditPost edit;
+  edit.post_id = 1;
+  edit.title = "새 제목";
+  edit.end_date = ledger::testing::D("2027-01-15");
+  accept(Submission{edit, "alice", "req-edit", ""});
+  accept(Fund(3, "alice", 4));
+  accept(Delete(2, "alice"));
+  create_post("alice", "short lived", "a campaign");
+  accept(Delete(4, "alice"));
+  create_post("carol", "untouched", "a campaign");
+}
+
 class SequencerFixture : public ::testing::Test {
  protected:
   SequencerFixture() : clock_(Noon()), zone_(TimeZone::Load("Asia/Seoul").value()) {}

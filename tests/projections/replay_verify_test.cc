@@ -34,7 +34,7 @@ using commands::testing::Draft;
 using commands::testing::Fund;
 using commands::testing::Noon;
 
-constexpr std::string_view kTrickyDescription = "tab\there\nnew line, back\\slash, \\N, \r end";
+using commands::testing::kTrickyDescription;
 
 class ReplayVerifyTest : public testing::PgTest {
  protected:
@@ -73,31 +73,13 @@ class ReplayVerifyTest : public testing::PgTest {
     return Accept(Submission{CreatePosts{{draft}, false}, owner, "req-create", ""});
   }
 
-  // The history most tests start from:
-  //   post 1 (alice): bob funds twice, carol once; then retitled, end date moved
-  //   post 2 (alice): dave and bob fund; then deleted, both refunded
-  //   post 3 (erin): a description COPY must escape; alice funds 4 units
-  //   post 4 (alice): created and deleted without fundings
-  //   post 5 (carol): never funded
+  // The history most tests start from (WriteSampleHistory).
   void BuildHistory() {
-    CreatePost("alice", "내 취미 만들기");
-    CreatePost("alice", "취미를 위한 모임");
-    CreatePost("erin", "escapes", kTrickyDescription);
-    Accept(Fund(1, "bob", 2));
-    Accept(Fund(1, "carol", 1));
-    Accept(Fund(2, "dave", 1));
-    Accept(Fund(2, "bob", 3));
-    Accept(Fund(1, "bob", 3));
-    EditPost edit;
-    edit.post_id = 1;
-    edit.title = "새 제목";
-    edit.end_date = ledger::testing::D("2027-01-15");
-    Accept(Submission{edit, "alice", "req-edit", ""});
-    Accept(Fund(3, "alice", 4));
-    Accept(Delete(2, "alice"));
-    CreatePost("alice", "short lived");
-    Accept(Delete(4, "alice"));
-    CreatePost("carol", "untouched");
+    commands::testing::WriteSampleHistory(
+        [&](const std::string& owner, const std::string& title, std::string_view description) {
+          CreatePost(owner, title, description);
+        },
+        [&](Submission s) { Accept(std::move(s)); });
   }
 
   ReplayReport MustReplay(const ReplayOptions& options = {}) {
