@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "common/result.h"
+#include "common/status.h"
 #include "events/codec.h"
 #include "events/event.h"
 #include "events/event_log.h"
@@ -49,6 +51,16 @@ inline std::vector<EncodedEvent> NextFundings(LogHead& head, int64_t count,
   auto encoded = SealAll(events, head);
   if (events_out != nullptr) *events_out = events;
   return encoded;
+}
+
+// Appends to `log` a well-formed, correctly chained event that the post's
+// state refuses (a funding of post 1 that skips to stream version 99), as a
+// buggy writer might. Returns that event's position.
+inline Result<int64_t> AppendRefusedFunding(EventLog& log) {
+  LogHead head = log.Head();
+  std::vector<Event> events{Funded(head.position + 1, 1, 99)};
+  if (Status appended = log.Append(SealAll(events, head), {}); !appended.ok()) return appended;
+  return head.position;
 }
 
 }  // namespace ledger::events::testing

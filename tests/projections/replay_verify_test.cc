@@ -116,14 +116,13 @@ class ReplayVerifyTest : public testing::PgTest {
     TamperWithEvent(position, [](std::string& v) { v[v.size() / 2] ^= 0x01; });
   }
 
-  // Appends a well-formed, correctly chained event that the post's state
-  // refuses (a funding that skips a stream version), as a buggy writer might.
+  // Stops the sequencer and appends an event the post's state refuses.
+  // Returns its position.
   int64_t AppendRefusedEvent() {
     sequencer_.reset();
-    events::LogHead head = log_->Head();
-    std::vector<events::Event> events{events::testing::Funded(head.position + 1, 1, 99)};
-    EXPECT_OK(log_->Append(events::testing::SealAll(events, head), {}));
-    return head.position;
+    Result<int64_t> position = events::testing::AppendRefusedFunding(*log_);
+    EXPECT_OK(position);
+    return position.ok() ? *position : 0;
   }
 
   ledger::testing::TempDir dir_;
