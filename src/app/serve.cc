@@ -14,6 +14,7 @@
 #include "api/context.h"
 #include "api/position_waiter.h"
 #include "api/routes.h"
+#include "app/command_support.h"
 #include "commands/sequencer.h"
 #include "common/ascii.h"
 #include "common/clock.h"
@@ -69,7 +70,7 @@ int LogStartFailure(const StartFailure& failure) {
   LEDGER_LOG(LogLevel::kError, "serve", "cannot start")
       .Str("stage", failure.stage)
       .Str("error", failure.status.ToString());
-  return 2;
+  return kExitUsage;
 }
 
 // Blocks SIGINT and SIGTERM, which serve takes with sigwait: every thread
