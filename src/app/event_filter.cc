@@ -58,6 +58,18 @@ struct DataText {
     return "backer=" + QuoteForTerminal(e.backer) + " units=" + std::to_string(e.units) +
            " amount=" + std::to_string(e.amount);
   }
+  std::string operator()(const events::FundingCancelled& e) const {
+    return "backer=" + QuoteForTerminal(e.backer) +
+           " funding_position=" + std::to_string(e.funding_position) +
+           " units=" + std::to_string(e.units) + " amount=" + std::to_string(e.amount);
+  }
+  std::string operator()(const events::PostSettled& e) const {
+    return "outcome=" + std::string(events::OutcomeName(e.outcome)) +
+           " total_funded=" + std::to_string(e.total_funded) +
+           " participant_count=" + std::to_string(e.participant_count) +
+           " refunded_amount=" + std::to_string(e.refunded_amount) +
+           " refunded_backers=" + std::to_string(e.refunded_backers);
+  }
 };
 
 }  // namespace

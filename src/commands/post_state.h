@@ -1,8 +1,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/status.h"
@@ -20,6 +23,15 @@ struct BackerTotal {
   bool operator==(const BackerTotal&) const = default;
 };
 
+// One live PostFunded event, by its log position: what a cancellation names.
+struct LiveFunding {
+  std::string backer;
+  int64_t units = 0;
+  int64_t amount = 0;
+
+  bool operator==(const LiveFunding&) const = default;
+};
+
 // The post aggregate: everything Decide needs, folded from the post's stream.
 // A default-constructed state is a post that does not exist (version 0).
 struct PostState {
@@ -35,11 +47,18 @@ struct PostState {
   CivilDate end_date{};
   Timestamp closes_at;
   Timestamp created_at;
+  events::FundingModel funding_model = events::FundingModel::kKeepItAll;
+  std::optional<int64_t> max_fundings_per_backer;        // live fundings of one backer
+  bool ever_funded = false;                              // fixes model and limit
+  std::optional<events::SettlementOutcome> settlement;   // set by PostSettled
   int64_t total_funded = 0;                              // sum of live fundings
   int64_t funding_count = 0;                             // live PostFunded events
   std::unordered_map<std::string, BackerTotal> backers;  // live fundings by backer
+  std::map<int64_t, LiveFunding> live_fundings;          // by the PostFunded's position
+  std::map<int64_t, std::string> cancelled_fundings;     // position -> backer
 
   bool exists() const { return version > 0; }
+  bool settled() const { return settlement.has_value(); }
   int64_t participant_count() const { return static_cast<int64_t>(backers.size()); }
   bool operator==(const PostState&) const = default;
 };
@@ -47,7 +66,9 @@ struct PostState {
 // Folds one event of the post's stream into `state`. Pure: no I/O, no clock.
 // Fails with kCorruption (leaving `state` unspecified) when the event cannot
 // follow the state: a version gap, an event for another post, a funding of a
-// post that does not exist, a refund of more than was funded, an overflow.
+// post that does not exist, a refund of more than was funded, a cancellation
+// of a funding that is not live, an event a settled post no longer takes, a
+// settlement whose figures are not the post's, an overflow.
 // The sequencer treats a failure as a broken invariant; verify and replay
 // report it.
 Status Apply(PostState& state, const events::Event& event);

@@ -11,7 +11,9 @@
 namespace ledger::events {
 namespace {
 
-void WriteData(JsonWriter& w, const PostCreated& d) {
+// `schema_version` is the event's: a version-1 event is written in its own
+// shape, so that re-encoding an upcast event gives back its stored bytes.
+void WriteData(JsonWriter& w, int32_t schema_version, const PostCreated& d) {
   w.Member("title", d.title);
   w.Member("uploader", d.uploader);
   w.Member("owner", d.owner);
@@ -20,28 +22,60 @@ void WriteData(JsonWriter& w, const PostCreated& d) {
   w.Member("funding_unit", d.funding_unit);
   w.Member("end_date", FormatDate(d.end_date));
   w.Member("closes_at", FormatTimestamp(d.closes_at));
+  if (schema_version < 2) return;
+  w.Member("funding_model", FundingModelName(d.funding_model));
+  w.Key("max_fundings_per_backer");
+  if (d.max_fundings_per_backer) {
+    w.Int64(*d.max_fundings_per_backer);
+  } else {
+    w.Null();
+  }
 }
 
-void WriteData(JsonWriter& w, const PostEdited& d) {
+void WriteData(JsonWriter& w, int32_t /*schema_version*/, const PostEdited& d) {
   if (d.title) w.Member("title", *d.title);
   if (d.uploader) w.Member("uploader", *d.uploader);
   if (d.description) w.Member("description", *d.description);
   if (d.funding_unit) w.Member("funding_unit", *d.funding_unit);
   if (d.end_date) w.Member("end_date", FormatDate(*d.end_date));
   if (d.closes_at) w.Member("closes_at", FormatTimestamp(*d.closes_at));
+  if (d.funding_model) w.Member("funding_model", FundingModelName(*d.funding_model));
+  if (d.max_fundings_per_backer) {
+    w.Key("max_fundings_per_backer");
+    if (*d.max_fundings_per_backer) {
+      w.Int64(**d.max_fundings_per_backer);
+    } else {
+      w.Null();
+    }
+  }
 }
 
-void WriteData(JsonWriter& w, const PostDeleted& d) {
+void WriteData(JsonWriter& w, int32_t /*schema_version*/, const PostDeleted& d) {
   w.Member("refunded_amount", d.refunded_amount);
   w.Member("refunded_backers", d.refunded_backers);
 }
 
 template <typename T>
   requires std::is_same_v<T, PostFunded> || std::is_same_v<T, FundingRefunded>
-void WriteData(JsonWriter& w, const T& d) {
+void WriteData(JsonWriter& w, int32_t /*schema_version*/, const T& d) {
   w.Member("backer", d.backer);
   w.Member("units", d.units);
   w.Member("amount", d.amount);
+}
+
+void WriteData(JsonWriter& w, int32_t /*schema_version*/, const FundingCancelled& d) {
+  w.Member("backer", d.backer);
+  w.Member("funding_position", d.funding_position);
+  w.Member("units", d.units);
+  w.Member("amount", d.amount);
+}
+
+void WriteData(JsonWriter& w, int32_t /*schema_version*/, const PostSettled& d) {
+  w.Member("outcome", OutcomeName(d.outcome));
+  w.Member("total_funded", d.total_funded);
+  w.Member("participant_count", d.participant_count);
+  w.Member("refunded_amount", d.refunded_amount);
+  w.Member("refunded_backers", d.refunded_backers);
 }
 
 void WriteCanonicalFields(JsonWriter& w, const Event& e) {
@@ -61,7 +95,7 @@ void WriteCanonicalFields(JsonWriter& w, const Event& e) {
   }
   w.Key("data");
   w.StartObject();
-  std::visit([&w](const auto& d) { WriteData(w, d); }, e.data);
+  std::visit([&w, &e](const auto& d) { WriteData(w, e.schema_version, d); }, e.data);
   w.EndObject();
 }
 
@@ -101,6 +135,31 @@ class ObjectReader {
       return std::nullopt;
     }
     return v->GetInt64();
+  }
+
+  bool Has(std::string_view name) const {
+    return obj_.HasMember(rapidjson::Value(rapidjson::StringRef(name.data(), name.size())));
+  }
+
+  // A required member that is null or a 64-bit integer; null reads as nullopt.
+  std::optional<int64_t> NullableInt(std::string_view name) {
+    const rapidjson::Value* v = Find(name, true);
+    if (v == nullptr || v->IsNull()) return std::nullopt;
+    if (!v->IsInt64()) {
+      Fail("field '" + std::string(name) + "' must be null or a 64-bit integer");
+      return std::nullopt;
+    }
+    return v->GetInt64();
+  }
+
+  // A required string member naming one value of an enum.
+  template <typename Enum>
+  Enum Named(std::string_view name, std::optional<Enum> (*from_name)(std::string_view)) {
+    const auto text = String(name);
+    if (!text) return Enum{};
+    const std::optional<Enum> value = from_name(*text);
+    if (!value) Fail("field '" + std::string(name) + "' has an unknown value '" + *text + "'");
+    return value.value_or(Enum{});
   }
 
   std::optional<CivilDate> Date(std::string_view name, bool required = true) {
@@ -152,20 +211,28 @@ T ReadFunding(ObjectReader& r) {
   return d;
 }
 
-EventData ReadData(EventType type, ObjectReader& r) {
+PostCreated ReadPostCreated(int32_t schema_version, ObjectReader& r) {
+  PostCreated d;
+  d.title = Need(r.String("title"));
+  d.uploader = Need(r.String("uploader"));
+  d.owner = Need(r.String("owner"));
+  d.description = Need(r.String("description"));
+  d.target_amount = Need(r.Int("target_amount"));
+  d.funding_unit = Need(r.Int("funding_unit"));
+  d.end_date = Need(r.Date("end_date"));
+  d.closes_at = Need(r.Time("closes_at"));
+  if (schema_version >= 2) {
+    d.funding_model = r.Named<FundingModel>("funding_model", FundingModelFromName);
+    d.max_fundings_per_backer = r.NullableInt("max_fundings_per_backer");
+  }
+  // Version 1: the defaults, keep_it_all and no limit, are the upcast.
+  return d;
+}
+
+EventData ReadData(EventType type, int32_t schema_version, ObjectReader& r) {
   switch (type) {
-    case EventType::kPostCreated: {
-      PostCreated d;
-      d.title = Need(r.String("title"));
-      d.uploader = Need(r.String("uploader"));
-      d.owner = Need(r.String("owner"));
-      d.description = Need(r.String("description"));
-      d.target_amount = Need(r.Int("target_amount"));
-      d.funding_unit = Need(r.Int("funding_unit"));
-      d.end_date = Need(r.Date("end_date"));
-      d.closes_at = Need(r.Time("closes_at"));
-      return d;
-    }
+    case EventType::kPostCreated:
+      return ReadPostCreated(schema_version, r);
     case EventType::kPostEdited: {
       PostEdited d;
       d.title = r.String("title", false);
@@ -176,6 +243,14 @@ EventData ReadData(EventType type, ObjectReader& r) {
       d.closes_at = r.Time("closes_at", false);
       if (d.end_date.has_value() != d.closes_at.has_value()) {
         r.Fail("end_date and closes_at must appear together");
+      }
+      if (schema_version >= 2) {
+        if (r.Has("funding_model")) {
+          d.funding_model = r.Named<FundingModel>("funding_model", FundingModelFromName);
+        }
+        if (r.Has("max_fundings_per_backer")) {
+          d.max_fundings_per_backer = r.NullableInt("max_fundings_per_backer");
+        }
       }
       return d;
     }
@@ -189,6 +264,23 @@ EventData ReadData(EventType type, ObjectReader& r) {
       return ReadFunding<PostFunded>(r);
     case EventType::kFundingRefunded:
       return ReadFunding<FundingRefunded>(r);
+    case EventType::kFundingCancelled: {
+      FundingCancelled d;
+      d.backer = Need(r.String("backer"));
+      d.funding_position = Need(r.Int("funding_position"));
+      d.units = Need(r.Int("units"));
+      d.amount = Need(r.Int("amount"));
+      return d;
+    }
+    case EventType::kPostSettled: {
+      PostSettled d;
+      d.outcome = r.Named<SettlementOutcome>("outcome", OutcomeFromName);
+      d.total_funded = Need(r.Int("total_funded"));
+      d.participant_count = Need(r.Int("participant_count"));
+      d.refunded_amount = Need(r.Int("refunded_amount"));
+      d.refunded_backers = Need(r.Int("refunded_backers"));
+      return d;
+    }
   }
   r.Fail("unhandled event type");
   return PostDeleted{};
@@ -281,7 +373,7 @@ Result<Event> DecodeCanonical(std::string_view bytes) {
   if (!type) {
     return Status::Corruption("unknown event type '" + *type_name + "'");
   }
-  if (e.schema_version != kCurrentSchemaVersion) {
+  if (e.schema_version < FirstSchemaVersion(*type) || e.schema_version > kCurrentSchemaVersion) {
     return Status::Corruption("unsupported schema_version " + std::to_string(e.schema_version) +
                               " for " + *type_name);
   }
@@ -289,7 +381,7 @@ Result<Event> DecodeCanonical(std::string_view bytes) {
     return Status::Corruption("event data must be an object");
   }
   ObjectReader dr(*data, "event data");
-  e.data = ReadData(*type, dr);
+  e.data = ReadData(*type, e.schema_version, dr);
   LEDGER_RETURN_IF_ERROR(dr.Finish());
   return e;
 }

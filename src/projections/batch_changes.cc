@@ -51,7 +51,24 @@ Result<PostChanges> CoalesceBatch(std::span<const events::Event> events) {
             b.after = {*units, *amount, b.after.fundings + 1};
             c.total_delta = *total;
             c.fundings_delta += 1;
-          } else {  // FundingRefunded
+          } else if constexpr (std::is_same_v<T, events::FundingCancelled>) {
+            // One funding taken back: a negative change to the backer's row
+            // (which may come from an earlier batch), removed at zero fundings.
+            BackerChange& b = c.backers[d.backer];
+            const auto units = CheckedSub(b.after.units, d.units);
+            const auto amount = CheckedSub(b.after.amount, d.amount);
+            const auto total = CheckedSub(c.total_delta, d.amount);
+            if (!units || !amount || !total) {
+              status = Overflow(e);
+              return;
+            }
+            b.after = {*units, *amount, b.after.fundings - 1};
+            c.total_delta = *total;
+            c.fundings_delta -= 1;
+          } else if constexpr (std::is_same_v<T, events::PostSettled>) {
+            c.settlement = d.outcome;
+          } else {
+            static_assert(std::is_same_v<T, events::FundingRefunded>);
             BackerChange& b = c.backers[d.backer];
             const auto total = CheckedSub(c.total_delta, d.amount);
             if (!total) {

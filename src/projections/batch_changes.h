@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -30,7 +31,8 @@ struct PostChange {
   Timestamp created_at;
   events::PostEdited edits;  // for a post created before this batch
   bool deleted = false;
-  int64_t total_delta = 0;     // sum of fundings minus refunds
+  std::optional<events::SettlementOutcome> settlement;  // PostSettled is in this batch
+  int64_t total_delta = 0;     // sum of fundings minus cancellations and refunds
   int64_t fundings_delta = 0;  // PostFunded events, less those a reset cancels
   std::map<std::string, BackerChange> backers;
   int64_t version = 0;  // stream_version of the post's last event here
@@ -38,7 +40,7 @@ struct PostChange {
 
   bool has_edits() const {
     return edits.title || edits.uploader || edits.description || edits.funding_unit ||
-           edits.end_date;
+           edits.end_date || edits.funding_model || edits.max_fundings_per_backer;
   }
 };
 

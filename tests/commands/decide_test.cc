@@ -17,48 +17,10 @@
 #include "commands/post_state.h"
 #include "common/time_format.h"
 #include "common/time_zone.h"
+#include "decide_fixture.h"
 #include "events/event.h"
 #include "support/status_matchers.h"
 #include "support/time_literals.h"
-
-// Readable failure messages for event data.
-namespace ledger::events {
-
-void PrintTo(const PostCreated& d, std::ostream* os) {
-  *os << "PostCreated{title=\"" << d.title << "\", uploader=\"" << d.uploader << "\", owner=\""
-      << d.owner << "\", description(" << d.description.size()
-      << " bytes), target_amount=" << d.target_amount << ", funding_unit=" << d.funding_unit
-      << ", end_date=" << FormatDate(d.end_date) << ", closes_at=" << FormatTimestamp(d.closes_at)
-      << "}";
-}
-
-void PrintTo(const PostEdited& d, std::ostream* os) {
-  *os << "PostEdited{";
-  if (d.title) *os << "title=\"" << *d.title << "\" ";
-  if (d.uploader) *os << "uploader=\"" << *d.uploader << "\" ";
-  if (d.description) *os << "description(" << d.description->size() << " bytes) ";
-  if (d.funding_unit) *os << "funding_unit=" << *d.funding_unit << " ";
-  if (d.end_date) *os << "end_date=" << FormatDate(*d.end_date) << " ";
-  if (d.closes_at) *os << "closes_at=" << FormatTimestamp(*d.closes_at);
-  *os << "}";
-}
-
-void PrintTo(const PostDeleted& d, std::ostream* os) {
-  *os << "PostDeleted{refunded_amount=" << d.refunded_amount
-      << ", refunded_backers=" << d.refunded_backers << "}";
-}
-
-void PrintTo(const PostFunded& d, std::ostream* os) {
-  *os << "PostFunded{backer=\"" << d.backer << "\", units=" << d.units << ", amount=" << d.amount
-      << "}";
-}
-
-void PrintTo(const FundingRefunded& d, std::ostream* os) {
-  *os << "FundingRefunded{backer=\"" << d.backer << "\", units=" << d.units
-      << ", amount=" << d.amount << "}";
-}
-
-}  // namespace ledger::events
 
 namespace ledger::commands {
 namespace {
@@ -71,160 +33,21 @@ using events::PostEdited;
 using events::PostFunded;
 using std::chrono::hours;
 using std::chrono::microseconds;
-
-constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
-constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
-constexpr std::string_view kOwner = "owner-7";
-constexpr std::string_view kBacker = "backer-1";
-constexpr int64_t kPostId = 7;
-constexpr int64_t kNextPostId = 42;
-constexpr int64_t kUnit = 10'000;  // funding_unit of the standard post
-
-using ::ledger::testing::At;
-using ::ledger::testing::D;
-
-std::string Repeat(std::string_view unit, size_t n) {
-  std::string out;
-  out.reserve(unit.size() * n);
-  for (size_t i = 0; i < n; ++i) out.append(unit);
-  return out;
-}
-
-::testing::AssertionResult IsAccepted(const Decision& d) {
-  if (!d.accepted()) {
-    return ::testing::AssertionFailure()
-           << "rejected " << ReasonName(d.rejection->reason) << " at '" << d.rejection->field
-           << "': " << d.rejection->detail;
-  }
-  if (d.events.empty()) {
-    return ::testing::AssertionFailure() << "accepted without events";
-  }
-  return ::testing::AssertionSuccess();
-}
-
-// Rejected for `reason` at JSON pointer `field`, with a detail for humans and
-// no events.
-::testing::AssertionResult IsRejected(const Decision& d, RejectReason reason,
-                                      std::string_view field) {
-  if (d.accepted()) {
-    return ::testing::AssertionFailure()
-           << "accepted with " << d.events.size() << " events; expected " << ReasonName(reason)
-           << " at '" << field << "'";
-  }
-  const Rejection& r = *d.rejection;
-  if (r.reason != reason || r.field != field) {
-    return ::testing::AssertionFailure()
-           << "rejected " << ReasonName(r.reason) << " at '" << r.field << "' (" << r.detail
-           << "); expected " << ReasonName(reason) << " at '" << field << "'";
-  }
-  if (!d.events.empty()) {
-    return ::testing::AssertionFailure()
-           << "rejected but produced " << d.events.size() << " events";
-  }
-  if (r.detail.empty()) {
-    return ::testing::AssertionFailure() << "rejection has no detail";
-  }
-  return ::testing::AssertionSuccess();
-}
-
-// The data of event `i` if it is a T, else null.
-template <typename T>
-const T* DataAt(const Decision& d, size_t i) {
-  return i < d.events.size() ? std::get_if<T>(&d.events[i].data) : nullptr;
-}
-
-// Builds a post's state the way the sequencer does: by applying its events,
-// in order, with Apply.
-class PostHistory {
- public:
-  explicit PostHistory(int64_t id) : id_(id) {}
-
-  void Append(EventData data, Timestamp recorded_at = Timestamp{}) {
-    events::Event e;
-    e.position = ++position_;
-    e.stream = id_;
-    e.stream_version = state_.version + 1;
-    e.recorded_at = recorded_at;
-    e.data = std::move(data);
-    ASSERT_OK(Apply(state_, e));
-  }
-
-  // Appends what Decide produced, as the sequencer would.
-  void AppendAll(const std::vector<NewEvent>& events) {
-    for (const NewEvent& e : events) {
-      EXPECT_EQ(e.stream, id_);
-      Append(e.data);
-    }
-  }
-
-  void Fund(std::string_view backer, int64_t units) {
-    Append(PostFunded{std::string(backer), units, units * state_.funding_unit});
-  }
-
-  const PostState& state() const { return state_; }
-  // For states too large to build event by event.
-  PostState& mutable_state() { return state_; }
-
- private:
-  int64_t id_;
-  int64_t position_ = 0;
-  PostState state_;
-};
-
-class DecideTest : public ::testing::Test {
- protected:
-  DecideContext Ctx(std::string_view actor) const {
-    DecideContext ctx;
-    ctx.now = now_;
-    ctx.time_zone = &zone_;
-    ctx.actor = actor;
-    ctx.next_post_id = kNextPostId;
-    return ctx;
-  }
-
-  Decision Run(const PostState* post, const Command& command, std::string_view actor) const {
-    return Decide(post, command, Ctx(actor));
-  }
-  Decision Run(const PostHistory& h, const Command& command, std::string_view actor) const {
-    return Run(&h.state(), command, actor);
-  }
-
-  static PostDraft ValidDraft() {
-    PostDraft p;
-    p.title = "내 취미 만들기";
-    p.uploader = "홍길동";
-    p.description = "취미를 위한 첫 펀딩";
-    p.target_amount = 1'000'000;
-    p.funding_unit = kUnit;
-    p.end_date = D("2026-11-21");
-    return p;
-  }
-
-  Decision Create(PostDraft p) const {
-    return Run(nullptr, CreatePosts{{std::move(p)}, false}, kOwner);
-  }
-
-  // Post kPostId as created by kOwner from ValidDraft(): version 1, funding
-  // open until 2026-11-21T15:00:00Z.
-  PostHistory OpenPost() const {
-    PostHistory h(kPostId);
-    const PostDraft p = ValidDraft();
-    h.Append(PostCreated{p.title, p.uploader, std::string(kOwner), p.description, p.target_amount,
-                         p.funding_unit, p.end_date, zone_.ClosesAt(p.end_date)},
-             now_ - hours(24));
-    return h;
-  }
-
-  static EditPost Edit() {
-    EditPost e;
-    e.post_id = kPostId;
-    return e;
-  }
-
-  // Noon of 2026-11-01 in Seoul.
-  Timestamp now_ = At("2026-11-01T03:00:00.000000Z");
-  TimeZone zone_ = TimeZone::Load("Asia/Seoul").value();
-};
+using testing::At;
+using testing::D;
+using testing::DataAt;
+using testing::DecideTest;
+using testing::IsAccepted;
+using testing::IsRejected;
+using testing::kBacker;
+using testing::kInt64Max;
+using testing::kInt64Min;
+using testing::kNextPostId;
+using testing::kOwner;
+using testing::kPostId;
+using testing::kUnit;
+using testing::PostHistory;
+using testing::Repeat;
 
 // ---------------------------------------------------------------- create
 
@@ -237,7 +60,8 @@ TEST_F(DecideTest, CreatesPostWithNextIdAndActorAsOwner) {
   ASSERT_NE(created, nullptr);
   EXPECT_EQ(*created,
             (PostCreated{"내 취미 만들기", "홍길동", "owner-7", "취미를 위한 첫 펀딩", 1'000'000,
-                         kUnit, D("2026-11-21"), At("2026-11-21T15:00:00.000000Z")}));
+                         kUnit, D("2026-11-21"), At("2026-11-21T15:00:00.000000Z"),
+                         events::FundingModel::kKeepItAll, std::nullopt}));
 }
 
 TEST_F(DecideTest, CreatedPostClosesAtEndOfEndDateInServiceZone) {
@@ -1081,7 +905,9 @@ TEST_F(DecideTest, RejectsFundingWhoseAmountOverflows) {
                       1,
                       kInt64Max / 2 + 1,
                       D("2026-11-21"),
-                      At("2026-11-21T15:00:00.000000Z")};
+                      At("2026-11-21T15:00:00.000000Z"),
+                      events::FundingModel::kKeepItAll,
+                      std::nullopt};
   h.Append(created);
   EXPECT_TRUE(
       IsRejected(Run(h, FundPost{kPostId, 2}, kBacker), RejectReason::kAmountOverflow, "/units"));
@@ -1095,7 +921,8 @@ TEST_F(DecideTest, RejectsFundingWhoseAmountOverflows) {
 TEST_F(DecideTest, AcceptsFundingOfExactlyInt64Max) {
   PostHistory h(kPostId);
   h.Append(PostCreated{"t", "u", std::string(kOwner), "", 1, kInt64Max, D("2026-11-21"),
-                       At("2026-11-21T15:00:00.000000Z")});
+                       At("2026-11-21T15:00:00.000000Z"), events::FundingModel::kKeepItAll,
+                       std::nullopt});
   const Decision d = Run(h, FundPost{kPostId, 1}, kBacker);
   ASSERT_TRUE(IsAccepted(d));
   const auto* funded = DataAt<PostFunded>(d, 0);
@@ -1106,7 +933,8 @@ TEST_F(DecideTest, AcceptsFundingOfExactlyInt64Max) {
 TEST_F(DecideTest, RejectsFundingWhoseTotalOverflows) {
   PostHistory h(kPostId);
   h.Append(PostCreated{"t", "u", std::string(kOwner), "", 1, kInt64Max - 10, D("2026-11-21"),
-                       At("2026-11-21T15:00:00.000000Z")});
+                       At("2026-11-21T15:00:00.000000Z"), events::FundingModel::kKeepItAll,
+                       std::nullopt});
   h.Fund("bob", 1);
   ASSERT_EQ(h.state().total_funded, kInt64Max - 10);
   // A new backer and the same backer both push the post's total past int64.

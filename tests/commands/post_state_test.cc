@@ -13,6 +13,7 @@
 #include "common/status.h"
 #include "common/time_format.h"
 #include "events/event.h"
+#include "post_state_fixture.h"
 #include "support/status_matchers.h"
 #include "support/time_literals.h"
 
@@ -26,52 +27,16 @@ using events::PostCreated;
 using events::PostDeleted;
 using events::PostEdited;
 using events::PostFunded;
+using testing::Created;
+using testing::IsCorruption;
+using testing::kPostId;
+using testing::MakeEvent;
+using testing::PostStateTest;
 
 constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
-constexpr int64_t kPostId = 7;
 
 using ::ledger::testing::At;
 using ::ledger::testing::D;
-
-Event MakeEvent(int64_t stream, int64_t version, EventData data,
-                Timestamp recorded_at = Timestamp{}) {
-  Event e;
-  e.position = 100 + version;
-  e.stream = stream;
-  e.stream_version = version;
-  e.recorded_at = recorded_at;
-  e.actor = "someone";
-  e.data = std::move(data);
-  return e;
-}
-
-PostCreated Created() {
-  return PostCreated{
-      "내 취미 만들기", "홍길동", "owner-7",       "설명",
-      1'000'000,        10'000,   D("2026-11-21"), At("2026-11-21T15:00:00.000000Z")};
-}
-
-::testing::AssertionResult IsCorruption(const Status& s) {
-  if (s.code() != Status::Code::kCorruption) {
-    return ::testing::AssertionFailure() << "expected Corruption, got " << s.ToString();
-  }
-  return ::testing::AssertionSuccess();
-}
-
-// Applies events to one post's state, numbering its versions.
-class PostStateTest : public ::testing::Test {
- protected:
-  // Applies `data` as the next event of post kPostId.
-  Status Next(EventData data) {
-    return Apply(state_, MakeEvent(kPostId, state_.version + 1, std::move(data)));
-  }
-  void Create() { ASSERT_OK(Next(Created())); }
-  void Fund(std::string backer, int64_t units, int64_t amount) {
-    ASSERT_OK(Next(PostFunded{std::move(backer), units, amount}));
-  }
-
-  PostState state_{};
-};
 
 TEST_F(PostStateTest, DefaultStateIsAMissingPost) {
   EXPECT_FALSE(state_.exists());
@@ -102,7 +67,8 @@ TEST_F(PostStateTest, AppliesPostCreated) {
 
 TEST_F(PostStateTest, FirstEventMustBePostCreated) {
   const std::vector<EventData> others = {
-      PostEdited{"t", std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt},
+      PostEdited{"t", std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+                 std::nullopt, std::nullopt},
       PostDeleted{0, 0},
       PostFunded{"alice", 1, 10'000},
       FundingRefunded{"alice", 1, 10'000},

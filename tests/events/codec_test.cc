@@ -54,6 +54,19 @@ std::vector<Event> OneOfEach() {
   Event deleted = testing::Funded(5, 7, 5);
   deleted.data = PostDeleted{2000, 1};
   all.push_back(deleted);
+  Event cancelled = testing::Funded(6, 8, 3);
+  cancelled.data = FundingCancelled{"bob", 4, 2, 2000};
+  all.push_back(cancelled);
+  Event settled = testing::Funded(7, 8, 4);
+  settled.data = PostSettled{SettlementOutcome::kSuccessful, 9000, 4, 0, 0};
+  all.push_back(settled);
+  Event limited = Created();
+  std::get<PostCreated>(limited.data).funding_model = FundingModel::kAllOrNothing;
+  std::get<PostCreated>(limited.data).max_fundings_per_backer = 10'000;
+  all.push_back(limited);
+  Event old = Created();
+  old.schema_version = 1;
+  all.push_back(old);
   return all;
 }
 
@@ -67,8 +80,10 @@ TEST(CodecTest, RoundTripsEveryEventType) {
   }
 }
 
+// Version-1 bytes, as every event before schema version 2 was stored.
 TEST(CodecTest, CanonicalBytesAreFixedText) {
-  const Event e = testing::Funded(3, 7, 2);
+  Event e = testing::Funded(3, 7, 2);
+  e.schema_version = 1;
   EXPECT_EQ(EncodeCanonical(e),
             "{\"position\":3,\"stream\":\"post-7\",\"stream_version\":2,\"type\":\"PostFunded\","
             "\"schema_version\":1,\"recorded_at\":\"2026-09-21T14:13:20.000003Z\","
@@ -84,6 +99,7 @@ TEST(CodecTest, PinsTheEscapingOfEveryAsciiByte) {
     every_ascii_byte[c] = static_cast<char>(c);
   }
   Event e = testing::Funded(3, 7, 2);
+  e.schema_version = 1;
   e.data = PostFunded{every_ascii_byte + "취미 🎉", 2, 2000};
   EXPECT_EQ(EncodeCanonical(e),
             "{\"position\":3,\"stream\":\"post-7\",\"stream_version\":2,\"type\":\"PostFunded\","
@@ -105,6 +121,7 @@ std::string Repeat(std::string_view piece, size_t times) {
 
 TEST(CodecTest, PinsTheEnvelope) {
   Event e = Created();
+  e.schema_version = 1;
   e.prev_hash.fill(0xab);
   e.hash.fill(0x01);
   EXPECT_EQ(EncodeEnvelopeJson(e),
@@ -117,6 +134,67 @@ TEST(CodecTest, PinsTheEnvelope) {
             "\"closes_at\":\"2026-12-30T15:00:00.000000Z\"},"
             "\"prev_hash\":\"" +
                 Repeat("ab", 32) + "\",\"hash\":\"" + Repeat("01", 32) + "\"}");
+}
+
+// Schema version 2: PostCreated carries the funding model and the limit
+// (null when there is none) after closes_at.
+TEST(CodecTest, PinsPostCreatedOfVersion2) {
+  Event e = Created();
+  auto& created = std::get<PostCreated>(e.data);
+  created.funding_model = FundingModel::kAllOrNothing;
+  created.max_fundings_per_backer = 1;
+  EXPECT_EQ(EncodeCanonical(e),
+            "{\"position\":1,\"stream\":\"post-7\",\"stream_version\":1,\"type\":\"PostCreated\","
+            "\"schema_version\":2,\"recorded_at\":\"2025-11-21T04:40:00.123456Z\","
+            "\"actor\":\"alice\",\"correlation_id\":\"req-1\",\"idempotency_key\":\"key-1\","
+            "\"data\":{\"title\":\"내 취미 만들기 \\\"quoted\\\"\\n\",\"uploader\":\"앨리스\","
+            "\"owner\":\"alice\",\"description\":\"tab\\tand \\u0001 control\","
+            "\"target_amount\":1000000,\"funding_unit\":1000,\"end_date\":\"2026-12-31\","
+            "\"closes_at\":\"2026-12-30T15:00:00.000000Z\",\"funding_model\":\"all_or_nothing\","
+            "\"max_fundings_per_backer\":1}}");
+  created.funding_model = FundingModel::kKeepItAll;
+  created.max_fundings_per_backer.reset();
+  const std::string bytes = EncodeCanonical(e);
+  EXPECT_NE(bytes.find("\"funding_model\":\"keep_it_all\",\"max_fundings_per_backer\":null}"),
+            std::string::npos)
+      << bytes;
+}
+
+TEST(CodecTest, PinsTheEventsOfTheLifecycle) {
+  Event cancelled = testing::Funded(8, 7, 4);
+  cancelled.data = FundingCancelled{"bob", 3, 2, 2000};
+  EXPECT_EQ(EncodeCanonical(cancelled),
+            "{\"position\":8,\"stream\":\"post-7\",\"stream_version\":4,"
+            "\"type\":\"FundingCancelled\",\"schema_version\":2,"
+            "\"recorded_at\":\"2026-09-21T14:13:20.000008Z\",\"actor\":\"bob\","
+            "\"correlation_id\":\"req-8\",\"idempotency_key\":null,"
+            "\"data\":{\"backer\":\"bob\",\"funding_position\":3,\"units\":2,\"amount\":2000}}");
+  Event settled = testing::Funded(9, 7, 5);
+  settled.actor = "system";
+  settled.data = PostSettled{SettlementOutcome::kFailed, 5000, 3, 5000, 3};
+  EXPECT_EQ(EncodeCanonical(settled),
+            "{\"position\":9,\"stream\":\"post-7\",\"stream_version\":5,"
+            "\"type\":\"PostSettled\",\"schema_version\":2,"
+            "\"recorded_at\":\"2026-09-21T14:13:20.000009Z\",\"actor\":\"system\","
+            "\"correlation_id\":\"req-9\",\"idempotency_key\":null,"
+            "\"data\":{\"outcome\":\"failed\",\"total_funded\":5000,\"participant_count\":3,"
+            "\"refunded_amount\":5000,\"refunded_backers\":3}}");
+}
+
+// A version-1 PostCreated reads as keep_it_all with no limit, keeps its
+// schema_version, and encodes again to exactly the bytes it was read from.
+TEST(CodecTest, UpcastsPostCreatedOfVersion1WithoutChangingItsBytes) {
+  Event e = Created();
+  e.schema_version = 1;
+  const std::string v1 = EncodeCanonical(e);
+  ASSERT_EQ(v1.find("funding_model"), std::string::npos) << v1;
+  auto decoded = DecodeCanonical(v1);
+  ASSERT_OK(decoded);
+  EXPECT_EQ(decoded->schema_version, 1);
+  const auto& created = std::get<PostCreated>(decoded->data);
+  EXPECT_EQ(created.funding_model, FundingModel::kKeepItAll);
+  EXPECT_EQ(created.max_fundings_per_backer, std::nullopt);
+  EXPECT_EQ(EncodeCanonical(*decoded), v1);
 }
 
 TEST(CodecTest, KeepsUtf8UnescapedAndEscapesControls) {
@@ -162,7 +240,8 @@ TEST(CodecTest, RejectsMalformedEventsWithAStatus) {
       Mutate(e, "\"stream\":\"post-7\"", "\"stream\":\"post-07\""),
       Mutate(e, "\"stream\":\"post-7\"", "\"stream\":7"),
       Mutate(e, "PostFunded", "PostExploded"),
-      Mutate(e, "\"schema_version\":1", "\"schema_version\":2"),
+      Mutate(e, "\"schema_version\":2", "\"schema_version\":3"),
+      Mutate(e, "\"schema_version\":2", "\"schema_version\":0"),
       Mutate(e, "2026-09-21T14:13:20.000003Z", "2026-09-21T14:13:20Z"),
       Mutate(e, "\"idempotency_key\":null", "\"idempotency_key\":\"\""),
       Mutate(e, "\"idempotency_key\":null", "\"idempotency_key\":5"),
@@ -199,6 +278,36 @@ TEST(CodecTest, SurvivesEveryTruncationAndByteFlip) {
     std::string flipped = bytes;
     flipped[i] = static_cast<char>(flipped[i] ^ 0x20);
     (void)DecodeCanonical(flipped);  // may or may not parse; must not crash
+  }
+}
+
+TEST(CodecTest, RejectsLifecycleEventsThatDoNotFitTheirVersion) {
+  Event created = Created();
+  std::get<PostCreated>(created.data).max_fundings_per_backer = 3;
+  Event cancelled = testing::Funded(6, 8, 3);
+  cancelled.data = FundingCancelled{"bob", 4, 2, 2000};
+  Event settled = testing::Funded(7, 8, 4);
+  settled.data = PostSettled{SettlementOutcome::kFailed, 9000, 4, 9000, 4};
+  const std::vector<std::string> bad = {
+      // Types and fields that version 1 did not have.
+      Mutate(cancelled, "\"schema_version\":2", "\"schema_version\":1"),
+      Mutate(settled, "\"schema_version\":2", "\"schema_version\":1"),
+      Mutate(created, "\"schema_version\":2", "\"schema_version\":1"),
+      // Version 2 requires both new PostCreated fields.
+      Mutate(created, ",\"max_fundings_per_backer\":3", ""),
+      Mutate(created, "\"funding_model\":\"keep_it_all\",", ""),
+      Mutate(created, "keep_it_all", "keep_some"),
+      Mutate(created, "\"max_fundings_per_backer\":3", "\"max_fundings_per_backer\":\"3\""),
+      Mutate(cancelled, "\"funding_position\":4,", ""),
+      Mutate(settled, "\"outcome\":\"failed\"", "\"outcome\":\"FAILED\""),
+      Mutate(settled, "\"refunded_backers\":4", "\"refunded_backers\":null"),
+  };
+  for (const std::string& bytes : bad) {
+    const auto decoded = DecodeCanonical(bytes);
+    EXPECT_FALSE(decoded.ok()) << bytes;
+    if (!decoded.ok()) {
+      EXPECT_EQ(decoded.status().code(), Status::Code::kCorruption) << bytes;
+    }
   }
 }
 

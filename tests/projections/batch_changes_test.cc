@@ -46,6 +46,8 @@ events::PostCreated Created(std::string title) {
       .funding_unit = 1'000,
       .end_date = D("2026-04-30"),
       .closes_at = At("2026-04-30T15:00:00.000000Z"),
+      .funding_model = events::FundingModel::kKeepItAll,
+      .max_fundings_per_backer = std::nullopt,
   };
 }
 
