@@ -35,7 +35,8 @@ Problem ProblemForRejection(const commands::Rejection& rejection) {
       break;
     case RejectReason::kNotOwner:
     case RejectReason::kOwnerCannotFund:
-      // Two reasons share 403; the detail names which, machine-readably first.
+    case RejectReason::kNotYourFunding:
+      // These reasons share 403; the detail names which, machine-readably first.
       name = "forbidden";
       detail = std::string(commands::ReasonName(rejection.reason)) + ": " + detail;
       break;
@@ -50,6 +51,26 @@ Problem ProblemForRejection(const commands::Rejection& rejection) {
       break;
     case RejectReason::kTooManyBackers:
       name = "too_many_backers";
+      break;
+    case RejectReason::kPostSettled:
+      name = "post_settled";
+      break;
+    case RejectReason::kFundingLimitReached:
+      name = "funding_limit_reached";
+      break;
+    case RejectReason::kFundingNotFound:
+      name = "funding_not_found";
+      break;
+    case RejectReason::kFundingAlreadyCancelled:
+      name = "funding_already_cancelled";
+      break;
+    case RejectReason::kFundingTermsFixed:
+      name = "funding_terms_fixed";
+      break;
+    case RejectReason::kNotYetClosed:
+      // Only the service settles, and only when the deadline has passed: a
+      // client never causes this, so it is the service's own fault.
+      name = "internal";
       break;
   }
   LEDGER_CHECK(!name.empty(), "every RejectReason maps to a problem");

@@ -3,10 +3,12 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
 #include "common/time_format.h"
+#include "events/event.h"
 
 namespace ledger::commands {
 
@@ -18,6 +20,8 @@ struct PostDraft {
   int64_t target_amount = 0;
   int64_t funding_unit = 0;
   CivilDate end_date{};
+  events::FundingModel funding_model = events::FundingModel::kKeepItAll;
+  std::optional<int64_t> max_fundings_per_backer;  // none: no limit
 };
 
 // Create one post, or several all or none. `as_array` records that the client
@@ -38,6 +42,10 @@ struct EditPost {
   std::optional<int64_t> funding_unit;
   std::optional<CivilDate> end_date;
   std::optional<int64_t> target_amount;
+  // The funding terms, editable until the post's first funding. The limit's
+  // inner nullopt removes it.
+  std::optional<events::FundingModel> funding_model;
+  std::optional<std::optional<int64_t>> max_fundings_per_backer;
 };
 
 struct DeletePost {
@@ -50,7 +58,24 @@ struct FundPost {
   int64_t units = 1;
 };
 
-using Command = std::variant<CreatePosts, EditPost, DeletePost, FundPost>;
+// Take back one live funding: the PostFunded event at `funding_position`,
+// which must be the actor's own.
+struct CancelFunding {
+  int64_t post_id = 0;
+  int64_t funding_position = 0;
+};
+
+// Close the post at its deadline. Submitted by the service itself (actor
+// kSystemActor), never through the API.
+struct SettlePost {
+  int64_t post_id = 0;
+};
+
+// The actor of what the service does on its own (settlements).
+inline constexpr std::string_view kSystemActor = "system";
+
+using Command =
+    std::variant<CreatePosts, EditPost, DeletePost, FundPost, CancelFunding, SettlePost>;
 
 // The post a command addresses; 0 for CreatePosts.
 int64_t TargetPost(const Command& command);

@@ -3,18 +3,49 @@
 #include <algorithm>
 #include <string>
 
+#include "commands/decide_parts.h"
 #include "commands/limits.h"
 #include "common/check.h"
 #include "common/money.h"
 #include "common/utf8.h"
 
 namespace ledger::commands {
-namespace {
 
 Decision Reject(RejectReason reason, std::string field, std::string detail) {
   Decision d;
   d.rejection = Rejection{reason, std::move(field), std::move(detail)};
   return d;
+}
+
+RefundTotals AppendRefunds(const PostState& post, std::vector<NewEvent>& events) {
+  // In backer order, so that the same state always yields the same events.
+  std::vector<const std::pair<const std::string, BackerTotal>*> backers;
+  backers.reserve(post.backers.size());
+  for (const auto& entry : post.backers) backers.push_back(&entry);
+  std::sort(backers.begin(), backers.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  RefundTotals totals;
+  for (const auto* entry : backers) {
+    events.push_back(NewEvent{
+        post.id, events::FundingRefunded{entry->first, entry->second.units, entry->second.amount}});
+    // The sum is the post's total, which Apply kept within int64.
+    const auto sum = CheckedAdd(totals.amount, entry->second.amount);
+    LEDGER_CHECK(sum.has_value(), "refund total exceeds the post's total");
+    totals.amount = *sum;
+    ++totals.backers;
+  }
+  LEDGER_CHECK(totals.amount == post.total_funded, "refunds must return exactly the live total");
+  return totals;
+}
+
+namespace {
+
+std::optional<Rejection> CheckLimit(std::optional<int64_t> limit, const std::string& field) {
+  if (limit && (*limit < 1 || *limit > kMaxFundingsPerBackerLimit)) {
+    return Rejection{RejectReason::kInvalidField, field,
+                     "must be null or between 1 and " + std::to_string(kMaxFundingsPerBackerLimit)};
+  }
+  return std::nullopt;
 }
 
 // Validates a title or uploader: valid UTF-8, trimmed of Unicode white space,
@@ -123,6 +154,7 @@ Decision DecideCreate(const CreatePosts& c, const DecideContext& ctx) {
     if (!r) r = CheckPositive(p.target_amount, prefix + "/target_amount");
     if (!r) r = CheckPositive(p.funding_unit, prefix + "/funding_unit");
     if (!r) r = CheckEndDate(p.end_date, ctx, prefix + "/end_date");
+    if (!r) r = CheckLimit(p.max_fundings_per_backer, prefix + "/max_fundings_per_backer");
     if (r) {
       return Reject(r->reason, std::move(r->field), std::move(r->detail));
     }
@@ -132,9 +164,33 @@ Decision DecideCreate(const CreatePosts& c, const DecideContext& ctx) {
     e.funding_unit = p.funding_unit;
     e.end_date = p.end_date;
     e.closes_at = ctx.time_zone->ClosesAt(p.end_date);
+    e.funding_model = p.funding_model;
+    e.max_fundings_per_backer = p.max_fundings_per_backer;
     d.events.push_back(NewEvent{ctx.next_post_id + static_cast<int64_t>(i), std::move(e)});
   }
   return d;
+}
+
+// What a post whose funding has closed, or has begun, no longer takes: after
+// settlement only its texts change; after the deadline its end date is final;
+// after the first funding its funding terms are.
+std::optional<Rejection> CheckEditOfAClosingPost(const PostState& post, const EditPost& c,
+                                                 const DecideContext& ctx) {
+  const bool terms = c.funding_model || c.max_fundings_per_backer;
+  if (post.settled() && (c.funding_unit || c.end_date || terms)) {
+    return Rejection{RejectReason::kPostSettled, "",
+                     "a settled post takes edits of its title, uploader and description only"};
+  }
+  if (c.end_date && ctx.now >= post.closes_at) {
+    return Rejection{RejectReason::kFundingClosed, "/end_date",
+                     "funding has closed; the end date of a finished campaign is final"};
+  }
+  if (terms && post.ever_funded) {
+    return Rejection{RejectReason::kFundingTermsFixed,
+                     c.funding_model ? "/funding_model" : "/max_fundings_per_backer",
+                     "the funding terms are fixed once the post has been funded"};
+  }
+  return std::nullopt;
 }
 
 Decision DecideEdit(const PostState* post, const EditPost& c, const DecideContext& ctx) {
@@ -163,17 +219,20 @@ Decision DecideEdit(const PostState* post, const EditPost& c, const DecideContex
   if (!r && c.end_date) {
     r = CheckEndDate(*c.end_date, ctx, "/end_date");
   }
-  if (!r && !c.title && !c.uploader && !c.description && !c.funding_unit && !c.end_date) {
+  if (!r && c.max_fundings_per_backer) {
+    r = CheckLimit(*c.max_fundings_per_backer, "/max_fundings_per_backer");
+  }
+  const bool terms = c.funding_model || c.max_fundings_per_backer;
+  if (!r && !c.title && !c.uploader && !c.description && !c.funding_unit && !c.end_date && !terms) {
     r = Rejection{RejectReason::kInvalidField, "", "an edit must change at least one field"};
   }
   if (!r) r = CheckOwnedPost(post, c.expected_version, ctx);
-  if (!r && c.end_date && ctx.now >= post->closes_at) {
-    r = Rejection{RejectReason::kFundingClosed, "/end_date",
-                  "funding has closed; the end date of a finished campaign is final"};
-  }
+  if (!r) r = CheckEditOfAClosingPost(*post, c, ctx);
   if (r) {
     return Reject(r->reason, std::move(r->field), std::move(r->detail));
   }
+  e.funding_model = c.funding_model;
+  e.max_fundings_per_backer = c.max_fundings_per_backer;
   if (c.end_date) {
     e.end_date = c.end_date;
     e.closes_at = ctx.time_zone->ClosesAt(*c.end_date);
@@ -187,34 +246,23 @@ Decision DecideDelete(const PostState* post, const DeletePost& c, const DecideCo
   if (auto r = CheckOwnedPost(post, c.expected_version, ctx)) {
     return Reject(r->reason, std::move(r->field), std::move(r->detail));
   }
+  if (post->settled()) {
+    return Reject(RejectReason::kPostSettled, "", "a settled post cannot be deleted");
+  }
+  if (ctx.now >= post->closes_at) {
+    return Reject(RejectReason::kFundingClosed, "",
+                  "funding has closed; a finished campaign is settled, not deleted");
+  }
   if (post->backers.size() > kMaxRefundedBackersPerDelete) {
     return Reject(RejectReason::kTooManyBackers, "",
                   "the post has " + std::to_string(post->backers.size()) + " backers; at most " +
                       std::to_string(kMaxRefundedBackersPerDelete) +
                       " can be refunded by one delete");
   }
-  // Refunds go out in backer order so that the same state always yields the
-  // same events.
-  std::vector<const std::pair<const std::string, BackerTotal>*> backers;
-  backers.reserve(post->backers.size());
-  for (const auto& entry : post->backers) backers.push_back(&entry);
-  std::sort(backers.begin(), backers.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
-
   Decision d;
-  d.events.reserve(backers.size() + 1);
-  int64_t refunded = 0;
-  for (const auto* entry : backers) {
-    d.events.push_back(NewEvent{post->id, events::FundingRefunded{entry->first, entry->second.units,
-                                                                  entry->second.amount}});
-    // The sum is the post's total, which Apply kept within int64.
-    const auto sum = CheckedAdd(refunded, entry->second.amount);
-    LEDGER_CHECK(sum.has_value(), "refund total exceeds the post's total");
-    refunded = *sum;
-  }
-  LEDGER_CHECK(refunded == post->total_funded, "refunds must return exactly the live total");
-  d.events.push_back(
-      NewEvent{post->id, events::PostDeleted{refunded, static_cast<int64_t>(backers.size())}});
+  d.events.reserve(post->backers.size() + 1);
+  const RefundTotals refunded = AppendRefunds(*post, d.events);
+  d.events.push_back(NewEvent{post->id, events::PostDeleted{refunded.amount, refunded.backers}});
   return d;
 }
 
@@ -232,6 +280,9 @@ Decision DecideFund(const PostState* post, const FundPost& c, const DecideContex
   if (post->owner == ctx.actor) {
     return Reject(RejectReason::kOwnerCannotFund, "", "the owner cannot fund their own post");
   }
+  if (post->settled()) {
+    return Reject(RejectReason::kPostSettled, "", "the post was settled; funding has closed");
+  }
   if (ctx.now >= post->closes_at) {
     return Reject(RejectReason::kFundingClosed, "",
                   "funding closed at the end of " + FormatDate(post->end_date));
@@ -244,6 +295,11 @@ Decision DecideFund(const PostState* post, const FundPost& c, const DecideContex
     total = CheckedAdd(post->total_funded, *amount);
     const auto it = post->backers.find(std::string(ctx.actor));
     const BackerTotal current = it == post->backers.end() ? BackerTotal{} : it->second;
+    if (post->max_fundings_per_backer && current.fundings >= *post->max_fundings_per_backer) {
+      return Reject(RejectReason::kFundingLimitReached, "",
+                    "this post takes at most " + std::to_string(*post->max_fundings_per_backer) +
+                        " live fundings per backer");
+    }
     backer_units = CheckedAdd(current.units, c.units);
     backer_amount = CheckedAdd(current.amount, *amount);
   }
@@ -270,8 +326,13 @@ Decision Decide(const PostState* post, const Command& command, const DecideConte
           return DecideEdit(post, c, ctx);
         } else if constexpr (std::is_same_v<T, DeletePost>) {
           return DecideDelete(post, c, ctx);
-        } else {
+        } else if constexpr (std::is_same_v<T, FundPost>) {
           return DecideFund(post, c, ctx);
+        } else if constexpr (std::is_same_v<T, CancelFunding>) {
+          return DecideCancel(post, c, ctx);
+        } else {
+          static_assert(std::is_same_v<T, SettlePost>);
+          return DecideSettle(post, c, ctx);
         }
       },
       command);

@@ -43,6 +43,14 @@ void Write(Serializer& s, const CreatePosts& c) {
     s.Int(p.target_amount);
     s.Int(p.funding_unit);
     s.Date(p.end_date);
+    // The funding terms (schema version 2) only when they differ from the
+    // defaults, so that a request without them keeps the fingerprint it had
+    // before they existed: a retry across the upgrade still matches.
+    if (p.funding_model != events::FundingModel::kKeepItAll || p.max_fundings_per_backer) {
+      s.Tag('T');
+      s.Int(static_cast<int64_t>(p.funding_model));
+      s.Optional(p.max_fundings_per_backer, [&s](int64_t v) { s.Int(v); });
+    }
   }
 }
 
@@ -58,6 +66,13 @@ void Write(Serializer& s, const EditPost& c) {
   s.Optional(c.funding_unit, integer);
   s.Optional(c.end_date, [&s](CivilDate d) { s.Date(d); });
   s.Optional(c.target_amount, integer);
+  if (c.funding_model || c.max_fundings_per_backer) {  // as for PostDraft
+    s.Tag('T');
+    s.Optional(c.funding_model, [&s](events::FundingModel m) { s.Int(static_cast<int64_t>(m)); });
+    s.Optional(c.max_fundings_per_backer, [&s](const std::optional<int64_t>& limit) {
+      s.Optional(limit, [&s](int64_t v) { s.Int(v); });
+    });
+  }
 }
 
 void Write(Serializer& s, const DeletePost& c) {
@@ -70,6 +85,17 @@ void Write(Serializer& s, const FundPost& c) {
   s.Tag('F');
   s.Int(c.post_id);
   s.Int(c.units);
+}
+
+void Write(Serializer& s, const CancelFunding& c) {
+  s.Tag('X');
+  s.Int(c.post_id);
+  s.Int(c.funding_position);
+}
+
+void Write(Serializer& s, const SettlePost& c) {
+  s.Tag('S');
+  s.Int(c.post_id);
 }
 
 }  // namespace

@@ -17,6 +17,10 @@ inline constexpr int kMaxEndDateDaysAhead = 3'653;
 // A single funding adds at most this many units (units × funding_unit won).
 inline constexpr int64_t kMaxUnitsPerFunding = 10'000;
 
+// max_fundings_per_backer, when a post sets it: 1 ("one participation per
+// user") up to this.
+inline constexpr int64_t kMaxFundingsPerBackerLimit = 10'000;
+
 // A create request carrying an array makes at most this many posts, all or none.
 inline constexpr size_t kMaxPostsPerCreate = 100;
 

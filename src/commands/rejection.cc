@@ -26,6 +26,20 @@ std::string_view ReasonName(RejectReason reason) {
       return "amount_overflow";
     case RejectReason::kTooManyBackers:
       return "too_many_backers";
+    case RejectReason::kPostSettled:
+      return "post_settled";
+    case RejectReason::kFundingLimitReached:
+      return "funding_limit_reached";
+    case RejectReason::kFundingNotFound:
+      return "funding_not_found";
+    case RejectReason::kNotYourFunding:
+      return "not_your_funding";
+    case RejectReason::kFundingAlreadyCancelled:
+      return "funding_already_cancelled";
+    case RejectReason::kFundingTermsFixed:
+      return "funding_terms_fixed";
+    case RejectReason::kNotYetClosed:
+      return "not_yet_closed";
   }
   return "unknown";
 }

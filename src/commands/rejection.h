@@ -19,12 +19,19 @@ enum class RejectReason : uint8_t {
   kNotOwner = 6,         // edit or delete by someone other than the owner
   kVersionMismatch = 7,  // expected version (If-Match) differs
   kOwnerCannotFund = 8,
-  kFundingClosed = 9,    // the deadline has passed
-  kAmountOverflow = 10,  // a total would leave int64
-  kTooManyBackers = 11,  // delete would refund more than the limit
+  kFundingClosed = 9,         // the deadline has passed
+  kAmountOverflow = 10,       // a total would leave int64
+  kTooManyBackers = 11,       // delete would refund more than the limit
+  kPostSettled = 12,          // fund, cancel, delete or a terms edit of a settled post
+  kFundingLimitReached = 13,  // the backer has max_fundings_per_backer live
+  kFundingNotFound = 14,      // no funding of the post at that position
+  kNotYourFunding = 15,       // a cancellation by someone other than the backer
+  kFundingAlreadyCancelled = 16,
+  kFundingTermsFixed = 17,  // funding_model or the limit edited after the first funding
+  kNotYetClosed = 18,       // a settlement before the deadline (the service's own)
 };
 
-inline constexpr uint8_t kMaxRejectReason = 11;
+inline constexpr uint8_t kMaxRejectReason = 18;
 
 // True exactly for the enumerators of RejectReason. The switch has no
 // default, so a reason added without a case here does not compile; the
@@ -45,6 +52,13 @@ constexpr bool IsRejectReason(RejectReason reason) {
     case RejectReason::kFundingClosed:
     case RejectReason::kAmountOverflow:
     case RejectReason::kTooManyBackers:
+    case RejectReason::kPostSettled:
+    case RejectReason::kFundingLimitReached:
+    case RejectReason::kFundingNotFound:
+    case RejectReason::kNotYourFunding:
+    case RejectReason::kFundingAlreadyCancelled:
+    case RejectReason::kFundingTermsFixed:
+    case RejectReason::kNotYetClosed:
       return true;
   }
   return false;

@@ -33,6 +33,8 @@ CommandKind KindOf(const Command& command) {
         if constexpr (std::is_same_v<T, EditPost>) return CommandKind::kEditPost;
         if constexpr (std::is_same_v<T, DeletePost>) return CommandKind::kDeletePost;
         if constexpr (std::is_same_v<T, FundPost>) return CommandKind::kFundPost;
+        if constexpr (std::is_same_v<T, CancelFunding>) return CommandKind::kCancelFunding;
+        if constexpr (std::is_same_v<T, SettlePost>) return CommandKind::kSettlePost;
       },
       command);
 }
@@ -47,6 +49,10 @@ std::string_view KindName(CommandKind kind) {
       return "delete_post";
     case CommandKind::kFundPost:
       return "fund_post";
+    case CommandKind::kCancelFunding:
+      return "cancel_funding";
+    case CommandKind::kSettlePost:
+      return "settle_post";
   }
   LEDGER_CHECK(false, "unknown command kind");
   return "";

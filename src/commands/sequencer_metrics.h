@@ -17,11 +17,21 @@
 
 namespace ledger::commands {
 
-enum class CommandKind : uint8_t { kCreatePosts, kEditPost, kDeletePost, kFundPost };
-inline constexpr size_t kCommandKindCount = 4;
+enum class CommandKind : uint8_t {
+  kCreatePosts,
+  kEditPost,
+  kDeletePost,
+  kFundPost,
+  kCancelFunding,
+  kSettlePost,
+};
+inline constexpr size_t kCommandKindCount = 6;
+static_assert(std::variant_size_v<Command> == kCommandKindCount,
+              "every alternative of Command has one CommandKind");
 
 CommandKind KindOf(const Command& command);
-// "create_posts", "edit_post", "delete_post", "fund_post".
+// "create_posts", "edit_post", "delete_post", "fund_post", "cancel_funding",
+// "settle_post".
 std::string_view KindName(CommandKind kind);
 
 // How a submission ended, one slot per (outcome, reason) label pair of

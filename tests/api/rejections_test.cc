@@ -31,6 +31,13 @@ TEST(RejectionsTest, EveryReasonMapsToItsProblem) {
       {RejectReason::kFundingClosed, {"funding_closed", 409}},
       {RejectReason::kAmountOverflow, {"amount_overflow", 409}},
       {RejectReason::kTooManyBackers, {"too_many_backers", 409}},
+      {RejectReason::kPostSettled, {"post_settled", 409}},
+      {RejectReason::kFundingLimitReached, {"funding_limit_reached", 409}},
+      {RejectReason::kFundingNotFound, {"funding_not_found", 404}},
+      {RejectReason::kNotYourFunding, {"forbidden", 403}},
+      {RejectReason::kFundingAlreadyCancelled, {"funding_already_cancelled", 409}},
+      {RejectReason::kFundingTermsFixed, {"funding_terms_fixed", 409}},
+      {RejectReason::kNotYetClosed, {"internal", 500}},
   };
   for (uint8_t v = 1; v <= commands::kMaxRejectReason; ++v) {
     const std::optional<RejectReason> reason = commands::ReasonFromValue(v);

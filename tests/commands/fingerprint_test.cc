@@ -22,7 +22,14 @@ namespace {
 using ::ledger::testing::D;
 
 PostDraft Draft() {
-  return PostDraft{"내 취미 만들기", "홍길동", "설명", 1'000'000, 10'000, D("2026-11-21")};
+  return PostDraft{"내 취미 만들기",
+                   "홍길동",
+                   "설명",
+                   1'000'000,
+                   10'000,
+                   D("2026-11-21"),
+                   events::FundingModel::kKeepItAll,
+                   std::nullopt};
 }
 
 CreatePosts Create() { return CreatePosts{{Draft(), Draft()}, true}; }
@@ -67,7 +74,9 @@ TEST(FingerprintTest, FingerprintsAreStableAcrossReleases) {
             "678889f722162a90120d3962d98b3015ae5277a76930699de9c1085570a93eb1");
   // 'C' 'O' | count (8) | per post: title, uploader, description as length (8)
   // + bytes, target (8), unit (8), end_date as text
-  EXPECT_EQ(Hex(CreatePosts{{PostDraft{"t", "u", "", 100, 10, D("2026-11-21")}}, false}),
+  EXPECT_EQ(Hex(CreatePosts{{PostDraft{"t", "u", "", 100, 10, D("2026-11-21"),
+                                       events::FundingModel::kKeepItAll, std::nullopt}},
+                            false}),
             "b75beb37145b9e61ad767f031c3a27c8783d09613a8fd8c914e5d38cbc75b7b9");
 }
 

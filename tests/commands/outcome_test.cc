@@ -250,9 +250,16 @@ TEST(OutcomeTest, ReasonValuesAreStable) {
   EXPECT_EQ(static_cast<int>(RejectReason::kFundingClosed), 9);
   EXPECT_EQ(static_cast<int>(RejectReason::kAmountOverflow), 10);
   EXPECT_EQ(static_cast<int>(RejectReason::kTooManyBackers), 11);
+  EXPECT_EQ(static_cast<int>(RejectReason::kPostSettled), 12);
+  EXPECT_EQ(static_cast<int>(RejectReason::kFundingLimitReached), 13);
+  EXPECT_EQ(static_cast<int>(RejectReason::kFundingNotFound), 14);
+  EXPECT_EQ(static_cast<int>(RejectReason::kNotYourFunding), 15);
+  EXPECT_EQ(static_cast<int>(RejectReason::kFundingAlreadyCancelled), 16);
+  EXPECT_EQ(static_cast<int>(RejectReason::kFundingTermsFixed), 17);
+  EXPECT_EQ(static_cast<int>(RejectReason::kNotYetClosed), 18);
   EXPECT_EQ(ReasonFromValue(0), std::nullopt);
   EXPECT_EQ(ReasonFromValue(kMaxRejectReason + 1), std::nullopt);
-  EXPECT_EQ(ReasonFromValue(kMaxRejectReason), RejectReason::kTooManyBackers);
+  EXPECT_EQ(ReasonFromValue(kMaxRejectReason), RejectReason::kNotYetClosed);
 }
 
 TEST(OutcomeTest, ReasonNamesAreDistinctSnakeCase) {
