@@ -79,6 +79,30 @@ int main(int argc, char** argv) {
   // A post deleted with no backers at all.
   run(commands::CreatePosts{{b}, false}, "dave", "");
   run(commands::DeletePost{3, std::nullopt}, "dave", "");
+
+  // The lifecycle of schema version 2: an all_or_nothing post (4) with a
+  // limit, and a keep_it_all one (5) that reaches its target.
+  commands::PostDraft limited = a;
+  limited.title = "모두 아니면 없음";
+  limited.funding_model = events::FundingModel::kAllOrNothing;
+  limited.max_fundings_per_backer = 2;
+  commands::PostDraft small = b;
+  small.target_amount = 5'000;
+  run(commands::CreatePosts{{limited, small}, true}, "erin", "create-2");
+  run(commands::FundPost{4, 1}, "bob", "");
+  run(commands::FundPost{4, 2}, "bob", "");
+  run(commands::FundPost{4, 1}, "carol", "");
+  run(commands::FundPost{5, 1}, "carol", "");
+  // Bob takes back his first funding of post 4.
+  const auto first_of_post_4 = s.FindPost(4);
+  if (!first_of_post_4 || first_of_post_4->live_fundings.empty()) {
+    return Fail("post 4 has no live funding to cancel");
+  }
+  run(commands::CancelFunding{4, first_of_post_4->live_fundings.begin()->first}, "bob", "");
+  // Both deadlines pass: post 4 fails and refunds, post 5 succeeds.
+  clock.Set(*ParseTimestamp("2027-01-01T00:00:00.000000Z"));
+  run(commands::SettlePost{4}, std::string(commands::kSystemActor), "");
+  run(commands::SettlePost{5}, std::string(commands::kSystemActor), "");
   s.Stop();
 
   std::vector<events::Event> all;

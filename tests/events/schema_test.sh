@@ -82,6 +82,15 @@ function mutations(type, event) {
       ['target-as-string', (e) => { e.data.target_amount = String(e.data.target_amount); },
        ['type@/data/target_amount']],
       ['impossible-end-date', (e) => { e.data.end_date = '2027-02-30'; }, ['format@/data/end_date']],
+      ['version-2-without-model', (e) => { delete e.data.funding_model; },
+       ['required@/data', 'if@']],
+      ['unknown-model', (e) => { e.data.funding_model = 'keep_some'; },
+       ['enum@/data/funding_model']],
+      ['limit-over-bound', (e) => { e.data.max_fundings_per_backer = 10001; },
+       ['type@/data/max_fundings_per_backer', 'maximum@/data/max_fundings_per_backer',
+        'anyOf@/data/max_fundings_per_backer']],
+      ['version-1-with-terms', (e) => { e.schema_version = 1; },
+       ['false schema@/data/funding_model', 'false schema@/data/max_fundings_per_backer', 'if@']],
     ],
     PostEdited: [
       ['empty-data', (e) => { e.data = {}; }, ['minProperties@/data']],
@@ -110,6 +119,17 @@ function mutations(type, event) {
       ['amount-as-string', (e) => { e.data.amount = String(e.data.amount); },
        ['type@/data/amount']],
       ['units-zero', (e) => { e.data.units = 0; }, ['minimum@/data/units']],
+    ],
+    FundingCancelled: [
+      ['missing-funding-position', (e) => { delete e.data.funding_position; }, ['required@/data']],
+      ['units-over-limit', (e) => { e.data.units = 10001; }, ['maximum@/data/units']],
+      ['version-1', (e) => { e.schema_version = 1; }, ['const@/schema_version']],
+    ],
+    PostSettled: [
+      ['unknown-outcome', (e) => { e.data.outcome = 'FAILED'; }, ['enum@/data/outcome']],
+      ['negative-total', (e) => { e.data.total_funded = -1; }, ['minimum@/data/total_funded']],
+      ['actor-not-system', (e) => { e.actor = 'alice'; }, ['const@/actor']],
+      ['version-1', (e) => { e.schema_version = 1; }, ['const@/schema_version']],
     ],
   };
   if (!(type in specific)) throw new Error(`no mutations defined for event type ${type}`);
