@@ -45,6 +45,15 @@ Status CheckIdentity(const Submission& s) {
     return Status::Ok();
   };
   LEDGER_RETURN_IF_ERROR(check(s.actor, kActorMaxBytes, "actor", true));
+  // Settling is the service's alone, and its actor name is no one else's.
+  const bool settle = std::holds_alternative<SettlePost>(s.command);
+  if (settle && s.actor != kSystemActor) {
+    return Status::InvalidArgument("only the service settles posts");
+  }
+  if (!settle && s.actor == kSystemActor) {
+    return Status::InvalidArgument("the actor '" + std::string(kSystemActor) +
+                                   "' is reserved for the service");
+  }
   LEDGER_RETURN_IF_ERROR(check(s.correlation_id, kCorrelationIdMaxBytes, "correlation id", false));
   return check(s.idempotency_key, kIdempotencyKeyMaxBytes, "idempotency key", false);
 }
@@ -83,6 +92,7 @@ Result<std::unique_ptr<Sequencer>> Sequencer::Start(events::EventLog* log, const
                                                     const SequencerOptions& options) {
   std::unique_ptr<Sequencer> s(new Sequencer(log, clock, time_zone, options));
   LEDGER_RETURN_IF_ERROR(s->Rebuild().WithContext("rebuilding state from the log"));
+  LEDGER_RETURN_IF_ERROR(s->SettleOverdue());
   s->completion_thread_ = std::thread([raw = s.get()] { raw->RunCompletions(); });
   s->thread_ = std::thread([raw = s.get()] { raw->Run(); });
   return s;
@@ -189,25 +199,39 @@ void Sequencer::Run() {
   pthread_setname_np(pthread_self(), "sequencer");
   std::vector<Item> batch;
   batch.reserve(options_.max_batch_commands);
+  // Up to a quarter of a batch is kept for settlements, so that a full queue
+  // never holds them back.
+  const size_t settlement_share = std::max<size_t>(1, options_.max_batch_commands / 4);
   while (true) {
     {
       std::unique_lock lock(queue_mu_);
-      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) {
+      const auto has_work = [this] { return stopping_ || !queue_.empty(); };
+      const std::chrono::microseconds wait = SettlementWait();
+      if (wait == std::chrono::microseconds::max()) {
+        queue_cv_.wait(lock, has_work);
+      } else {
+        queue_cv_.wait_for(lock, wait, has_work);
+      }
+      if (queue_.empty() && stopping_) {
         return;  // stopping, and everything queued has been answered
       }
-      if (options_.max_batch_wait.count() > 0 && !stopping_ &&
+      if (!queue_.empty() && options_.max_batch_wait.count() > 0 && !stopping_ &&
           queue_.size() < options_.max_batch_commands) {
         queue_cv_.wait_for(lock, options_.max_batch_wait, [this] {
           return stopping_ || queue_.size() >= options_.max_batch_commands;
         });
       }
-      const size_t n = std::min(queue_.size(), options_.max_batch_commands);
+      // The clients' commands first: at the deadline's edge a funding is
+      // refused as funding_closed, the same whichever batch it lands in.
+      std::vector<Item> settlements = DueSettlements(clock_->Now(), settlement_share);
+      const size_t n = std::min(queue_.size(), options_.max_batch_commands - settlements.size());
       for (size_t i = 0; i < n; ++i) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      for (Item& settle : settlements) batch.push_back(std::move(settle));
     }
+    if (batch.empty()) continue;  // woke for a deadline that was stale
     std::vector<CommandResult> results = ProcessBatch(batch);
     if (options_.count_metrics) CountAnswered(batch, results);
     {

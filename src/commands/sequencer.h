@@ -16,6 +16,7 @@
 #include "commands/outcome.h"
 #include "commands/post_state.h"
 #include "commands/sequencer_metrics.h"
+#include "commands/settlement_schedule.h"
 #include "common/clock.h"
 #include "common/result.h"
 #include "common/time_zone.h"
@@ -40,6 +41,13 @@ struct SequencerOptions {
   // Called on the completion thread after the submitters of each batch were
   // answered, e.g. to wake the projector. Must not block.
   std::function<void()> after_batch;
+  // Posts are settled by the sequencer itself once the clock passes their
+  // deadline: it looks at the earliest deadline at least this often, and
+  // sooner when that deadline comes first.
+  std::chrono::milliseconds settlement_poll{100};
+  // False: posts are settled only by SettlePost submissions, never on the
+  // sequencer's own (for tests of what happens at a deadline's edge).
+  bool settle_posts = true;
   // False leaves every figure of metrics() at zero (batches_written()
   // included; the log head still counts events) and skips timing the
   // writes: for measuring what the instrumentation costs.
@@ -86,8 +94,10 @@ class Sequencer {
   // block: it delays every other submitter's answer.
   using Completion = std::function<void(CommandResult)>;
 
-  // Rebuilds the state by folding the whole log, then starts the thread.
-  // `log`, `clock` and `time_zone` must outlive the sequencer.
+  // Rebuilds the state by folding the whole log, settles every post whose
+  // deadline has passed (e.g. while the service was down), then starts the
+  // thread, which settles the others as their deadlines pass. `log`, `clock`
+  // and `time_zone` must outlive the sequencer.
   static Result<std::unique_ptr<Sequencer>> Start(events::EventLog* log, const Clock* clock,
                                                   const TimeZone* time_zone,
                                                   const SequencerOptions& options = {});
@@ -154,6 +164,16 @@ class Sequencer {
   Status Rebuild();
   Status RestorePosts(const std::vector<int64_t>& post_ids, int64_t next_post);
 
+  // Settlement (sequencer_settlement.cc), on the sequencer thread. Schedule
+  // adds a post whose deadline is ahead of it; DueSettlements turns at most
+  // `max` due posts into the service's own SettlePost items; SettleOverdue
+  // runs them all, before the thread starts; SettlementWait is how long the
+  // thread may sleep before the next deadline.
+  void Schedule(const PostState& post);
+  std::vector<Item> DueSettlements(Timestamp now, size_t max);
+  Status SettleOverdue();
+  std::chrono::microseconds SettlementWait() const;
+
   int64_t next_post_id() const { return static_cast<int64_t>(posts_.size()) + 1; }
 
   events::EventLog* const log_;
@@ -170,6 +190,7 @@ class Sequencer {
   // copy between batches.
   mutable std::mutex state_mu_;
   std::vector<PostState> posts_;  // index = post id - 1
+  SettlementSchedule schedule_;   // the posts still to settle
   Timestamp last_recorded_at_;
   bool broken_ = false;  // state could not be restored after a failed write
   Status broken_status_;

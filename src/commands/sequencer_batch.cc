@@ -152,8 +152,12 @@ void Sequencer::SealEvent(const Submission& submission, NewEvent& decided, Batch
   e.data = std::move(decided.data);
   e.prev_hash = batch.head.hash;
   std::string record = events::SealRecord(e, events::EncodeCanonical(e));
+  const bool deadline_set = std::holds_alternative<events::PostCreated>(e.data) ||
+                            (std::holds_alternative<events::PostEdited>(e.data) &&
+                             std::get<events::PostEdited>(e.data).closes_at.has_value());
   const Status applied = Apply(state, e);
   LEDGER_CHECK(applied.ok(), applied.message());
+  if (deadline_set) Schedule(state);
   batch.touched.push_back(e.stream);
   batch.head = events::LogHead{e.position, e.hash};
   batch.encoded.push_back(events::EncodedEvent{e.position, e.stream, e.stream_version, e.prev_hash,

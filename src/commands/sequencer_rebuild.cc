@@ -14,6 +14,7 @@ Status Sequencer::Rebuild() {
   LEDGER_ASSIGN_OR_RETURN(FoldedLog folded, FoldLog(*log_, log_->Head().position));
   posts_ = std::move(folded.posts);
   last_recorded_at_ = folded.latest_recorded_at;
+  for (const PostState& post : posts_) Schedule(post);
   return Status::Ok();
 }
 
@@ -28,6 +29,8 @@ Status Sequencer::RestorePosts(const std::vector<int64_t>& post_ids, int64_t nex
     if (id >= next_post) continue;  // created by the failed batch: gone
     LEDGER_ASSIGN_OR_RETURN(posts_[static_cast<size_t>(id - 1)],
                             FoldPostStream(*log_, id, durable));
+    // Its settlement may have been in the failed batch.
+    Schedule(posts_[static_cast<size_t>(id - 1)]);
   }
   return Status::Ok();
 }

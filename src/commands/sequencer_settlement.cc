@@ -1,0 +1,70 @@
+// The sequencer settles posts itself: a schedule ordered by deadline, the
+// service's own SettlePost commands in the ordinary batches, and, on start,
+// every post whose deadline passed while the service was down.
+#include <algorithm>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "commands/sequencer.h"
+
+namespace ledger::commands {
+
+void Sequencer::Schedule(const PostState& post) {
+  if (!options_.settle_posts) return;
+  if (post.exists() && !post.deleted && !post.settled()) schedule_.Add(post.id, post.closes_at);
+}
+
+std::vector<Sequencer::Item> Sequencer::DueSettlements(Timestamp now, size_t max) {
+  std::vector<Item> items;
+  std::set<int64_t> taken;  // a post can be in the schedule more than once
+  while (items.size() < max) {
+    const std::vector<int64_t> due = schedule_.PopDue(now, max - items.size());
+    if (due.empty()) break;
+    for (const int64_t id : due) {
+      if (id >= next_post_id()) continue;  // created by a batch whose write failed
+      const PostState& post = posts_[static_cast<size_t>(id - 1)];
+      // A stale entry: the post was deleted or settled since, or its
+      // deadline moved later (the new deadline has an entry of its own).
+      if (post.deleted || post.settled() || post.closes_at > now) continue;
+      if (!taken.insert(id).second) continue;
+      Submission settle{SettlePost{id}, std::string(kSystemActor),
+                        "settlement-" + std::to_string(id), ""};
+      items.push_back(Item{std::move(settle), {}, [](const CommandResult&) {}});
+    }
+  }
+  return items;
+}
+
+// Runs on Start's thread before the sequencer's own thread exists, so that
+// nothing is served as funding that should already be settled.
+Status Sequencer::SettleOverdue() {
+  const Timestamp now = clock_->Now();
+  while (true) {
+    std::vector<Item> items = DueSettlements(now, options_.max_batch_commands);
+    if (items.empty()) return Status::Ok();
+    const std::vector<CommandResult> results = ProcessBatch(items);
+    if (options_.count_metrics) CountAnswered(items, results);
+    if (broken_) return broken_status_;
+    for (const CommandResult& r : results) {
+      if (r.status == CommandStatus::kUnavailable) {
+        return r.error.WithContext("settling the posts whose deadline has passed");
+      }
+    }
+  }
+}
+
+std::chrono::microseconds Sequencer::SettlementWait() const {
+  const std::optional<Timestamp> next = schedule_.next_deadline();
+  if (!next) return std::chrono::microseconds::max();
+  const auto until = std::chrono::duration_cast<std::chrono::microseconds>(*next - clock_->Now());
+  const auto poll = std::chrono::duration_cast<std::chrono::microseconds>(options_.settlement_poll);
+  // Due now: no wait (what is due is taken at once). Otherwise at least a
+  // millisecond, so that a clock standing still just before a deadline (a
+  // test's) does not spin the thread.
+  if (until <= std::chrono::microseconds(0)) return std::chrono::microseconds(0);
+  return std::clamp<std::chrono::microseconds>(until, std::chrono::milliseconds(1), poll);
+}
+
+}  // namespace ledger::commands

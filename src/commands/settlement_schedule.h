@@ -1,0 +1,37 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <queue>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+
+namespace ledger::commands {
+
+// The posts awaiting settlement, ordered by deadline, so that finding the due
+// ones costs O(due · log n) and never a scan of every post. An entry may be
+// stale (the post's deadline moved, or it was deleted or settled since): the
+// sequencer checks each popped post against its state, and Decide refuses a
+// second settlement in any case. A post whose deadline moves is added again
+// with the new one.
+class SettlementSchedule {
+ public:
+  void Add(int64_t post_id, Timestamp closes_at);
+
+  // Removes and returns, earliest deadline first, at most `max` posts whose
+  // deadline is at or before `now`.
+  std::vector<int64_t> PopDue(Timestamp now, size_t max);
+
+  // The earliest deadline waiting, if any.
+  std::optional<Timestamp> next_deadline() const;
+  size_t size() const { return heap_.size(); }
+
+ private:
+  using Entry = std::pair<Timestamp, int64_t>;  // (closes_at, post id)
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap_;
+};
+
+}  // namespace ledger::commands
