@@ -26,6 +26,7 @@ Result<int64_t> WriteChanges(pqxx::work& tx, std::string_view schema, const Post
   UpdateEditedPosts(tx, schema, changes);
   RemoveRefundedBackers(tx, schema, changes, &deltas);
   UpsertFundings(tx, schema, changes, &deltas);
+  TakeCancelledFundings(tx, schema, changes, &deltas);
   LEDGER_ASSIGN_OR_RETURN(const int64_t rewritten, UpdateFigures(tx, schema, changes, deltas,
                                                                  first_position, last_position));
   DeleteDeletedPosts(tx, schema, changes);
@@ -130,7 +131,9 @@ void UpsertFundings(pqxx::work& tx, std::string_view schema, const PostChanges& 
   for (const auto& [id, c] : changes) {
     if (c.deleted) continue;
     for (const auto& [backer, b] : c.backers) {
-      if (b.after.fundings == 0) continue;
+      // Only growth is upserted (a new row must satisfy the table's checks);
+      // a change that cancellations made negative is TakeCancelledFundings'.
+      if (b.after.fundings <= 0 || b.after.units <= 0 || b.after.amount <= 0) continue;
       ids.Add(id);
       backers.Add(backer);
       units.Add(b.after.units);
@@ -152,6 +155,42 @@ void UpsertFundings(pqxx::work& tx, std::string_view schema, const PostChanges& 
   for (const pqxx::row& row : upserted) {
     if (row[1].as<bool>()) deltas->participants[row[0].as<int64_t>()] += 1;
   }
+}
+
+void TakeCancelledFundings(pqxx::work& tx, std::string_view schema, const PostChanges& changes,
+                           StoredBackerDeltas* deltas) {
+  ArrayLiteral ids, backers, units, amounts, fundings;
+  for (const auto& [id, c] : changes) {
+    if (c.deleted) continue;
+    for (const auto& [backer, b] : c.backers) {
+      if (b.after == commands::BackerTotal{}) continue;
+      if (b.after.fundings > 0 && b.after.units > 0 && b.after.amount > 0) continue;
+      ids.Add(id);
+      backers.Add(backer);
+      units.Add(b.after.units);
+      amounts.Add(b.after.amount);
+      fundings.Add(b.after.fundings);
+    }
+  }
+  if (ids.size() == 0) return;
+  const std::string table = QuoteIdentifier(schema) + ".backers";
+  const std::string changed =
+      "unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) "
+      "AS v(post_id, backer, units, amount, fundings)";
+  // A row left with no live funding goes (a participant less); the table's
+  // checks would refuse it at zero.
+  const pqxx::result removed = tx.exec_params(
+      "DELETE FROM " + table + " b USING " + changed +
+          " WHERE b.post_id = v.post_id AND b.backer = v.backer AND b.fundings + v.fundings = 0 "
+          "RETURNING b.post_id",
+      ids.Finish(), backers.Finish(), units.Finish(), amounts.Finish(), fundings.Finish());
+  for (const pqxx::row& row : removed) deltas->participants[row[0].as<int64_t>()] -= 1;
+  tx.exec_params("UPDATE " + table +
+                     " b SET units = b.units + v.units, amount = b.amount + v.amount, "
+                     "fundings = b.fundings + v.fundings FROM " +
+                     changed + " WHERE b.post_id = v.post_id AND b.backer = v.backer",
+                 ids.Finish(), backers.Finish(), units.Finish(), amounts.Finish(),
+                 fundings.Finish());
 }
 
 Result<int64_t> UpdateFigures(pqxx::work& tx, std::string_view schema, const PostChanges& changes,

@@ -56,6 +56,13 @@ void RemoveRefundedBackers(pqxx::work& tx, std::string_view schema, const PostCh
 void UpsertFundings(pqxx::work& tx, std::string_view schema, const PostChanges& changes,
                     StoredBackerDeltas* deltas);
 
+// Subtracts from each backer's row what cancellations took back, where the
+// batch's change to the row is not a plain growth (UpsertFundings has that),
+// and deletes the rows left without a live funding, recording each as a
+// participant less in `deltas`. REQUIRES: UpsertFundings ran first.
+void TakeCancelledFundings(pqxx::work& tx, std::string_view schema, const PostChanges& changes,
+                           StoredBackerDeltas* deltas);
+
 // Adds the batch's and `deltas`' figures to the post_stats row of every post
 // alive at the batch's end and sets its version and last position. Returns
 // the number of rows rewritten. REQUIRES: the functions above ran first.

@@ -147,6 +147,54 @@ TEST_F(ProjectorTest, ProjectsEveryEventType) {
   EXPECT_EQ(cp[1].as<std::string>(), events::ToHex(log_->Head().hash));
 }
 
+// Cancellations of fundings from this batch and from earlier ones, a
+// backer's last funding cancelled, and a failed all_or_nothing settlement
+// with its refunds: the same tables at every batch boundary.
+TEST_F(ProjectorTest, ProjectsCancellationsAndSettlementsAtEveryBatchSize) {
+  // Settled by explicit commands here, at a known point of the history.
+  commands::SequencerOptions no_settling;
+  no_settling.settle_posts = false;
+  sequencer_.reset();
+  StartSequencer(log_.get(), no_settling);
+  commands::PostDraft draft = commands::testing::Draft();
+  draft.funding_model = events::FundingModel::kAllOrNothing;
+  Accept(commands::Submission{commands::CreatePosts{{draft}, false}, "alice", "req", ""});  // 1
+  Accept(Create("carol"));                                                                  // 2
+  const auto fund = [this](int64_t post, const std::string& backer, int64_t units) {
+    return Accept(Fund(post, backer, units)).first_position;
+  };
+  const auto cancel = [this](int64_t post, const std::string& backer, int64_t position) {
+    Accept(commands::Submission{commands::CancelFunding{post, position}, backer, "req", ""});
+  };
+  const int64_t bob_first = fund(2, "bob", 2);
+  fund(2, "bob", 3);
+  const int64_t dave_only = fund(2, "dave", 1);
+  cancel(2, "bob", bob_first);   // bob keeps one funding
+  cancel(2, "dave", dave_only);  // dave is no longer a backer
+  const int64_t erin = fund(2, "erin", 1);
+  cancel(2, "erin", erin);  // funded and cancelled back to back
+  fund(2, "erin", 2);
+  fund(1, "bob", 1);
+  fund(1, "dave", 2);
+  // Post 1 fails and refunds; post 2 (keep_it_all) fails and keeps its money.
+  clock_.Set(Timestamp(std::chrono::sys_days(*ParseDate("2027-01-01"))));
+  Accept(commands::Submission{commands::SettlePost{1}, std::string(commands::kSystemActor),
+                              "settle", ""});
+  Accept(commands::Submission{commands::SettlePost{2}, std::string(commands::kSystemActor),
+                              "settle", ""});
+  ASSERT_TRUE(sequencer_->FindPost(1)->settled());
+  for (const size_t batch : {size_t{1}, size_t{3}, size_t{1'000}}) {
+    pg_.Drop();
+    pg_.Create();
+    Projector projector(log_.get(), Options(batch));
+    CatchUp(projector);
+    EXPECT_EQ(projector.position(), log_->Head().position);
+    ExpectAllMatch();
+  }
+  EXPECT_EQ(Row(1).at("total_funded"), "0");
+  EXPECT_EQ(Row(2).at("participant_count"), "2");
+}
+
 TEST_F(ProjectorTest, GivesTheSameTablesWhateverTheBatchSize) {
   WriteHistory();
   // One event per batch, and batches of 3 that cut the delete's refunds off
