@@ -17,6 +17,35 @@ int64_t ValueOr0(const std::map<int64_t, int64_t>& per_post, int64_t id) {
   return it == per_post.end() ? 0 : it->second;
 }
 
+// The backer changes of posts alive at the batch's end that `pick` takes, as
+// the five arrays of one unnest(...) AS v(post_id, backer, units, amount,
+// fundings).
+struct BackerArrays {
+  ArrayLiteral ids, backers, units, amounts, fundings;
+};
+
+template <typename Pick>
+BackerArrays CollectBackerChanges(const PostChanges& changes, Pick pick) {
+  BackerArrays a;
+  for (const auto& [id, c] : changes) {
+    if (c.deleted) continue;
+    for (const auto& [backer, b] : c.backers) {
+      if (!pick(b.after)) continue;
+      a.ids.Add(id);
+      a.backers.Add(backer);
+      a.units.Add(b.after.units);
+      a.amounts.Add(b.after.amount);
+      a.fundings.Add(b.after.fundings);
+    }
+  }
+  return a;
+}
+
+// A change that only adds (the row it creates satisfies the table's checks).
+bool IsGrowth(const commands::BackerTotal& t) {
+  return t.fundings > 0 && t.units > 0 && t.amount > 0;
+}
+
 }  // namespace
 
 Result<int64_t> WriteChanges(pqxx::work& tx, std::string_view schema, const PostChanges& changes,
@@ -127,21 +156,10 @@ void RemoveRefundedBackers(pqxx::work& tx, std::string_view schema, const PostCh
 
 void UpsertFundings(pqxx::work& tx, std::string_view schema, const PostChanges& changes,
                     StoredBackerDeltas* deltas) {
-  ArrayLiteral ids, backers, units, amounts, fundings;
-  for (const auto& [id, c] : changes) {
-    if (c.deleted) continue;
-    for (const auto& [backer, b] : c.backers) {
-      // Only growth is upserted (a new row must satisfy the table's checks);
-      // a change that cancellations made negative is TakeCancelledFundings'.
-      if (b.after.fundings <= 0 || b.after.units <= 0 || b.after.amount <= 0) continue;
-      ids.Add(id);
-      backers.Add(backer);
-      units.Add(b.after.units);
-      amounts.Add(b.after.amount);
-      fundings.Add(b.after.fundings);
-    }
-  }
-  if (ids.size() == 0) return;
+  // Only growth is upserted; a change that cancellations made negative (or
+  // left at zero fundings) is TakeCancelledFundings'.
+  const BackerArrays a = CollectBackerChanges(changes, IsGrowth);
+  if (a.ids.size() == 0) return;
   const pqxx::result upserted = tx.exec_params(
       "INSERT INTO " + QuoteIdentifier(schema) +
           ".backers AS b (post_id, backer, units, amount, fundings) "
@@ -151,7 +169,8 @@ void UpsertFundings(pqxx::work& tx, std::string_view schema, const PostChanges& 
           "units = b.units + EXCLUDED.units, amount = b.amount + EXCLUDED.amount, "
           "fundings = b.fundings + EXCLUDED.fundings "
           "RETURNING b.post_id, (b.xmax = 0) AS inserted",
-      ids.Finish(), backers.Finish(), units.Finish(), amounts.Finish(), fundings.Finish());
+      a.ids.Finish(), a.backers.Finish(), a.units.Finish(), a.amounts.Finish(),
+      a.fundings.Finish());
   for (const pqxx::row& row : upserted) {
     if (row[1].as<bool>()) deltas->participants[row[0].as<int64_t>()] += 1;
   }
@@ -159,20 +178,10 @@ void UpsertFundings(pqxx::work& tx, std::string_view schema, const PostChanges& 
 
 void TakeCancelledFundings(pqxx::work& tx, std::string_view schema, const PostChanges& changes,
                            StoredBackerDeltas* deltas) {
-  ArrayLiteral ids, backers, units, amounts, fundings;
-  for (const auto& [id, c] : changes) {
-    if (c.deleted) continue;
-    for (const auto& [backer, b] : c.backers) {
-      if (b.after == commands::BackerTotal{}) continue;
-      if (b.after.fundings > 0 && b.after.units > 0 && b.after.amount > 0) continue;
-      ids.Add(id);
-      backers.Add(backer);
-      units.Add(b.after.units);
-      amounts.Add(b.after.amount);
-      fundings.Add(b.after.fundings);
-    }
-  }
-  if (ids.size() == 0) return;
+  const BackerArrays a = CollectBackerChanges(changes, [](const commands::BackerTotal& t) {
+    return t != commands::BackerTotal{} && !IsGrowth(t);
+  });
+  if (a.ids.size() == 0) return;
   const std::string table = QuoteIdentifier(schema) + ".backers";
   const std::string changed =
       "unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) "
@@ -183,14 +192,15 @@ void TakeCancelledFundings(pqxx::work& tx, std::string_view schema, const PostCh
       "DELETE FROM " + table + " b USING " + changed +
           " WHERE b.post_id = v.post_id AND b.backer = v.backer AND b.fundings + v.fundings = 0 "
           "RETURNING b.post_id",
-      ids.Finish(), backers.Finish(), units.Finish(), amounts.Finish(), fundings.Finish());
+      a.ids.Finish(), a.backers.Finish(), a.units.Finish(), a.amounts.Finish(),
+      a.fundings.Finish());
   for (const pqxx::row& row : removed) deltas->participants[row[0].as<int64_t>()] -= 1;
   tx.exec_params("UPDATE " + table +
                      " b SET units = b.units + v.units, amount = b.amount + v.amount, "
                      "fundings = b.fundings + v.fundings FROM " +
                      changed + " WHERE b.post_id = v.post_id AND b.backer = v.backer",
-                 ids.Finish(), backers.Finish(), units.Finish(), amounts.Finish(),
-                 fundings.Finish());
+                 a.ids.Finish(), a.backers.Finish(), a.units.Finish(), a.amounts.Finish(),
+                 a.fundings.Finish());
 }
 
 Result<int64_t> UpdateFigures(pqxx::work& tx, std::string_view schema, const PostChanges& changes,
