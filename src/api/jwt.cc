@@ -9,6 +9,7 @@
 #include <openssl/hmac.h>
 
 #include "api/strict_json.h"
+#include "commands/command.h"
 #include "commands/limits.h"
 #include "common/ascii.h"
 #include "common/base64url.h"
@@ -188,6 +189,11 @@ Status CheckSubject(std::string_view sub) {
   }
   if (!CountCodePoints(sub)) return Status::InvalidArgument("sub is not valid UTF-8");
   if (HasControlCharacter(sub)) return Status::InvalidArgument("sub has control characters");
+  // The service's own actor (settlements): no user may act under its name.
+  if (sub == commands::kSystemActor) {
+    return Status::InvalidArgument("sub '" + std::string(commands::kSystemActor) +
+                                   "' is reserved for the service");
+  }
   return Status::Ok();
 }
 

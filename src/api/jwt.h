@@ -42,8 +42,9 @@ struct TokenClaims {
 };
 
 // Why `sub` cannot name a user (empty, too long, not UTF-8, control
-// characters), or OK. For the token CLI, which refuses such a subject before
-// it mints a token the service would never accept.
+// characters, or the service's own actor "system"), or OK. For the token
+// CLI, which refuses such a subject before it mints a token the service
+// would never accept.
 Status CheckSubject(std::string_view sub);
 
 // A compact JWS: base64url(header).base64url(claims).base64url(HMAC-SHA256).

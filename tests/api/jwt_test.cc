@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "commands/command.h"
 #include "commands/limits.h"
 #include "common/base64url.h"
 #include "support/status_matchers.h"
@@ -137,6 +138,9 @@ TEST(JwtTest, CheckSubjectBounds) {
   EXPECT_FALSE(CheckSubject("a\nb").ok());
   EXPECT_FALSE(CheckSubject("a\x7F").ok());
   EXPECT_FALSE(CheckSubject("\xC3\x28").ok());
+  // The service's own actor, which settles posts.
+  EXPECT_FALSE(CheckSubject(commands::kSystemActor).ok());
+  EXPECT_OK(CheckSubject("System"));
 }
 
 // --- the Authorization header -------------------------------------------------
