@@ -104,6 +104,33 @@ bool ReadDate(const JsonValue& v, const std::string& pointer, ErrorList& errors,
   return true;
 }
 
+// "keep_it_all" or "all_or_nothing".
+bool ReadFundingModel(const JsonValue& v, const std::string& pointer, ErrorList& errors,
+                      events::FundingModel* out) {
+  std::string name;
+  if (!ReadString(v, pointer, errors, &name)) return false;
+  const std::optional<events::FundingModel> model = events::FundingModelFromName(name);
+  if (!model) {
+    errors.Add(pointer, "must be \"keep_it_all\" or \"all_or_nothing\"");
+    return false;
+  }
+  *out = *model;
+  return true;
+}
+
+// An integer, or null for "no limit" (the range is Decide's).
+bool ReadOptionalLimit(const JsonValue& v, const std::string& pointer, ErrorList& errors,
+                       std::optional<int64_t>* out) {
+  if (v.kind == Kind::kNull) {
+    out->reset();
+    return true;
+  }
+  int64_t n = 0;
+  if (!ReadInteger(v, pointer, errors, &n)) return false;
+  *out = n;
+  return true;
+}
+
 commands::PostDraft ReadDraft(const JsonValue& post, const std::string& prefix, ErrorList& errors) {
   commands::PostDraft d;
   if (post.kind != Kind::kObject) {
@@ -136,6 +163,10 @@ commands::PostDraft ReadDraft(const JsonValue& post, const std::string& prefix, 
     } else if (m.name == "end_date") {
       end_date = true;
       ReadDate(m.value, pointer, errors, &d.end_date);
+    } else if (m.name == "funding_model") {
+      ReadFundingModel(m.value, pointer, errors, &d.funding_model);
+    } else if (m.name == "max_fundings_per_backer") {
+      ReadOptionalLimit(m.value, pointer, errors, &d.max_fundings_per_backer);
     } else {
       errors.Add(pointer, "is not a member of a post");
     }
@@ -216,6 +247,12 @@ Result<commands::EditPost, Problem> ParseEditBody(std::string_view body) {
       if (int64_t v = 0; ReadInteger(m.value, pointer, errors, &v)) e.funding_unit = v;
     } else if (m.name == "end_date") {
       if (CivilDate d; ReadDate(m.value, pointer, errors, &d)) e.end_date = d;
+    } else if (m.name == "funding_model") {
+      events::FundingModel model{};
+      if (ReadFundingModel(m.value, pointer, errors, &model)) e.funding_model = model;
+    } else if (m.name == "max_fundings_per_backer") {
+      std::optional<int64_t> limit;
+      if (ReadOptionalLimit(m.value, pointer, errors, &limit)) e.max_fundings_per_backer = limit;
     } else {
       errors.Add(pointer, "is not an editable member of a post");
     }

@@ -28,13 +28,17 @@ inline constexpr size_t kMaxReportedFieldErrors = 100;
 // POST /api/posts. An object makes one post (pointers "/title"), an array of
 // 1..commands::kMaxPostsPerCreate objects makes several (pointers "/2/title").
 // Required members: title, uploader, target_amount, funding_unit, end_date;
-// description may be omitted (""). JSON null is a wrong type, never "absent".
+// description may be omitted (""); funding_model ("keep_it_all", the
+// default, or "all_or_nothing") and max_fundings_per_backer (an integer, or
+// null and absent alike for no limit) too. Elsewhere JSON null is a wrong
+// type, never "absent".
 // Errors: 400 malformed_json (see ReadStrictJson; also an empty body);
 // 422 validation_failed listing every wrong member.
 Result<commands::CreatePosts, http::Problem> ParseCreateBody(std::string_view body);
 
 // PATCH /api/posts/{id}: any non-empty subset of title, uploader,
-// description, funding_unit, end_date. post_id and expected_version are left
+// description, funding_unit, end_date, funding_model,
+// max_fundings_per_backer (null removes the limit). post_id and expected_version are left
 // for the caller. A `target_amount` member, of any type and whatever else is
 // wrong with the body, is answered 422 target_immutable: it is the one
 // mistake a client must be told about by name (product.md), and listing it

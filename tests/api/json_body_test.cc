@@ -1,6 +1,7 @@
 #include "api/json_body.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -90,6 +91,41 @@ TEST(JsonBodyTest, CreateDescriptionMayBeOmitted) {
       R"({"title":"t","uploader":"u","target_amount":1,"funding_unit":1,"end_date":"2026-01-01"})");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.value().posts[0].description, "");
+}
+
+TEST(JsonBodyTest, CreateTermsDefaultToKeepItAllWithoutLimit) {
+  const auto r = ParseCreateBody(kPost);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().posts[0].funding_model, events::FundingModel::kKeepItAll);
+  EXPECT_EQ(r.value().posts[0].max_fundings_per_backer, std::nullopt);
+}
+
+TEST(JsonBodyTest, CreateReadsTheFundingTerms) {
+  const auto r = ParseCreateBody(
+      R"({"title":"t","uploader":"u","target_amount":1,"funding_unit":1,"end_date":"2026-01-01",)"
+      R"("funding_model":"all_or_nothing","max_fundings_per_backer":1})");
+  ASSERT_TRUE(r.ok()) << ErrorOf(r).detail;
+  EXPECT_EQ(r.value().posts[0].funding_model, events::FundingModel::kAllOrNothing);
+  EXPECT_EQ(r.value().posts[0].max_fundings_per_backer, 1);
+  // null is "no limit", as an absent member.
+  const auto unlimited = ParseCreateBody(
+      R"({"title":"t","uploader":"u","target_amount":1,"funding_unit":1,"end_date":"2026-01-01",)"
+      R"("max_fundings_per_backer":null})");
+  ASSERT_TRUE(unlimited.ok()) << ErrorOf(unlimited).detail;
+  EXPECT_EQ(unlimited.value().posts[0].max_fundings_per_backer, std::nullopt);
+}
+
+TEST(JsonBodyTest, CreateRefusesBadFundingTerms) {
+  for (const std::string_view model : {R"("keep")", R"("KEEP_IT_ALL")", "1", "null"}) {
+    const Problem p = CreateWith("funding_model", model);
+    EXPECT_EQ(Pointers(p), std::vector<std::string>{"/funding_model"}) << model;
+  }
+  EXPECT_EQ(DetailAt(CreateWith("funding_model", R"("x")"), "/funding_model"),
+            R"(must be "keep_it_all" or "all_or_nothing")");
+  for (const std::string_view limit : {R"("1")", "1.5", "true", "[]"}) {
+    const Problem p = CreateWith("max_fundings_per_backer", limit);
+    EXPECT_EQ(Pointers(p), std::vector<std::string>{"/max_fundings_per_backer"}) << limit;
+  }
 }
 
 TEST(JsonBodyTest, CreateAcceptsAnArrayInOrder) {
@@ -388,6 +424,21 @@ TEST(JsonBodyTest, EditReadsTheMembersItIsGiven) {
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all.value().uploader, "u");
   EXPECT_EQ(all.value().description, "");
+}
+
+TEST(JsonBodyTest, EditReadsTheFundingTerms) {
+  const auto r = ParseEditBody(R"({"funding_model":"all_or_nothing","max_fundings_per_backer":3})");
+  ASSERT_TRUE(r.ok()) << ErrorOf(r).detail;
+  EXPECT_EQ(r.value().funding_model, events::FundingModel::kAllOrNothing);
+  EXPECT_EQ(r.value().max_fundings_per_backer, std::optional<int64_t>(3));
+  // null removes the limit: present, holding "none".
+  const auto removed = ParseEditBody(R"({"max_fundings_per_backer":null})");
+  ASSERT_TRUE(removed.ok()) << ErrorOf(removed).detail;
+  ASSERT_TRUE(removed.value().max_fundings_per_backer.has_value());
+  EXPECT_EQ(*removed.value().max_fundings_per_backer, std::nullopt);
+  EXPECT_FALSE(removed.value().funding_model.has_value());
+  const Problem p = ErrorOf(ParseEditBody(R"({"funding_model":null})"));
+  EXPECT_EQ(Pointers(p), std::vector<std::string>{"/funding_model"});
 }
 
 TEST(JsonBodyTest, RejectsEditOfTarget) {
