@@ -45,6 +45,16 @@ Result<int64_t, Problem> PostId(const Request& request) {
   return id;
 }
 
+Result<int64_t, Problem> FundingPosition(const Request& request) {
+  const std::optional<std::string_view> text = request.PathParam("position");
+  const Problem none = MakeProblem("funding_not_found", "the post has no funding at that position");
+  if (!text || text->empty() || text->size() > 19) return none;
+  int64_t position = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), position);
+  if (ec != std::errc() || end != text->data() + text->size() || position < 1) return none;
+  return position;
+}
+
 Result<void, Problem> CheckContentType(const Request& request, bool optional_body) {
   if (optional_body && request.body.empty()) return {};
   if (IsJsonContentType(request.Header("content-type"))) return {};

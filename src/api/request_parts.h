@@ -22,6 +22,10 @@ http::Problem NoSuchPost();
 // no post: NoSuchPost(), like an unknown path.
 Result<int64_t, http::Problem> PostId(const http::Request& request);
 
+// The funding position of the path's {position}: decimal, 1..int64 max.
+// Anything else names no funding: 404 funding_not_found.
+Result<int64_t, http::Problem> FundingPosition(const http::Request& request);
+
 // A body must be declared application/json (parameters such as charset
 // allowed); with `optional_body`, an empty body needs no type. Else 415
 // unsupported_media_type.

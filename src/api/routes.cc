@@ -20,6 +20,7 @@ void AddApiRoutes(const ApiContext* context, http::Router& router) {
   router.Add("PATCH", "/api/posts/{id}", bind(EditPost));
   router.Add("DELETE", "/api/posts/{id}", bind(DeletePost));
   router.Add("POST", "/api/posts/{id}/fundings", bind(FundPost));
+  router.Add("DELETE", "/api/posts/{id}/fundings/{position}", bind(CancelFunding));
   router.Add("GET", "/api/posts/{id}/events", bind(PostEvents));
   router.Add("GET", "/api/events", bind(GlobalEvents));
   router.Add("GET", "/api/ledger/head", bind(Head));

@@ -59,6 +59,7 @@ Response AcceptedAnswer(const ApiContext& c, const WriteRequest& w, WriteKind ki
       break;
     }
     case WriteKind::kDelete:
+    case WriteKind::kCancel:
       r.status = 204;
       break;
     case WriteKind::kFund: {

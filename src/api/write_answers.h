@@ -13,7 +13,7 @@
 
 namespace ledger::api {
 
-enum class WriteKind { kCreate, kEdit, kDelete, kFund };
+enum class WriteKind { kCreate, kEdit, kDelete, kFund, kCancel };
 
 // What a write's answer needs of its request once the sequencer is done.
 struct WriteRequest {

@@ -88,6 +88,19 @@ void DeletePost(const ApiContext& c, const Request& request, const Respond& resp
   Submit(c, request, respond, del, claims->sub, "", WriteKind::kDelete);
 }
 
+void CancelFunding(const ApiContext& c, const Request& request, const Respond& respond) {
+  const auto id = PostId(request);
+  if (Refused(id, request, respond)) return;
+  const auto position = FundingPosition(request);
+  if (Refused(position, request, respond)) return;
+  const auto claims = Authenticate(c, request);
+  if (Refused(claims, request, respond)) return;
+  commands::CancelFunding cancel;
+  cancel.post_id = *id;
+  cancel.funding_position = *position;
+  Submit(c, request, respond, cancel, claims->sub, "", WriteKind::kCancel);
+}
+
 void FundPost(const ApiContext& c, const Request& request, const Respond& respond) {
   const auto id = PostId(request);
   if (Refused(id, request, respond)) return;

@@ -16,6 +16,9 @@ void CreatePosts(const ApiContext& c, const http::Request& request, const http::
 void EditPost(const ApiContext& c, const http::Request& request, const http::Respond& respond);
 // DELETE /api/posts/{id}
 void DeletePost(const ApiContext& c, const http::Request& request, const http::Respond& respond);
+// DELETE /api/posts/{id}/fundings/{position}: the backer takes one of their
+// live fundings back. 204 with X-Ledger-Position, as a deleted post.
+void CancelFunding(const ApiContext& c, const http::Request& request, const http::Respond& respond);
 // POST /api/posts/{id}/fundings
 void FundPost(const ApiContext& c, const http::Request& request, const http::Respond& respond);
 

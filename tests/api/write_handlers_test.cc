@@ -20,6 +20,12 @@ class WriteHandlersTest : public ApiFixture {
     if (!key.empty()) headers.emplace_back("idempotency-key", key);
     return Call(CreatePosts, Req("POST", "/api/posts", std::move(body), headers));
   }
+  http::Response CancelAs(std::string id, std::string position, std::string sub) {
+    http::Request r = Req("DELETE", "/api/posts/" + id + "/fundings/" + position, "",
+                          {{"authorization", Bearer(sub)}}, id);
+    r.path_params.emplace_back("position", position);
+    return Call(CancelFunding, std::move(r));
+  }
   http::Response FundAs(std::string id, std::string sub, std::string body = "") {
     return Call(FundPost, Req("POST", "/api/posts/" + id + "/fundings", std::move(body),
                               {{"authorization", Bearer(sub)}}, id));
@@ -150,6 +156,41 @@ TEST_F(WriteHandlersTest, FundAnswersTheRejectionsOfTheDomain) {
   EXPECT_EQ(body.status, 422);
   EXPECT_TRUE(Has(body.body, R"("pointer":"/units")")) << body.body;
   EXPECT_EQ(log_->Head().position, 1);
+}
+
+TEST_F(WriteHandlersTest, CancelAnswersNoContentWithItsPosition) {
+  CreatePost();
+  const int64_t funded = Fund(1);
+  const http::Response r = CancelAs("1", std::to_string(funded), "bob");
+  EXPECT_EQ(r.status, 204) << r.body;
+  EXPECT_EQ(r.body, "");
+  EXPECT_EQ(HeaderOf(r, "X-Ledger-Position"), "3");
+  // Twice: the funding is no longer live.
+  const http::Response again = CancelAs("1", std::to_string(funded), "bob");
+  EXPECT_EQ(again.status, 409) << again.body;
+  EXPECT_TRUE(Has(again.body, "funding_already_cancelled")) << again.body;
+}
+
+TEST_F(WriteHandlersTest, CancelAnswersTheRejectionsOfTheDomain) {
+  CreatePost();
+  const int64_t funded = Fund(1);
+  const http::Response other = CancelAs("1", std::to_string(funded), "carol");
+  EXPECT_EQ(other.status, 403) << other.body;
+  EXPECT_TRUE(Has(other.body, "not_your_funding")) << other.body;
+  // The post's own creation is not a funding, nor is a position past the head.
+  for (const std::string position : {"1", "99"}) {
+    const http::Response r = CancelAs("1", position, "bob");
+    EXPECT_EQ(r.status, 404) << position;
+    EXPECT_TRUE(Has(r.body, "funding_not_found")) << r.body;
+  }
+  // A position that is not a number names no funding either.
+  for (const std::string position : {"x", "0", "-2", "99999999999999999999"}) {
+    const http::Response r = CancelAs("1", position, "bob");
+    EXPECT_EQ(r.status, 404) << position;
+    EXPECT_TRUE(Has(r.body, "funding_not_found")) << r.body;
+  }
+  EXPECT_EQ(CancelAs("7", std::to_string(funded), "bob").status, 404);  // no such post
+  EXPECT_EQ(log_->Head().position, 2);
 }
 
 }  // namespace
