@@ -10,8 +10,9 @@ namespace ledger::commands {
 
 // Who may cancel what, in this order: the post must exist; the position must
 // be a funding of this post (404 otherwise); it must be the actor's (403); it
-// must still be live (409 when cancelled before); and funding must still be
-// open (409 funding_closed after the deadline or the settlement).
+// must still be live (409 when cancelled before; a refunded one is closed
+// like the post that refunded it); and funding must still be open (409
+// funding_closed after the deadline or the settlement).
 Decision DecideCancel(const PostState* post, const CancelFunding& c, const DecideContext& ctx) {
   if (post == nullptr || !post->exists()) {
     return Reject(RejectReason::kPostNotFound, "", "no such post");
@@ -21,17 +22,23 @@ Decision DecideCancel(const PostState* post, const CancelFunding& c, const Decid
   }
   const auto live = post->live_fundings.find(c.funding_position);
   const auto cancelled = post->cancelled_fundings.find(c.funding_position);
-  if (live == post->live_fundings.end() && cancelled == post->cancelled_fundings.end()) {
+  const auto refunded = post->refunded_fundings.find(c.funding_position);
+  const std::string* backer = nullptr;
+  if (live != post->live_fundings.end()) {
+    backer = &live->second.backer;
+  } else if (cancelled != post->cancelled_fundings.end()) {
+    backer = &cancelled->second;
+  } else if (refunded != post->refunded_fundings.end()) {
+    backer = &refunded->second;
+  } else {
     return Reject(RejectReason::kFundingNotFound, "",
                   "position " + std::to_string(c.funding_position) + " is not a funding of post " +
                       std::to_string(post->id));
   }
-  const std::string& backer =
-      live != post->live_fundings.end() ? live->second.backer : cancelled->second;
-  if (backer != ctx.actor) {
+  if (*backer != ctx.actor) {
     return Reject(RejectReason::kNotYourFunding, "", "only the backer may cancel a funding");
   }
-  if (live == post->live_fundings.end()) {
+  if (cancelled != post->cancelled_fundings.end()) {
     return Reject(
         RejectReason::kFundingAlreadyCancelled, "",
         "the funding at position " + std::to_string(c.funding_position) + " was already cancelled");
@@ -41,9 +48,14 @@ Decision DecideCancel(const PostState* post, const CancelFunding& c, const Decid
                   "funding closed at the end of " + FormatDate(post->end_date) +
                       "; a funding can be cancelled only before");
   }
+  if (live == post->live_fundings.end()) {
+    return Reject(RejectReason::kFundingClosed, "",
+                  "the funding at position " + std::to_string(c.funding_position) +
+                      " was refunded when the post closed");
+  }
   Decision d;
   d.events.push_back(
-      NewEvent{post->id, events::FundingCancelled{backer, c.funding_position, live->second.units,
+      NewEvent{post->id, events::FundingCancelled{*backer, c.funding_position, live->second.units,
                                                   live->second.amount}});
   return d;
 }

@@ -81,7 +81,11 @@ Status ApplyData(PostState& s, const events::Event& e, const events::FundingRefu
   s.total_funded -= d.amount;
   s.funding_count -= it->second.fundings;
   s.backers.erase(it);
-  std::erase_if(s.live_fundings, [&](const auto& f) { return f.second.backer == d.backer; });
+  std::erase_if(s.live_fundings, [&](const auto& f) {
+    if (f.second.backer != d.backer) return false;
+    s.refunded_fundings.emplace(f.first, d.backer);
+    return true;
+  });
   return Status::Ok();
 }
 

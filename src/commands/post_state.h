@@ -56,6 +56,7 @@ struct PostState {
   std::unordered_map<std::string, BackerTotal> backers;  // live fundings by backer
   std::map<int64_t, LiveFunding> live_fundings;          // by the PostFunded's position
   std::map<int64_t, std::string> cancelled_fundings;     // position -> backer
+  std::map<int64_t, std::string> refunded_fundings;      // position -> backer
 
   bool exists() const { return version > 0; }
   bool settled() const { return settlement.has_value(); }

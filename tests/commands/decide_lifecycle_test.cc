@@ -220,6 +220,20 @@ TEST_F(LifecycleDecideTest, AFailedAllOrNothingPostRefundsEveryBackerInOneDecisi
   EXPECT_TRUE(h.state().settled());
 }
 
+TEST_F(LifecycleDecideTest, ARefundedFundingIsClosedNotUnknown) {
+  PostHistory h = PostWith(FundingModel::kAllOrNothing, std::nullopt);
+  const int64_t zed = FundThrough(h, "zed", 2);
+  now_ = kAtDeadline;
+  const Decision settled = Settle(h);
+  ASSERT_TRUE(IsAccepted(settled));
+  h.AppendAll(settled.events, now_);
+  // The refund did not make the funding unknown: its backer hears it is
+  // closed, anyone else that it is not theirs.
+  EXPECT_TRUE(IsRejected(Cancel(h, zed, "zed"), RejectReason::kFundingClosed, ""));
+  EXPECT_TRUE(IsRejected(Cancel(h, zed, "amy"), RejectReason::kNotYourFunding, ""));
+  EXPECT_TRUE(IsRejected(Cancel(h, zed + 100, "zed"), RejectReason::kFundingNotFound, ""));
+}
+
 TEST_F(LifecycleDecideTest, TenThousandBackersSettleInOneDecision) {
   PostHistory h = PostWith(FundingModel::kAllOrNothing, std::nullopt);
   h.mutable_state().target_amount = 1'000'000'000'000;
