@@ -88,7 +88,7 @@ DecodedChunk ReadAndDecode(const events::EventLog& log, int64_t from, int64_t la
 
 // Folds one decoded event into `folded`, growing the post vector when the
 // event opens the next post id.
-Status FoldEvent(FoldedLog& folded, const events::Event& event) {
+Status FoldEvent(FoldedLog& folded, const events::Event& event, const FoldObserver& observe) {
   const auto known = static_cast<int64_t>(folded.posts.size());
   if (event.stream == known + 1) {
     folded.posts.emplace_back();
@@ -98,6 +98,7 @@ Status FoldEvent(FoldedLog& folded, const events::Event& event) {
                                   std::to_string(known) + " posts so far)");
   }
   const auto index = static_cast<size_t>(event.stream - 1);
+  if (observe) observe(event, folded.posts[index]);
   LEDGER_RETURN_IF_ERROR(Apply(folded.posts[index], event));
   folded.last_position[index] = event.position;
   return Status::Ok();
@@ -105,10 +106,10 @@ Status FoldEvent(FoldedLog& folded, const events::Event& event) {
 
 // Applies a decoded chunk in order, checking that positions follow each
 // other and that each prev_hash is the previous event's hash.
-Status ApplyChunk(FoldedLog& folded, const DecodedChunk& chunk) {
+Status ApplyChunk(FoldedLog& folded, const DecodedChunk& chunk, const FoldObserver& observe) {
   for (const events::Event& event : chunk.events) {
     LEDGER_RETURN_IF_ERROR(events::CheckFollows({folded.position, folded.hash}, event));
-    LEDGER_RETURN_IF_ERROR(FoldEvent(folded, event));
+    LEDGER_RETURN_IF_ERROR(FoldEvent(folded, event, observe));
     folded.position = event.position;
     folded.hash = event.hash;
     folded.latest_recorded_at = std::max(folded.latest_recorded_at, event.recorded_at);
@@ -122,7 +123,7 @@ Status ApplyChunk(FoldedLog& folded, const DecodedChunk& chunk) {
 
 Result<FoldedLog> FoldLog(const events::EventLog& log, int64_t to_position,
                           const std::function<void(int64_t done, int64_t total)>& progress,
-                          const std::function<bool()>& stop) {
+                          const std::function<bool()>& stop, const FoldObserver& observe) {
   const events::LogHead head = log.Head();
   if (to_position < 0 || to_position > head.position) {
     return Status::InvalidArgument("cannot fold to position " + std::to_string(to_position) +
@@ -149,7 +150,7 @@ Result<FoldedLog> FoldLog(const events::EventLog& log, int64_t to_position,
     const Chunk range = in_flight.front().range;
     in_flight.pop_front();
     LEDGER_RETURN_IF_ERROR(chunk.read);
-    LEDGER_RETURN_IF_ERROR(ApplyChunk(folded, chunk));
+    LEDGER_RETURN_IF_ERROR(ApplyChunk(folded, chunk, observe));
     if (chunk.stored != range.last - range.from + 1) {
       // A hole: everything before it was checked and applied first, so the
       // first problem in log order is the one reported.

@@ -52,9 +52,13 @@ struct FoldedLog {
 // `progress`, when set, is called after each chunk with (events done, total).
 // `stop`, when set, is asked after each chunk; true ends the fold with
 // kCancelled.
+// `observe`, when set, sees each event in log order with its post's state
+// before the event is applied (a default state for a PostCreated): what a
+// caller needs to keep more history than a PostState holds.
+using FoldObserver = std::function<void(const events::Event& event, const PostState& before)>;
 Result<FoldedLog> FoldLog(const events::EventLog& log, int64_t to_position,
                           const std::function<void(int64_t done, int64_t total)>& progress = {},
-                          const std::function<bool()>& stop = {});
+                          const std::function<bool()>& stop = {}, const FoldObserver& observe = {});
 
 // Stream positions FoldPostStream takes from the stream index per step (8
 // bytes each). Events are then read and applied one at a time, so memory stays
