@@ -24,6 +24,13 @@ void WritePost(JsonWriter& w, const projections::PostDetail& d, std::optional<in
   w.Member("description", d.description);
   w.Member("target_amount", d.target_amount);
   w.Member("funding_unit", d.funding_unit);
+  w.Member("funding_model", events::FundingModelName(d.funding_model));
+  w.Key("max_fundings_per_backer");
+  if (d.max_fundings_per_backer) {
+    w.Int64(*d.max_fundings_per_backer);
+  } else {
+    w.Null();
+  }
   w.Member("end_date", FormatDate(d.end_date));
   w.Member("participant_count", d.participant_count);
   w.Member("created_at", FormatTimestamp(d.created_at));

@@ -10,7 +10,8 @@
 
 namespace ledger::api {
 
-// The detail of `p` with d_day and status as they are at `now` in `zone`.
+// The detail of `p` with d_day as it is at `now` in `zone` (status is the
+// log's: `p` settled or not).
 projections::PostDetail DetailAt(const commands::PostState& p, const TimeZone& zone, Timestamp now);
 
 }  // namespace ledger::api

@@ -185,7 +185,8 @@ std::optional<int64_t> ParseNonNegativeDecimal(std::string_view text) {
 }
 
 Result<projections::ListRequest, Problem> ParseListQuery(std::string_view raw) {
-  std::vector<Slot> slots = {{"search", {}}, {"order_by", {}}, {"limit", {}}, {"cursor", {}}};
+  std::vector<Slot> slots = {
+      {"search", {}}, {"order_by", {}}, {"limit", {}}, {"cursor", {}}, {"status", {}}};
   ParamErrors errors;
   if (const Result<void, Problem> collected = Collect(raw, slots, errors); !collected.ok()) {
     return collected.error();
@@ -194,6 +195,7 @@ Result<projections::ListRequest, Problem> ParseListQuery(std::string_view raw) {
   const std::optional<std::string>& order_by = slots[1].value;
   const std::optional<std::string>& limit = slots[2].value;
   const std::optional<std::string>& cursor = slots[3].value;
+  const std::optional<std::string>& status = slots[4].value;
 
   projections::ListRequest request;
   bool search_ok = true;
@@ -217,9 +219,18 @@ Result<projections::ListRequest, Problem> ParseListQuery(std::string_view raw) {
       request.order = *o;
     } else {
       errors.Add("order_by",
-                 "must be created, -created, total_funded or -total_funded (or 생성일, "
-                 "총펀딩금액 with an optional -)");
+                 "must be created, -created, total_funded, -total_funded, end_date or "
+                 "-end_date (or 생성일, 총펀딩금액, 마감일 with an optional -)");
       order_ok = false;
+    }
+  }
+  bool status_ok = true;
+  if (status) {
+    if (const std::optional<projections::PostStatus> s = projections::ParsePostStatus(*status)) {
+      request.status = *s;
+    } else {
+      errors.Add("status", "must be funding, successful or failed");
+      status_ok = false;
     }
   }
   if (limit) {
@@ -230,11 +241,11 @@ Result<projections::ListRequest, Problem> ParseListQuery(std::string_view raw) {
       request.limit = static_cast<int>(*n);
     }
   }
-  // A cursor can only be judged against the order and search it must have
+  // A cursor can only be judged against the order and filters it must have
   // been made for; when those are wrong their errors say enough.
-  if (cursor && !cursor->empty() && search_ok && order_ok) {
-    const Result<projections::CursorKey> key =
-        projections::DecodeCursor(*cursor, request.order, request.search);
+  if (cursor && !cursor->empty() && search_ok && order_ok && status_ok) {
+    const Result<projections::CursorKey> key = projections::DecodeCursor(
+        *cursor, request.order, projections::ListFilterKey(request.search, request.status));
     if (!key.ok()) {
       errors.Add("cursor", key.status().message());
     } else {

@@ -35,7 +35,7 @@ using QueryParams = std::vector<std::pair<std::string, std::string>>;
 // kMaxQueryParameters parameters.
 Result<QueryParams> ParseQuery(std::string_view raw);
 
-// GET /api/posts: search, order_by, limit, cursor (docs/api.md, "List
+// GET /api/posts: search, order_by, status, limit, cursor (docs/api.md, "List
 // parameters"). `search` comes back trimmed, as the read side expects, and a
 // cursor is checked against the order and search it must have been made for.
 // Every problem (unknown or repeated names, bad values) is a 400

@@ -51,6 +51,10 @@ Result<PostChanges> CoalesceBatch(std::span<const events::Event> events) {
             b.after = {*units, *amount, b.after.fundings + 1};
             c.total_delta = *total;
             c.fundings_delta += 1;
+            c.new_fundings[e.position] =
+                FundingRecord{e.position, e.stream,      d.backer,           d.units,
+                              d.amount,   e.recorded_at, FundingState::kLive};
+            b.new_positions.push_back(e.position);
           } else if constexpr (std::is_same_v<T, events::FundingCancelled>) {
             // One funding taken back: a negative change to the backer's row
             // (which may come from an earlier batch), removed at zero fundings.
@@ -65,6 +69,12 @@ Result<PostChanges> CoalesceBatch(std::span<const events::Event> events) {
             b.after = {*units, *amount, b.after.fundings - 1};
             c.total_delta = *total;
             c.fundings_delta -= 1;
+            const auto made_here = c.new_fundings.find(d.funding_position);
+            if (made_here != c.new_fundings.end()) {
+              made_here->second.state = FundingState::kCancelled;
+            } else {
+              c.cancelled_earlier.push_back(d.funding_position);
+            }
           } else if constexpr (std::is_same_v<T, events::PostSettled>) {
             c.settlement = d.outcome;
           } else {
@@ -81,6 +91,11 @@ Result<PostChanges> CoalesceBatch(std::span<const events::Event> events) {
             b.before_reset_fundings += b.after.fundings;
             b.after = {};
             b.reset = true;
+            for (const int64_t position : b.new_positions) {
+              FundingRecord& funding = c.new_fundings.at(position);
+              if (funding.state == FundingState::kLive) funding.state = FundingState::kRefunded;
+            }
+            b.new_positions.clear();
           }
         },
         e.data);

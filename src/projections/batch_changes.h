@@ -5,10 +5,13 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "commands/post_state.h"
 #include "common/result.h"
 #include "events/event.h"
+#include "projections/funding_history.h"
 
 namespace ledger::projections {
 
@@ -18,8 +21,9 @@ namespace ledger::projections {
 // before the refund are cancelled with it.
 struct BackerChange {
   bool reset = false;
-  int64_t before_reset_fundings = 0;  // fundings in this batch before the last reset
-  commands::BackerTotal after;        // fundings in this batch after the last reset
+  int64_t before_reset_fundings = 0;   // fundings in this batch before the last reset
+  commands::BackerTotal after;         // fundings in this batch after the last reset
+  std::vector<int64_t> new_positions;  // this batch's fundings of the backer
 };
 
 // What one batch does to one post, coalesced so that it can be written with
@@ -35,6 +39,11 @@ struct PostChange {
   int64_t total_delta = 0;     // sum of fundings minus cancellations and refunds
   int64_t fundings_delta = 0;  // PostFunded events, less those a reset cancels
   std::map<std::string, BackerChange> backers;
+  // Every funding: made in this batch (by position), cancelled from an
+  // earlier batch (positions). Refunds of earlier fundings are the backers
+  // with `reset`. Written even when the post is deleted in the batch.
+  std::map<int64_t, FundingRecord> new_fundings;  // with their state at the batch's end
+  std::vector<int64_t> cancelled_earlier;
   int64_t version = 0;  // stream_version of the post's last event here
   int64_t last_position = 0;
 

@@ -27,15 +27,21 @@ std::string ShortDigest(std::string_view bytes) {
   return events::ToHex(events::Sha256(bytes)).substr(0, kDigestHexDigits);
 }
 
+bool ByTotal(OrderBy order) {
+  return order == OrderBy::kTotalFundedAsc || order == OrderBy::kTotalFundedDesc;
+}
+bool ByEndDate(OrderBy order) {
+  return order == OrderBy::kEndDateAsc || order == OrderBy::kEndDateDesc;
+}
+
 // The cursor text without its check field, ending in the separator.
-std::string Payload(OrderBy order, std::string_view search, const CursorKey& key) {
+std::string Payload(OrderBy order, std::string_view filter, const CursorKey& key) {
   std::string out;
   out.append(kVersion).push_back(kSeparator);
   out.append(OrderByName(order)).push_back(kSeparator);
-  out.append(ShortDigest(search)).push_back(kSeparator);
-  if (order == OrderBy::kTotalFundedAsc || order == OrderBy::kTotalFundedDesc) {
-    out.append(std::to_string(key.total_funded));
-  }
+  out.append(ShortDigest(filter)).push_back(kSeparator);
+  if (ByTotal(order)) out.append(std::to_string(key.total_funded));
+  if (ByEndDate(order)) out.append(std::to_string(key.end_day));
   out.push_back(kSeparator);
   out.append(std::to_string(key.id)).push_back(kSeparator);
   return out;
@@ -82,19 +88,24 @@ std::string_view OrderByName(OrderBy order) {
       return "total_funded";
     case OrderBy::kTotalFundedDesc:
       return "-total_funded";
+    case OrderBy::kEndDateAsc:
+      return "end_date";
+    case OrderBy::kEndDateDesc:
+      return "-end_date";
   }
   LEDGER_CHECK(false, "unknown OrderBy");
   return {};
 }
 
-std::string EncodeCursor(OrderBy order, std::string_view search, const CursorKey& key) {
-  LEDGER_CHECK(key.id > 0 && key.total_funded >= 0, "cursor keys come from read-table rows");
-  std::string text = Payload(order, search, key);
+std::string EncodeCursor(OrderBy order, std::string_view filter, const CursorKey& key) {
+  LEDGER_CHECK(key.id > 0 && key.total_funded >= 0 && key.end_day >= 0,
+               "cursor keys come from read-table rows");
+  std::string text = Payload(order, filter, key);
   text.append(ShortDigest(text));
   return Base64UrlEncode(text);
 }
 
-Result<CursorKey> DecodeCursor(std::string_view cursor, OrderBy order, std::string_view search) {
+Result<CursorKey> DecodeCursor(std::string_view cursor, OrderBy order, std::string_view filter) {
   if (cursor.size() > kMaxCursorBytes) {
     return Status::InvalidArgument("cursor is longer than " + std::to_string(kMaxCursorBytes) +
                                    " bytes");
@@ -107,15 +118,14 @@ Result<CursorKey> DecodeCursor(std::string_view cursor, OrderBy order, std::stri
   const std::string_view payload = std::string_view(*text).substr(0, text->size() - check.size());
   if (check != ShortDigest(payload)) return Malformed();
   // The cursor is intact: now it must belong to this query.
-  if (fields[1] != OrderByName(order) || fields[2] != ShortDigest(search)) {
+  if (fields[1] != OrderByName(order) || fields[2] != ShortDigest(filter)) {
     return Status::InvalidArgument("cursor does not belong to this query");
   }
   CursorKey key;
-  const bool by_total = order == OrderBy::kTotalFundedAsc || order == OrderBy::kTotalFundedDesc;
-  if (by_total) {
-    const std::optional<int64_t> total = ParseCanonicalNonNegative(fields[3]);
-    if (!total) return Malformed();
-    key.total_funded = *total;
+  if (ByTotal(order) || ByEndDate(order)) {
+    const std::optional<int64_t> value = ParseCanonicalNonNegative(fields[3]);
+    if (!value) return Malformed();
+    (ByTotal(order) ? key.total_funded : key.end_day) = *value;
   } else if (!fields[3].empty()) {
     return Malformed();
   }

@@ -14,13 +14,16 @@
 namespace ledger::projections {
 
 // The orders of GET /api/posts. Every order is total: `created` is id order
-// (ids are assigned in creation order and never reused), `total_funded` breaks
-// ties by id in the same direction, so keyset pages never repeat or skip.
+// (ids are assigned in creation order and never reused), `total_funded` and
+// `end_date` break ties by id in the same direction, so keyset pages never
+// repeat or skip.
 enum class OrderBy : uint8_t {
   kCreatedAsc,       // created
   kCreatedDesc,      // -created
   kTotalFundedAsc,   // total_funded
   kTotalFundedDesc,  // -total_funded (the default)
+  kEndDateAsc,       // end_date: closing soonest first
+  kEndDateDesc,      // -end_date
 };
 
 // The canonical English spelling ("-total_funded"); the Korean aliases map to
@@ -28,10 +31,12 @@ enum class OrderBy : uint8_t {
 std::string_view OrderByName(OrderBy order);
 
 // Where a page ended: the sort key of its last item. `total_funded` is only
-// meaningful (and only encoded) for the total_funded orders.
+// meaningful (and only encoded) for the total_funded orders, `end_day` (the
+// end date as days since 1970-01-01) for the end_date orders.
 struct CursorKey {
   int64_t total_funded = 0;
   int64_t id = 0;
+  int64_t end_day = 0;
 
   friend bool operator==(const CursorKey&, const CursorKey&) = default;
 };
@@ -40,19 +45,21 @@ struct CursorKey {
 inline constexpr size_t kMaxCursorBytes = 256;
 
 // The opaque cursor of the page after `key`: base64url without padding of
-// "v1|<order>|<search fingerprint>|<total_funded or empty>|<id>|<check>".
-// The search fingerprint is 16 hex digits of SHA-256(search) and the check 16
+// "v1|<order>|<filter fingerprint>|<total_funded, end_day or empty>|<id>|<check>".
+// `filter` is the list's filters as one string (the search term alone when
+// there is no other filter, so cursors of earlier versions stay valid). Its
+// fingerprint is 16 hex digits of SHA-256(filter) and the check 16
 // hex digits of SHA-256 of everything before it. The check is not a secret
 // (a cursor only positions a reader in a public list, so forging one gains
 // nothing); it makes an edited or truncated cursor a clear error instead of a
 // silently different page.
-// REQUIRES: key.id > 0, key.total_funded >= 0.
-std::string EncodeCursor(OrderBy order, std::string_view search, const CursorKey& key);
+// REQUIRES: key.id > 0, key.total_funded >= 0, key.end_day >= 0.
+std::string EncodeCursor(OrderBy order, std::string_view filter, const CursorKey& key);
 
-// Decodes a cursor made by EncodeCursor for the same `order` and `search`.
+// Decodes a cursor made by EncodeCursor for the same `order` and `filter`.
 // Anything else (not base64url, wrong version, wrong check, a cursor of
-// another order or search term, non-canonical numbers, too long) is
+// another order or filter, non-canonical numbers, too long) is
 // kInvalidArgument.
-Result<CursorKey> DecodeCursor(std::string_view cursor, OrderBy order, std::string_view search);
+Result<CursorKey> DecodeCursor(std::string_view cursor, OrderBy order, std::string_view filter);
 
 }  // namespace ledger::projections

@@ -15,16 +15,12 @@
 #include "common/utf8.h"
 #include "projections/connection_pool.h"
 #include "projections/database.h"
+#include "projections/query_support.h"
 
 namespace ledger::projections {
 namespace {
 
 static_assert(kDefaultListLimit >= 1 && kDefaultListLimit <= kMaxListLimit);
-
-// A read is idempotent, so a query that lost its connection is tried once
-// more on a fresh one: after a database restart every idle connection is
-// dead, and only using one finds out.
-constexpr int kMaxQueryAttempts = 2;
 
 // 128 bits hold total_funded × 100 for any int64 total (GCC extension).
 __extension__ using Int128 = __int128;
@@ -33,33 +29,39 @@ __extension__ using Int128 = __int128;
 // characters (schemas/sql/003_title_grams.sql).
 constexpr size_t kMaxGramCodePoints = 2;
 
-// SQLSTATE query_canceled: statement_timeout fired.
-constexpr std::string_view kQueryCanceled = "57014";
-// The server ended the session (pg_terminate_backend, shutdown, a crashed
-// backend): the connection is gone although libpq reported an SQL error.
-constexpr std::string_view kAdminShutdown = "57P01";
-constexpr std::string_view kCrashShutdown = "57P02";
-
 // Columns of a PostSummary plus what its derived figures need. end_date as
 // days since 1970-01-01 and closes_at as µs since the epoch: exact integers,
 // no text parsing. EXTRACT returns numeric since PostgreSQL 14, so the
 // multiplication is exact.
 constexpr std::string_view kSummaryColumns =
     "id, title, uploader, total_funded, target_amount, "
-    "(end_date - DATE '1970-01-01') AS end_day, "
-    "(EXTRACT(EPOCH FROM closes_at) * 1000000)::bigint AS closes_at_us";
+    "(end_date - DATE '1970-01-01') AS end_day, status";
 constexpr int kSummaryColumnCount = 7;
 
 constexpr std::string_view kDetailColumns =
     ", description, funding_unit, participant_count, "
-    "(EXTRACT(EPOCH FROM created_at) * 1000000)::bigint AS created_at_us, version";
+    "(EXTRACT(EPOCH FROM created_at) * 1000000)::bigint AS created_at_us, version, "
+    "funding_model, max_fundings_per_backer";
 
 bool ByTotal(OrderBy order) {
   return order == OrderBy::kTotalFundedAsc || order == OrderBy::kTotalFundedDesc;
 }
-bool Descending(OrderBy order) {
-  return order == OrderBy::kCreatedDesc || order == OrderBy::kTotalFundedDesc;
+bool ByEndDate(OrderBy order) {
+  return order == OrderBy::kEndDateAsc || order == OrderBy::kEndDateDesc;
 }
+bool Descending(OrderBy order) {
+  return order == OrderBy::kCreatedDesc || order == OrderBy::kTotalFundedDesc ||
+         order == OrderBy::kEndDateDesc;
+}
+
+}  // namespace
+
+std::string ListFilterKey(std::string_view search, const std::optional<PostStatus>& status) {
+  if (!status) return std::string(search);
+  return std::string(search) + "\x1fstatus=" + std::string(PostStatusName(*status));
+}
+
+namespace {
 
 // `term` as a LIKE pattern matching it anywhere: its own %, _ and \ are
 // escaped with \ (the ESCAPE character of the query), so they match
@@ -88,19 +90,8 @@ Result<std::string> NormalizeSearch(std::string_view raw) {
   return std::string(term);
 }
 
-// Runs `sql` as the statement `name`, prepared on the connection the first
-// time it is used there: later runs skip parsing and planning. pqxx keeps
-// the definitions per connection, and a name always stands for the same
-// text (pqxx refuses a different one).
-template <typename... Args>
-pqxx::result ExecPrepared(pqxx::transaction_base& tx, const std::string& name,
-                          const std::string& sql, Args&&... args) {
-  tx.conn().prepare(name, sql);
-  return tx.exec_prepared(name, std::forward<Args>(args)...);
-}
-
 // `today` is the service time zone's date at `now`.
-PostSummary SummaryFromRow(const pqxx::row& row, CivilDate today, Timestamp now) {
+PostSummary SummaryFromRow(const pqxx::row& row, CivilDate today) {
   PostSummary s;
   s.id = row[0].as<int64_t>();
   s.title = row[1].as<std::string>();
@@ -108,10 +99,11 @@ PostSummary SummaryFromRow(const pqxx::row& row, CivilDate today, Timestamp now)
   s.total_funded = row[3].as<int64_t>();
   const auto target_amount = row[4].as<int64_t>();
   const std::chrono::sys_days end_day{std::chrono::days(row[5].as<int64_t>())};
-  const Timestamp closes_at{std::chrono::microseconds(row[6].as<int64_t>())};
   s.achievement_rate = AchievementRate(s.total_funded, target_amount);
   s.d_day = DaysUntil(CivilDate(end_day), today);
-  s.status = StatusAt(closes_at, s.total_funded, target_amount, now);
+  const std::optional<PostStatus> status = ParsePostStatus(row[6].as<std::string>());
+  LEDGER_CHECK(status.has_value(), "the table's check allows only the three statuses");
+  s.status = *status;
   return s;
 }
 
@@ -156,6 +148,12 @@ std::string SearchCondition(const std::string& search, StatementParams& params) 
   return " AND title ILIKE " + params.Add(ContainsPattern(search)) + " ESCAPE '\\'";
 }
 
+// The condition that keeps posts in `status`; empty for every status.
+std::string StatusCondition(const std::optional<PostStatus>& status, StatementParams& params) {
+  if (!status) return "";
+  return " AND status = " + params.Add(std::string(PostStatusName(*status)));
+}
+
 // The condition that keeps the posts after `after` in `order`; empty on the
 // first page.
 std::string AfterCondition(OrderBy order, const std::optional<CursorKey>& after,
@@ -170,39 +168,49 @@ std::string AfterCondition(OrderBy order, const std::optional<CursorKey>& after,
     return " AND (total_funded, id)" + std::string(op) + "(" + total + "::bigint, " + id +
            "::bigint)";
   }
+  if (ByEndDate(order)) {
+    // posts' own id (post_id), so that posts_end_date_id serves it.
+    const std::string day = params.Add(std::to_string(after->end_day));
+    const std::string id = params.Add(std::to_string(after->id));
+    return " AND (end_date, post_id)" + std::string(op) + "(DATE '1970-01-01' + " + day +
+           "::integer, " + id + "::bigint)";
+  }
   return " AND id" + std::string(op) + params.Add(std::to_string(after->id)) + "::bigint";
 }
 
 // ORDER BY `order`, with id breaking ties of total_funded: keyset pages need
 // a strict order.
 std::string OrderClause(OrderBy order) {
-  const char* direction = Descending(order) ? " DESC" : "";
-  return ByTotal(order) ? std::string(" ORDER BY total_funded") + direction + ", id" + direction
-                        : std::string(" ORDER BY id") + direction;
+  const std::string direction = Descending(order) ? " DESC" : "";
+  if (ByTotal(order)) return " ORDER BY total_funded" + direction + ", id" + direction;
+  if (ByEndDate(order)) return " ORDER BY end_date" + direction + ", post_id" + direction;
+  return " ORDER BY id" + direction;
 }
 
 // The query for one page of `posts` (the quoted view) in `order`: titles
-// containing `search` (trimmed; empty: all), after `after` (nullopt: the
-// first page), `limit` + 1 rows at most.
+// containing `search` (trimmed; empty: all) in `status` (nullopt: any), after
+// `after` (nullopt: the first page), `limit` + 1 rows at most.
 ListStatement BuildListStatement(std::string_view posts, OrderBy order, const std::string& search,
+                                 const std::optional<PostStatus>& status,
                                  const std::optional<CursorKey>& after, int limit) {
   StatementParams params;
   std::string sql =
       "SELECT " + std::string(kSummaryColumns) + " FROM " + std::string(posts) + " WHERE true";
   sql += SearchCondition(search, params);
+  sql += StatusCondition(status, params);
   sql += AfterCondition(order, after, params);
   sql += OrderClause(order);
   // One row more than asked tells whether another page exists.
   sql += " LIMIT " + params.Add(std::to_string(limit + 1)) + "::bigint";
-  // The statement's text depends only on the order and whether there is a
-  // cursor, so those name it. A search is planned on every run instead: how
+  // The statement's text depends only on the order, the status filter and
+  // whether there is a cursor, so those name it. A search is planned on every run instead: how
   // many titles match decides between walking the sort order and collecting
   // the trigram index's matches first, and a generic plan cannot see that (it
   // walks every post for a rare term).
   std::string name;
   if (search.empty()) {
     name = std::string("list_") + (after ? "after_" : "first_") +
-           std::to_string(static_cast<int>(order));
+           std::to_string(static_cast<int>(order)) + (status ? "_status" : "");
   }
   return ListStatement{
       .sql = std::move(sql), .params = std::move(params).Take(), .prepared_name = std::move(name)};
@@ -210,62 +218,24 @@ ListStatement BuildListStatement(std::string_view posts, OrderBy order, const st
 
 // The page of `rows` (up to `limit` + 1 rows of kSummaryColumns): the first
 // `limit` of them, and a cursor after the last of those when there are more.
-// `today` is the service time zone's date at `now`. REQUIRES: limit >= 1.
-PostPage PageFromRows(const pqxx::result& rows, OrderBy order, const std::string& search, int limit,
-                      CivilDate today, Timestamp now) {
+// `filter` is FilterKey's; `today` the service time zone's date now.
+// REQUIRES: limit >= 1.
+PostPage PageFromRows(const pqxx::result& rows, OrderBy order, const std::string& filter, int limit,
+                      CivilDate today) {
   LEDGER_CHECK(rows.columns() == kSummaryColumnCount, "the select list of kSummaryColumns");
   PostPage page;
+  int64_t last_end_day = 0;
   for (const pqxx::row& row : rows) {
     if (page.items.size() == static_cast<size_t>(limit)) {
       const PostSummary& last = page.items.back();
-      page.next_cursor = EncodeCursor(order, search, CursorKey{last.total_funded, last.id});
+      page.next_cursor =
+          EncodeCursor(order, filter, CursorKey{last.total_funded, last.id, last_end_day});
       break;
     }
-    page.items.push_back(SummaryFromRow(row, today, now));
+    page.items.push_back(SummaryFromRow(row, today));
+    last_end_day = row[5].as<int64_t>();
   }
   return page;
-}
-
-// Runs `body(tx)` on a pooled connection and turns every pqxx exception into
-// a Status. A connection that saw an error is discarded. Every read is one
-// SELECT, and a single statement sees one snapshot on its own, so `tx` is a
-// nontransaction: no BEGIN and COMMIT round trips. The pool's sessions are
-// read-only (ConnectionPoolOptions::read_only) when the wiring asks for it.
-template <typename Body>
-Status ReadOnly(ConnectionPool& pool, std::string_view what, Body&& body) {
-  Status status;
-  for (int attempt = 1; attempt <= kMaxQueryAttempts; ++attempt) {
-    LEDGER_ASSIGN_OR_RETURN(ConnectionPool::Lease lease, pool.Acquire());
-    bool connection_lost = false;
-    status = Guard(what, [&]() -> Status {
-      try {
-        pqxx::nontransaction tx(lease.connection());
-        body(tx);
-        return Status::Ok();
-      } catch (const pqxx::broken_connection&) {
-        connection_lost = true;
-        throw;
-      } catch (const pqxx::sql_error& e) {
-        if (e.sqlstate() == kQueryCanceled) {
-          return Status::Unavailable(std::string(what) + ": query timed out");
-        }
-        if (e.sqlstate() == kAdminShutdown || e.sqlstate() == kCrashShutdown) {
-          connection_lost = true;
-          return Status::Unavailable(std::string(what) + ": database connection lost: " + e.what());
-        }
-        throw;
-      }
-    });
-    if (status.ok()) return status;
-    lease.Discard();
-    // Only a connection that was used before can have died unnoticed; a
-    // failure on a fresh one is the database's answer now.
-    if (!connection_lost || lease.fresh()) break;
-    // The next attempt gets a fresh connection, unless another thread
-    // returns one in between.
-    pool.CloseIdle();
-  }
-  return status;
 }
 
 }  // namespace
@@ -279,6 +249,9 @@ std::optional<OrderBy> ParseOrderBy(std::string_view text) {
   }
   if (text == "total_funded" || text == "총펀딩금액") {
     return descending ? OrderBy::kTotalFundedDesc : OrderBy::kTotalFundedAsc;
+  }
+  if (text == "end_date" || text == "마감일") {
+    return descending ? OrderBy::kEndDateDesc : OrderBy::kEndDateAsc;
   }
   return std::nullopt;
 }
@@ -308,27 +281,51 @@ int64_t DaysUntil(CivilDate end_date, CivilDate today) {
   return (std::chrono::sys_days(end_date) - std::chrono::sys_days(today)).count();
 }
 
-PostStatus StatusAt(Timestamp closes_at, int64_t total_funded, int64_t target_amount,
-                    Timestamp now) {
-  if (now < closes_at) return PostStatus::kFunding;
-  return total_funded >= target_amount ? PostStatus::kSuccessful : PostStatus::kFailed;
+std::optional<PostStatus> ParsePostStatus(std::string_view name) {
+  for (const PostStatus s : {PostStatus::kFunding, PostStatus::kSuccessful, PostStatus::kFailed}) {
+    if (name == PostStatusName(s)) return s;
+  }
+  return std::nullopt;
+}
+
+PostStatus StatusOf(const std::optional<events::SettlementOutcome>& settlement) {
+  if (!settlement) return PostStatus::kFunding;
+  return *settlement == events::SettlementOutcome::kSuccessful ? PostStatus::kSuccessful
+                                                               : PostStatus::kFailed;
+}
+
+std::string_view FundingStateName(FundingState state) {
+  switch (state) {
+    case FundingState::kLive:
+      return "live";
+    case FundingState::kCancelled:
+      return "cancelled";
+    case FundingState::kRefunded:
+      return "refunded";
+  }
+  LEDGER_CHECK(false, "unknown FundingState");
+  return {};
 }
 
 QueryService::QueryService(ConnectionPool& pool, const TimeZone& time_zone, std::string_view schema)
-    : pool_(pool), time_zone_(time_zone), posts_(QuoteIdentifier(schema) + ".post_view") {}
+    : pool_(pool),
+      time_zone_(time_zone),
+      schema_(QuoteIdentifier(schema)),
+      posts_(schema_ + ".post_view") {}
 
 Result<PostPage> QueryService::List(const ListRequest& request, Timestamp now) const {
   if (request.limit < 1 || request.limit > kMaxListLimit) {
     return Status::InvalidArgument("limit must be between 1 and " + std::to_string(kMaxListLimit));
   }
   LEDGER_ASSIGN_OR_RETURN(const std::string search, NormalizeSearch(request.search));
+  const std::string filter = ListFilterKey(search, request.status);
   std::optional<CursorKey> after;
   if (!request.cursor.empty()) {
-    LEDGER_ASSIGN_OR_RETURN(after, DecodeCursor(request.cursor, request.order, search));
+    LEDGER_ASSIGN_OR_RETURN(after, DecodeCursor(request.cursor, request.order, filter));
   }
 
   const ListStatement statement =
-      BuildListStatement(posts_, request.order, search, after, request.limit);
+      BuildListStatement(posts_, request.order, search, request.status, after, request.limit);
   const CivilDate today = time_zone_.LocalDate(now);
   PostPage page;
   LEDGER_RETURN_IF_ERROR(ReadOnly(pool_, "listing posts", [&](pqxx::transaction_base& tx) {
@@ -337,7 +334,7 @@ Result<PostPage> QueryService::List(const ListRequest& request, Timestamp now) c
         statement.prepared_name.empty()
             ? tx.exec_params(statement.sql, values)
             : ExecPrepared(tx, statement.prepared_name, statement.sql, values);
-    page = PageFromRows(rows, request.order, search, request.limit, today, now);
+    page = PageFromRows(rows, request.order, filter, request.limit, today);
   }));
   return page;
 }
@@ -353,7 +350,7 @@ Result<std::optional<PostDetail>> QueryService::Detail(int64_t id, Timestamp now
     if (rows.empty()) return;
     const pqxx::row row = rows[0];
     PostDetail d;
-    d.summary = SummaryFromRow(row, time_zone_.LocalDate(now), now);
+    d.summary = SummaryFromRow(row, time_zone_.LocalDate(now));
     d.target_amount = row[4].as<int64_t>();
     d.end_date = CivilDate(std::chrono::sys_days(std::chrono::days(row[5].as<int64_t>())));
     d.description = row[kSummaryColumnCount].as<std::string>();
@@ -361,6 +358,12 @@ Result<std::optional<PostDetail>> QueryService::Detail(int64_t id, Timestamp now
     d.participant_count = row[kSummaryColumnCount + 2].as<int64_t>();
     d.created_at = Timestamp(std::chrono::microseconds(row[kSummaryColumnCount + 3].as<int64_t>()));
     d.version = row[kSummaryColumnCount + 4].as<int64_t>();
+    const std::optional<events::FundingModel> model =
+        events::FundingModelFromName(row[kSummaryColumnCount + 5].as<std::string>());
+    LEDGER_CHECK(model.has_value(), "the table's check allows only the two models");
+    d.funding_model = *model;
+    const pqxx::field limit = row[kSummaryColumnCount + 6];
+    if (!limit.is_null()) d.max_fundings_per_backer = limit.as<int64_t>();
     detail = std::move(d);
   }));
   return detail;

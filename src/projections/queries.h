@@ -14,6 +14,7 @@
 #include "common/result.h"
 #include "common/time_format.h"
 #include "common/time_zone.h"
+#include "events/event.h"
 #include "projections/cursor.h"
 #include "projections/read_schema.h"
 
@@ -28,19 +29,24 @@ inline constexpr int kMaxListLimit = 100;
 // Counted after trimming Unicode white space.
 inline constexpr size_t kMaxSearchCodePoints = 100;
 
-// created, -created, total_funded, -total_funded, the Korean spellings 생성일
-// and 총펀딩금액 (each with an optional leading '-'), and "" for the default
-// -total_funded. Anything else is nullopt (HTTP 400).
+// created, -created, total_funded, -total_funded, end_date, -end_date, the
+// Korean spellings 생성일, 총펀딩금액 and 마감일 (each with an optional leading
+// '-'), and "" for the default -total_funded. Anything else is nullopt (HTTP
+// 400).
 std::optional<OrderBy> ParseOrderBy(std::string_view text);
 
-// A campaign's state at a given instant: a business outcome, not an error.
+// A campaign's state as the log has it: a business outcome, not an error.
 enum class PostStatus : uint8_t {
-  kFunding,     // now < closes_at
-  kSuccessful,  // closed with total_funded >= target_amount
-  kFailed,      // closed short of the target
+  kFunding,     // not settled yet
+  kSuccessful,  // settled with total_funded >= target_amount
+  kFailed,      // settled short of the target
 };
 // "funding", "successful", "failed" (the API's spelling).
 std::string_view PostStatusName(PostStatus status);
+// The inverse of PostStatusName; nullopt for anything else.
+std::optional<PostStatus> ParsePostStatus(std::string_view name);
+// funding until the PostSettled, then its outcome.
+PostStatus StatusOf(const std::optional<events::SettlementOutcome>& settlement);
 
 // The derived figures, computed at read time because they depend on "now".
 // floor(total_funded × 100 / target_amount), computed in 128 bits; it may
@@ -49,16 +55,22 @@ std::string_view PostStatusName(PostStatus status);
 int64_t AchievementRate(int64_t total_funded, int64_t target_amount);
 // Whole days from `today` to `end_date`: 0 on the last day, negative after.
 int64_t DaysUntil(CivilDate end_date, CivilDate today);
-PostStatus StatusAt(Timestamp closes_at, int64_t total_funded, int64_t target_amount,
-                    Timestamp now);
+
+// The list's filters as one string, what its cursors are made for: the
+// search term alone when there is no status filter, so cursors made before
+// the filter existed stay valid. (A search term holds no control character,
+// so it cannot end like the status part.)
+std::string ListFilterKey(std::string_view search, const std::optional<PostStatus>& status);
 
 struct ListRequest {
   // Case-insensitive substring of the title; trimmed; empty: no filter.
   std::string search{};
+  // Only posts in this status; nullopt: every status.
+  std::optional<PostStatus> status{};
   OrderBy order = OrderBy::kTotalFundedDesc;
   int limit = kDefaultListLimit;  // 1..kMaxListLimit
-  // next_cursor of the previous page, made for the same order and search;
-  // empty: the first page.
+  // next_cursor of the previous page, made for the same order, search and
+  // status; empty: the first page.
   std::string cursor{};
 };
 
@@ -85,6 +97,8 @@ struct PostDetail {
   std::string description;
   int64_t target_amount = 0;
   int64_t funding_unit = 0;
+  events::FundingModel funding_model = events::FundingModel::kKeepItAll;
+  std::optional<int64_t> max_fundings_per_backer;  // nullopt: no limit
   CivilDate end_date;
   int64_t participant_count = 0;
   Timestamp created_at;
@@ -92,6 +106,11 @@ struct PostDetail {
 
   friend bool operator==(const PostDetail&, const PostDetail&) = default;
 };
+
+// What became of a funding.
+enum class FundingState : uint8_t { kLive, kCancelled, kRefunded };
+// "live", "cancelled", "refunded" (the API's spelling).
+std::string_view FundingStateName(FundingState state);
 
 // Connections in use by the read side, for metrics.
 struct PoolUsage {
@@ -129,7 +148,8 @@ class QueryService {
  private:
   ConnectionPool& pool_;
   const TimeZone& time_zone_;
-  const std::string posts_;  // quoted "<schema>".post_view
+  const std::string schema_;  // quoted
+  const std::string posts_;   // quoted "<schema>".post_view
 };
 
 }  // namespace ledger::projections

@@ -53,6 +53,8 @@ Result<int64_t> WriteChanges(pqxx::work& tx, std::string_view schema, const Post
   StoredBackerDeltas deltas;
   InsertCreatedPosts(tx, schema, changes);
   UpdateEditedPosts(tx, schema, changes);
+  SetSettledStatus(tx, schema, changes);
+  WriteFundings(tx, schema, changes);
   RemoveRefundedBackers(tx, schema, changes, &deltas);
   UpsertFundings(tx, schema, changes, &deltas);
   TakeCancelledFundings(tx, schema, changes, &deltas);
@@ -64,7 +66,7 @@ Result<int64_t> WriteChanges(pqxx::work& tx, std::string_view schema, const Post
 
 void InsertCreatedPosts(pqxx::work& tx, std::string_view schema, const PostChanges& changes) {
   ArrayLiteral ids, titles, uploaders, owners, descriptions, targets, units, end_dates, closes,
-      created_ats;
+      created_ats, models, limits;
   for (const auto& [id, c] : changes) {
     if (!c.created || c.deleted) continue;
     const events::PostCreated& p = c.created_data;
@@ -78,18 +80,21 @@ void InsertCreatedPosts(pqxx::work& tx, std::string_view schema, const PostChang
     end_dates.Add(FormatDate(p.end_date));
     closes.Add(FormatTimestamp(p.closes_at));
     created_ats.Add(FormatTimestamp(c.created_at));
+    models.Add(events::FundingModelName(p.funding_model));
+    p.max_fundings_per_backer ? limits.Add(*p.max_fundings_per_backer) : limits.AddNull();
   }
   if (ids.size() == 0) return;
   const std::string s = QuoteIdentifier(schema);
   tx.exec_params0("INSERT INTO " + s +
                       ".posts (id, title, uploader, owner, description, target_amount, "
-                      "funding_unit, end_date, closes_at, created_at) "
+                      "funding_unit, end_date, closes_at, created_at, funding_model, "
+                      "max_fundings_per_backer) "
                       "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], "
                       "$4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::date[], "
-                      "$9::timestamptz[], $10::timestamptz[])",
+                      "$9::timestamptz[], $10::timestamptz[], $11::text[], $12::bigint[])",
                   ids.Finish(), titles.Finish(), uploaders.Finish(), owners.Finish(),
                   descriptions.Finish(), targets.Finish(), units.Finish(), end_dates.Finish(),
-                  closes.Finish(), created_ats.Finish());
+                  closes.Finish(), created_ats.Finish(), models.Finish(), limits.Finish());
   tx.exec_params0("INSERT INTO " + s +
                       ".post_stats (id, version, last_position) "
                       "SELECT id, 1, 1 FROM unnest($1::bigint[]) AS v(id)",
@@ -97,8 +102,10 @@ void InsertCreatedPosts(pqxx::work& tx, std::string_view schema, const PostChang
 }
 
 void UpdateEditedPosts(pqxx::work& tx, std::string_view schema, const PostChanges& changes) {
-  // NULL in a column: the field is unchanged.
-  ArrayLiteral ids, titles, uploaders, descriptions, units, end_dates, closes;
+  // NULL in a column: the field is unchanged (the limit, which an edit may
+  // set to NULL, has its own "changed" column).
+  ArrayLiteral ids, titles, uploaders, descriptions, units, end_dates, closes, models, limit_set,
+      limits;
   const auto text_or_null = [](ArrayLiteral& column, const std::optional<std::string>& v) {
     v ? column.Add(*v) : column.AddNull();
   };
@@ -112,6 +119,13 @@ void UpdateEditedPosts(pqxx::work& tx, std::string_view schema, const PostChange
     x.funding_unit ? units.Add(*x.funding_unit) : units.AddNull();
     x.end_date ? end_dates.Add(FormatDate(*x.end_date)) : end_dates.AddNull();
     x.closes_at ? closes.Add(FormatTimestamp(*x.closes_at)) : closes.AddNull();
+    x.funding_model ? models.Add(events::FundingModelName(*x.funding_model)) : models.AddNull();
+    limit_set.Add(x.max_fundings_per_backer.has_value() ? "true" : "false");
+    if (x.max_fundings_per_backer && *x.max_fundings_per_backer) {
+      limits.Add(**x.max_fundings_per_backer);
+    } else {
+      limits.AddNull();
+    }
   }
   if (ids.size() == 0) return;
   tx.exec_params0("UPDATE " + QuoteIdentifier(schema) +
@@ -120,13 +134,76 @@ void UpdateEditedPosts(pqxx::work& tx, std::string_view schema, const PostChange
                       "description = COALESCE(v.description, p.description), "
                       "funding_unit = COALESCE(v.funding_unit, p.funding_unit), "
                       "end_date = COALESCE(v.end_date, p.end_date), "
-                      "closes_at = COALESCE(v.closes_at, p.closes_at) "
+                      "closes_at = COALESCE(v.closes_at, p.closes_at), "
+                      "funding_model = COALESCE(v.funding_model, p.funding_model), "
+                      "max_fundings_per_backer = CASE WHEN v.limit_set THEN v.max_fundings "
+                      "ELSE p.max_fundings_per_backer END "
                       "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], "
-                      "$5::bigint[], $6::date[], $7::timestamptz[]) "
+                      "$5::bigint[], $6::date[], $7::timestamptz[], $8::text[], $9::boolean[], "
+                      "$10::bigint[]) "
                       "AS v(id, title, uploader, description, funding_unit, end_date, "
-                      "closes_at) WHERE p.id = v.id",
+                      "closes_at, funding_model, limit_set, max_fundings) WHERE p.id = v.id",
                   ids.Finish(), titles.Finish(), uploaders.Finish(), descriptions.Finish(),
-                  units.Finish(), end_dates.Finish(), closes.Finish());
+                  units.Finish(), end_dates.Finish(), closes.Finish(), models.Finish(),
+                  limit_set.Finish(), limits.Finish());
+}
+
+void SetSettledStatus(pqxx::work& tx, std::string_view schema, const PostChanges& changes) {
+  ArrayLiteral ids, statuses;
+  for (const auto& [id, c] : changes) {
+    if (!c.settlement || c.deleted) continue;
+    ids.Add(id);
+    statuses.Add(PostStatusName(StatusOf(c.settlement)));
+  }
+  if (ids.size() == 0) return;
+  tx.exec_params0("UPDATE " + QuoteIdentifier(schema) +
+                      ".posts p SET status = v.status "
+                      "FROM unnest($1::bigint[], $2::text[]) AS v(id, status) WHERE p.id = v.id",
+                  ids.Finish(), statuses.Finish());
+}
+
+void WriteFundings(pqxx::work& tx, std::string_view schema, const PostChanges& changes) {
+  const std::string table = QuoteIdentifier(schema) + ".fundings";
+  ArrayLiteral refunded_posts, refunded_backers, cancelled;
+  ArrayLiteral positions, posts, backers, units, amounts, recorded, states;
+  for (const auto& [id, c] : changes) {
+    for (const auto& [backer, b] : c.backers) {
+      if (!b.reset) continue;
+      refunded_posts.Add(id);
+      refunded_backers.Add(backer);
+    }
+    for (const int64_t position : c.cancelled_earlier) cancelled.Add(position);
+    for (const auto& [position, f] : c.new_fundings) {
+      positions.Add(position);
+      posts.Add(id);
+      backers.Add(f.backer);
+      units.Add(f.units);
+      amounts.Add(f.amount);
+      recorded.Add(FormatTimestamp(f.recorded_at));
+      states.Add(FundingStateName(f.state));
+    }
+  }
+  // Earlier fundings before this batch's: a refund concerns the live
+  // fundings that were stored before it.
+  if (refunded_posts.size() > 0) {
+    tx.exec_params0("UPDATE " + table +
+                        " f SET state = 'refunded' FROM unnest($1::bigint[], $2::text[]) "
+                        "AS v(post_id, backer) WHERE f.post_id = v.post_id "
+                        "AND f.backer = v.backer AND f.state = 'live'",
+                    refunded_posts.Finish(), refunded_backers.Finish());
+  }
+  if (cancelled.size() > 0) {
+    tx.exec_params0(
+        "UPDATE " + table + " SET state = 'cancelled' WHERE position = ANY($1::bigint[])",
+        cancelled.Finish());
+  }
+  if (positions.size() == 0) return;
+  tx.exec_params0("INSERT INTO " + table +
+                      " (position, post_id, backer, units, amount, recorded_at, state) "
+                      "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], "
+                      "$4::bigint[], $5::bigint[], $6::timestamptz[], $7::text[])",
+                  positions.Finish(), posts.Finish(), backers.Finish(), units.Finish(),
+                  amounts.Finish(), recorded.Finish(), states.Finish());
 }
 
 void RemoveRefundedBackers(pqxx::work& tx, std::string_view schema, const PostChanges& changes,

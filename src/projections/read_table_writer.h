@@ -72,6 +72,15 @@ Result<int64_t> UpdateFigures(pqxx::work& tx, std::string_view schema, const Pos
                               const StoredBackerDeltas& deltas, int64_t first_position,
                               int64_t last_position);
 
+// Sets the status of the posts settled in the batch and alive at its end.
+// REQUIRES: InsertCreatedPosts ran first.
+void SetSettledStatus(pqxx::work& tx, std::string_view schema, const PostChanges& changes);
+
+// Records every funding the batch made, cancelled or refunded in the
+// fundings table, deleted posts' included: earlier fundings' new states
+// first, then this batch's fundings with their states at its end.
+void WriteFundings(pqxx::work& tx, std::string_view schema, const PostChanges& changes);
+
 // Deletes the posts created before the batch and deleted in it, with their
 // post_stats and backers rows.
 void DeleteDeletedPosts(pqxx::work& tx, std::string_view schema, const PostChanges& changes);

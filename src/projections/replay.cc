@@ -15,6 +15,7 @@
 #include "common/time_format.h"
 #include "projections/checkpoint.h"
 #include "projections/database.h"
+#include "projections/funding_history.h"
 #include "projections/migrations.h"
 
 namespace ledger::projections {
@@ -72,7 +73,7 @@ DeferredIndexes DeferIndexes(pqxx::work& tx, const std::string& built) {
   const pqxx::result rows = tx.exec_params(R"sql(
     WITH loaded AS (
       SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relname IN ('posts', 'post_stats', 'backers'))
+      WHERE n.nspname = $1 AND c.relname IN ('posts', 'post_stats', 'backers', 'fundings'))
     SELECT drop_order, create_order, drop_sql, create_sql FROM (
       SELECT 1 AS drop_order, 3 AS create_order,
              format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname) AS drop_sql,
@@ -128,7 +129,8 @@ DeferredIndexes PrepareLoad(pqxx::work& tx, const std::string& built) {
   // Emptied (they are) in this transaction: with wal_level=minimal, as the
   // embedded cluster runs, the COPYs that follow then skip the WAL and the
   // files are synced at commit instead.
-  tx.exec0("TRUNCATE " + schema + ".posts, " + schema + ".post_stats, " + schema + ".backers");
+  tx.exec0("TRUNCATE " + schema + ".posts, " + schema + ".post_stats, " + schema + ".backers, " +
+           schema + ".fundings");
   DeferredIndexes deferred = DeferIndexes(tx, built);
   for (const std::string& sql : deferred.drop) tx.exec0(sql);
   return deferred;
@@ -142,12 +144,15 @@ int64_t CopyPosts(pqxx::work& tx, const std::string& schema,
   pqxx::stream_to out{
       tx, schema + ".posts",
       std::vector<std::string>{"id", "title", "uploader", "owner", "description", "target_amount",
-                               "funding_unit", "end_date", "closes_at", "created_at"}};
+                               "funding_unit", "end_date", "closes_at", "created_at",
+                               "funding_model", "max_fundings_per_backer", "status"}};
   for (const commands::PostState& p : posts) {
     if (!IsLive(p)) continue;
-    out << std::make_tuple(p.id, p.title, p.uploader, p.owner, p.description, p.target_amount,
-                           p.funding_unit, FormatDate(p.end_date), FormatTimestamp(p.closes_at),
-                           FormatTimestamp(p.created_at));
+    out << std::make_tuple(
+        p.id, p.title, p.uploader, p.owner, p.description, p.target_amount, p.funding_unit,
+        FormatDate(p.end_date), FormatTimestamp(p.closes_at), FormatTimestamp(p.created_at),
+        std::string(events::FundingModelName(p.funding_model)), p.max_fundings_per_backer,
+        std::string(PostStatusName(StatusOf(p.settlement))));
     ++rows;
   }
   out.complete();
@@ -197,11 +202,25 @@ int64_t CopyBackers(pqxx::work& tx, const std::string& schema,
   return rows;
 }
 
-// Writes the live posts, their backers and the checkpoint into `built` in one
-// transaction, with COPY.
+// COPYs every funding into `schema`.fundings, in position order (its key).
+int64_t CopyFundings(pqxx::work& tx, const std::string& schema,
+                     std::span<const FundingRecord> fundings) {
+  pqxx::stream_to out{tx, schema + ".fundings",
+                      std::vector<std::string>{"position", "post_id", "backer", "units", "amount",
+                                               "recorded_at", "state"}};
+  for (const FundingRecord& f : fundings) {
+    out << std::make_tuple(f.position, f.post_id, f.backer, f.units, f.amount,
+                           FormatTimestamp(f.recorded_at), std::string(FundingStateName(f.state)));
+  }
+  out.complete();
+  return static_cast<int64_t>(fundings.size());
+}
+
+// Writes the live posts, their backers, every funding and the checkpoint into
+// `built` in one transaction, with COPY.
 Status Load(pqxx::connection& connection, const std::string& built,
-            const commands::FoldedLog& folded, const std::string& projector_name,
-            ReplayReport* report) {
+            const commands::FoldedLog& folded, const FundingHistory& history,
+            const std::string& projector_name, ReplayReport* report) {
   const std::string schema = QuoteIdentifier(built);
   return Guard("loading " + built, [&]() -> Status {
     pqxx::work tx(connection);
@@ -209,6 +228,7 @@ Status Load(pqxx::connection& connection, const std::string& built,
     const int64_t posts = CopyPosts(tx, schema, folded.posts);
     CopyPostStats(tx, schema, folded.posts, folded.last_position);
     const int64_t backers = CopyBackers(tx, schema, folded.posts);
+    report->fundings = CopyFundings(tx, schema, history.records());
     for (const std::string& sql : deferred.create) tx.exec0(sql);
     InsertCheckpoint(tx, built, projector_name, events::LogHead{folded.position, folded.hash});
     tx.commit();
@@ -238,10 +258,11 @@ Status SwapOnce(pqxx::connection& connection, const std::string& live, const std
         const pqxx::result present = tx.exec_params(
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = $1 AND c.relname IN ('post_view', 'posts', 'post_stats', "
-            "'checkpoints', 'backers')",
+            "'checkpoints', 'backers', 'fundings')",
             live);
         std::vector<std::string> names;
-        for (const char* name : {"post_view", "posts", "post_stats", "checkpoints", "backers"}) {
+        for (const char* name :
+             {"post_view", "posts", "post_stats", "checkpoints", "backers", "fundings"}) {
           for (const pqxx::row& r : present) {
             if (r[0].as<std::string>() == name) names.push_back(name);
           }
@@ -324,7 +345,12 @@ Result<ReplayReport> Replay(const events::EventLog& log, const std::string& conn
     return Status::Cancelled("replay stopped " + std::string(when) + "; the live schema " +
                              options.schema + " is unchanged");
   };
-  auto folding = commands::FoldLog(log, to_position, options.progress, options.stop);
+  FundingHistory history;
+  auto folding =
+      commands::FoldLog(log, to_position, options.progress, options.stop,
+                        [&history](const events::Event& e, const commands::PostState& before) {
+                          history.Observe(e, before);
+                        });
   if (folding.status().code() == Status::Code::kCancelled) {
     return Status::Cancelled("replay stopped while folding the log; the live schema " +
                              options.schema + " is unchanged");
@@ -339,7 +365,8 @@ Result<ReplayReport> Replay(const events::EventLog& log, const std::string& conn
   const Clock::time_point build_started = Clock::now();
   LEDGER_RETURN_IF_ERROR(stopped("before building " + built));
   LEDGER_RETURN_IF_ERROR(CreateBuiltSchema(*connection, built));
-  LEDGER_RETURN_IF_ERROR(Load(*connection, built, folded, options.projector_name, &report));
+  LEDGER_RETURN_IF_ERROR(
+      Load(*connection, built, folded, history, options.projector_name, &report));
   report.build_seconds = seconds_since(build_started);
   if (!options.dry_run) LEDGER_RETURN_IF_ERROR(stopped("before the swap"));
   if (options.dry_run) {

@@ -66,6 +66,7 @@ struct ReplayReport {
   int64_t events = 0;        // events folded
   int64_t posts = 0;         // posts rows written
   int64_t backers = 0;       // backers rows written
+  int64_t fundings = 0;      // fundings rows written
   double seconds = 0;        // wall time of the whole replay, of which:
   double fold_seconds = 0;   // reading and folding the log
   double build_seconds = 0;  // creating and loading <schema>_replay
@@ -79,7 +80,8 @@ struct ReplayReport {
 // Rebuilds the read tables of `options.schema` from the log:
 //  1. folds the log up to options.to_position (commands/fold.h), checking the chain;
 //  2. drops and recreates <schema>_replay with the migrations, then loads
-//     posts, backers and the checkpoint with COPY in one transaction;
+//     posts, backers, fundings and the checkpoint with COPY in one
+//     transaction;
 //  3. unless dry_run, swaps it in with one transaction: the live schema is
 //     renamed away, the built one renamed to the live name, the old one
 //     dropped (when no live schema exists yet, the built one is just

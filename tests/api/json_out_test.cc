@@ -62,8 +62,9 @@ const std::vector<std::string> kSummaryNames = {
 
 std::vector<std::string> DetailNames() {
   std::vector<std::string> names = kSummaryNames;
-  for (const char* n : {"description", "target_amount", "funding_unit", "end_date",
-                        "participant_count", "created_at", "version"}) {
+  for (const char* n :
+       {"description", "target_amount", "funding_unit", "funding_model", "max_fundings_per_backer",
+        "end_date", "participant_count", "created_at", "version"}) {
     names.emplace_back(n);
   }
   return names;
@@ -89,10 +90,21 @@ TEST(JsonOutTest, DetailHasEveryFieldInOrder) {
   EXPECT_STREQ(doc["description"].GetString(), "줄 1\n\"인용\" \\ 끝");
   EXPECT_EQ(doc["target_amount"].GetInt64(), 1'000'000);
   EXPECT_EQ(doc["funding_unit"].GetInt64(), 5'000);
+  EXPECT_STREQ(doc["funding_model"].GetString(), "keep_it_all");
+  EXPECT_TRUE(doc["max_fundings_per_backer"].IsNull());
   EXPECT_STREQ(doc["end_date"].GetString(), "2026-12-31");
   EXPECT_EQ(doc["participant_count"].GetInt64(), 7);
   EXPECT_STREQ(doc["created_at"].GetString(), "2026-11-21T03:04:05.123456Z");
   EXPECT_EQ(doc["version"].GetInt64(), 9);
+}
+
+TEST(JsonOutTest, DetailShowsTheFundingTerms) {
+  projections::PostDetail d = Detail();
+  d.funding_model = events::FundingModel::kAllOrNothing;
+  d.max_fundings_per_backer = 1;
+  const rapidjson::Document doc = Parse(PostJson(d, std::nullopt));
+  EXPECT_STREQ(doc["funding_model"].GetString(), "all_or_nothing");
+  EXPECT_EQ(doc["max_fundings_per_backer"].GetInt64(), 1);
 }
 
 TEST(JsonOutTest, WriteAnswersCarryThePosition) {

@@ -106,5 +106,19 @@ TEST_F(ReadHandlersTest, GlobalEventsFollowTheLog) {
   EXPECT_EQ(Get(GlobalEvents, "/api/events", std::nullopt, "limit=1001").status, 400);
 }
 
+TEST_F(ReadHandlersTest, ListFiltersByStatusAndRefusesAnUnknownOne) {
+  CreatePost();
+  WaitProjected();
+  const http::Response funding =
+      Get(ListPosts, "/api/posts", std::nullopt, "status=funding&order_by=end_date");
+  EXPECT_EQ(funding.status, 200) << funding.body;
+  EXPECT_TRUE(Has(funding.body, R"("id":1)")) << funding.body;
+  const http::Response successful = Get(ListPosts, "/api/posts", std::nullopt, "status=successful");
+  EXPECT_EQ(successful.body, R"({"items":[],"next_cursor":null})");
+  const http::Response bad = Get(ListPosts, "/api/posts", std::nullopt, "status=open");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_TRUE(Has(bad.body, R"("pointer":"status")") || Has(bad.body, "status")) << bad.body;
+}
+
 }  // namespace
 }  // namespace ledger::api

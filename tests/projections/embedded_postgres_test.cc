@@ -130,16 +130,20 @@ TEST_F(MigrationsTest, AppliesEveryMigrationOnceAndIsSafeToRepeat) {
 // A schema built by the first migration alone keeps its figures when the
 // second one splits them out of posts.
 TEST_F(MigrationsTest, UpgradesASchemaWithRowsInIt) {
+  // Migration i (0-based) applied by hand, as ApplyMigrations would.
+  const auto apply = [](pqxx::work& tx, size_t i) {
+    tx.exec0("SET LOCAL search_path TO ledger_read, public");
+    tx.exec0(std::string(Migrations().at(i).sql));
+    tx.exec_params0("INSERT INTO ledger_read.schema_migrations (version, name) VALUES ($1, $2)",
+                    Migrations().at(i).version, Migrations().at(i).name);
+  };
   {
     pqxx::work tx(db());
     tx.exec0("CREATE SCHEMA ledger_read");
     tx.exec0(
         "CREATE TABLE ledger_read.schema_migrations (version integer PRIMARY KEY, name text NOT "
         "NULL, applied_at timestamptz NOT NULL DEFAULT now())");
-    tx.exec0("SET LOCAL search_path TO ledger_read, public");
-    tx.exec0(std::string(Migrations().at(0).sql));
-    tx.exec_params0("INSERT INTO ledger_read.schema_migrations (version, name) VALUES ($1, $2)",
-                    Migrations().at(0).version, Migrations().at(0).name);
+    apply(tx, 0);
     tx.exec0(
         "INSERT INTO ledger_read.posts (id, title, uploader, owner, description, target_amount, "
         "funding_unit, end_date, closes_at, created_at, total_funded, participant_count, "
@@ -147,20 +151,34 @@ TEST_F(MigrationsTest, UpgradesASchemaWithRowsInIt) {
         "(7, 't', 'u', 'o', '', 5000, 1000, '2026-12-31', now(), now(), 3000, 2, 3, 4, 42)");
     tx.exec0(
         "INSERT INTO ledger_read.backers VALUES (7, 'bob', 2, 2000, 2), (7, 'amy', 1, 1000, 1)");
+    tx.exec0("INSERT INTO ledger_read.checkpoints VALUES ('read_model', 42, 'h', now())");
+    // 002 and 003 move the figures into post_stats and keep every row.
+    apply(tx, 1);
+    apply(tx, 2);
     tx.commit();
   }
+  {
+    pqxx::work tx(db());
+    const pqxx::row row = tx.exec1(
+        "SELECT total_funded, participant_count, funding_count, version, last_position "
+        "FROM ledger_read.post_view WHERE id = 7");
+    EXPECT_EQ(row[0].as<int64_t>(), 3000);
+    EXPECT_EQ(row[1].as<int64_t>(), 2);
+    EXPECT_EQ(row[2].as<int64_t>(), 3);
+    EXPECT_EQ(row[3].as<int64_t>(), 4);
+    EXPECT_EQ(row[4].as<int64_t>(), 42);
+    EXPECT_EQ(tx.exec1("SELECT count(*) FROM ledger_read.backers")[0].as<int>(), 2);
+    EXPECT_ANY_THROW(tx.exec0("SELECT total_funded FROM ledger_read.posts"));
+  }
+  // 004 cannot know the fundings' positions: it empties the tables and the
+  // checkpoint, so the projector rebuilds them from the log.
   ASSERT_OK(ApplyMigrations(db(), kReadSchema));
   pqxx::work tx(db());
-  const pqxx::row row = tx.exec1(
-      "SELECT total_funded, participant_count, funding_count, version, last_position "
-      "FROM ledger_read.post_view WHERE id = 7");
-  EXPECT_EQ(row[0].as<int64_t>(), 3000);
-  EXPECT_EQ(row[1].as<int64_t>(), 2);
-  EXPECT_EQ(row[2].as<int64_t>(), 3);
-  EXPECT_EQ(row[3].as<int64_t>(), 4);
-  EXPECT_EQ(row[4].as<int64_t>(), 42);
-  EXPECT_EQ(tx.exec1("SELECT count(*) FROM ledger_read.backers")[0].as<int>(), 2);
-  EXPECT_ANY_THROW(tx.exec0("SELECT total_funded FROM ledger_read.posts"));
+  for (const char* table : {"posts", "post_stats", "backers", "fundings", "checkpoints"}) {
+    EXPECT_EQ(tx.exec1(std::string("SELECT count(*) FROM ledger_read.") + table)[0].as<int>(), 0)
+        << table;
+  }
+  EXPECT_NO_THROW(tx.exec0("SELECT status, funding_model FROM ledger_read.posts"));
 }
 
 TEST_F(MigrationsTest, BuildsAnyNamedSchema) {

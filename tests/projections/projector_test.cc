@@ -11,6 +11,7 @@
 #include "../commands/sequencer_fixture.h"
 #include "pg_fixture.h"
 #include "projections/embedded_postgres.h"
+#include "projections/queries.h"
 #include "projections/replay.h"
 #include "projections/verify.h"
 #include "support/temp_dir.h"
@@ -58,7 +59,8 @@ class ProjectorTest : public commands::testing::SequencerFixture {
     pqxx::work tx(pg_.db());
     const pqxx::result r = tx.exec_params(
         "SELECT title, uploader, owner, description, target_amount, funding_unit, end_date, "
-        "total_funded, participant_count, funding_count, version, last_position "
+        "total_funded, participant_count, funding_count, version, last_position, funding_model, "
+        "COALESCE(max_fundings_per_backer::text, 'none') AS max_fundings_per_backer, status "
         "FROM ledger_read.post_view WHERE id = $1",
         id);
     std::map<std::string, std::string> out;
@@ -87,6 +89,11 @@ class ProjectorTest : public commands::testing::SequencerFixture {
     EXPECT_EQ(row.at("participant_count"), std::to_string(state->participant_count()));
     EXPECT_EQ(row.at("funding_count"), std::to_string(state->funding_count));
     EXPECT_EQ(row.at("version"), std::to_string(state->version));
+    EXPECT_EQ(row.at("funding_model"), events::FundingModelName(state->funding_model));
+    EXPECT_EQ(
+        row.at("max_fundings_per_backer"),
+        state->max_fundings_per_backer ? std::to_string(*state->max_fundings_per_backer) : "none");
+    EXPECT_EQ(row.at("status"), PostStatusName(StatusOf(state->settlement))) << "post " << id;
     pqxx::work tx(pg_.db());
     const pqxx::result backers = tx.exec_params(
         "SELECT backer, units, amount, fundings FROM ledger_read.backers WHERE post_id = $1", id);
@@ -122,6 +129,38 @@ class ProjectorTest : public commands::testing::SequencerFixture {
     Accept(Delete(2, "carol"));  // refunds bob and erin
     Accept(Create("frank"));     // 3
     Accept(Delete(3, "frank"));
+  }
+
+  // A replay from scratch (dry run, beside the live tables) builds the same
+  // rows as the projector did.
+  void ExpectReplayEqualsTables() {
+    ReplayOptions replay;
+    replay.dry_run = true;  // build ledger_read_replay beside the live tables
+    auto report = Replay(*log_, pg_.conninfo(), replay);
+    ASSERT_OK(report);
+    EXPECT_EQ(report->built_schema, "ledger_read_replay");
+    pqxx::work tx(pg_.db());
+    for (const char* table : {"posts", "post_stats", "backers", "fundings", "checkpoints"}) {
+      const std::string columns =
+          std::string(table) == "checkpoints" ? "name, position, hash" : "*";
+      for (const auto& [a, b] : {std::pair{"ledger_read", "ledger_read_replay"},
+                                 std::pair{"ledger_read_replay", "ledger_read"}}) {
+        const pqxx::row diff =
+            tx.exec1("SELECT count(*) FROM (SELECT " + columns + " FROM " + a + "." + table +
+                     " EXCEPT SELECT " + columns + " FROM " + b + "." + table + ") d");
+        EXPECT_EQ(diff[0].as<int64_t>(), 0) << table << ": rows in " << a << " not in " << b;
+      }
+    }
+  }
+
+  // The fundings table: position -> state.
+  std::map<int64_t, std::string> FundingStates() {
+    pqxx::work tx(pg_.db());
+    std::map<int64_t, std::string> out;
+    for (const pqxx::row& r : tx.exec("SELECT position, state FROM ledger_read.fundings")) {
+      out[r[0].as<int64_t>()] = r[1].as<std::string>();
+    }
+    return out;
   }
 
   void ExpectAllMatch() {
@@ -167,15 +206,15 @@ TEST_F(ProjectorTest, ProjectsCancellationsAndSettlementsAtEveryBatchSize) {
     Accept(commands::Submission{commands::CancelFunding{post, position}, backer, "req", ""});
   };
   const int64_t bob_first = fund(2, "bob", 2);
-  fund(2, "bob", 3);
+  const int64_t bob_second = fund(2, "bob", 3);
   const int64_t dave_only = fund(2, "dave", 1);
   cancel(2, "bob", bob_first);   // bob keeps one funding
   cancel(2, "dave", dave_only);  // dave is no longer a backer
   const int64_t erin = fund(2, "erin", 1);
   cancel(2, "erin", erin);  // funded and cancelled back to back
-  fund(2, "erin", 2);
-  fund(1, "bob", 1);
-  fund(1, "dave", 2);
+  const int64_t erin_kept = fund(2, "erin", 2);
+  const int64_t bob_on_1 = fund(1, "bob", 1);
+  const int64_t dave_on_1 = fund(1, "dave", 2);
   // Post 1 fails and refunds; post 2 (keep_it_all) fails and keeps its money.
   clock_.Set(Timestamp(std::chrono::sys_days(*ParseDate("2027-01-01"))));
   Accept(commands::Submission{commands::SettlePost{1}, std::string(commands::kSystemActor),
@@ -190,8 +229,22 @@ TEST_F(ProjectorTest, ProjectsCancellationsAndSettlementsAtEveryBatchSize) {
     CatchUp(projector);
     EXPECT_EQ(projector.position(), log_->Head().position);
     ExpectAllMatch();
+    EXPECT_EQ(FundingStates(), (std::map<int64_t, std::string>{{bob_first, "cancelled"},
+                                                               {bob_second, "live"},
+                                                               {dave_only, "cancelled"},
+                                                               {erin, "cancelled"},
+                                                               {erin_kept, "live"},
+                                                               {bob_on_1, "refunded"},
+                                                               {dave_on_1, "refunded"}}))
+        << "batch " << batch;
+    const auto verified = Verify(*log_, pg_.conninfo());
+    ASSERT_OK(verified);
+    EXPECT_TRUE(verified->ok()) << "batch " << batch << ": " << verified->mismatch_count;
+    ExpectReplayEqualsTables();
   }
   EXPECT_EQ(Row(1).at("total_funded"), "0");
+  EXPECT_EQ(Row(1).at("status"), "failed");
+  EXPECT_EQ(Row(2).at("status"), "failed");
   EXPECT_EQ(Row(2).at("participant_count"), "2");
 }
 
@@ -432,23 +485,13 @@ TEST_F(ProjectorTest, ReplayEqualsIncrementalProjection) {
   for (int i = 0; i < 30; ++i) Accept(Fund(1, "backer-" + std::to_string(i % 4), 1 + i % 3));
   Projector projector(log_.get(), Options(7));
   CatchUp(projector);
-  ReplayOptions replay;
-  replay.dry_run = true;  // build ledger_read_replay beside the live tables
-  auto report = Replay(*log_, pg_.conninfo(), replay);
-  ASSERT_OK(report);
-  EXPECT_EQ(report->built_schema, "ledger_read_replay");
+  ExpectReplayEqualsTables();
   pqxx::work tx(pg_.db());
-  for (const char* table : {"posts", "backers", "checkpoints"}) {
-    const std::string columns = std::string(table) == "checkpoints" ? "name, position, hash" : "*";
-    for (const auto& [a, b] : {std::pair{"ledger_read", "ledger_read_replay"},
-                               std::pair{"ledger_read_replay", "ledger_read"}}) {
-      const pqxx::row diff =
-          tx.exec1("SELECT count(*) FROM (SELECT " + columns + " FROM " + a + "." + table +
-                   " EXCEPT SELECT " + columns + " FROM " + b + "." + table + ") d");
-      EXPECT_EQ(diff[0].as<int64_t>(), 0) << table << ": rows in " << a << " not in " << b;
-    }
-  }
   EXPECT_GT(tx.exec1("SELECT count(*) FROM ledger_read.backers")[0].as<int64_t>(), 3);
+  // Every funding has its row, the deleted post's refunded ones included.
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM ledger_read.fundings WHERE state = 'refunded'")[0]
+                .as<int64_t>(),
+            2);
 }
 
 // PostgreSQL stopped and restarted mid-stream: the projector keeps retrying,

@@ -596,7 +596,9 @@ TEST_F(QueriesTest, CountsDDayInTheServiceTimeZone) {
   EXPECT_EQ((*detail)->summary.d_day, 1);
 }
 
-TEST_F(QueriesTest, StatusChangesExactlyAtClosesAt) {
+TEST_F(QueriesTest, StatusIsTheStoredOneWhateverTheClock) {
+  // The log decides: a post past its deadline is funding until its
+  // PostSettled is projected, then its outcome.
   const Timestamp closes_at = seoul_.ClosesAt(D("2026-11-22"));
   ASSERT_EQ(closes_at, At("2026-11-22T15:00:00.000000Z"));
   Insert(
@@ -616,9 +618,65 @@ TEST_F(QueriesTest, StatusChangesExactlyAtClosesAt) {
   using enum PostStatus;
   EXPECT_EQ(statuses(closes_at - std::chrono::microseconds(1)),
             (std::vector<PostStatus>{kFunding, kFunding, kFunding}));
-  EXPECT_EQ(statuses(closes_at), (std::vector<PostStatus>{kSuccessful, kFailed, kSuccessful}));
+  EXPECT_EQ(statuses(closes_at), (std::vector<PostStatus>{kFunding, kFunding, kFunding}));
+  Exec("UPDATE ledger_read.posts SET status = 'successful' WHERE id IN (1, 3)");
+  Exec("UPDATE ledger_read.posts SET status = 'failed' WHERE id = 2");
+  EXPECT_EQ(statuses(closes_at - std::chrono::days(1)),
+            (std::vector<PostStatus>{kSuccessful, kFailed, kSuccessful}));
   EXPECT_EQ(statuses(closes_at + std::chrono::days(400)),
             (std::vector<PostStatus>{kSuccessful, kFailed, kSuccessful}));
+}
+
+TEST_F(QueriesTest, ListFiltersByStatusAndOrdersByEndDate) {
+  Insert({.id = 1, .end_date = "2026-12-03"});
+  Insert({.id = 2, .end_date = "2026-12-01"});
+  Insert({.id = 3, .end_date = "2026-12-02"});
+  Insert({.id = 4, .end_date = "2026-12-01"});
+  Insert({.id = 5, .end_date = "2026-12-05"});
+  Exec("UPDATE ledger_read.posts SET status = 'successful' WHERE id IN (2, 5)");
+  const Timestamp now = At("2026-11-30T00:00:00.000000Z");
+  // Closing soonest first, ties by id, in pages of two.
+  std::vector<int64_t> seen;
+  ListRequest request{.order = OrderBy::kEndDateAsc, .limit = 2};
+  for (int page = 0; page < 5; ++page) {
+    const Result<PostPage> p = service_->List(request, now);
+    ASSERT_OK(p);
+    for (const int64_t id : Ids(*p)) seen.push_back(id);
+    if (!p->next_cursor) break;
+    request.cursor = *p->next_cursor;
+  }
+  EXPECT_EQ(seen, (std::vector<int64_t>{2, 4, 3, 1, 5}));
+  const Result<PostPage> latest = service_->List({.order = OrderBy::kEndDateDesc}, now);
+  ASSERT_OK(latest);
+  EXPECT_EQ(Ids(*latest), (std::vector<int64_t>{5, 1, 3, 4, 2}));
+  // Only the funding ones, paged: the cursor carries the filter.
+  const Result<PostPage> funding = service_->List(
+      {.status = PostStatus::kFunding, .order = OrderBy::kEndDateAsc, .limit = 2}, now);
+  ASSERT_OK(funding);
+  EXPECT_EQ(Ids(*funding), (std::vector<int64_t>{4, 3}));
+  ASSERT_TRUE(funding->next_cursor);
+  const Result<PostPage> rest = service_->List({.status = PostStatus::kFunding,
+                                                .order = OrderBy::kEndDateAsc,
+                                                .limit = 2,
+                                                .cursor = *funding->next_cursor},
+                                               now);
+  ASSERT_OK(rest);
+  EXPECT_EQ(Ids(*rest), (std::vector<int64_t>{1}));
+  // The same cursor under another status, or none, is refused.
+  const Result<PostPage> other = service_->List({.status = PostStatus::kSuccessful,
+                                                 .order = OrderBy::kEndDateAsc,
+                                                 .limit = 2,
+                                                 .cursor = *funding->next_cursor},
+                                                now);
+  EXPECT_EQ(other.status().code(), Status::Code::kInvalidArgument);
+  const Result<PostPage> unfiltered = service_->List(
+      {.order = OrderBy::kEndDateAsc, .limit = 2, .cursor = *funding->next_cursor}, now);
+  EXPECT_EQ(unfiltered.status().code(), Status::Code::kInvalidArgument);
+  // With a search.
+  const Result<PostPage> searched = service_->List(
+      {.search = "post 5", .status = PostStatus::kSuccessful, .order = OrderBy::kEndDateAsc}, now);
+  ASSERT_OK(searched);
+  EXPECT_EQ(Ids(*searched), (std::vector<int64_t>{5}));
 }
 
 TEST_F(QueriesTest, StatusFollowsTheStoredClosesAtNotTheEndDate) {

@@ -1,0 +1,72 @@
+#pragma once
+
+// Every funding of the log with what became of it, and the money each post
+// moved, collected while the log is folded (commands::FoldLog's observer):
+// what replay loads into the fundings table and what verify audits the
+// tables and the log's own books with. No pqxx here.
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "commands/post_state.h"
+#include "common/clock.h"
+#include "events/event.h"
+#include "projections/queries.h"
+
+namespace ledger::projections {
+
+// One PostFunded and its fate, a row of the fundings table.
+struct FundingRecord {
+  int64_t position = 0;
+  int64_t post_id = 0;
+  std::string backer;
+  int64_t units = 0;
+  int64_t amount = 0;
+  Timestamp recorded_at;
+  FundingState state = FundingState::kLive;
+};
+
+// The money one post moved, summed over its events.
+struct PostMoney {
+  int64_t funded = 0;     // PostFunded amounts
+  int64_t cancelled = 0;  // FundingCancelled amounts
+  int64_t refunded = 0;   // FundingRefunded amounts
+};
+
+// A settlement whose outcome is not what its own figures say.
+struct SettlementDisagreement {
+  int64_t post_id = 0;
+  int64_t position = 0;
+  events::SettlementOutcome outcome = events::SettlementOutcome::kSuccessful;
+  int64_t total_funded = 0;
+  int64_t target_amount = 0;
+};
+
+class FundingHistory {
+ public:
+  // Records `event` of the post whose state before it is `before`.
+  // REQUIRES: the events of one log in position order (the fold checks
+  // them; sums saturate rather than overflow, the fold refuses overflows).
+  void Observe(const events::Event& event, const commands::PostState& before);
+
+  // By position, ascending.
+  std::span<const FundingRecord> records() const { return records_; }
+  // By post id; posts that moved no money are absent.
+  const std::map<int64_t, PostMoney>& money() const { return money_; }
+  const std::vector<SettlementDisagreement>& disagreements() const { return disagreements_; }
+
+ private:
+  FundingRecord* Find(int64_t position);
+
+  std::vector<FundingRecord> records_;
+  std::map<int64_t, PostMoney> money_;
+  // Positions of the live fundings per (post, backer): a refund returns them.
+  std::map<std::pair<int64_t, std::string>, std::vector<int64_t>> live_;
+  std::vector<SettlementDisagreement> disagreements_;
+};
+
+}  // namespace ledger::projections
