@@ -84,6 +84,65 @@ std::string PageJson(const projections::PostPage& page) {
   return std::move(w).Take();
 }
 
+namespace {
+
+void NextCursor(JsonWriter& w, const std::optional<std::string>& cursor) {
+  w.Key("next_cursor");
+  if (cursor) {
+    w.String(*cursor);
+  } else {
+    w.Null();
+  }
+}
+
+}  // namespace
+
+std::string FundingsPageJson(const projections::FundingPage& page) {
+  JsonWriter w;
+  w.StartObject();
+  w.Key("items");
+  w.StartArray();
+  for (const projections::FundingItem& f : page.items) {
+    w.StartObject();
+    w.Member("position", f.position);
+    w.Member("post_id", f.post_id);
+    w.Key("title");
+    if (f.title) {
+      w.String(*f.title);
+    } else {
+      w.Null();
+    }
+    w.Member("units", f.units);
+    w.Member("amount", f.amount);
+    w.Member("recorded_at", FormatTimestamp(f.recorded_at));
+    w.Member("state", projections::FundingStateName(f.state));
+    w.EndObject();
+  }
+  w.EndArray();
+  NextCursor(w, page.next_cursor);
+  w.EndObject();
+  return std::move(w).Take();
+}
+
+std::string BackersPageJson(const projections::BackerPage& page) {
+  JsonWriter w;
+  w.StartObject();
+  w.Key("items");
+  w.StartArray();
+  for (const projections::BackerItem& b : page.items) {
+    w.StartObject();
+    w.Member("backer", b.backer);
+    w.Member("units", b.units);
+    w.Member("amount", b.amount);
+    w.Member("fundings", b.fundings);
+    w.EndObject();
+  }
+  w.EndArray();
+  NextCursor(w, page.next_cursor);
+  w.EndObject();
+  return std::move(w).Take();
+}
+
 std::string FundingJson(int64_t post_id, std::string_view backer, int64_t units, int64_t amount,
                         int64_t position) {
   JsonWriter w;

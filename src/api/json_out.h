@@ -32,6 +32,14 @@ std::string PostsArrayJson(const std::vector<projections::PostDetail>& posts, in
 std::string PageJson(const projections::PostPage& page);
 
 // {"post_id", "backer", "units", "amount", "position"}.
+// GET /api/me/fundings: {"items":[{position, post_id, title (null once the
+// post is deleted), units, amount, recorded_at, state}], "next_cursor"}.
+std::string FundingsPageJson(const projections::FundingPage& page);
+
+// GET /api/posts/{id}/backers: {"items":[{backer, units, amount, fundings}],
+// "next_cursor"}.
+std::string BackersPageJson(const projections::BackerPage& page);
+
 std::string FundingJson(int64_t post_id, std::string_view backer, int64_t units, int64_t amount,
                         int64_t position);
 

@@ -256,6 +256,33 @@ Result<projections::ListRequest, Problem> ParseListQuery(std::string_view raw) {
   return request;
 }
 
+Result<projections::PageRequest, Problem> ParsePageQuery(std::string_view raw) {
+  std::vector<Slot> slots = {{"limit", {}}, {"cursor", {}}};
+  ParamErrors errors;
+  if (const Result<void, Problem> collected = Collect(raw, slots, errors); !collected.ok()) {
+    return collected.error();
+  }
+  projections::PageRequest request;
+  if (const std::optional<std::string>& limit = slots[0].value) {
+    const std::optional<int64_t> n = ParseNonNegativeDecimal(*limit);
+    if (!n || *n < 1 || *n > projections::kMaxListLimit) {
+      errors.Add("limit", Range(1, projections::kMaxListLimit));
+    } else {
+      request.limit = static_cast<int>(*n);
+    }
+  }
+  if (const std::optional<std::string>& cursor = slots[1].value) {
+    if (cursor->size() > projections::kMaxPageTokenBytes) {
+      errors.Add("cursor",
+                 "must be at most " + std::to_string(projections::kMaxPageTokenBytes) + " bytes");
+    } else {
+      request.cursor = *cursor;
+    }
+  }
+  if (!errors.empty()) return std::move(errors).ToProblem();
+  return request;
+}
+
 Result<EventsQuery, Problem> ParseEventsQuery(std::string_view raw) {
   std::vector<Slot> slots = {{"after", {}}, {"limit", {}}};
   ParamErrors errors;

@@ -42,6 +42,11 @@ Result<QueryParams> ParseQuery(std::string_view raw);
 // invalid_parameter listing each parameter in `errors`.
 Result<projections::ListRequest, http::Problem> ParseListQuery(std::string_view raw);
 
+// GET /api/me/fundings and GET /api/posts/{id}/backers: limit (1..100,
+// default 20) and cursor. The cursor is judged by the query, which knows
+// whose listing it must belong to. Errors as for ParseListQuery.
+Result<projections::PageRequest, http::Problem> ParsePageQuery(std::string_view raw);
+
 // The feeds' parameters: events after `after` (a position for the global
 // feed, a stream version for a post's), at most `limit` of them.
 struct EventsQuery {

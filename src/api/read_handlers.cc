@@ -8,6 +8,7 @@
 
 #include "api/answers.h"
 #include "api/json_out.h"
+#include "api/jwt.h"
 #include "api/post_detail.h"
 #include "api/query_params.h"
 #include "api/request_parts.h"
@@ -141,6 +142,45 @@ void GetPost(const ApiContext& c, const Request& request, const Respond& respond
     r.headers.emplace_back("ETag", ETag((*detail)->version));
     return r;
   });
+}
+
+void MyFundings(const ApiContext& c, const Request& request, const Respond& respond) {
+  const auto claims = VerifyBearer(request.Header("authorization"), c.jwt_secret, c.clock->Now());
+  if (Refused(claims, request, respond)) return;
+  auto page_request = ParsePageQuery(request.query);
+  if (Refused(page_request, request, respond)) return;
+  Read(c, request, respond,
+       [&c, request, backer = claims->sub, page_request = std::move(page_request).value()] {
+         const Result<projections::FundingPage> page =
+             c.queries->BackerFundings(backer, page_request);
+         if (!page.ok()) return ReadFailure(request, page.status());
+         return Json(200, FundingsPageJson(*page));
+       });
+}
+
+void PostBackers(const ApiContext& c, const Request& request, const Respond& respond) {
+  const auto id = PostId(request);
+  if (Refused(id, request, respond)) return;
+  const auto claims = VerifyBearer(request.Header("authorization"), c.jwt_secret, c.clock->Now());
+  if (Refused(claims, request, respond)) return;
+  auto page_request = ParsePageQuery(request.query);
+  if (Refused(page_request, request, respond)) return;
+  Read(c, request, respond,
+       [&c, request, id = *id, caller = claims->sub,
+        page_request = std::move(page_request).value()] {
+         const auto page = c.queries->PostBackers(id, page_request);
+         if (!page.ok()) return ReadFailure(request, page.status());
+         if (!page->has_value()) return ProblemAnswer(request, NoSuchPost());
+         // Who backed a post, and with how much, is the owner's business.
+         if ((*page)->owner != caller) {
+           // "forbidden" with the reason first in the detail, as the
+           // write rejections of 403 say it.
+           return ProblemAnswer(
+               request,
+               MakeProblem("forbidden", "not_owner: only the post's owner may see its backers"));
+         }
+         return Json(200, BackersPageJson(**page));
+       });
 }
 
 void PostEvents(const ApiContext& c, const Request& request, const Respond& respond) {

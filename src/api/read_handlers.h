@@ -14,6 +14,10 @@ namespace ledger::api {
 void ListPosts(const ApiContext& c, const http::Request& request, const http::Respond& respond);
 // GET /api/posts/{id} (with ?as_of=N: folded from the log)
 void GetPost(const ApiContext& c, const http::Request& request, const http::Respond& respond);
+// GET /api/me/fundings (Bearer): the caller's fundings, newest first
+void MyFundings(const ApiContext& c, const http::Request& request, const http::Respond& respond);
+// GET /api/posts/{id}/backers (Bearer, the post's owner only)
+void PostBackers(const ApiContext& c, const http::Request& request, const http::Respond& respond);
 // GET /api/posts/{id}/events
 void PostEvents(const ApiContext& c, const http::Request& request, const http::Respond& respond);
 // GET /api/events

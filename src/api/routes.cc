@@ -22,6 +22,8 @@ void AddApiRoutes(const ApiContext* context, http::Router& router) {
   router.Add("POST", "/api/posts/{id}/fundings", bind(FundPost));
   router.Add("DELETE", "/api/posts/{id}/fundings/{position}", bind(CancelFunding));
   router.Add("GET", "/api/posts/{id}/events", bind(PostEvents));
+  router.Add("GET", "/api/posts/{id}/backers", bind(PostBackers));
+  router.Add("GET", "/api/me/fundings", bind(MyFundings));
   router.Add("GET", "/api/events", bind(GlobalEvents));
   router.Add("GET", "/api/ledger/head", bind(Head));
   router.Add("GET", "/healthz", bind(Healthz));

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "common/base64url.h"
@@ -16,6 +17,9 @@ namespace ledger::projections {
 namespace {
 
 constexpr std::string_view kVersion = "v1";
+constexpr std::string_view kTokenVersion = "p1";
+// Fields of a page token: version, scope fingerprint, key, check.
+constexpr size_t kTokenFields = 4;
 constexpr char kSeparator = '|';
 // Fields: version, order, search fingerprint, total_funded, id, check.
 constexpr size_t kCursorFields = 6;
@@ -133,6 +137,35 @@ Result<CursorKey> DecodeCursor(std::string_view cursor, OrderBy order, std::stri
   if (!id || *id == 0) return Malformed();
   key.id = *id;
   return key;
+}
+
+std::string EncodePageToken(std::string_view scope, std::string_view key) {
+  std::string text;
+  text.append(kTokenVersion).push_back(kSeparator);
+  text.append(ShortDigest(scope)).push_back(kSeparator);
+  text.append(Base64UrlEncode(key)).push_back(kSeparator);
+  text.append(ShortDigest(text));
+  return Base64UrlEncode(text);
+}
+
+Result<std::string> DecodePageToken(std::string_view token, std::string_view scope) {
+  if (token.size() > kMaxPageTokenBytes) {
+    return Status::InvalidArgument("cursor is longer than " + std::to_string(kMaxPageTokenBytes) +
+                                   " bytes");
+  }
+  const std::optional<std::string> text = Base64UrlDecode(token);
+  if (!text) return Malformed();
+  const std::vector<std::string_view> fields = Split(*text, kSeparator);
+  if (fields.size() != kTokenFields || fields[0] != kTokenVersion) return Malformed();
+  const std::string_view check = fields[kTokenFields - 1];
+  const std::string_view payload = std::string_view(*text).substr(0, text->size() - check.size());
+  if (check != ShortDigest(payload)) return Malformed();
+  if (fields[1] != ShortDigest(scope)) {
+    return Status::InvalidArgument("cursor does not belong to this query");
+  }
+  std::optional<std::string> key = Base64UrlDecode(fields[2]);
+  if (!key) return Malformed();
+  return std::move(*key);
 }
 
 }  // namespace ledger::projections

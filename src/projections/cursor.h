@@ -62,4 +62,18 @@ std::string EncodeCursor(OrderBy order, std::string_view filter, const CursorKey
 // kInvalidArgument.
 Result<CursorKey> DecodeCursor(std::string_view cursor, OrderBy order, std::string_view filter);
 
+// A page token longer than this is refused before it is decoded: room for a
+// key of commands::kActorMaxBytes (a backer's name) twice base64-encoded.
+inline constexpr size_t kMaxPageTokenBytes = 1'024;
+
+// The cursors of the other keyset-paged reads (a backer's fundings, a post's
+// backers): base64url of "p1|<scope fingerprint>|<base64url of key>|<check>",
+// fingerprint and check as above. `scope` names the listing (which backer's,
+// which post's), `key` is where the page ended.
+std::string EncodePageToken(std::string_view scope, std::string_view key);
+
+// The key of a token EncodePageToken made for the same `scope`; anything
+// else (malformed, edited, too long, another scope) is kInvalidArgument.
+Result<std::string> DecodePageToken(std::string_view token, std::string_view scope);
+
 }  // namespace ledger::projections

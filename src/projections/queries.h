@@ -107,10 +107,50 @@ struct PostDetail {
   friend bool operator==(const PostDetail&, const PostDetail&) = default;
 };
 
+// One page of a keyset-paged listing other than the posts list.
+struct PageRequest {
+  int limit = kDefaultListLimit;  // 1..kMaxListLimit
+  std::string cursor{};           // next_cursor of the previous page; empty: the first
+};
+
 // What became of a funding.
 enum class FundingState : uint8_t { kLive, kCancelled, kRefunded };
 // "live", "cancelled", "refunded" (the API's spelling).
 std::string_view FundingStateName(FundingState state);
+
+// One funding of a backer (GET /api/me/fundings).
+struct FundingItem {
+  int64_t position = 0;  // of its PostFunded
+  int64_t post_id = 0;
+  std::optional<std::string> title;  // nullopt once the post is deleted
+  int64_t units = 0;
+  int64_t amount = 0;
+  Timestamp recorded_at;
+  FundingState state = FundingState::kLive;
+
+  friend bool operator==(const FundingItem&, const FundingItem&) = default;
+};
+
+struct FundingPage {
+  std::vector<FundingItem> items;          // newest first (position descending)
+  std::optional<std::string> next_cursor;  // absent on the last page
+};
+
+// One backer of a post with their live totals (GET /api/posts/{id}/backers).
+struct BackerItem {
+  std::string backer;
+  int64_t units = 0;
+  int64_t amount = 0;
+  int64_t fundings = 0;  // live fundings
+
+  friend bool operator==(const BackerItem&, const BackerItem&) = default;
+};
+
+struct BackerPage {
+  std::string owner;                       // the post's owner, for the caller to check
+  std::vector<BackerItem> items;           // by backer name, byte order
+  std::optional<std::string> next_cursor;  // absent on the last page
+};
 
 // Connections in use by the read side, for metrics.
 struct PoolUsage {
@@ -142,6 +182,14 @@ class QueryService {
 
   // The post, or nullopt when there is no live post `id`.
   Result<std::optional<PostDetail>> Detail(int64_t id, Timestamp now) const;
+
+  // `backer`'s fundings of every post, deleted ones included, newest first.
+  // A backer with none gets an empty page.
+  Result<FundingPage> BackerFundings(std::string_view backer, const PageRequest& request) const;
+
+  // The live backers of post `id`, or nullopt when there is no live post
+  // `id`. Who may see them is the caller's decision (BackerPage::owner).
+  Result<std::optional<BackerPage>> PostBackers(int64_t id, const PageRequest& request) const;
 
   PoolUsage pool_usage() const;
 

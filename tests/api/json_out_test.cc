@@ -107,6 +107,28 @@ TEST(JsonOutTest, DetailShowsTheFundingTerms) {
   EXPECT_EQ(doc["max_fundings_per_backer"].GetInt64(), 1);
 }
 
+TEST(JsonOutTest, FundingAndBackerPagesHaveTheirMembers) {
+  projections::FundingPage fundings;
+  fundings.items.push_back(
+      projections::FundingItem{.position = 9,
+                               .post_id = 2,
+                               .title = std::nullopt,
+                               .units = 3,
+                               .amount = 3'000,
+                               .recorded_at = Timestamp(std::chrono::seconds(1)),
+                               .state = projections::FundingState::kRefunded});
+  EXPECT_EQ(FundingsPageJson(fundings),
+            R"({"items":[{"position":9,"post_id":2,"title":null,"units":3,"amount":3000,)"
+            R"("recorded_at":"1970-01-01T00:00:01.000000Z","state":"refunded"}],)"
+            R"("next_cursor":null})");
+  projections::BackerPage backers;
+  backers.items.push_back(projections::BackerItem{"bob", 2, 2'000, 1});
+  backers.next_cursor = "abc";
+  EXPECT_EQ(BackersPageJson(backers),
+            R"({"items":[{"backer":"bob","units":2,"amount":2000,"fundings":1}],)"
+            R"("next_cursor":"abc"})");
+}
+
 TEST(JsonOutTest, WriteAnswersCarryThePosition) {
   const rapidjson::Document doc = Parse(PostJson(Detail(), 1234));
   std::vector<std::string> names = DetailNames();

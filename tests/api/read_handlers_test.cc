@@ -106,6 +106,76 @@ TEST_F(ReadHandlersTest, GlobalEventsFollowTheLog) {
   EXPECT_EQ(Get(GlobalEvents, "/api/events", std::nullopt, "limit=1001").status, 400);
 }
 
+TEST_F(ReadHandlersTest, MyFundingsListsTheCallersFundingsNewestFirst) {
+  CreatePost();  // 1
+  CreatePost();  // 2
+  const int64_t first = Fund(1, "bob");
+  const int64_t second = Fund(2, "bob");
+  Fund(1, "carol");
+  const commands::CommandResult cancelled = sequencer_->SubmitAndWait(
+      commands::Submission{commands::CancelFunding{1, first}, "bob", "req-cancel", ""});
+  ASSERT_EQ(cancelled.status, commands::CommandStatus::kAccepted);
+  WaitProjected();
+  const auto mine = [this](std::string query) {
+    return Get(MyFundings, "/api/me/fundings", std::nullopt, std::move(query),
+               {{"authorization", Bearer("bob")}});
+  };
+  const http::Response page1 = mine("limit=1");
+  ASSERT_EQ(page1.status, 200) << page1.body;
+  EXPECT_TRUE(Has(page1.body, R"({"items":[{"position":)" + std::to_string(second) +
+                                  R"(,"post_id":2,"title":"내 취미 만들기","units":1,)"
+                                  R"("amount":1000,"recorded_at":")"))
+      << page1.body;
+  EXPECT_TRUE(Has(page1.body, R"("state":"live"}])")) << page1.body;
+  const size_t at = page1.body.find(R"("next_cursor":")");
+  ASSERT_NE(at, std::string::npos) << page1.body;
+  const size_t start = at + std::string(R"("next_cursor":")").size();
+  const std::string cursor = page1.body.substr(start, page1.body.find('"', start) - start);
+  const http::Response page2 = mine("limit=1&cursor=" + cursor);
+  ASSERT_EQ(page2.status, 200) << page2.body;
+  EXPECT_TRUE(Has(page2.body, R"("position":)" + std::to_string(first))) << page2.body;
+  EXPECT_TRUE(Has(page2.body, R"("state":"cancelled"}],"next_cursor":null})")) << page2.body;
+  // carol's cursor is not bob's.
+  const http::Response foreign = Get(MyFundings, "/api/me/fundings", std::nullopt,
+                                     "cursor=" + cursor, {{"authorization", Bearer("carol")}});
+  EXPECT_EQ(foreign.status, 400) << foreign.body;
+  EXPECT_EQ(mine("limit=0").status, 400);
+  EXPECT_EQ(mine("cursor=%%%").status, 400);
+  EXPECT_EQ(Get(MyFundings, "/api/me/fundings", std::nullopt).status, 401);
+}
+
+TEST_F(ReadHandlersTest, BackersAreTheOwnersToSee) {
+  CreatePost();
+  Fund(1, "carol");
+  Fund(1, "bob");
+  Fund(1, "bob");
+  WaitProjected();
+  const auto backers = [this](std::string sub, std::string query = "", std::string id = "1") {
+    return Get(PostBackers, "/api/posts/" + id + "/backers", id, std::move(query),
+               {{"authorization", Bearer(sub)}});
+  };
+  const http::Response all = backers("alice");
+  ASSERT_EQ(all.status, 200) << all.body;
+  EXPECT_EQ(all.body,
+            R"({"items":[{"backer":"bob","units":2,"amount":2000,"fundings":2},)"
+            R"({"backer":"carol","units":1,"amount":1000,"fundings":1}],"next_cursor":null})");
+  const http::Response first = backers("alice", "limit=1");
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_TRUE(Has(first.body, R"("backer":"bob")")) << first.body;
+  const size_t at = first.body.find(R"("next_cursor":")");
+  ASSERT_NE(at, std::string::npos) << first.body;
+  const size_t start = at + std::string(R"("next_cursor":")").size();
+  const std::string cursor = first.body.substr(start, first.body.find('"', start) - start);
+  const http::Response second = backers("alice", "limit=1&cursor=" + cursor);
+  EXPECT_TRUE(Has(second.body, R"([{"backer":"carol")")) << second.body;
+  EXPECT_TRUE(Has(second.body, R"("next_cursor":null)")) << second.body;
+  const http::Response other = backers("bob");
+  EXPECT_EQ(other.status, 403) << other.body;
+  EXPECT_TRUE(Has(other.body, "not_owner")) << other.body;
+  EXPECT_EQ(backers("alice", "", "7").status, 404);
+  EXPECT_EQ(Get(PostBackers, "/api/posts/1/backers", "1").status, 401);
+}
+
 TEST_F(ReadHandlersTest, ListFiltersByStatusAndRefusesAnUnknownOne) {
   CreatePost();
   WaitProjected();
