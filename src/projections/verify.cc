@@ -15,6 +15,7 @@
 #include "projections/checkpoint.h"
 #include "projections/database.h"
 #include "projections/replay.h"
+#include "projections/verify_parts.h"
 
 namespace ledger::projections {
 namespace {
@@ -25,32 +26,27 @@ constexpr std::string_view kTimestampFormat = R"('YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 
 // The posts columns compared, in table order after id, as the query below
 // selects them.
-constexpr std::string_view kPostColumns[] = {
-    "title",    "uploader",     "owner",      "description",  "target_amount",     "funding_unit",
-    "end_date", "closes_at",    "created_at", "total_funded", "participant_count", "funding_count",
-    "version",  "last_position"};
+constexpr std::string_view kPostColumns[] = {"title",
+                                             "uploader",
+                                             "owner",
+                                             "description",
+                                             "target_amount",
+                                             "funding_unit",
+                                             "end_date",
+                                             "closes_at",
+                                             "created_at",
+                                             "total_funded",
+                                             "participant_count",
+                                             "funding_count",
+                                             "version",
+                                             "last_position",
+                                             "funding_model",
+                                             "max_fundings_per_backer",
+                                             "status"};
 constexpr size_t kPostColumnCount = std::size(kPostColumns);
 constexpr pqxx::row::size_type kTotalFundedColumn = 10;  // index in the row (id is 0)
 
 using Backers = std::map<std::string, commands::BackerTotal>;  // by name, sorted
-
-class Collector {
- public:
-  explicit Collector(VerifyReport* report) : report_(report) {}
-
-  void Add(int64_t post_id, std::string field, std::string expected, std::string found) {
-    ++report_->mismatch_count;
-    if (report_->mismatches.size() < kMaxReportedMismatches) {
-      report_->mismatches.push_back(
-          Mismatch{post_id, std::move(field), std::move(expected), std::move(found)});
-    }
-  }
-  // Mismatches found in bulk whose details were not fetched.
-  void Count(int64_t more) { report_->mismatch_count += more; }
-
- private:
-  VerifyReport* report_;
-};
 
 // The expected text of each of kPostColumns for a live post.
 std::vector<std::string> ExpectedColumns(const commands::PostState& p, int64_t last_position) {
@@ -67,7 +63,10 @@ std::vector<std::string> ExpectedColumns(const commands::PostState& p, int64_t l
           std::to_string(p.participant_count()),
           std::to_string(p.funding_count),
           std::to_string(p.version),
-          std::to_string(last_position)};
+          std::to_string(last_position),
+          std::string(events::FundingModelName(p.funding_model)),
+          p.max_fundings_per_backer ? std::to_string(*p.max_fundings_per_backer) : "NULL",
+          std::string(PostStatusName(StatusOf(p.settlement)))};
 }
 
 void CompareBackers(int64_t id, const commands::PostState& p, const Backers& found,
@@ -143,7 +142,8 @@ void CompareRange(pqxx::transaction_base& tx, const std::string& s,
       "SELECT id, title, uploader, owner, description, target_amount, funding_unit, "
       "to_char(end_date, 'YYYY-MM-DD'), to_char(closes_at AT TIME ZONE 'UTC', " +
           ts + "), to_char(created_at AT TIME ZONE 'UTC', " + ts +
-          "), s.total_funded, s.participant_count, s.funding_count, s.version, s.last_position "
+          "), s.total_funded, s.participant_count, s.funding_count, s.version, s.last_position, "
+          "p.funding_model, p.max_fundings_per_backer, p.status "
           "FROM " +
           s + ".posts p LEFT JOIN " + s +
           ".post_stats s USING (id) WHERE id BETWEEN $1 AND $2 ORDER BY id",
@@ -206,7 +206,7 @@ Status CompareTables(const events::EventLog& log, pqxx::transaction_base& tx,
   // replacing the tables between its queries, which would show this snapshot
   // the new, still invisible, rows as empty tables.
   tx.exec0("LOCK TABLE " + s + ".checkpoints, " + s + ".posts, " + s + ".post_stats, " + s +
-           ".backers IN ACCESS SHARE MODE");
+           ".backers, " + s + ".fundings IN ACCESS SHARE MODE");
   const std::optional<StoredCheckpoint> checkpoint =
       ReadCheckpoint(tx, schema, options.projector_name);
   if (options.catch_up) LEDGER_RETURN_IF_ERROR(options.catch_up());
@@ -226,7 +226,10 @@ Status CompareTables(const events::EventLog& log, pqxx::transaction_base& tx,
       checkpoint_hash.reset();
     }
   }
-  auto folded = commands::FoldLog(log, fold_to, options.fold_progress, options.stop);
+  FundingHistory history;
+  auto folded = commands::FoldLog(
+      log, fold_to, options.fold_progress, options.stop,
+      [&history](const events::Event& e, const commands::PostState& b) { history.Observe(e, b); });
   if (!folded.ok()) {
     const Status::Code code = folded.status().code();
     if (code == Status::Code::kIOError || code == Status::Code::kCancelled) return folded.status();
@@ -242,6 +245,8 @@ Status CompareTables(const events::EventLog& log, pqxx::transaction_base& tx,
     CompareRange(tx, s, *folded, lo, std::min(post_count, lo + kVerifyPostsPerQuery - 1), out);
   }
   CompareUnknownPosts(tx, s, post_count, out);
+  CompareFundings(tx, s, history.records(), out);
+  CheckBooks(*folded, history, out);
   return Status::Ok();
 }
 
@@ -272,14 +277,15 @@ Result<VerifyReport> Verify(const events::EventLog& log, const std::string& conn
     pqxx::nontransaction tx(*connection);
     tables = tx.exec_params1(
                    "SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND "
-                   "tablename IN ('posts', 'post_stats', 'backers', 'checkpoints')",
+                   "tablename IN ('posts', 'post_stats', 'backers', 'checkpoints', 'fundings')",
                    std::string(schema))[0]
                  .as<int64_t>();
     return Status::Ok();
   }));
-  if (tables != 4) {
+  if (tables != 5) {
     Collector(&report).Add(
-        0, "schema", "tables posts, post_stats, backers and checkpoints in " + std::string(schema),
+        0, "schema",
+        "tables posts, post_stats, backers, fundings and checkpoints in " + std::string(schema),
         std::to_string(tables) + " of them");
     return report;
   }

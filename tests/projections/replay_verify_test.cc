@@ -15,6 +15,7 @@
 #include "pg_fixture.h"
 #include "projections/replay.h"
 #include "projections/verify.h"
+#include "projections/verify_parts.h"
 #include "support/raw_log.h"
 #include "support/status_matchers.h"
 #include "support/temp_dir.h"
@@ -498,6 +499,51 @@ TEST_F(ReplayVerifyTest, VerifyNamesAMissingAndAChangedBacker) {
   EXPECT_TRUE(Has(report, 1, "total_funded/backers", "6000", "5000")) << Describe(report);
   EXPECT_TRUE(Has(report, 3, "backers/alice/fundings", "1", "7")) << Describe(report);
   EXPECT_EQ(report.mismatch_count, 3) << Describe(report);
+}
+
+TEST_F(ReplayVerifyTest, VerifyNamesAChangedAMissingAndAnExtraFundingRow) {
+  BuildHistory();
+  MustReplay();
+  // Positions 1-3 create posts; 4 is bob's first funding of post 1, 5 carol's.
+  Query("UPDATE ledger_read.fundings SET state = 'cancelled' WHERE position = 4");
+  Query("DELETE FROM ledger_read.fundings WHERE position = 5");
+  Query("INSERT INTO ledger_read.fundings VALUES (999, 1, 'mallory', 1, 1000, now(), 'live')");
+  const VerifyReport report = MustVerify();
+  EXPECT_TRUE(Has(report, 1, "fundings/4/state", "live", "cancelled")) << Describe(report);
+  EXPECT_TRUE(Has(report, 1, "fundings/5", "present", "absent")) << Describe(report);
+  EXPECT_TRUE(Has(report, 1, "fundings/999", "absent", "present")) << Describe(report);
+  EXPECT_EQ(report.mismatch_count, 3) << Describe(report);
+}
+
+TEST_F(ReplayVerifyTest, VerifyNamesAPostLeftUnsettledPastItsDeadline) {
+  // A sequencer that never settles by itself: the log then holds what a
+  // service that failed to settle would leave.
+  sequencer_.reset();
+  commands::SequencerOptions no_settling;
+  no_settling.settle_posts = false;
+  auto started = commands::Sequencer::Start(log_.get(), &clock_, &zone_, no_settling);
+  ASSERT_OK(started);
+  sequencer_ = std::move(started).value();
+  CreatePost("alice", "closing");  // 1: ends 2026-12-31
+  commands::PostDraft later = Draft("later");
+  later.end_date = *ParseDate("2027-06-30");
+  Accept(Submission{CreatePosts{{later}, false}, "carol", "req-create", ""});  // 2
+  const Timestamp closes_at = zone_.ClosesAt(*ParseDate("2026-12-31"));
+  // Within the grace the log's clock allows, nothing is missing yet
+  // (Accept moves the clock one more second).
+  clock_.Set(closes_at + std::chrono::seconds(kSettlementGraceSeconds - 2));
+  Accept(Fund(2, "bob"));
+  MustReplay();
+  VerifyReport report = MustVerify();
+  EXPECT_TRUE(report.ok()) << Describe(report);
+  clock_.Set(closes_at + std::chrono::seconds(kSettlementGraceSeconds));
+  Accept(Fund(2, "bob"));
+  MustReplay();
+  report = MustVerify();
+  EXPECT_EQ(report.mismatch_count, 1) << Describe(report);
+  ASSERT_EQ(report.mismatches.size(), 1U);
+  EXPECT_EQ(report.mismatches[0].post_id, 1);
+  EXPECT_EQ(report.mismatches[0].field, "settlement/missing");
 }
 
 TEST_F(ReplayVerifyTest, VerifyNamesRowsOfDeletedAndUnknownPosts) {

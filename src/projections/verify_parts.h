@@ -1,0 +1,60 @@
+#pragma once
+
+// Internal to src/projections (it takes pqxx transactions): the parts of
+// verify (verify.h) that audit the fundings table and the log's own books.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
+
+#include <pqxx/pqxx>
+
+#include "commands/fold.h"
+#include "projections/funding_history.h"
+#include "projections/verify.h"
+
+namespace ledger::projections {
+
+// How long past a post's deadline, by the log's own clock, verify lets it
+// stay unsettled: the sequencer settles within a second while it runs, and
+// events of other posts may be appended between the deadline and the
+// settlement. The same minute as the alert on unsettled posts.
+inline constexpr int64_t kSettlementGraceSeconds = 60;
+// Fundings rows compared per query.
+inline constexpr int64_t kVerifyFundingsPerQuery = 10'000;
+
+class Collector {
+ public:
+  explicit Collector(VerifyReport* report) : report_(report) {}
+
+  void Add(int64_t post_id, std::string field, std::string expected, std::string found) {
+    ++report_->mismatch_count;
+    if (report_->mismatches.size() < kMaxReportedMismatches) {
+      report_->mismatches.push_back(
+          Mismatch{post_id, std::move(field), std::move(expected), std::move(found)});
+    }
+  }
+  // Mismatches found in bulk whose details were not fetched.
+  void Count(int64_t more) { report_->mismatch_count += more; }
+
+ private:
+  VerifyReport* report_;
+};
+
+// Compares the fundings table of `schema` (quoted) with `history`: every
+// record's row present with the same columns, and no other rows. Mismatch
+// fields: "fundings/<position>" (a whole row), "fundings/<position>/<column>".
+void CompareFundings(pqxx::transaction_base& tx, const std::string& schema,
+                     std::span<const FundingRecord> history, Collector& out);
+
+// The log's own books, from the fold and the history: per post, funded −
+// cancelled − refunded is total_funded ("money/<post>", and "money/total"
+// over all posts); a failed all_or_nothing post ends at 0
+// ("settlement/refunds"); each PostSettled's outcome agrees with its total
+// against the target ("settlement/outcome"); every live post whose deadline
+// is kSettlementGraceSeconds before the log's latest recorded_at is settled
+// ("settlement/missing").
+void CheckBooks(const commands::FoldedLog& folded, const FundingHistory& history, Collector& out);
+
+}  // namespace ledger::projections
