@@ -56,7 +56,7 @@ const doc = JSON.parse(fs.readFileSync(docPath, 'utf8'));
 const detail = {
   id: 42, title: '내 취미 만들기', uploader: 'kim', total_funded: 5000000, achievement_rate: 500,
   d_day: -3, status: 'successful', description: '', target_amount: 1000000, funding_unit: 10000,
-  end_date: '2026-12-31', participant_count: 37, created_at: '2026-11-21T03:04:05.123456Z',
+  funding_model: 'keep_it_all', max_fundings_per_backer: null, end_date: '2026-12-31', participant_count: 37, created_at: '2026-11-21T03:04:05.123456Z',
   version: 61,
 };
 const summary = (({ id, title, uploader, total_funded, achievement_rate, d_day, status }) =>

@@ -463,7 +463,7 @@ TEST_F(CampaignLifecycleTest, RefundsEveryLiveBackerOfAFailedAllOrNothingPostInT
   ASSERT_TRUE(StartServer()) << Log();
   const auto [id, closes_at] = Create(Spec("all or nothing", 10'000, "all_or_nothing"));
   ASSERT_NE(id, 0);
-  Fund(id, "bob", 2);
+  const int64_t bob_first = Fund(id, "bob", 2);
   Fund(id, "carol", 1);
   Fund(id, "bob", 1);
   // dave takes his funding back: he is owed nothing at the settlement.
@@ -507,6 +507,29 @@ TEST_F(CampaignLifecycleTest, RefundsEveryLiveBackerOfAFailedAllOrNothingPostInT
   const rapidjson::Document after = Detail(id, s.position);
   EXPECT_STREQ(after["status"].GetString(), "failed");
   EXPECT_EQ(after["total_funded"].GetInt64(), 0);
+
+  // A refunded funding is closed to its backer, and still not anyone else's.
+  const HttpResponse refunded_cancel = Cancel(id, "bob", bob_first);
+  EXPECT_EQ(refunded_cancel.status, 409) << refunded_cancel.body;
+  EXPECT_EQ(ProblemName(refunded_cancel), "funding_closed") << refunded_cancel.body;
+  EXPECT_EQ(Cancel(id, "carol", bob_first).status, 403);
+  // bob's own history says what became of each of his fundings.
+  const HttpResponse mine = Call("GET", "/api/me/fundings", "/api/me/fundings", "",
+                                 {Bearer("bob"), {"X-Min-Position", std::to_string(s.position)}});
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  rapidjson::Document fundings;
+  fundings.Parse(mine.body.c_str());
+  ASSERT_TRUE(fundings.IsObject()) << mine.body;
+  ASSERT_EQ(fundings["items"].Size(), 2U) << mine.body;
+  for (const auto& f : fundings["items"].GetArray()) {
+    EXPECT_EQ(f["post_id"].GetInt64(), id);
+    EXPECT_STREQ(f["state"].GetString(), "refunded") << mine.body;
+  }
+  // The owner sees no backer left.
+  const HttpResponse backers =
+      Call("GET", PostPath(id) + "/backers", "/api/posts/{id}/backers", "", {Bearer("alice")});
+  ASSERT_EQ(backers.status, 200) << backers.body;
+  EXPECT_EQ(backers.body, R"({"items":[],"next_cursor":null})");
   ExpectVerifyClean(s.position);
 }
 
