@@ -80,6 +80,25 @@ std::vector<std::string_view> Split(std::string_view text, char separator) {
 
 Status Malformed() { return Status::InvalidArgument("cursor is malformed"); }
 
+// Decodes `token` (at most `max_bytes`) and checks its version (the first
+// of `field_count` fields split by the separator) and its check (the last:
+// the digest of everything before it). Returns the decoded text; what the
+// fields hold is the caller's to judge.
+Result<std::string> OpenToken(std::string_view token, size_t max_bytes, std::string_view version,
+                              size_t field_count) {
+  if (token.size() > max_bytes) {
+    return Status::InvalidArgument("cursor is longer than " + std::to_string(max_bytes) + " bytes");
+  }
+  std::optional<std::string> text = Base64UrlDecode(token);
+  if (!text) return Malformed();
+  const std::vector<std::string_view> fields = Split(*text, kSeparator);
+  if (fields.size() != field_count || fields[0] != version) return Malformed();
+  const std::string_view check = fields.back();
+  const std::string_view payload = std::string_view(*text).substr(0, text->size() - check.size());
+  if (check != ShortDigest(payload)) return Malformed();
+  return std::move(*text);
+}
+
 }  // namespace
 
 std::string_view OrderByName(OrderBy order) {
@@ -110,17 +129,9 @@ std::string EncodeCursor(OrderBy order, std::string_view filter, const CursorKey
 }
 
 Result<CursorKey> DecodeCursor(std::string_view cursor, OrderBy order, std::string_view filter) {
-  if (cursor.size() > kMaxCursorBytes) {
-    return Status::InvalidArgument("cursor is longer than " + std::to_string(kMaxCursorBytes) +
-                                   " bytes");
-  }
-  const std::optional<std::string> text = Base64UrlDecode(cursor);
-  if (!text) return Malformed();
-  const std::vector<std::string_view> fields = Split(*text, kSeparator);
-  if (fields.size() != kCursorFields || fields[0] != kVersion) return Malformed();
-  const std::string_view check = fields[kCursorFields - 1];
-  const std::string_view payload = std::string_view(*text).substr(0, text->size() - check.size());
-  if (check != ShortDigest(payload)) return Malformed();
+  LEDGER_ASSIGN_OR_RETURN(const std::string text,
+                          OpenToken(cursor, kMaxCursorBytes, kVersion, kCursorFields));
+  const std::vector<std::string_view> fields = Split(text, kSeparator);
   // The cursor is intact: now it must belong to this query.
   if (fields[1] != OrderByName(order) || fields[2] != ShortDigest(filter)) {
     return Status::InvalidArgument("cursor does not belong to this query");
@@ -149,17 +160,9 @@ std::string EncodePageToken(std::string_view scope, std::string_view key) {
 }
 
 Result<std::string> DecodePageToken(std::string_view token, std::string_view scope) {
-  if (token.size() > kMaxPageTokenBytes) {
-    return Status::InvalidArgument("cursor is longer than " + std::to_string(kMaxPageTokenBytes) +
-                                   " bytes");
-  }
-  const std::optional<std::string> text = Base64UrlDecode(token);
-  if (!text) return Malformed();
-  const std::vector<std::string_view> fields = Split(*text, kSeparator);
-  if (fields.size() != kTokenFields || fields[0] != kTokenVersion) return Malformed();
-  const std::string_view check = fields[kTokenFields - 1];
-  const std::string_view payload = std::string_view(*text).substr(0, text->size() - check.size());
-  if (check != ShortDigest(payload)) return Malformed();
+  LEDGER_ASSIGN_OR_RETURN(const std::string text,
+                          OpenToken(token, kMaxPageTokenBytes, kTokenVersion, kTokenFields));
+  const std::vector<std::string_view> fields = Split(text, kSeparator);
   if (fields[1] != ShortDigest(scope)) {
     return Status::InvalidArgument("cursor does not belong to this query");
   }

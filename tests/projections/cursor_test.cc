@@ -15,8 +15,9 @@
 namespace ledger::projections {
 namespace {
 
-constexpr OrderBy kAllOrders[] = {OrderBy::kCreatedAsc, OrderBy::kCreatedDesc,
-                                  OrderBy::kTotalFundedAsc, OrderBy::kTotalFundedDesc};
+constexpr OrderBy kAllOrders[] = {OrderBy::kCreatedAsc,     OrderBy::kCreatedDesc,
+                                  OrderBy::kTotalFundedAsc, OrderBy::kTotalFundedDesc,
+                                  OrderBy::kEndDateAsc,     OrderBy::kEndDateDesc};
 
 // A cursor with a correct check around an arbitrary payload, to reach the
 // validation behind the check.
@@ -37,7 +38,7 @@ void ExpectInvalid(const Result<CursorKey>& decoded, std::string_view message) {
 
 TEST(CursorTest, RoundTripsInEveryOrder) {
   for (const OrderBy order : kAllOrders) {
-    const CursorKey key{.total_funded = 9'223'372'036'854'775'807, .id = 42};
+    const CursorKey key{.total_funded = 9'223'372'036'854'775'807, .id = 42, .end_day = 20'818};
     const std::string cursor = EncodeCursor(order, "취미", key);
     EXPECT_LE(cursor.size(), kMaxCursorBytes);
     const Result<CursorKey> decoded = DecodeCursor(cursor, order, "취미");
@@ -45,6 +46,8 @@ TEST(CursorTest, RoundTripsInEveryOrder) {
     const bool by_total = order == OrderBy::kTotalFundedAsc || order == OrderBy::kTotalFundedDesc;
     // The created orders do not carry the total: it is not part of their key.
     EXPECT_EQ(decoded->total_funded, by_total ? key.total_funded : 0);
+    const bool by_end = order == OrderBy::kEndDateAsc || order == OrderBy::kEndDateDesc;
+    EXPECT_EQ(decoded->end_day, by_end ? key.end_day : 0);
     EXPECT_EQ(decoded->id, 42);
   }
 }
@@ -125,6 +128,35 @@ TEST(CursorTest, RefusesNonCanonicalFieldsEvenWithAValidCheck) {
   for (const auto& [payload, order] : bad) {
     EXPECT_FALSE(decode(payload, order).ok()) << payload;
   }
+}
+
+TEST(PageTokenTest, RoundTripsAnyKeyWithinItsScope) {
+  // A backer's name may hold the separator, and be as long as a JWT sub.
+  for (const std::string& key :
+       {std::string("bob|carol"), std::string("12345"), std::string(255, '\xed')}) {
+    const std::string token = EncodePageToken("backers:7", key);
+    EXPECT_LE(token.size(), kMaxPageTokenBytes);
+    const Result<std::string> decoded = DecodePageToken(token, "backers:7");
+    ASSERT_OK(decoded);
+    EXPECT_EQ(*decoded, key);
+  }
+}
+
+TEST(PageTokenTest, RefusesAnotherScopeAnEditAndGarbage) {
+  const std::string token = EncodePageToken("fundings:bob", "42");
+  const Result<std::string> other = DecodePageToken(token, "fundings:carol");
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.status().message(), "cursor does not belong to this query");
+  std::string edited = token;
+  edited[edited.size() / 2] = edited[edited.size() / 2] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(DecodePageToken(edited, "fundings:bob").status().message(), "cursor is malformed");
+  EXPECT_EQ(DecodePageToken("%%%", "fundings:bob").status().message(), "cursor is malformed");
+  // A list cursor is not a page token.
+  const std::string cursor = EncodeCursor(OrderBy::kCreatedAsc, "", {0, 1, 0});
+  EXPECT_EQ(DecodePageToken(cursor, "fundings:bob").status().message(), "cursor is malformed");
+  EXPECT_EQ(
+      DecodePageToken(std::string(kMaxPageTokenBytes + 1, 'A'), "fundings:bob").status().code(),
+      Status::Code::kInvalidArgument);
 }
 
 }  // namespace
