@@ -31,6 +31,7 @@ struct Sequencer::BatchScratch {
   std::vector<size_t> fresh;             // items whose result depends on the write
   std::unordered_set<std::string> keys;  // idempotency scopes decided in this batch
   std::array<uint64_t, events::kEventTypeCount> events_by_type{};
+  LifecycleTally lifecycle;  // settlements, refunds and cancellations sealed
 };
 
 namespace {
@@ -140,7 +141,11 @@ void Sequencer::SealEvent(const Submission& submission, NewEvent& decided, Batch
   LEDGER_CHECK(decided.stream >= 1 && decided.stream < next_post_id(),
                "decided event for an unknown post");
   PostState& state = posts_[static_cast<size_t>(decided.stream - 1)];
-  ++batch.events_by_type[static_cast<size_t>(events::TypeOf(decided.data))];
+  const events::EventType type = events::TypeOf(decided.data);
+  ++batch.events_by_type[static_cast<size_t>(type)];
+  if (type != events::EventType::kPostFunded) {
+    batch.lifecycle.Add(decided.data, state.closes_at, batch.now);
+  }
   events::Event e;
   e.position = batch.head.position + 1;
   e.stream = decided.stream;
@@ -177,7 +182,10 @@ void Sequencer::CommitBatch(BatchScratch& batch, std::vector<CommandResult>& res
     UndoBatch(batch, written, results);
     return;
   }
-  if (options_.count_metrics) counters_.CountWrite(batch.events_by_type, write_seconds);
+  if (options_.count_metrics) {
+    counters_.CountWrite(batch.events_by_type, write_seconds);
+    if (!batch.lifecycle.empty()) counters_.CountLifecycle(batch.lifecycle);
+  }
   LEDGER_CHECK(log_->Head() == batch.head, "log head differs from the sequencer's after append");
   last_recorded_at_ = batch.now;
 }

@@ -1,5 +1,6 @@
 #include "commands/sequencer_metrics.h"
 
+#include <chrono>
 #include <type_traits>
 #include <variant>
 
@@ -20,6 +21,15 @@ constexpr size_t kBatchEventsBuckets = 15;  // 1 .. 16384
 const std::vector<double>& WriteSecondsBounds() {
   static const std::vector<double> kBounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                               0.025,  0.05,    0.1,    0.25,  0.5,    1.0};
+  return kBounds;
+}
+// recorded_at - closes_at of a settlement: normally the sequencer's wake-up
+// and one batch (about a millisecond); seconds when it is backlogged; hours
+// for a post whose deadline passed while the service was down (+Inf).
+const std::vector<double>& SettlementLagBounds() {
+  static const std::vector<double> kBounds = {0.001, 0.0025, 0.005, 0.01,  0.025, 0.05,
+                                              0.1,   0.25,   0.5,   1.0,   2.5,   5.0,
+                                              10.0,  30.0,   60.0,  120.0, 300.0};
   return kBounds;
 }
 
@@ -58,6 +68,42 @@ std::string_view KindName(CommandKind kind) {
   return "";
 }
 
+std::string_view RefundCauseName(RefundCause cause) {
+  switch (cause) {
+    case RefundCause::kSettlement:
+      return "settlement";
+    case RefundCause::kDeletion:
+      return "deletion";
+  }
+  LEDGER_CHECK(false, "unknown refund cause");
+  return "";
+}
+
+void LifecycleTally::Add(const events::EventData& data, Timestamp closes_at,
+                         Timestamp recorded_at) {
+  if (const auto* settled = std::get_if<events::PostSettled>(&data)) {
+    ++settlements[static_cast<size_t>(settled->outcome)];
+    const auto cause = static_cast<size_t>(RefundCause::kSettlement);
+    refunds[cause] += static_cast<uint64_t>(settled->refunded_backers);
+    refunded_amount[cause] += static_cast<uint64_t>(settled->refunded_amount);
+    settlement_lag_seconds.push_back(
+        std::chrono::duration<double>(recorded_at - closes_at).count());
+  } else if (const auto* deleted = std::get_if<events::PostDeleted>(&data)) {
+    const auto cause = static_cast<size_t>(RefundCause::kDeletion);
+    refunds[cause] += static_cast<uint64_t>(deleted->refunded_backers);
+    refunded_amount[cause] += static_cast<uint64_t>(deleted->refunded_amount);
+  } else if (const auto* cancelled = std::get_if<events::FundingCancelled>(&data)) {
+    cancelled_amount += static_cast<uint64_t>(cancelled->amount);
+  }
+}
+
+bool LifecycleTally::empty() const {
+  for (const uint64_t n : refunds) {
+    if (n != 0) return false;
+  }
+  return settlement_lag_seconds.empty() && cancelled_amount == 0;
+}
+
 OutcomeLabels SlotLabels(size_t slot) {
   LEDGER_CHECK(slot < kOutcomeSlotCount, "outcome slot out of range");
   if (slot == kSlotAccepted) return {"accepted", "none"};
@@ -81,7 +127,8 @@ OutcomeLabels SlotLabels(size_t slot) {
 }
 
 SequencerCounters::SequencerCounters()
-    : batch_commands_(ExponentialBounds(kBatchCommandsFirst, 2, kBatchCommandsBuckets)),
+    : settlement_lag_seconds_(SettlementLagBounds()),
+      batch_commands_(ExponentialBounds(kBatchCommandsFirst, 2, kBatchCommandsBuckets)),
       batch_events_(ExponentialBounds(kBatchEventsFirst, 2, kBatchEventsBuckets)),
       write_seconds_(WriteSecondsBounds()) {}
 
@@ -114,6 +161,19 @@ void SequencerCounters::CountFailedWrite(double seconds) {
   write_seconds_.Observe(seconds);
 }
 
+void SequencerCounters::CountLifecycle(const LifecycleTally& tally) {
+  const auto add = [](std::atomic<uint64_t>& counter, uint64_t n) {
+    if (n != 0) counter.fetch_add(n, std::memory_order_relaxed);
+  };
+  for (size_t o = 0; o < kSettlementOutcomeCount; ++o) add(settlements_[o], tally.settlements[o]);
+  for (size_t c = 0; c < kRefundCauseCount; ++c) {
+    add(refunds_[c], tally.refunds[c]);
+    add(refunded_amount_[c], tally.refunded_amount[c]);
+  }
+  add(cancelled_amount_, tally.cancelled_amount);
+  for (const double lag : tally.settlement_lag_seconds) settlement_lag_seconds_.Observe(lag);
+}
+
 SequencerMetrics SequencerCounters::Snapshot() const {
   SequencerMetrics m;
   for (size_t k = 0; k < kCommandKindCount; ++k) {
@@ -126,6 +186,15 @@ SequencerMetrics SequencerCounters::Snapshot() const {
     m.events_appended[t] = events_[t].load(std::memory_order_relaxed);
   }
   m.append_failures = append_failures_.load(std::memory_order_relaxed);
+  for (size_t o = 0; o < kSettlementOutcomeCount; ++o) {
+    m.settlements[o] = settlements_[o].load(std::memory_order_relaxed);
+  }
+  for (size_t c = 0; c < kRefundCauseCount; ++c) {
+    m.refunds[c] = refunds_[c].load(std::memory_order_relaxed);
+    m.refunded_amount[c] = refunded_amount_[c].load(std::memory_order_relaxed);
+  }
+  m.cancelled_amount = cancelled_amount_.load(std::memory_order_relaxed);
+  m.settlement_lag_seconds = settlement_lag_seconds_.Snapshot();
   m.batch_commands = batch_commands_.Snapshot();
   m.batch_events = batch_events_.Snapshot();
   m.write_seconds = write_seconds_.Snapshot();

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "commands/command.h"
 #include "commands/rejection.h"
@@ -52,6 +53,43 @@ struct OutcomeLabels {
 // REQUIRES: slot < kOutcomeSlotCount.
 OutcomeLabels SlotLabels(size_t slot);
 
+// Why a backer's live fundings were given back: their post failed as
+// all_or_nothing at its settlement, or its owner deleted it.
+enum class RefundCause : uint8_t { kSettlement, kDeletion };
+inline constexpr size_t kRefundCauseCount = 2;
+// "settlement", "deletion".
+std::string_view RefundCauseName(RefundCause cause);
+
+// events::SettlementOutcome's values, kSuccessful and kFailed.
+inline constexpr size_t kSettlementOutcomeCount = 2;
+static_assert(static_cast<size_t>(events::SettlementOutcome::kFailed) + 1 ==
+                  kSettlementOutcomeCount,
+              "one settlements slot per SettlementOutcome");
+
+// What one batch did to campaigns beyond its events by type, gathered while
+// its events are sealed and counted once the write is durable. Fund batches
+// leave it empty, so counting it costs them one test.
+struct LifecycleTally {
+  // [events::SettlementOutcome]: PostSettled events.
+  std::array<uint64_t, kSettlementOutcomeCount> settlements{};
+  // [RefundCause]: FundingRefunded events and their amount in minor units,
+  // as totalled by the PostSettled or PostDeleted that closes them.
+  std::array<uint64_t, kRefundCauseCount> refunds{};
+  std::array<uint64_t, kRefundCauseCount> refunded_amount{};
+  // FundingCancelled amounts in minor units (their number is
+  // events_appended[kFundingCancelled]).
+  uint64_t cancelled_amount = 0;
+  // recorded_at - closes_at of each PostSettled, in seconds.
+  std::vector<double> settlement_lag_seconds;
+
+  // Adds `data`, an event recorded at `recorded_at` on a post whose deadline
+  // is `closes_at`. Events other than PostSettled, PostDeleted and
+  // FundingCancelled add nothing.
+  void Add(const events::EventData& data, Timestamp closes_at, Timestamp recorded_at);
+  // True when Add added nothing: there is nothing to count.
+  bool empty() const;
+};
+
 // A consistent-enough copy of the sequencer's counters: each number is
 // monotonic across snapshots except the queue depth.
 //
@@ -76,6 +114,12 @@ struct SequencerMetrics {
   HistogramSnapshot batch_commands;  // commands per batch taken from the queue
   HistogramSnapshot batch_events;    // events per durable write
   HistogramSnapshot write_seconds;   // each durable write (fsync included)
+  // Campaign lifecycle: see LifecycleTally, summed over the durable writes.
+  std::array<uint64_t, kSettlementOutcomeCount> settlements{};
+  std::array<uint64_t, kRefundCauseCount> refunds{};
+  std::array<uint64_t, kRefundCauseCount> refunded_amount{};
+  uint64_t cancelled_amount = 0;
+  HistogramSnapshot settlement_lag_seconds;
   size_t queue_depth = 0;
   size_t queue_capacity = 0;
 
@@ -99,6 +143,8 @@ class SequencerCounters {
   void CountWrite(const std::array<uint64_t, events::kEventTypeCount>& by_type, double seconds);
   // A write that failed after `seconds`: nothing of it is durable.
   void CountFailedWrite(double seconds);
+  // The lifecycle figures of a durable write (CountWrite counted its events).
+  void CountLifecycle(const LifecycleTally& tally);
 
   // Everything but the queue fields.
   SequencerMetrics Snapshot() const;
@@ -108,6 +154,11 @@ class SequencerCounters {
   std::array<std::atomic<uint64_t>, kCommandKindCount> replays_{};
   std::array<std::atomic<uint64_t>, events::kEventTypeCount> events_{};
   std::atomic<uint64_t> append_failures_{0};
+  std::array<std::atomic<uint64_t>, kSettlementOutcomeCount> settlements_{};
+  std::array<std::atomic<uint64_t>, kRefundCauseCount> refunds_{};
+  std::array<std::atomic<uint64_t>, kRefundCauseCount> refunded_amount_{};
+  std::atomic<uint64_t> cancelled_amount_{0};
+  Histogram settlement_lag_seconds_;
   Histogram batch_commands_;
   Histogram batch_events_;
   Histogram write_seconds_;

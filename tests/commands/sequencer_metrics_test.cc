@@ -1,7 +1,10 @@
 #include "commands/sequencer_metrics.h"
 
+#include <algorithm>
+#include <chrono>
 #include <set>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 #include <gtest/gtest.h>
@@ -103,6 +106,113 @@ TEST_F(SequencerMetricsTest, CountsNothingWhenToldNotTo) {
   EXPECT_EQ(m.write_seconds.count, 0u);
   EXPECT_EQ(m.batches_written(), 0u);
   EXPECT_EQ(log_->Head().position, 2);  // the ledger itself is unaffected
+}
+
+// Draft()'s end_date 2026-12-31 closes at 2026-12-31T15:00:00Z.
+const Timestamp kCloses =
+    Timestamp(std::chrono::sys_days(*ParseDate("2026-12-31"))) + std::chrono::hours(15);
+
+constexpr auto kSuccessful = static_cast<size_t>(events::SettlementOutcome::kSuccessful);
+constexpr auto kFailed = static_cast<size_t>(events::SettlementOutcome::kFailed);
+constexpr auto kBySettlement = static_cast<size_t>(RefundCause::kSettlement);
+constexpr auto kByDeletion = static_cast<size_t>(RefundCause::kDeletion);
+
+class LifecycleMetricsTest : public SequencerMetricsTest {
+ protected:
+  // Creates a post of `model` (target 10 000: ten units) as alice.
+  void CreatePost(events::FundingModel model) {
+    PostDraft d = testing::Draft();
+    d.funding_model = model;
+    d.target_amount = 10'000;
+    Accept(Submission{CreatePosts{{d}, false}, "alice", "req-create", ""});
+  }
+
+  bool WaitSettled(int64_t post) {
+    for (int i = 0; i < 2'000; ++i) {
+      const auto state = sequencer_->FindPost(post);
+      if (state && state->settled()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return false;
+  }
+};
+
+TEST_F(LifecycleMetricsTest, CountsSettlementsRefundsByCauseAndCancellations) {
+  SequencerOptions options;
+  options.settlement_poll = std::chrono::milliseconds(5);
+  StartSequencer(log_.get(), options);
+  CreatePost(events::FundingModel::kKeepItAll);     // 1: reaches its target
+  CreatePost(events::FundingModel::kAllOrNothing);  // 2: fails, bob and carol refunded
+  CreatePost(events::FundingModel::kAllOrNothing);  // 3: deleted, dave refunded
+  Accept(Fund(1, "bob", 10));
+  Accept(Fund(2, "bob", 2));
+  const CommandOutcome cancelled = Accept(Fund(2, "carol", 4));
+  Accept(Fund(2, "carol", 1));
+  Accept(Fund(3, "dave", 3));
+  Accept(Submission{CancelFunding{2, cancelled.first_position}, "carol", "req-cancel", ""});
+  Accept(Delete(3));
+
+  clock_.Set(kCloses + std::chrono::milliseconds(250));
+  ASSERT_TRUE(WaitSettled(1));
+  ASSERT_TRUE(WaitSettled(2));
+
+  const SequencerMetrics m = sequencer_->metrics();
+  EXPECT_EQ(m.settlements[kSuccessful], 1u);
+  EXPECT_EQ(m.settlements[kFailed], 1u);
+  EXPECT_EQ(m.refunds[kBySettlement], 2u);  // bob 2 units, carol 1 (4 cancelled)
+  EXPECT_EQ(m.refunded_amount[kBySettlement], 3'000u);
+  EXPECT_EQ(m.refunds[kByDeletion], 1u);
+  EXPECT_EQ(m.refunded_amount[kByDeletion], 3'000u);
+  EXPECT_EQ(m.events_appended[Type(events::EventType::kFundingCancelled)], 1u);
+  EXPECT_EQ(m.cancelled_amount, 4'000u);
+  // Every FundingRefunded has one cause.
+  EXPECT_EQ(m.refunds[kBySettlement] + m.refunds[kByDeletion],
+            m.events_appended[Type(events::EventType::kFundingRefunded)]);
+  // The manual clock stood still, so each settlement was recorded 250 ms
+  // after the deadline: the bucket (0.1, 0.25].
+  const HistogramSnapshot& lag = m.settlement_lag_seconds;
+  EXPECT_EQ(lag.count, 2u);
+  EXPECT_DOUBLE_EQ(lag.sum, 0.5);
+  const size_t bucket = static_cast<size_t>(std::find(lag.bounds.begin(), lag.bounds.end(), 0.25) -
+                                            lag.bounds.begin());
+  ASSERT_LT(bucket, lag.bounds.size());
+  EXPECT_EQ(lag.counts[bucket], 2u);
+}
+
+TEST_F(LifecycleMetricsTest, CountsSettlementsAtStartWithTheirWholeLag) {
+  StartSequencer(log_.get());
+  CreatePost(events::FundingModel::kAllOrNothing);
+  Accept(Fund(1, "bob", 2));
+  sequencer_.reset();
+  clock_.Set(kCloses + std::chrono::hours(24));  // down over the deadline
+  Restart();
+  const SequencerMetrics m = sequencer_->metrics();
+  EXPECT_EQ(m.settlements[kFailed], 1u);
+  EXPECT_EQ(m.refunds[kBySettlement], 1u);
+  EXPECT_EQ(m.refunded_amount[kBySettlement], 2'000u);
+  EXPECT_EQ(m.settlement_lag_seconds.count, 1u);
+  EXPECT_EQ(m.settlement_lag_seconds.counts.back(), 1u);  // above every bound
+  EXPECT_DOUBLE_EQ(m.settlement_lag_seconds.sum, 24 * 3600.0);
+}
+
+TEST(LifecycleTallyTest, AddsOnlyLifecycleEvents) {
+  LifecycleTally tally;
+  const Timestamp closes = kCloses;
+  tally.Add(events::PostFunded{"bob", 1, 1'000}, closes, closes);
+  tally.Add(events::PostDeleted{0, 0}, closes, closes);  // nothing to refund
+  EXPECT_TRUE(tally.empty());
+  tally.Add(events::FundingCancelled{"bob", 7, 1, 1'000}, closes, closes);
+  EXPECT_FALSE(tally.empty());
+  tally.Add(events::PostSettled{events::SettlementOutcome::kFailed, 5'000, 2, 5'000, 2}, closes,
+            closes + std::chrono::milliseconds(3));
+  EXPECT_EQ(tally.settlements[kFailed], 1u);
+  EXPECT_EQ(tally.refunds[kBySettlement], 2u);
+  EXPECT_EQ(tally.refunded_amount[kBySettlement], 5'000u);
+  EXPECT_EQ(tally.cancelled_amount, 1'000u);
+  ASSERT_EQ(tally.settlement_lag_seconds.size(), 1u);
+  EXPECT_DOUBLE_EQ(tally.settlement_lag_seconds[0], 0.003);
+  EXPECT_EQ(RefundCauseName(RefundCause::kSettlement), "settlement");
+  EXPECT_EQ(RefundCauseName(RefundCause::kDeletion), "deletion");
 }
 
 TEST(SequencerMetricsLabelsTest, NamesEverySlotOnce) {
