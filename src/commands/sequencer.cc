@@ -187,6 +187,11 @@ SequencerMetrics Sequencer::metrics() const {
   SequencerMetrics m = counters_.Snapshot();
   m.queue_depth = queue_depth();
   m.queue_capacity = options_.queue_capacity;
+  const std::optional<Timestamp> unsettled = schedule_.pending_deadline();
+  if (options_.count_metrics && unsettled) {
+    const std::chrono::duration<double> overdue = clock_->Now() - *unsettled;
+    m.settlement_overdue_seconds = std::max(0.0, overdue.count());
+  }
   return m;
 }
 

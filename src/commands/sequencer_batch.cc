@@ -70,6 +70,7 @@ std::vector<CommandResult> Sequencer::ProcessBatch(std::vector<Item>& items) {
     batch.fresh.push_back(i);
   }
   CommitBatch(batch, results);
+  schedule_.PublishPending(std::nullopt);  // written or undone: for metrics()
   return results;
 }
 

@@ -122,6 +122,10 @@ struct SequencerMetrics {
   HistogramSnapshot settlement_lag_seconds;
   size_t queue_depth = 0;
   size_t queue_capacity = 0;
+  // How long the earliest deadline of a post not yet durably settled has
+  // passed (now - closes_at), 0 when no deadline has passed. Read from the
+  // settlement schedule's first entry, never from a scan of the posts.
+  double settlement_overdue_seconds = 0;
 
   // Durable writes (group commits) so far.
   uint64_t batches_written() const { return batch_events.count; }
@@ -146,7 +150,7 @@ class SequencerCounters {
   // The lifecycle figures of a durable write (CountWrite counted its events).
   void CountLifecycle(const LifecycleTally& tally);
 
-  // Everything but the queue fields.
+  // Everything but the queue and overdue fields.
   SequencerMetrics Snapshot() const;
 
  private:

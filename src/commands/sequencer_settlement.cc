@@ -2,6 +2,7 @@
 // service's own SettlePost commands in the ordinary batches, and, on start,
 // every post whose deadline passed while the service was down.
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -18,7 +19,8 @@ void Sequencer::Schedule(const PostState& post) {
 
 std::vector<Sequencer::Item> Sequencer::DueSettlements(Timestamp now, size_t max) {
   std::vector<Item> items;
-  std::set<int64_t> taken;  // a post can be in the schedule more than once
+  std::set<int64_t> taken;            // a post can be in the schedule more than once
+  std::optional<Timestamp> settling;  // the earliest deadline taken
   while (items.size() < max) {
     const std::vector<int64_t> due = schedule_.PopDue(now, max - items.size());
     if (due.empty()) break;
@@ -32,8 +34,12 @@ std::vector<Sequencer::Item> Sequencer::DueSettlements(Timestamp now, size_t max
       Submission settle{SettlePost{id}, std::string(kSystemActor),
                         "settlement-" + std::to_string(id), ""};
       items.push_back(Item{std::move(settle), {}, [](const CommandResult&) {}});
+      if (!settling || post.closes_at < *settling) settling = post.closes_at;
     }
   }
+  // For the overdue gauge: these posts are out of the schedule until their
+  // batch is written (ProcessBatch publishes again then).
+  schedule_.PublishPending(settling);
   return items;
 }
 

@@ -20,4 +20,17 @@ std::optional<Timestamp> SettlementSchedule::next_deadline() const {
   return heap_.top().first;
 }
 
+void SettlementSchedule::PublishPending(std::optional<Timestamp> settling) {
+  std::optional<Timestamp> earliest = next_deadline();
+  if (settling && (!earliest || *settling < *earliest)) earliest = settling;
+  pending_us_.store(earliest ? earliest->time_since_epoch().count() : kNoPending,
+                    std::memory_order_relaxed);
+}
+
+std::optional<Timestamp> SettlementSchedule::pending_deadline() const {
+  const int64_t us = pending_us_.load(std::memory_order_relaxed);
+  if (us == kNoPending) return std::nullopt;
+  return Timestamp(std::chrono::microseconds(us));
+}
+
 }  // namespace ledger::commands

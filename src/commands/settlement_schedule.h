@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -29,9 +30,22 @@ class SettlementSchedule {
   std::optional<Timestamp> next_deadline() const;
   size_t size() const { return heap_.size(); }
 
+  // For readers on other threads (metrics): the earliest deadline of a post
+  // not yet durably settled. The thread that owns the schedule publishes it
+  // when it takes due posts for a batch, passing the earliest deadline among
+  // them as `settling` (they are out of the schedule but not yet written),
+  // and after each batch's write, without. The value is next_deadline(), or
+  // `settling` when that is earlier.
+  void PublishPending(std::optional<Timestamp> settling);
+  // Thread-safe. nullopt: nothing is waiting.
+  std::optional<Timestamp> pending_deadline() const;
+
  private:
+  static constexpr int64_t kNoPending = INT64_MAX;
+
   using Entry = std::pair<Timestamp, int64_t>;  // (closes_at, post id)
   std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap_;
+  std::atomic<int64_t> pending_us_{kNoPending};  // microseconds since the epoch
 };
 
 }  // namespace ledger::commands

@@ -177,6 +177,7 @@ TEST_F(LifecycleMetricsTest, CountsSettlementsRefundsByCauseAndCancellations) {
                                             lag.bounds.begin());
   ASSERT_LT(bucket, lag.bounds.size());
   EXPECT_EQ(lag.counts[bucket], 2u);
+  EXPECT_EQ(m.settlement_overdue_seconds, 0);
 }
 
 TEST_F(LifecycleMetricsTest, CountsSettlementsAtStartWithTheirWholeLag) {
@@ -193,6 +194,48 @@ TEST_F(LifecycleMetricsTest, CountsSettlementsAtStartWithTheirWholeLag) {
   EXPECT_EQ(m.settlement_lag_seconds.count, 1u);
   EXPECT_EQ(m.settlement_lag_seconds.counts.back(), 1u);  // above every bound
   EXPECT_DOUBLE_EQ(m.settlement_lag_seconds.sum, 24 * 3600.0);
+  EXPECT_EQ(m.settlement_overdue_seconds, 0);
+}
+
+TEST_F(LifecycleMetricsTest, ShowsHowLongTheEarliestUnsettledDeadlineIsOverdue) {
+  // The sequencer sleeps up to settlement_poll between looks at the
+  // schedule; an hour keeps it asleep while the manual clock jumps past the
+  // deadline, as a stuck or backlogged sequencer would.
+  SequencerOptions options;
+  options.settlement_poll = std::chrono::hours(1);
+  StartSequencer(log_.get(), options);
+  CreatePost(events::FundingModel::kKeepItAll);
+  EditPost later;
+  later.post_id = 1;
+  later.end_date = *ParseDate("2027-01-10");
+  CreatePost(events::FundingModel::kKeepItAll);  // 2 keeps 2026-12-31
+  Accept(Submission{later, "alice", "req-edit", ""});
+  EXPECT_EQ(sequencer_->metrics().settlement_overdue_seconds, 0);  // ahead
+
+  clock_.Set(kCloses + std::chrono::seconds(90));
+  // Post 1's old deadline is a stale entry of the schedule, but post 2's is
+  // due and unsettled.
+  EXPECT_DOUBLE_EQ(sequencer_->metrics().settlement_overdue_seconds, 90.0);
+  clock_.Advance(std::chrono::seconds(30));
+  EXPECT_DOUBLE_EQ(sequencer_->metrics().settlement_overdue_seconds, 120.0);
+
+  // Any command wakes the sequencer, which settles post 2 in that batch.
+  EXPECT_EQ(Run(Fund(2)).status, CommandStatus::kRejected);  // funding_closed
+  EXPECT_TRUE(sequencer_->FindPost(2)->settled());
+  EXPECT_FALSE(sequencer_->FindPost(1)->settled());
+  EXPECT_EQ(sequencer_->metrics().settlement_overdue_seconds, 0);
+}
+
+TEST_F(LifecycleMetricsTest, ShowsNoOverdueWhenNotCounting) {
+  SequencerOptions options;
+  options.count_metrics = false;
+  options.settlement_poll = std::chrono::hours(1);
+  StartSequencer(log_.get(), options);
+  CreatePost(events::FundingModel::kKeepItAll);
+  clock_.Set(kCloses + std::chrono::seconds(90));
+  const SequencerMetrics m = sequencer_->metrics();
+  EXPECT_EQ(m.settlement_overdue_seconds, 0);
+  EXPECT_EQ(m.settlement_lag_seconds.count, 0u);
 }
 
 TEST(LifecycleTallyTest, AddsOnlyLifecycleEvents) {

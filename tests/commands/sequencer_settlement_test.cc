@@ -41,6 +41,25 @@ TEST(SettlementScheduleTest, PopsDuePostsEarliestFirst) {
   EXPECT_EQ(s.next_deadline(), std::nullopt);
 }
 
+TEST(SettlementScheduleTest, PublishesTheEarliestDeadlineNotYetSettled) {
+  SettlementSchedule s;
+  EXPECT_EQ(s.pending_deadline(), std::nullopt);
+  s.Add(1, kCloses);
+  s.Add(2, kCloses + hours(1));
+  EXPECT_EQ(s.pending_deadline(), std::nullopt);  // published only when told
+  s.PublishPending(std::nullopt);
+  EXPECT_EQ(s.pending_deadline(), kCloses);
+  // Post 1 taken for a batch: still pending until that batch is written.
+  ASSERT_EQ(s.PopDue(kCloses, 1), std::vector<int64_t>{1});
+  s.PublishPending(kCloses);
+  EXPECT_EQ(s.pending_deadline(), kCloses);
+  s.PublishPending(std::nullopt);  // written
+  EXPECT_EQ(s.pending_deadline(), kCloses + hours(1));
+  ASSERT_EQ(s.PopDue(kCloses + hours(1), 1), std::vector<int64_t>{2});
+  s.PublishPending(std::nullopt);
+  EXPECT_EQ(s.pending_deadline(), std::nullopt);
+}
+
 class SettlementTest : public testing::SequencerFixture {
  protected:
   void SetUp() override {
