@@ -88,6 +88,57 @@ void AddReadSide(const ApiContext& c, std::vector<MetricFamily>& out) {
                       static_cast<double>(c.workers->capacity())));
 }
 
+// Settlements, refunds and cancellations. Every labelled series exists from
+// the start, at 0, so that dashboards and alerts see them before the first
+// campaign closes.
+void AddLifecycle(const commands::SequencerMetrics& m, std::vector<MetricFamily>& out) {
+  MetricFamily settlements = EmptyFamily(
+      "ledger_settlements_total",
+      "Posts settled at their deadline by the service (PostSettled made durable), by outcome",
+      MetricType::kCounter);
+  for (size_t o = 0; o < commands::kSettlementOutcomeCount; ++o) {
+    AddSample(settlements, static_cast<double>(m.settlements[o]),
+              {Label("outcome", events::OutcomeName(static_cast<events::SettlementOutcome>(o)))});
+  }
+  out.push_back(std::move(settlements));
+
+  MetricFamily refunds =
+      EmptyFamily("ledger_refunds_total",
+                  "Backers refunded (FundingRefunded made durable), by cause: settlement of a "
+                  "failed all_or_nothing post, or deletion of the post",
+                  MetricType::kCounter);
+  MetricFamily refunded = EmptyFamily(
+      "ledger_refunded_amount_total",
+      "Money refunded, in minor units of the currency, by cause as ledger_refunds_total",
+      MetricType::kCounter);
+  for (size_t c = 0; c < commands::kRefundCauseCount; ++c) {
+    const std::string_view cause = commands::RefundCauseName(static_cast<commands::RefundCause>(c));
+    AddSample(refunds, static_cast<double>(m.refunds[c]), {Label("cause", cause)});
+    AddSample(refunded, static_cast<double>(m.refunded_amount[c]), {Label("cause", cause)});
+  }
+  out.push_back(std::move(refunds));
+  out.push_back(std::move(refunded));
+
+  // The same number as ledger_events_appended_total{type="FundingCancelled"},
+  // under the name an operator looks for; counted once.
+  const auto cancelled = static_cast<size_t>(events::EventType::kFundingCancelled);
+  out.push_back(Counter("ledger_cancellations_total",
+                        "Fundings cancelled by their backers (FundingCancelled made durable)",
+                        static_cast<double>(m.events_appended[cancelled])));
+  out.push_back(Counter("ledger_cancelled_amount_total",
+                        "Money of cancelled fundings, in minor units of the currency",
+                        static_cast<double>(m.cancelled_amount)));
+
+  out.push_back(HistogramFamily(
+      "ledger_settlement_lag_seconds",
+      "Settlement lag: recorded_at - closes_at of each PostSettled the service appended",
+      m.settlement_lag_seconds));
+  out.push_back(Gauge("ledger_settlement_overdue_seconds",
+                      "How long the earliest deadline of a post not yet settled has passed "
+                      "(0 when none has)",
+                      m.settlement_overdue_seconds));
+}
+
 }  // namespace
 
 std::string_view BuildVersion() { return kBuildVersion; }
@@ -139,6 +190,8 @@ std::vector<MetricFamily> WriteSideFamilies(const commands::SequencerMetrics& m)
               {Label("type", events::TypeName(static_cast<events::EventType>(t)))});
   }
   out.push_back(std::move(appended));
+
+  AddLifecycle(m, out);
 
   out.push_back(HistogramFamily("ledger_group_commit_commands",
                                 "Commands the sequencer took from its queue per batch",

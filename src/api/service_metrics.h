@@ -21,8 +21,10 @@ namespace ledger::api {
 std::vector<http::MetricFamily> ServiceFamilies(const ApiContext& c);
 
 // The families of the write side: ledger_commands_total,
-// ledger_idempotency_hits_total, ledger_events_appended_total, the group
-// commit and fsync histograms, append failures and the sequencer queue.
+// ledger_idempotency_hits_total, ledger_events_appended_total, the campaign
+// lifecycle (settlements, refunds, cancellations, settlement lag and
+// overdue), the group commit and fsync histograms, append failures and the
+// sequencer queue.
 std::vector<http::MetricFamily> WriteSideFamilies(const commands::SequencerMetrics& m);
 
 // ledger_build_info{version,revision} 1.

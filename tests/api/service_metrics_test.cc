@@ -1,5 +1,7 @@
 #include "api/service_metrics.h"
 
+#include <array>
+#include <chrono>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -61,6 +63,67 @@ TEST(ServiceMetricsTest, WriteSideLabelsEveryCommandOutcomeAndEventType) {
   has("ledger_sequencer_queue_capacity 100");
   EXPECT_TRUE(Contains(text, "# TYPE ledger_commands_total counter")) << text;
   EXPECT_TRUE(Contains(text, "# TYPE ledger_sequencer_queue_depth gauge")) << text;
+}
+
+TEST(ServiceMetricsTest, LifecycleSeriesExistAtZeroBeforeAnythingCloses) {
+  commands::SequencerCounters counters;
+  const std::string text = Text(WriteSideFamilies(counters.Snapshot()));
+  for (const std::string line : {
+           R"(ledger_settlements_total{outcome="successful"} 0)",
+           R"(ledger_settlements_total{outcome="failed"} 0)",
+           R"(ledger_refunds_total{cause="settlement"} 0)",
+           R"(ledger_refunds_total{cause="deletion"} 0)",
+           R"(ledger_refunded_amount_total{cause="settlement"} 0)",
+           R"(ledger_refunded_amount_total{cause="deletion"} 0)",
+           "ledger_cancellations_total 0",
+           "ledger_cancelled_amount_total 0",
+           "ledger_settlement_lag_seconds_count 0",
+           "ledger_settlement_overdue_seconds 0",
+       }) {
+    EXPECT_TRUE(Contains(text, line + "\n")) << line << "\n" << text;
+  }
+}
+
+TEST(ServiceMetricsTest, LifecycleCountsSettlementsRefundsCancellationsAndLag) {
+  commands::SequencerCounters counters;
+  commands::LifecycleTally settled;  // a failed all_or_nothing post and a success
+  const Timestamp closes = Timestamp(std::chrono::seconds(1'800'000'000));
+  settled.Add(events::PostSettled{events::SettlementOutcome::kFailed, 7'000, 2, 7'000, 2}, closes,
+              closes + std::chrono::milliseconds(2));
+  settled.Add(events::PostSettled{events::SettlementOutcome::kSuccessful, 9'000, 3, 0, 0}, closes,
+              closes + std::chrono::seconds(40));
+  counters.CountLifecycle(settled);
+  commands::LifecycleTally deleted;
+  deleted.Add(events::PostDeleted{5'000, 1}, closes, closes);
+  deleted.Add(events::FundingCancelled{"bob", 12, 2, 2'000}, closes, closes);
+  counters.CountLifecycle(deleted);
+  std::array<uint64_t, events::kEventTypeCount> by_type{};
+  by_type[static_cast<size_t>(events::EventType::kFundingCancelled)] = 1;
+  counters.CountWrite(by_type, 0.001);
+  commands::SequencerMetrics m = counters.Snapshot();
+  m.settlement_overdue_seconds = 75.5;
+
+  const std::string text = Text(WriteSideFamilies(m));
+  const auto has = [&text](const std::string& line) {
+    EXPECT_TRUE(Contains(text, line + "\n")) << line << "\n" << text;
+  };
+  has(R"(ledger_settlements_total{outcome="successful"} 1)");
+  has(R"(ledger_settlements_total{outcome="failed"} 1)");
+  has(R"(ledger_refunds_total{cause="settlement"} 2)");
+  has(R"(ledger_refunds_total{cause="deletion"} 1)");
+  has(R"(ledger_refunded_amount_total{cause="settlement"} 7000)");
+  has(R"(ledger_refunded_amount_total{cause="deletion"} 5000)");
+  has("ledger_cancellations_total 1");
+  has("ledger_cancelled_amount_total 2000");
+  has(R"(ledger_settlement_lag_seconds_bucket{le="0.001"} 0)");
+  has(R"(ledger_settlement_lag_seconds_bucket{le="0.0025"} 1)");
+  has(R"(ledger_settlement_lag_seconds_bucket{le="30"} 1)");
+  has(R"(ledger_settlement_lag_seconds_bucket{le="60"} 2)");
+  has(R"(ledger_settlement_lag_seconds_bucket{le="+Inf"} 2)");
+  has("ledger_settlement_lag_seconds_count 2");
+  has("ledger_settlement_overdue_seconds 75.5");
+  EXPECT_TRUE(Contains(text, "# TYPE ledger_settlement_lag_seconds histogram")) << text;
+  EXPECT_TRUE(Contains(text, "# TYPE ledger_settlement_overdue_seconds gauge")) << text;
 }
 
 TEST(ServiceMetricsTest, BuildInfoIsOneWithVersionAndRevision) {
