@@ -1,11 +1,14 @@
 // What the instrumentation adds to each request, measured alone: the HTTP
 // metrics of one answered request, the sequencer's counts for one command
-// (and for one batch write, shared by the batch), one access log line, and
+// (and for one batch write, shared by the batch; and the lifecycle figures of
+// a fund batch and of a settlement), one access log line, and
 // one scrape of /metrics' service families. docs/performance.md compares
 // these with the CPU one funding costs.
 //
 //   build/bench/instrumentation_bench --benchmark_repetitions=5
 #include <array>
+#include <chrono>
+#include <optional>
 
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
@@ -13,6 +16,7 @@
 
 #include "api/service_metrics.h"
 #include "commands/sequencer_metrics.h"
+#include "commands/settlement_schedule.h"
 #include "common/log.h"
 #include "http/metrics.h"
 
@@ -46,6 +50,39 @@ void BM_SequencerCountBatchWrite(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_SequencerCountBatchWrite);
+
+// What a batch of fundings pays for the campaign lifecycle metrics (issue
+// 14): an empty tally in its scratch, the test that finds nothing to count,
+// and the two publications of the earliest unsettled deadline (when due
+// posts are taken, and after the write) from a schedule of 1 000 posts.
+void BM_LifecycleOfAFundBatch(benchmark::State& state) {
+  commands::SettlementSchedule schedule;
+  const Timestamp first = Timestamp(std::chrono::seconds(1'800'000'000));
+  for (int64_t id = 1; id <= 1'000; ++id) schedule.Add(id, first + std::chrono::hours(id));
+  for (auto _ : state) {
+    commands::LifecycleTally tally;
+    benchmark::DoNotOptimize(tally);
+    schedule.PublishPending(std::nullopt);
+    if (!tally.empty()) state.SkipWithError("a fund batch has lifecycle figures");
+    schedule.PublishPending(std::nullopt);
+  }
+}
+BENCHMARK(BM_LifecycleOfAFundBatch);
+
+// The same for a batch that settled a post, refunding 100 backers: the
+// tally of its PostSettled and counting it (three counters, one histogram).
+void BM_LifecycleOfASettlementBatch(benchmark::State& state) {
+  commands::SequencerCounters counters;
+  const Timestamp closes = Timestamp(std::chrono::seconds(1'800'000'000));
+  const events::EventData settled =
+      events::PostSettled{events::SettlementOutcome::kFailed, 100'000, 100, 100'000, 100};
+  for (auto _ : state) {
+    commands::LifecycleTally tally;
+    tally.Add(settled, closes, closes + std::chrono::milliseconds(2));
+    counters.CountLifecycle(tally);
+  }
+}
+BENCHMARK(BM_LifecycleOfASettlementBatch);
 
 // The access line of a funding, as server.cc writes it, into a file.
 void BM_AccessLogLine(benchmark::State& state) {
