@@ -19,7 +19,7 @@ Decision Reject(RejectReason reason, std::string field, std::string detail) {
 
 RefundTotals AppendRefunds(const PostState& post, std::vector<NewEvent>& events) {
   // In backer order, so that the same state always yields the same events.
-  std::vector<const std::pair<const std::string, BackerTotal>*> backers;
+  std::vector<const std::pair<const std::string, BackerState>*> backers;
   backers.reserve(post.backers.size());
   for (const auto& entry : post.backers) backers.push_back(&entry);
   std::sort(backers.begin(), backers.end(),
@@ -294,7 +294,8 @@ Decision DecideFund(const PostState* post, const FundPost& c, const DecideContex
   if (amount) {
     total = CheckedAdd(post->total_funded, *amount);
     const auto it = post->backers.find(std::string(ctx.actor));
-    const BackerTotal current = it == post->backers.end() ? BackerTotal{} : it->second;
+    const BackerTotal current =
+        it == post->backers.end() ? BackerTotal{} : static_cast<const BackerTotal&>(it->second);
     if (post->max_fundings_per_backer && current.fundings >= *post->max_fundings_per_backer) {
       return Reject(RejectReason::kFundingLimitReached, "",
                     "this post takes at most " + std::to_string(*post->max_fundings_per_backer) +

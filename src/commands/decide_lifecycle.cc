@@ -20,12 +20,12 @@ Decision DecideCancel(const PostState* post, const CancelFunding& c, const Decid
   if (post->deleted) {
     return Reject(RejectReason::kPostDeleted, "", "the post was deleted");
   }
-  const auto live = post->live_fundings.find(c.funding_position);
+  const LiveFunding* live = post->live_fundings.Find(c.funding_position);
   const auto cancelled = post->cancelled_fundings.find(c.funding_position);
   const auto refunded = post->refunded_fundings.find(c.funding_position);
   const std::string* backer = nullptr;
-  if (live != post->live_fundings.end()) {
-    backer = &live->second.backer;
+  if (live != nullptr) {
+    backer = &live->backer;
   } else if (cancelled != post->cancelled_fundings.end()) {
     backer = &cancelled->second;
   } else if (refunded != post->refunded_fundings.end()) {
@@ -48,15 +48,14 @@ Decision DecideCancel(const PostState* post, const CancelFunding& c, const Decid
                   "funding closed at the end of " + FormatDate(post->end_date) +
                       "; a funding can be cancelled only before");
   }
-  if (live == post->live_fundings.end()) {
+  if (live == nullptr) {
     return Reject(RejectReason::kFundingClosed, "",
                   "the funding at position " + std::to_string(c.funding_position) +
                       " was refunded when the post closed");
   }
   Decision d;
-  d.events.push_back(
-      NewEvent{post->id, events::FundingCancelled{*backer, c.funding_position, live->second.units,
-                                                  live->second.amount}});
+  d.events.push_back(NewEvent{
+      post->id, events::FundingCancelled{*backer, c.funding_position, live->units, live->amount}});
   return d;
 }
 

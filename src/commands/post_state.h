@@ -23,6 +23,14 @@ struct BackerTotal {
   bool operator==(const BackerTotal&) const = default;
 };
 
+// A backer's live totals and the positions of their live fundings, ascending:
+// what a refund returns, found without walking every funding of the post.
+struct BackerState : BackerTotal {
+  std::vector<int64_t> live_positions;
+
+  bool operator==(const BackerState&) const = default;
+};
+
 // One live PostFunded event, by its log position: what a cancellation names.
 struct LiveFunding {
   std::string backer;
@@ -30,6 +38,40 @@ struct LiveFunding {
   int64_t amount = 0;
 
   bool operator==(const LiveFunding&) const = default;
+};
+
+// The live fundings of a post by position. Positions only grow, so a new
+// funding is appended to a vector; a cancelled or refunded one is marked gone
+// and the vector is compacted once half of it is gone. Against a std::map:
+// no allocation and no rebalancing per funding (the fund path's hottest
+// work in Apply), lookups by binary search.
+class LiveFundings {
+ public:
+  // nullptr when no live funding has that position.
+  const LiveFunding* Find(int64_t position) const;
+  // Adds a funding after every earlier one; false (nothing added) when
+  // `position` does not follow the last position added.
+  bool Append(int64_t position, LiveFunding funding);
+  // Ends the live funding at `position`; false when there is none.
+  bool Remove(int64_t position);
+  size_t size() const { return live_; }
+  bool empty() const { return live_ == 0; }
+  // The live positions, ascending.
+  std::vector<int64_t> Positions() const;
+  // Equal when the same fundings are live, however they are laid out.
+  bool operator==(const LiveFundings& other) const;
+
+ private:
+  struct Slot {
+    int64_t position = 0;
+    LiveFunding funding;
+    bool live = true;
+  };
+  std::vector<Slot>::const_iterator Locate(int64_t position) const;
+  void CompactIfSparse();
+
+  std::vector<Slot> slots_;  // by position, ascending
+  size_t live_ = 0;
 };
 
 // The post aggregate: everything Decide needs, folded from the post's stream.
@@ -53,8 +95,8 @@ struct PostState {
   std::optional<events::SettlementOutcome> settlement;   // set by PostSettled
   int64_t total_funded = 0;                              // sum of live fundings
   int64_t funding_count = 0;                             // live PostFunded events
-  std::unordered_map<std::string, BackerTotal> backers;  // live fundings by backer
-  std::map<int64_t, LiveFunding> live_fundings;          // by the PostFunded's position
+  std::unordered_map<std::string, BackerState> backers;  // live fundings by backer
+  LiveFundings live_fundings;                            // by the PostFunded's position
   std::map<int64_t, std::string> cancelled_fundings;     // position -> backer
   std::map<int64_t, std::string> refunded_fundings;      // position -> backer
 

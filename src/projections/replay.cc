@@ -185,7 +185,7 @@ int64_t CopyBackers(pqxx::work& tx, const std::string& schema,
                       std::vector<std::string>{"post_id", "backer", "units", "amount", "fundings"}};
   // In primary-key order (byte order is the order of the C and C.UTF-8
   // collations): the key's index build then finds its input sorted.
-  std::vector<const std::pair<const std::string, commands::BackerTotal>*> sorted;
+  std::vector<const std::pair<const std::string, commands::BackerState>*> sorted;
   for (const commands::PostState& p : posts) {
     if (!IsLive(p)) continue;
     sorted.clear();
@@ -193,7 +193,7 @@ int64_t CopyBackers(pqxx::work& tx, const std::string& schema,
     std::sort(sorted.begin(), sorted.end(),
               [](const auto* a, const auto* b) { return a->first < b->first; });
     for (const auto* entry : sorted) {
-      const commands::BackerTotal& total = entry->second;
+      const commands::BackerState& total = entry->second;
       out << std::make_tuple(p.id, entry->first, total.units, total.amount, total.fundings);
       ++rows;
     }

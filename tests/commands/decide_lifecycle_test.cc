@@ -50,7 +50,7 @@ class LifecycleDecideTest : public testing::DecideTest {
     const Decision d = Run(h, FundPost{kPostId, units}, backer);
     EXPECT_TRUE(IsAccepted(d));
     h.AppendAll(d.events, now_);
-    return h.state().live_fundings.rbegin()->first;
+    return h.state().live_fundings.Positions().back();
   }
 
   Decision Cancel(const PostHistory& h, int64_t position, std::string_view actor) const {

@@ -62,7 +62,8 @@ TEST_F(LifecycleTest, FundingsAreLiveByPosition) {
   Fund("bob", 1, 10'000);
   EXPECT_TRUE(state_.ever_funded);
   ASSERT_EQ(state_.live_fundings.size(), 2u);
-  EXPECT_EQ(state_.live_fundings.at(first), (LiveFunding{"bob", 2, 20'000}));
+  ASSERT_NE(state_.live_fundings.Find(first), nullptr);
+  EXPECT_EQ(*state_.live_fundings.Find(first), (LiveFunding{"bob", 2, 20'000}));
 }
 
 TEST_F(LifecycleTest, CancellationTakesBackOneFunding) {
@@ -76,7 +77,7 @@ TEST_F(LifecycleTest, CancellationTakesBackOneFunding) {
   EXPECT_EQ(state_.funding_count, 2);
   EXPECT_EQ(state_.participant_count(), 2);
   EXPECT_EQ(state_.backers.at("bob"), (BackerTotal{1, 10'000, 1}));
-  EXPECT_EQ(state_.live_fundings.count(first), 0u);
+  EXPECT_EQ(state_.live_fundings.Find(first), nullptr);
   EXPECT_TRUE(state_.ever_funded);
 }
 
@@ -117,7 +118,7 @@ TEST_F(LifecycleTest, ARefundEndsEveryLiveFundingOfItsBacker) {
   Fund("bob", 1, 10'000);
   ASSERT_OK(Next(FundingRefunded{"bob", 3, 30'000}));
   ASSERT_EQ(state_.live_fundings.size(), 1u);
-  EXPECT_EQ(state_.live_fundings.begin()->first, carols);
+  EXPECT_EQ(state_.live_fundings.Positions(), std::vector<int64_t>{carols});
 }
 
 TEST_F(LifecycleTest, SettlesASuccessfulPost) {
@@ -215,6 +216,44 @@ TEST_F(LifecycleTest, ADeletedPostIsNeverSettled) {
   ASSERT_OK(Next(PostDeleted{0, 0}));
   EXPECT_TRUE(
       IsCorruption(NextAt(PostSettled{SettlementOutcome::kFailed, 0, 0, 0, 0}, kAfterDeadline)));
+}
+
+TEST(LiveFundingsTest, AppendsInOrderFindsAndRemoves) {
+  LiveFundings f;
+  EXPECT_TRUE(f.Append(3, LiveFunding{"bob", 1, 10}));
+  EXPECT_TRUE(f.Append(7, LiveFunding{"amy", 2, 20}));
+  EXPECT_FALSE(f.Append(7, LiveFunding{"amy", 2, 20}));  // not after the last one
+  EXPECT_FALSE(f.Append(5, LiveFunding{"cat", 1, 10}));
+  EXPECT_EQ(f.size(), 2u);
+  ASSERT_NE(f.Find(7), nullptr);
+  EXPECT_EQ(*f.Find(7), (LiveFunding{"amy", 2, 20}));
+  EXPECT_EQ(f.Find(5), nullptr);
+  EXPECT_TRUE(f.Remove(3));
+  EXPECT_FALSE(f.Remove(3));
+  EXPECT_EQ(f.Find(3), nullptr);
+  EXPECT_EQ(f.Positions(), std::vector<int64_t>{7});
+}
+
+TEST(LiveFundingsTest, CompactsWithoutChangingWhatIsLive) {
+  LiveFundings f;
+  LiveFundings expected;
+  for (int64_t p = 1; p <= 1'000; ++p) {
+    ASSERT_TRUE(f.Append(p, LiveFunding{"b" + std::to_string(p % 7), p, p}));
+    if (p % 3 == 0) {
+      ASSERT_TRUE(expected.Append(p, LiveFunding{"b" + std::to_string(p % 7), p, p}));
+    }
+  }
+  // Removing two thirds compacts along the way; lookups stay right.
+  for (int64_t p = 1; p <= 1'000; ++p) {
+    if (p % 3 != 0) {
+      ASSERT_TRUE(f.Remove(p));
+    }
+  }
+  EXPECT_EQ(f.size(), 333u);
+  EXPECT_EQ(f, expected);
+  for (int64_t p = 1; p <= 1'000; ++p) EXPECT_EQ(f.Find(p) != nullptr, p % 3 == 0) << p;
+  EXPECT_TRUE(f.Append(1'001, LiveFunding{"z", 1, 1}));
+  EXPECT_FALSE(f == expected);
 }
 
 }  // namespace

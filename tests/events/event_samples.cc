@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
   if (!first_of_post_4 || first_of_post_4->live_fundings.empty()) {
     return Fail("post 4 has no live funding to cancel");
   }
-  run(commands::CancelFunding{4, first_of_post_4->live_fundings.begin()->first}, "bob", "");
+  run(commands::CancelFunding{4, first_of_post_4->live_fundings.Positions().front()}, "bob", "");
   // Both deadlines pass: post 4 fails and refunds, post 5 succeeds.
   clock.Set(*ParseTimestamp("2027-01-01T00:00:00.000000Z"));
   run(commands::SettlePost{4}, std::string(commands::kSystemActor), "");
