@@ -1,5 +1,8 @@
 #include "app/event_filter.h"
 
+#include <optional>
+#include <string>
+
 #include "commands/limits.h"
 #include "common/ascii.h"
 #include "common/time_format.h"
@@ -23,13 +26,20 @@ std::string Pad(std::string text, int width, bool right) {
                : text + std::string(static_cast<size_t>(missing), ' ');
 }
 
+// A funding limit as the events command prints it: the number, or "none".
+std::string LimitText(const std::optional<int64_t>& limit) {
+  return limit ? std::to_string(*limit) : "none";
+}
+
 struct DataText {
   std::string operator()(const events::PostCreated& e) const {
     return "title=" + QuoteForTerminal(e.title) + " uploader=" + QuoteForTerminal(e.uploader) +
            " owner=" + QuoteForTerminal(e.owner) +
            " target_amount=" + std::to_string(e.target_amount) +
            " funding_unit=" + std::to_string(e.funding_unit) +
-           " end_date=" + FormatDate(e.end_date);
+           " end_date=" + FormatDate(e.end_date) +
+           " funding_model=" + std::string(events::FundingModelName(e.funding_model)) +
+           " max_fundings_per_backer=" + LimitText(e.max_fundings_per_backer);
   }
   std::string operator()(const events::PostEdited& e) const {
     std::string out;
@@ -44,6 +54,11 @@ struct DataText {
     if (e.description) add("description", QuoteForTerminal(*e.description));
     if (e.funding_unit) add("funding_unit", std::to_string(*e.funding_unit));
     if (e.end_date) add("end_date", FormatDate(*e.end_date));
+    if (e.funding_model) {
+      add("funding_model", std::string(events::FundingModelName(*e.funding_model)));
+    }
+    if (e.max_fundings_per_backer)
+      add("max_fundings_per_backer", LimitText(*e.max_fundings_per_backer));
     return out;
   }
   std::string operator()(const events::PostDeleted& e) const {

@@ -171,7 +171,7 @@ int EventsCommand(const std::vector<std::string>& args, std::ostream& out, std::
       {"to", "N", "up to this log position (default: the head; with --follow, for ever)"},
       {"type", "TYPES",
        "only these event types, comma-separated (PostCreated, PostEdited, PostDeleted, "
-       "PostFunded, FundingRefunded)"},
+       "PostFunded, FundingRefunded, FundingCancelled, PostSettled)"},
       {"since", "TIME",
        "only events recorded at or after TIME: YYYY-MM-DD (midnight UTC), "
        "YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DDTHH:MM:SS.ffffffZ"},

@@ -111,6 +111,31 @@ TEST(EventFilterTest, TableRowsQuoteTextFromTheLog) {
   EXPECT_EQ(text.find('\x1b'), std::string::npos);
 }
 
+TEST(EventFilterTest, TableRowsShowTheLifecycle) {
+  events::Event created = Funded(1, "2026-11-21T10:00:00.000000Z");
+  events::PostCreated data;
+  data.title = "t";
+  data.end_date = *ParseDate("2030-12-31");
+  data.funding_model = events::FundingModel::kAllOrNothing;
+  data.max_fundings_per_backer = 1;
+  created.data = data;
+  EXPECT_NE(TableRow(created).find("funding_model=all_or_nothing max_fundings_per_backer=1"),
+            std::string::npos)
+      << TableRow(created);
+  events::Event edited = Funded(2, "2026-11-21T10:00:00.000000Z");
+  events::PostEdited edit;
+  edit.max_fundings_per_backer = std::optional<int64_t>{};  // the limit removed
+  edited.data = edit;
+  EXPECT_NE(TableRow(edited).find("max_fundings_per_backer=none"), std::string::npos)
+      << TableRow(edited);
+  events::Event settled = Funded(3, "2026-11-21T10:00:00.000000Z");
+  settled.data = events::PostSettled{events::SettlementOutcome::kFailed, 4'000, 2, 4'000, 2};
+  EXPECT_NE(TableRow(settled).find("outcome=failed total_funded=4000 participant_count=2 "
+                                   "refunded_amount=4000 refunded_backers=2"),
+            std::string::npos)
+      << TableRow(settled);
+}
+
 TEST(EventFilterTest, QuotesControlCharactersAndKeepsUtf8) {
   EXPECT_EQ(QuoteForTerminal("a\tb\\c\x7f"), R"("a\x09b\\c\x7f")");
   EXPECT_EQ(QuoteForTerminal("취미"), "\"취미\"");
