@@ -294,12 +294,13 @@ Decision DecideFund(const PostState* post, const FundPost& c, const DecideContex
   if (amount) {
     total = CheckedAdd(post->total_funded, *amount);
     const auto it = post->backers.find(std::string(ctx.actor));
-    const BackerTotal current =
-        it == post->backers.end() ? BackerTotal{} : static_cast<const BackerTotal&>(it->second);
-    if (post->max_fundings_per_backer && current.fundings >= *post->max_fundings_per_backer) {
+    // The totals alone (not the backer's positions).
+    const BackerTotal current = it == post->backers.end() ? BackerTotal{} : BackerTotal(it->second);
+    if (const std::optional<int64_t> limit = post->max_fundings_per_backer;
+        limit && current.fundings >= *limit) {
       return Reject(RejectReason::kFundingLimitReached, "",
-                    "this post takes at most " + std::to_string(*post->max_fundings_per_backer) +
-                        " live fundings per backer");
+                    "this post takes at most " + std::to_string(*limit) + " live " +
+                        (*limit == 1 ? "funding" : "fundings") + " per backer");
     }
     backer_units = CheckedAdd(current.units, c.units);
     backer_amount = CheckedAdd(current.amount, *amount);
