@@ -41,6 +41,14 @@ struct IdempotencyWrite {
   IdempotencyRecord record;
 };
 
+// One change to the sequencer's durable state, a key-value space kept beside
+// the events (commands/state_codec.h owns its keys and values; the log only
+// stores them).
+struct StateWrite {
+  std::string key;
+  std::optional<std::string> value;  // nullopt deletes the key
+};
+
 // The narrow interface of the durable log, so that a second backend (see
 // the architecture brief) can stand behind the same calls. Reads are safe
 // from any thread; Append has one caller at a time (the sequencer).
@@ -56,8 +64,17 @@ class EventLog {
   // consecutive and each prev_hash is the previous event's hash (the first
   // one's is Head().hash). `events` may be empty when only idempotency
   // records are written.
+  // `state` is applied in order in the same atomic write, so the stored
+  // state always follows exactly the events stored with it.
   virtual Status Append(std::span<const EncodedEvent> events,
-                        std::span<const IdempotencyWrite> idempotency) = 0;
+                        std::span<const IdempotencyWrite> idempotency,
+                        std::span<const StateWrite> state) = 0;
+  // Events and idempotency records alone (tools and tests that write a log
+  // without a sequencer's state).
+  Status Append(std::span<const EncodedEvent> events,
+                std::span<const IdempotencyWrite> idempotency) {
+    return Append(events, idempotency, {});
+  }
 
   // Calls fn(position, record) for every stored event with from <= position
   // <= to, in order, until fn returns false.
@@ -70,6 +87,19 @@ class EventLog {
 
   virtual Result<std::optional<IdempotencyRecord>> FindIdempotency(std::string_view actor,
                                                                    std::string_view key) const = 0;
+
+  // The sequencer's durable state. ReadState: the value of `key`, nullopt
+  // when absent. ScanState: fn(key, value) for every key with from <= key <
+  // to (an empty `to`: no upper bound), in key order, until fn returns false.
+  virtual Result<std::optional<std::string>> ReadState(std::string_view key) const = 0;
+  virtual Status ScanState(
+      std::string_view from, std::string_view to,
+      const std::function<bool(std::string_view key, std::string_view value)>& fn) const = 0;
+  // Rebuilding the state from the log: ClearState removes every state key,
+  // WriteState applies `writes` in order in one atomic write, fsync'd when
+  // `sync`. Neither touches the events.
+  virtual Status ClearState() = 0;
+  virtual Status WriteState(std::span<const StateWrite> writes, bool sync) = 0;
 };
 
 // Checks that decoded `event` comes right after `previous` in the chain: its

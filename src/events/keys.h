@@ -15,10 +15,12 @@ namespace ledger::events {
 //   idempotency    actor length (4) | actor | key            idempotency record
 //   meta           "head"                                    position (8) | hash (32)
 //   meta           "format"                                  kLogFormat
+//   state          the sequencer's state (commands/state_codec.h)
 inline constexpr std::string_view kEventsFamily = "events";
 inline constexpr std::string_view kStreamsFamily = "streams";
 inline constexpr std::string_view kIdempotencyFamily = "idempotency";
 inline constexpr std::string_view kMetaFamily = "meta";
+inline constexpr std::string_view kStateFamily = "state";
 inline constexpr std::string_view kHeadKey = "head";
 inline constexpr std::string_view kFormatKey = "format";
 inline constexpr std::string_view kLogFormat = "funding-ledger-log/1";

@@ -1,5 +1,6 @@
 #include "events/rocks_log.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -87,6 +88,15 @@ Result<std::unique_ptr<RocksEventLog>> RocksEventLog::Open(const std::string& di
   families.emplace_back(std::string(kStreamsFamily), streams_options);
   families.emplace_back(std::string(kIdempotencyFamily), cf_options);
   families.emplace_back(std::string(kMetaFamily), cf_options);
+  // The state family came after the others: a read-only view of an older log
+  // has none (and may not create it).
+  bool with_state = true;
+  if (options.read_only || secondary) {
+    std::vector<std::string> names;
+    const rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(db_options, dir, &names);
+    with_state = !listed.ok() || std::find(names.begin(), names.end(), kStateFamily) != names.end();
+  }
+  if (with_state) families.emplace_back(std::string(kStateFamily), cf_options);
 
   std::unique_ptr<RocksEventLog> log(new RocksEventLog());
   log->read_only_ = options.read_only || secondary;
@@ -110,6 +120,7 @@ Result<std::unique_ptr<RocksEventLog>> RocksEventLog::Open(const std::string& di
   log->streams_ = log->handles_[2];
   log->idempotency_ = log->handles_[3];
   log->meta_ = log->handles_[4];
+  if (with_state) log->state_ = log->handles_[5];
   LEDGER_RETURN_IF_ERROR(log->CheckOnOpen(options).WithContext("opening the event log in " + dir));
   return log;
 }
@@ -238,7 +249,8 @@ LogHead RocksEventLog::Head() const {
 }
 
 Status RocksEventLog::Append(std::span<const EncodedEvent> events,
-                             std::span<const IdempotencyWrite> idempotency) {
+                             std::span<const IdempotencyWrite> idempotency,
+                             std::span<const StateWrite> state) {
   if (read_only_) {
     return Status::FailedPrecondition("the event log is open read-only");
   }
@@ -272,6 +284,7 @@ Status RocksEventLog::Append(std::span<const EncodedEvent> events,
     LEDGER_RETURN_IF_ERROR(FromRocks(batch.Put(meta_, ToSlice(kHeadKey), ToSlice(EncodeHead(head))),
                                      "batching the head"));
   }
+  LEDGER_RETURN_IF_ERROR(BatchState(state, batch));
   rocksdb::WriteOptions wo;
   wo.sync = true;
   LEDGER_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch), "appending to the event log"));
@@ -335,6 +348,60 @@ Result<std::optional<IdempotencyRecord>> RocksEventLog::FindIdempotency(
   LEDGER_RETURN_IF_ERROR(FromRocks(s, "reading an idempotency record"));
   LEDGER_ASSIGN_OR_RETURN(IdempotencyRecord record, DecodeIdempotencyRecord(value));
   return std::optional<IdempotencyRecord>(std::move(record));
+}
+
+Result<std::optional<std::string>> RocksEventLog::ReadState(std::string_view key) const {
+  if (state_ == nullptr) return std::optional<std::string>();
+  std::string value;
+  const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), state_, ToSlice(key), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  LEDGER_RETURN_IF_ERROR(FromRocks(s, "reading the sequencer state"));
+  return std::optional<std::string>(std::move(value));
+}
+
+Status RocksEventLog::ScanState(
+    std::string_view from, std::string_view to,
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  if (state_ == nullptr) return Status::Ok();
+  rocksdb::ReadOptions ro;
+  const rocksdb::Slice upper = ToSlice(to);
+  if (!to.empty()) ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, state_));
+  for (it->Seek(ToSlice(from)); it->Valid(); it->Next()) {
+    if (!fn(ToView(it->key()), ToView(it->value()))) break;
+  }
+  return FromRocks(it->status(), "scanning the sequencer state");
+}
+
+Status RocksEventLog::ClearState() {
+  if (read_only_) return Status::FailedPrecondition("the event log is open read-only");
+  // Every state key is shorter than this bound's first byte allows.
+  const std::string end(1, '\xff');
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->DeleteRange(wo, state_, rocksdb::Slice(), ToSlice(end)),
+                   "clearing the sequencer state");
+}
+
+Status RocksEventLog::WriteState(std::span<const StateWrite> writes, bool sync) {
+  if (read_only_) return Status::FailedPrecondition("the event log is open read-only");
+  rocksdb::WriteBatch batch;
+  LEDGER_RETURN_IF_ERROR(BatchState(writes, batch));
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  return FromRocks(db_->Write(wo, &batch), "writing the sequencer state");
+}
+
+Status RocksEventLog::BatchState(std::span<const StateWrite> writes,
+                                 rocksdb::WriteBatch& batch) const {
+  for (const StateWrite& w : writes) {
+    LEDGER_CHECK(!w.key.empty() && static_cast<uint8_t>(w.key.front()) != 0xFF,
+                 "state keys are non-empty and below 0xff");
+    const rocksdb::Status s = w.value ? batch.Put(state_, ToSlice(w.key), ToSlice(*w.value))
+                                      : batch.Delete(state_, ToSlice(w.key));
+    LEDGER_RETURN_IF_ERROR(FromRocks(s, "batching the sequencer state"));
+  }
+  return Status::Ok();
 }
 
 }  // namespace ledger::events

@@ -10,6 +10,7 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace ledger::events {
@@ -42,15 +43,23 @@ class RocksEventLog final : public EventLog {
   RocksEventLog(const RocksEventLog&) = delete;
   RocksEventLog& operator=(const RocksEventLog&) = delete;
 
+  using EventLog::Append;
+
   LogHead Head() const override;
-  Status Append(std::span<const EncodedEvent> events,
-                std::span<const IdempotencyWrite> idempotency) override;
+  Status Append(std::span<const EncodedEvent> events, std::span<const IdempotencyWrite> idempotency,
+                std::span<const StateWrite> state) override;
   Status ScanRecords(int64_t from, int64_t to,
                      const std::function<bool(int64_t, std::string_view)>& fn) const override;
   Status StreamPositions(int64_t stream, int64_t from_version, size_t max_count,
                          std::vector<int64_t>* positions) const override;
   Result<std::optional<IdempotencyRecord>> FindIdempotency(std::string_view actor,
                                                            std::string_view key) const override;
+  Result<std::optional<std::string>> ReadState(std::string_view key) const override;
+  Status ScanState(
+      std::string_view from, std::string_view to,
+      const std::function<bool(std::string_view, std::string_view)>& fn) const override;
+  Status ClearState() override;
+  Status WriteState(std::span<const StateWrite> writes, bool sync) override;
 
   // Secondary instances: reads what the primary has written since the last
   // catch-up and moves Head() there (checking, as on open, that the head
@@ -72,6 +81,7 @@ class RocksEventLog final : public EventLog {
   // Reads the head record and checks the newest stored event is at its
   // position.
   Result<LogHead> ReadHead() const;
+  Status BatchState(std::span<const StateWrite> writes, rocksdb::WriteBatch& batch) const;
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; see destructor
@@ -79,6 +89,9 @@ class RocksEventLog final : public EventLog {
   rocksdb::ColumnFamilyHandle* streams_ = nullptr;
   rocksdb::ColumnFamilyHandle* idempotency_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  // nullptr only in a read-only view of a log written before the state
+  // existed: it reads as empty.
+  rocksdb::ColumnFamilyHandle* state_ = nullptr;
   bool read_only_ = false;
   bool secondary_ = false;
 

@@ -48,9 +48,12 @@ class ControlledLog final : public events::EventLog {
     return appends_;
   }
 
+  using events::EventLog::Append;
+
   events::LogHead Head() const override { return real_->Head(); }
   Status Append(std::span<const events::EncodedEvent> events,
-                std::span<const events::IdempotencyWrite> idempotency) override {
+                std::span<const events::IdempotencyWrite> idempotency,
+                std::span<const events::StateWrite> state) override {
     {
       std::unique_lock lock(mu_);
       ++waiting_;
@@ -63,7 +66,7 @@ class ControlledLog final : public events::EventLog {
         return Status::IOError("injected: fsync failed");
       }
     }
-    return real_->Append(events, idempotency);
+    return real_->Append(events, idempotency, state);
   }
   Status ScanRecords(int64_t from, int64_t to,
                      const std::function<bool(int64_t, std::string_view)>& fn) const override {
@@ -76,6 +79,18 @@ class ControlledLog final : public events::EventLog {
   Result<std::optional<events::IdempotencyRecord>> FindIdempotency(
       std::string_view actor, std::string_view key) const override {
     return real_->FindIdempotency(actor, key);
+  }
+  Result<std::optional<std::string>> ReadState(std::string_view key) const override {
+    return real_->ReadState(key);
+  }
+  Status ScanState(
+      std::string_view from, std::string_view to,
+      const std::function<bool(std::string_view, std::string_view)>& fn) const override {
+    return real_->ScanState(from, to, fn);
+  }
+  Status ClearState() override { return real_->ClearState(); }
+  Status WriteState(std::span<const events::StateWrite> writes, bool sync) override {
+    return real_->WriteState(writes, sync);
   }
 
  private:

@@ -25,8 +25,9 @@ inline void WithRawLog(
     const std::function<void(rocksdb::DB&, rocksdb::ColumnFamilyHandle*)>& change) {
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
-  for (const std::string_view name : {events::kEventsFamily, events::kStreamsFamily,
-                                      events::kIdempotencyFamily, events::kMetaFamily}) {
+  for (const std::string_view name :
+       {events::kEventsFamily, events::kStreamsFamily, events::kIdempotencyFamily,
+        events::kMetaFamily, events::kStateFamily}) {
     families.emplace_back(std::string(name), rocksdb::ColumnFamilyOptions());
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
