@@ -1,0 +1,398 @@
+#include "commands/state_codec.h"
+
+#include <chrono>
+#include <cstring>
+#include <variant>
+
+#include "common/money.h"
+#include "common/time_format.h"
+#include "events/keys.h"
+
+namespace ledger::commands::state {
+namespace {
+
+// Every value starts with this byte; a change of layout gets a new one.
+constexpr char kRecordVersion = 1;
+constexpr char kPostTag = 'p';
+constexpr char kScheduleTag = 's';
+constexpr char kTextSuffix = 'd';
+constexpr char kFundingSuffix = 'f';
+constexpr char kHeaderSuffix = 'h';
+constexpr uint64_t kSignBit = uint64_t{1} << 63;
+
+void PutInt(std::string& out, int64_t v) {
+  events::AppendBigEndian64(&out, static_cast<uint64_t>(v));
+}
+
+void PutText(std::string& out, std::string_view text) {
+  events::AppendBigEndian32(&out, static_cast<uint32_t>(text.size()));
+  out.append(text);
+}
+
+int64_t Micros(Timestamp t) { return t.time_since_epoch().count(); }
+Timestamp FromMicros(int64_t us) { return Timestamp(std::chrono::microseconds(us)); }
+
+// Reads what the Put functions wrote; every read checks the bytes are there.
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : rest_(bytes) {}
+  bool Int(int64_t& v) {
+    if (rest_.size() < 8) return false;
+    v = static_cast<int64_t>(events::ReadBigEndian64(rest_));
+    rest_.remove_prefix(8);
+    return true;
+  }
+  bool Byte(uint8_t& v) {
+    if (rest_.empty()) return false;
+    v = static_cast<uint8_t>(rest_.front());
+    rest_.remove_prefix(1);
+    return true;
+  }
+  bool Text(std::string& v) {
+    if (rest_.size() < 4) return false;
+    uint32_t n = 0;
+    for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<uint8_t>(rest_[static_cast<size_t>(i)]);
+    rest_.remove_prefix(4);
+    if (rest_.size() < n) return false;
+    v.assign(rest_.substr(0, n));
+    rest_.remove_prefix(n);
+    return true;
+  }
+  bool Bytes(void* out, size_t n) {
+    if (rest_.size() < n) return false;
+    std::memcpy(out, rest_.data(), n);
+    rest_.remove_prefix(n);
+    return true;
+  }
+  bool Version() {
+    uint8_t v = 0;
+    return Byte(v) && v == kRecordVersion;
+  }
+  bool done() const { return rest_.empty(); }
+
+ private:
+  std::string_view rest_;
+};
+
+std::string PostKey(int64_t post_id, char suffix) {
+  std::string key(1, kPostTag);
+  PutInt(key, post_id);
+  key.push_back(suffix);
+  return key;
+}
+
+}  // namespace
+
+std::string HeadKey() { return "mhead"; }
+
+std::string EncodeHead(const StateHead& head) {
+  std::string out(1, kRecordVersion);
+  PutInt(out, head.position);
+  out.append(reinterpret_cast<const char*>(head.hash.data()), head.hash.size());
+  PutInt(out, head.next_post);
+  PutInt(out, Micros(head.last_recorded_at));
+  return out;
+}
+
+Result<StateHead> DecodeHead(std::string_view value) {
+  Reader r(value);
+  StateHead head;
+  int64_t recorded_us = 0;
+  if (!r.Version() || !r.Int(head.position) || !r.Bytes(head.hash.data(), head.hash.size()) ||
+      !r.Int(head.next_post) || !r.Int(recorded_us) || !r.done() || head.position < 0 ||
+      head.next_post < 1) {
+    return Status::Corruption("the sequencer state's head record is malformed");
+  }
+  head.last_recorded_at = FromMicros(recorded_us);
+  return head;
+}
+
+std::string PostBegin(int64_t post_id) {
+  std::string key(1, kPostTag);
+  PutInt(key, post_id);
+  return key;
+}
+std::string PostEnd(int64_t post_id) { return PostBegin(post_id + 1); }
+std::string AllPostsBegin() { return std::string(1, kPostTag); }
+std::string AllPostsEnd() { return std::string(1, kPostTag + 1); }
+std::string ScheduleBegin() { return std::string(1, kScheduleTag); }
+std::string ScheduleEnd() { return std::string(1, kScheduleTag + 1); }
+
+std::string TextKey(int64_t post_id) { return PostKey(post_id, kTextSuffix); }
+std::string HeaderKey(int64_t post_id) { return PostKey(post_id, kHeaderSuffix); }
+
+std::string FundingKey(int64_t post_id, int64_t position) {
+  std::string key = PostKey(post_id, kFundingSuffix);
+  PutInt(key, position);
+  return key;
+}
+
+std::string ScheduleKey(Timestamp closes_at, int64_t post_id) {
+  std::string key(1, kScheduleTag);
+  events::AppendBigEndian64(&key, static_cast<uint64_t>(Micros(closes_at)) ^ kSignBit);
+  PutInt(key, post_id);
+  return key;
+}
+
+Result<std::pair<Timestamp, int64_t>> DecodeScheduleKey(std::string_view key) {
+  if (key.size() != 17 || key.front() != kScheduleTag) {
+    return Status::Corruption("malformed settlement schedule key in the sequencer state");
+  }
+  const auto closes = static_cast<int64_t>(events::ReadBigEndian64(key.substr(1)) ^ kSignBit);
+  const auto post = static_cast<int64_t>(events::ReadBigEndian64(key.substr(9)));
+  return std::pair{FromMicros(closes), post};
+}
+
+std::string DescribeKey(std::string_view key) {
+  if (key == HeadKey()) return "the head record";
+  if (key.size() >= 10 && key.front() == kPostTag) {
+    const std::string post =
+        "post " + std::to_string(static_cast<int64_t>(events::ReadBigEndian64(key.substr(1))));
+    const std::string_view rest = key.substr(10);
+    switch (key[9]) {
+      case kTextSuffix:
+        if (rest.empty()) return post + "'s texts";
+        break;
+      case kHeaderSuffix:
+        if (rest.empty()) return post + "'s header";
+        break;
+      case kFundingSuffix:
+        if (rest.size() == 8) {
+          return post + "'s funding at position " +
+                 std::to_string(static_cast<int64_t>(events::ReadBigEndian64(rest)));
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  if (const auto entry = DecodeScheduleKey(key); entry.ok()) {
+    return "the settlement schedule's entry for post " + std::to_string(entry->second) +
+           " (closing " + FormatTimestamp(entry->first) + ")";
+  }
+  return "an unknown state key (" + std::to_string(key.size()) + " bytes)";
+}
+
+std::string EncodeText(const PostState& post) {
+  std::string out(1, kRecordVersion);
+  PutText(out, post.owner);
+  PutText(out, post.title);
+  PutText(out, post.uploader);
+  PutText(out, post.description);
+  return out;
+}
+
+std::string EncodeHeader(const PostState& p) {
+  std::string out(1, kRecordVersion);
+  PutInt(out, p.version);
+  PutInt(out, p.target_amount);
+  PutInt(out, p.funding_unit);
+  PutInt(out, std::chrono::sys_days(p.end_date).time_since_epoch().count());
+  PutInt(out, Micros(p.closes_at));
+  PutInt(out, Micros(p.created_at));
+  PutInt(out, p.max_fundings_per_backer.value_or(-1));
+  PutInt(out, p.total_funded);
+  PutInt(out, p.funding_count);
+  out.push_back(static_cast<char>(p.deleted));
+  out.push_back(static_cast<char>(p.funding_model));
+  out.push_back(static_cast<char>(p.ever_funded));
+  out.push_back(static_cast<char>(p.settlement ? 1 + static_cast<int>(*p.settlement) : 0));
+  return out;
+}
+
+std::string EncodeFunding(FundingFate fate, std::string_view backer, int64_t units,
+                          int64_t amount) {
+  std::string out(1, kRecordVersion);
+  out.push_back(static_cast<char>(fate));
+  PutText(out, backer);
+  if (fate == FundingFate::kLive) {
+    PutInt(out, units);
+    PutInt(out, amount);
+  }
+  return out;
+}
+
+bool Schedulable(const PostState& post) {
+  return post.exists() && !post.deleted && !post.settled();
+}
+
+std::vector<std::pair<std::string, std::string>> EncodePost(const PostState& post) {
+  // Key order: texts ("d"), fundings ("f", by position), header ("h").
+  std::vector<std::pair<std::string, std::string>> out;
+  out.emplace_back(TextKey(post.id), EncodeText(post));
+  std::vector<std::pair<int64_t, std::string>> fundings;
+  for (const int64_t position : post.live_fundings.Positions()) {
+    const LiveFunding& f = *post.live_fundings.Find(position);
+    fundings.emplace_back(position, EncodeFunding(FundingFate::kLive, f.backer, f.units, f.amount));
+  }
+  for (const auto& [position, backer] : post.cancelled_fundings) {
+    fundings.emplace_back(position, EncodeFunding(FundingFate::kCancelled, backer, 0, 0));
+  }
+  for (const auto& [position, backer] : post.refunded_fundings) {
+    fundings.emplace_back(position, EncodeFunding(FundingFate::kRefunded, backer, 0, 0));
+  }
+  std::sort(fundings.begin(), fundings.end());
+  for (auto& [position, value] : fundings) {
+    out.emplace_back(FundingKey(post.id, position), std::move(value));
+  }
+  out.emplace_back(HeaderKey(post.id), EncodeHeader(post));
+  return out;
+}
+
+Status PostDecoder::Broken(std::string_view problem) const {
+  return Status::Corruption("the sequencer state of post " + std::to_string(post_id_) + ": " +
+                            std::string(problem));
+}
+
+Status PostDecoder::Add(std::string_view key, std::string_view value) {
+  const std::string begin = PostBegin(post_id_);
+  if (key.size() < begin.size() + 1 || key.substr(0, begin.size()) != begin) {
+    return Broken("a record outside the post's keys");
+  }
+  const char suffix = key[begin.size()];
+  const std::string_view rest = key.substr(begin.size() + 1);
+  Reader r(value);
+  if (suffix == kTextSuffix && rest.empty()) {
+    if (!r.Version() || !r.Text(post_.owner) || !r.Text(post_.title) || !r.Text(post_.uploader) ||
+        !r.Text(post_.description) || !r.done()) {
+      return Broken("malformed texts record");
+    }
+    has_text_ = true;
+    return Status::Ok();
+  }
+  if (suffix == kFundingSuffix && rest.size() == 8) {
+    const auto position = static_cast<int64_t>(events::ReadBigEndian64(rest));
+    uint8_t fate = 0;
+    std::string backer;
+    if (!r.Version() || !r.Byte(fate) || !r.Text(backer)) return Broken("malformed funding record");
+    switch (static_cast<FundingFate>(fate)) {
+      case FundingFate::kLive: {
+        LiveFunding f{std::move(backer), 0, 0};
+        if (!r.Int(f.units) || !r.Int(f.amount) || !r.done() || f.units <= 0 || f.amount <= 0) {
+          return Broken("malformed live funding record");
+        }
+        BackerState& b = post_.backers[f.backer];
+        const auto units = CheckedAdd(b.units, f.units);
+        const auto amount = CheckedAdd(b.amount, f.amount);
+        const auto total = CheckedAdd(live_total_, f.amount);
+        if (!units || !amount || !total) return Broken("live fundings overflow int64");
+        b.units = *units;
+        b.amount = *amount;
+        b.fundings += 1;
+        b.live_positions.push_back(position);
+        live_total_ = *total;
+        live_count_ += 1;
+        if (!post_.live_fundings.Append(position, std::move(f))) {
+          return Broken("funding records out of order");
+        }
+        return Status::Ok();
+      }
+      case FundingFate::kCancelled:
+        if (!r.done()) return Broken("malformed cancelled funding record");
+        post_.cancelled_fundings.emplace_hint(post_.cancelled_fundings.end(), position,
+                                              std::move(backer));
+        return Status::Ok();
+      case FundingFate::kRefunded:
+        if (!r.done()) return Broken("malformed refunded funding record");
+        post_.refunded_fundings.emplace_hint(post_.refunded_fundings.end(), position,
+                                             std::move(backer));
+        return Status::Ok();
+    }
+    return Broken("unknown funding fate");
+  }
+  if (suffix == kHeaderSuffix && rest.empty()) {
+    int64_t end_days = 0, closes_us = 0, created_us = 0, max = 0;
+    uint8_t deleted = 0, model = 0, ever = 0, settlement = 0;
+    PostState& p = post_;
+    if (!r.Version() || !r.Int(p.version) || !r.Int(p.target_amount) || !r.Int(p.funding_unit) ||
+        !r.Int(end_days) || !r.Int(closes_us) || !r.Int(created_us) || !r.Int(max) ||
+        !r.Int(p.total_funded) || !r.Int(p.funding_count) || !r.Byte(deleted) || !r.Byte(model) ||
+        !r.Byte(ever) || !r.Byte(settlement) || !r.done() || deleted > 1 || model > 1 || ever > 1 ||
+        settlement > 2 || p.version < 1 || max < -1) {
+      return Broken("malformed header record");
+    }
+    p.end_date = CivilDate(std::chrono::sys_days(std::chrono::days(end_days)));
+    p.closes_at = FromMicros(closes_us);
+    p.created_at = FromMicros(created_us);
+    if (max >= 0) p.max_fundings_per_backer = max;
+    p.deleted = deleted == 1;
+    p.funding_model = static_cast<events::FundingModel>(model);
+    p.ever_funded = ever == 1;
+    if (settlement > 0) p.settlement = static_cast<events::SettlementOutcome>(settlement - 1);
+    has_header_ = true;
+    return Status::Ok();
+  }
+  return Broken("an unknown record");
+}
+
+Result<PostState> PostDecoder::Finish() {
+  if (!has_text_ || !has_header_) return Broken("its texts or header record is missing");
+  if (live_total_ != post_.total_funded || live_count_ != post_.funding_count) {
+    return Broken("its live fundings do not add up to its totals");
+  }
+  post_.id = post_id_;
+  return std::move(post_);
+}
+
+Status StateChanges::Apply(PostState& post, const events::Event& event) {
+  const bool was_scheduled = Schedulable(post);
+  const Timestamp was_closing = post.closes_at;
+  std::vector<int64_t> refunded;  // the positions a refund ends
+  if (const auto* r = std::get_if<events::FundingRefunded>(&event.data)) {
+    if (const auto it = post.backers.find(r->backer); it != post.backers.end()) {
+      refunded = it->second.live_positions;
+    }
+  }
+  LEDGER_RETURN_IF_ERROR(commands::Apply(post, event));
+  bool texts = false;
+  const int64_t id = event.stream;
+  std::visit(
+      [&](const auto& d) {
+        using T = std::decay_t<decltype(d)>;
+        if constexpr (std::is_same_v<T, events::PostCreated> ||
+                      std::is_same_v<T, events::PostEdited>) {
+          texts = true;
+        } else if constexpr (std::is_same_v<T, events::PostFunded>) {
+          Put(FundingKey(id, event.position),
+              EncodeFunding(FundingFate::kLive, d.backer, d.units, d.amount));
+        } else if constexpr (std::is_same_v<T, events::FundingCancelled>) {
+          Put(FundingKey(id, d.funding_position),
+              EncodeFunding(FundingFate::kCancelled, d.backer, 0, 0));
+        } else if constexpr (std::is_same_v<T, events::FundingRefunded>) {
+          for (const int64_t position : refunded) {
+            Put(FundingKey(id, position), EncodeFunding(FundingFate::kRefunded, d.backer, 0, 0));
+          }
+        }
+      },
+      event.data);
+  const bool scheduled = Schedulable(post);
+  const bool moved = was_closing != post.closes_at;
+  if (was_scheduled && (!scheduled || moved)) Delete(ScheduleKey(was_closing, id));
+  if (scheduled && (!was_scheduled || moved)) Put(ScheduleKey(post.closes_at, id), "");
+  touched_.emplace_back(id, texts);
+  return Status::Ok();
+}
+
+std::vector<int64_t> StateChanges::TouchedPosts() const {
+  std::vector<int64_t> ids;
+  ids.reserve(touched_.size());
+  for (const auto& [id, texts] : touched_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+void StateChanges::Clear() {
+  ordered_.clear();
+  touched_.clear();
+}
+
+void StateChanges::Put(std::string key, std::string value) {
+  ordered_.push_back(events::StateWrite{std::move(key), std::move(value)});
+}
+
+void StateChanges::Delete(std::string key) {
+  ordered_.push_back(events::StateWrite{std::move(key), std::nullopt});
+}
+
+}  // namespace ledger::commands::state

@@ -1,0 +1,150 @@
+#pragma once
+
+// The sequencer's durable state: what Decide needs of every post, stored as
+// keys and values beside the events (events::EventLog's state space) and
+// written in the same atomic write as the events it follows from. The keys
+// split a post so that a funding writes two small records, never the whole
+// post:
+//
+//   key                                        value
+//   "m" "head"                                 StateHead: the log position the
+//                                              state is the fold of, and more
+//   "p" post (8) "d"                           the post's texts (owner, title,
+//                                              uploader, description)
+//   "p" post (8) "f" position (8)              one PostFunded: live (backer,
+//                                              units, amount), cancelled or
+//                                              refunded (backer)
+//   "p" post (8) "h"                           every other figure of PostState
+//   "s" closes_at (8) post (8)                 empty: a post awaiting settlement
+//
+// Integers are big-endian (closes_at with its sign bit flipped), so one post's
+// records are contiguous and the schedule walks deadlines in order. A post's
+// backers are not stored: they are the sums of its live fundings.
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "commands/post_state.h"
+#include "common/clock.h"
+#include "common/result.h"
+#include "events/event.h"
+#include "events/event_log.h"
+#include "events/hash.h"
+
+namespace ledger::commands::state {
+
+// Where the stored state stands: the fold of the log up to `position`.
+struct StateHead {
+  int64_t position = 0;
+  events::Hash hash = events::kGenesisHash;
+  int64_t next_post = 1;         // the id the next created post gets
+  Timestamp last_recorded_at{};  // the newest event's recorded_at (epoch: none)
+
+  bool operator==(const StateHead&) const = default;
+};
+
+std::string HeadKey();
+std::string EncodeHead(const StateHead& head);
+Result<StateHead> DecodeHead(std::string_view value);
+
+// The key range of one post's records: [PostBegin(id), PostEnd(id)).
+std::string PostBegin(int64_t post_id);
+std::string PostEnd(int64_t post_id);
+// The key range of every post's records and of the schedule.
+std::string AllPostsBegin();
+std::string AllPostsEnd();
+std::string ScheduleBegin();
+std::string ScheduleEnd();
+
+std::string TextKey(int64_t post_id);
+std::string HeaderKey(int64_t post_id);
+std::string FundingKey(int64_t post_id, int64_t position);
+std::string ScheduleKey(Timestamp closes_at, int64_t post_id);
+// REQUIRES: `key` is in [ScheduleBegin(), ScheduleEnd()). kCorruption when
+// it is not a schedule key.
+Result<std::pair<Timestamp, int64_t>> DecodeScheduleKey(std::string_view key);
+
+// What a key names, for people: "the head record", "post 17's header",
+// "post 17's funding at position 1234", "the settlement schedule's entry for
+// post 17 (closing 2026-12-31T15:00:00.000000Z)".
+std::string DescribeKey(std::string_view key);
+
+std::string EncodeText(const PostState& post);
+std::string EncodeHeader(const PostState& post);
+enum class FundingFate : uint8_t { kLive = 1, kCancelled = 2, kRefunded = 3 };
+std::string EncodeFunding(FundingFate fate, std::string_view backer, int64_t units, int64_t amount);
+
+// True when the post awaits settlement: it has a schedule key.
+bool Schedulable(const PostState& post);
+
+// Every record of one post, in key order (its schedule key not included).
+std::vector<std::pair<std::string, std::string>> EncodePost(const PostState& post);
+
+// Rebuilds one post from its records, given in key order (as ScanState over
+// [PostBegin(id), PostEnd(id)) yields them). Checks what it can: every record
+// decodes, the header and texts are present, and the live fundings add up to
+// the header's totals. Any problem is kCorruption naming the post.
+class PostDecoder {
+ public:
+  explicit PostDecoder(int64_t post_id) : post_id_(post_id) {}
+  Status Add(std::string_view key, std::string_view value);
+  Result<PostState> Finish();
+
+ private:
+  Status Broken(std::string_view problem) const;
+
+  int64_t post_id_;
+  PostState post_;
+  bool has_text_ = false;
+  bool has_header_ = false;
+  int64_t live_total_ = 0;
+  int64_t live_count_ = 0;
+};
+
+// What a run of applied events changes in the stored state: the sequencer's
+// batch, or a chunk of a rebuild. Apply applies an event to its post (the
+// same Apply as everywhere) and notes the records it changes; Take returns
+// them as writes in the order they must be applied, each touched post's
+// header and texts once, and then `head`'s record when given.
+class StateChanges {
+ public:
+  Status Apply(PostState& post, const events::Event& event);
+  // `post_of(id)` returns the current state of a touched post.
+  template <typename PostOf>
+  std::vector<events::StateWrite> Take(const PostOf& post_of, const StateHead* head);
+  // The posts touched since the last Take or Clear, each once, ascending.
+  std::vector<int64_t> TouchedPosts() const;
+  bool empty() const { return touched_.empty(); }
+  void Clear();
+
+ private:
+  void Put(std::string key, std::string value);
+  void Delete(std::string key);
+
+  std::vector<events::StateWrite> ordered_;        // fundings and schedule, in order
+  std::vector<std::pair<int64_t, bool>> touched_;  // post id, texts changed
+};
+
+template <typename PostOf>
+std::vector<events::StateWrite> StateChanges::Take(const PostOf& post_of, const StateHead* head) {
+  std::vector<events::StateWrite> out = std::move(ordered_);
+  std::sort(touched_.begin(), touched_.end());
+  for (size_t i = 0; i < touched_.size();) {
+    const int64_t id = touched_[i].first;
+    bool texts = false;
+    for (; i < touched_.size() && touched_[i].first == id; ++i) texts = texts || touched_[i].second;
+    const PostState& post = post_of(id);
+    if (texts) out.push_back(events::StateWrite{TextKey(id), EncodeText(post)});
+    out.push_back(events::StateWrite{HeaderKey(id), EncodeHeader(post)});
+  }
+  if (head != nullptr) out.push_back(events::StateWrite{HeadKey(), EncodeHead(*head)});
+  Clear();
+  return out;
+}
+
+}  // namespace ledger::commands::state
