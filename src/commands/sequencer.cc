@@ -12,6 +12,7 @@
 #include "commands/fingerprint.h"
 #include "commands/limits.h"
 #include "common/check.h"
+#include "common/log.h"
 #include "common/utf8.h"
 
 namespace ledger::commands {
@@ -82,7 +83,11 @@ size_t SlotOf(const CommandResult& result) {
 
 Sequencer::Sequencer(events::EventLog* log, const Clock* clock, const TimeZone* time_zone,
                      const SequencerOptions& options)
-    : log_(log), clock_(clock), time_zone_(time_zone), options_(options) {
+    : log_(log),
+      clock_(clock),
+      time_zone_(time_zone),
+      options_(options),
+      cache_(log, options.state_cache_bytes) {
   LEDGER_CHECK(options_.queue_capacity > 0 && options_.max_batch_commands > 0,
                "sequencer limits must be positive");
 }
@@ -91,8 +96,9 @@ Result<std::unique_ptr<Sequencer>> Sequencer::Start(events::EventLog* log, const
                                                     const TimeZone* time_zone,
                                                     const SequencerOptions& options) {
   std::unique_ptr<Sequencer> s(new Sequencer(log, clock, time_zone, options));
-  LEDGER_RETURN_IF_ERROR(s->Rebuild().WithContext("rebuilding state from the log"));
+  LEDGER_RETURN_IF_ERROR(s->LoadState().WithContext("taking up the sequencer's state"));
   LEDGER_RETURN_IF_ERROR(s->SettleOverdue());
+  if (options.count_metrics) s->PublishCacheCounts();
   s->completion_thread_ = std::thread([raw = s.get()] { raw->RunCompletions(); });
   s->thread_ = std::thread([raw = s.get()] { raw->Run(); });
   return s;
@@ -177,16 +183,36 @@ void Sequencer::Stop() {
 
 std::optional<PostState> Sequencer::FindPost(int64_t post_id) const {
   std::lock_guard lock(state_mu_);
-  if (post_id < 1 || post_id > static_cast<int64_t>(posts_.size())) {
+  if (post_id < 1 || post_id >= next_post_) return std::nullopt;
+  if (const PostState* cached = cache_.Peek(post_id)) return *cached;
+  // Between batches the durable state is the sequencer's state.
+  Result<PostState> loaded = LoadPost(*log_, post_id);
+  if (!loaded.ok()) {
+    LEDGER_LOG(LogLevel::kError, "sequencer", "reading a post's state failed")
+        .Int("post_id", post_id)
+        .Str("error", loaded.status().ToString());
     return std::nullopt;
   }
-  return posts_[static_cast<size_t>(post_id - 1)];
+  return std::move(loaded).value();
+}
+
+void Sequencer::PublishCacheCounts() {
+  const PostCache::Counts c = cache_.counts();
+  cache_posts_.store(c.posts, std::memory_order_relaxed);
+  cache_bytes_.store(c.bytes, std::memory_order_relaxed);
+  cache_loads_.store(c.loads, std::memory_order_relaxed);
+  cache_evictions_.store(c.evictions, std::memory_order_relaxed);
 }
 
 SequencerMetrics Sequencer::metrics() const {
   SequencerMetrics m = counters_.Snapshot();
   m.queue_depth = queue_depth();
   m.queue_capacity = options_.queue_capacity;
+  m.state_cache_posts = cache_posts_.load(std::memory_order_relaxed);
+  m.state_cache_bytes = cache_bytes_.load(std::memory_order_relaxed);
+  m.state_cache_capacity = options_.count_metrics ? options_.state_cache_bytes : 0;
+  m.state_cache_loads = cache_loads_.load(std::memory_order_relaxed);
+  m.state_cache_evictions = cache_evictions_.load(std::memory_order_relaxed);
   const std::optional<Timestamp> unsettled = schedule_.pending_deadline();
   if (options_.count_metrics && unsettled) {
     const std::chrono::duration<double> overdue = clock_->Now() - *unsettled;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -14,6 +15,7 @@
 
 #include "commands/command.h"
 #include "commands/outcome.h"
+#include "commands/post_cache.h"
 #include "commands/post_state.h"
 #include "commands/sequencer_metrics.h"
 #include "commands/settlement_schedule.h"
@@ -48,6 +50,12 @@ struct SequencerOptions {
   // False: posts are settled only by SettlePost submissions, never on the
   // sequencer's own (for tests of what happens at a deadline's edge).
   bool settle_posts = true;
+  // The posts kept in memory, by their estimated size (PostCache); the rest
+  // are read from the durable state when a command needs them.
+  size_t state_cache_bytes = size_t{128} << 20;
+  // Start by folding the whole log into a new durable state, even when the
+  // stored one agrees with the log (an operator's repair; see Start).
+  bool rebuild_state = false;
   // False leaves every figure of metrics() at zero (batches_written()
   // included; the log head still counts events) and skips timing the
   // writes: for measuring what the instrumentation costs.
@@ -94,10 +102,14 @@ class Sequencer {
   // block: it delays every other submitter's answer.
   using Completion = std::function<void(CommandResult)>;
 
-  // Rebuilds the state by folding the whole log, settles every post whose
-  // deadline has passed (e.g. while the service was down), then starts the
-  // thread, which settles the others as their deadlines pass. `log`, `clock`
-  // and `time_zone` must outlive the sequencer.
+  // Takes up the durable state where the log's head is, settles every post
+  // whose deadline has passed (e.g. while the service was down), then starts
+  // the thread, which settles the others as their deadlines pass. The state
+  // is built by folding the log when there is none (a new log, or one
+  // written before the state existed) or when options.rebuild_state asks;
+  // a stored state that is not at the log's head is refused with
+  // kFailedPrecondition, never used. `log`, `clock` and `time_zone` must
+  // outlive the sequencer.
   static Result<std::unique_ptr<Sequencer>> Start(events::EventLog* log, const Clock* clock,
                                                   const TimeZone* time_zone,
                                                   const SequencerOptions& options = {});
@@ -155,14 +167,19 @@ class Sequencer {
   void SealEvent(const Submission& submission, NewEvent& decided, BatchScratch& batch);
   // The batch's one write; on failure, UndoBatch.
   void CommitBatch(BatchScratch& batch, std::vector<CommandResult>& results);
-  void UndoBatch(const BatchScratch& batch, const Status& written,
-                 std::vector<CommandResult>& results);
+  void UndoBatch(const BatchScratch& batch, const std::vector<int64_t>& touched,
+                 const Status& written, std::vector<CommandResult>& results);
 
-  // The state from the log (sequencer_rebuild.cc). Rebuild folds the whole
-  // log; RestorePosts drops the posts from `next_post` on and folds each of
-  // `post_ids` below it again from its stream, up to the head.
-  Status Rebuild();
-  Status RestorePosts(const std::vector<int64_t>& post_ids, int64_t next_post);
+  // The durable state (sequencer_state.cc). LoadState checks it against the
+  // log (building it when asked or absent) and schedules the posts awaiting
+  // settlement; BuildState folds the whole log into a new one in bounded
+  // memory; ForgetPosts drops posts a failed write changed, so that they are
+  // read again from the durable state.
+  Status LoadState();
+  Status BuildState();
+  Status ForgetPosts(const std::vector<int64_t>& post_ids, int64_t next_post);
+  // The post's state through the cache; nullptr when no post has that id.
+  Result<PostState*> FindState(int64_t post_id);
 
   // Settlement (sequencer_settlement.cc), on the sequencer thread. Schedule
   // adds a post whose deadline is ahead of it; DueSettlements turns at most
@@ -174,7 +191,7 @@ class Sequencer {
   Status SettleOverdue();
   std::chrono::microseconds SettlementWait() const;
 
-  int64_t next_post_id() const { return static_cast<int64_t>(posts_.size()) + 1; }
+  int64_t next_post_id() const { return next_post_; }
 
   events::EventLog* const log_;
   const Clock* const clock_;
@@ -189,13 +206,20 @@ class Sequencer {
   // Owned by the sequencer thread; state_mu_ lets FindPost read a consistent
   // copy between batches.
   mutable std::mutex state_mu_;
-  std::vector<PostState> posts_;  // index = post id - 1
-  SettlementSchedule schedule_;   // the posts still to settle
+  PostCache cache_;              // the posts recently used
+  int64_t next_post_ = 1;        // the id of the next post created
+  SettlementSchedule schedule_;  // the posts still to settle
   Timestamp last_recorded_at_;
   bool broken_ = false;  // state could not be restored after a failed write
   Status broken_status_;
 
   SequencerCounters counters_;  // only when options_.count_metrics
+  // The cache's counts, published after each batch for metrics().
+  void PublishCacheCounts();
+  std::atomic<size_t> cache_posts_{0};
+  std::atomic<size_t> cache_bytes_{0};
+  std::atomic<uint64_t> cache_loads_{0};
+  std::atomic<uint64_t> cache_evictions_{0};
 
   // Completions run on their own thread so that waking submitters overlaps
   // the next batch's decisions and fsync instead of delaying them. At most

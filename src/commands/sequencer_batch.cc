@@ -10,6 +10,7 @@
 
 #include "commands/decide.h"
 #include "commands/sequencer.h"
+#include "commands/state_codec.h"
 #include "common/check.h"
 #include "events/codec.h"
 #include "events/keys.h"
@@ -27,7 +28,7 @@ struct Sequencer::BatchScratch {
   events::LogHead head;              // the newest event sealed so far
   std::vector<events::EncodedEvent> encoded;
   std::vector<events::IdempotencyWrite> idempotency;
-  std::vector<int64_t> touched;          // the stream of every sealed event
+  state::StateChanges changes;           // what the sealed events change in the state
   std::vector<size_t> fresh;             // items whose result depends on the write
   std::unordered_set<std::string> keys;  // idempotency scopes decided in this batch
   std::array<uint64_t, events::kEventTypeCount> events_by_type{};
@@ -70,7 +71,9 @@ std::vector<CommandResult> Sequencer::ProcessBatch(std::vector<Item>& items) {
     batch.fresh.push_back(i);
   }
   CommitBatch(batch, results);
-  schedule_.PublishPending(std::nullopt);  // written or undone: for metrics()
+  cache_.Trim();                           // written or undone: within bounds again
+  schedule_.PublishPending(std::nullopt);  // for metrics()
+  if (options_.count_metrics) PublishCacheCounts();
   return results;
 }
 
@@ -105,10 +108,14 @@ bool Sequencer::AnsweredByIdempotency(const Item& item, BatchScratch& batch,
 
 void Sequencer::DecideAndSeal(const Item& item, BatchScratch& batch, CommandResult& result) {
   const Submission& sub = item.submission;
-  const int64_t post_id = TargetPost(sub.command);
-  const PostState* post = post_id >= 1 && post_id < next_post_id()
-                              ? &posts_[static_cast<size_t>(post_id - 1)]
-                              : nullptr;
+  const Result<PostState*> found = FindState(TargetPost(sub.command));
+  if (!found.ok()) {
+    // Nothing was decided: the key stays free for a retry.
+    batch.keys.erase(events::IdempotencyKey(sub.actor, sub.idempotency_key));
+    result = Unavailable(found.status().WithContext("reading the post's state"));
+    return;
+  }
+  const PostState* post = *found;
   const DecideContext ctx{batch.now, time_zone_, sub.actor, next_post_id()};
   Decision decision = Decide(post, sub.command, ctx);
 
@@ -124,7 +131,7 @@ void Sequencer::DecideAndSeal(const Item& item, BatchScratch& batch, CommandResu
     outcome.post_id = decision.events.front().stream;
     for (NewEvent& decided : decision.events) SealEvent(sub, decided, batch);
     outcome.last_position = batch.head.position;
-    outcome.stream_version = posts_[static_cast<size_t>(outcome.post_id - 1)].version;
+    outcome.stream_version = cache_.Peek(outcome.post_id)->version;
     result.status = CommandStatus::kAccepted;
   }
   if (!sub.idempotency_key.empty()) {
@@ -138,10 +145,11 @@ void Sequencer::DecideAndSeal(const Item& item, BatchScratch& batch, CommandResu
 // the batch's time and the previous hash; seals and encodes it into the
 // batch, and applies it to the post's state so that later commands see it.
 void Sequencer::SealEvent(const Submission& submission, NewEvent& decided, BatchScratch& batch) {
-  if (decided.stream == next_post_id()) posts_.emplace_back();
-  LEDGER_CHECK(decided.stream >= 1 && decided.stream < next_post_id(),
+  if (decided.stream == next_post_) cache_.Create(next_post_++);
+  LEDGER_CHECK(decided.stream >= 1 && decided.stream < next_post_,
                "decided event for an unknown post");
-  PostState& state = posts_[static_cast<size_t>(decided.stream - 1)];
+  // Decide read the post through the cache in this batch, so it is there.
+  PostState& state = *cache_.Peek(decided.stream);
   const events::EventType type = events::TypeOf(decided.data);
   ++batch.events_by_type[static_cast<size_t>(type)];
   if (type != events::EventType::kPostFunded) {
@@ -161,10 +169,9 @@ void Sequencer::SealEvent(const Submission& submission, NewEvent& decided, Batch
   const bool deadline_set = std::holds_alternative<events::PostCreated>(e.data) ||
                             (std::holds_alternative<events::PostEdited>(e.data) &&
                              std::get<events::PostEdited>(e.data).closes_at.has_value());
-  const Status applied = Apply(state, e);
+  const Status applied = batch.changes.Apply(state, e);
   LEDGER_CHECK(applied.ok(), applied.message());
   if (deadline_set) Schedule(state);
-  batch.touched.push_back(e.stream);
   batch.head = events::LogHead{e.position, e.hash};
   batch.encoded.push_back(events::EncodedEvent{e.position, e.stream, e.stream_version, e.prev_hash,
                                                e.hash, std::move(record)});
@@ -174,13 +181,21 @@ void Sequencer::CommitBatch(BatchScratch& batch, std::vector<CommandResult>& res
   if (batch.encoded.empty() && batch.idempotency.empty()) return;
   using std::chrono::steady_clock;
   const auto started = options_.count_metrics ? steady_clock::now() : steady_clock::time_point();
-  const Status written = log_->Append(batch.encoded, batch.idempotency);
+  std::vector<int64_t> touched;
+  std::vector<events::StateWrite> state_writes;
+  if (!batch.changes.empty()) {
+    const state::StateHead head{batch.head.position, batch.head.hash, next_post_, batch.now};
+    touched = batch.changes.TouchedPosts();
+    state_writes = batch.changes.Take(
+        [this](int64_t id) -> const PostState& { return *cache_.Peek(id); }, &head);
+  }
+  const Status written = log_->Append(batch.encoded, batch.idempotency, state_writes);
   const double write_seconds =
       options_.count_metrics ? std::chrono::duration<double>(steady_clock::now() - started).count()
                              : 0;
   if (!written.ok()) {
     if (options_.count_metrics) counters_.CountFailedWrite(write_seconds);
-    UndoBatch(batch, written, results);
+    UndoBatch(batch, touched, written, results);
     return;
   }
   if (options_.count_metrics) {
@@ -193,10 +208,10 @@ void Sequencer::CommitBatch(BatchScratch& batch, std::vector<CommandResult>& res
 
 // Nothing of the batch is durable: undoes it in memory and tells every
 // submitter whose answer depended on it that it did not happen.
-void Sequencer::UndoBatch(const BatchScratch& batch, const Status& written,
-                          std::vector<CommandResult>& results) {
+void Sequencer::UndoBatch(const BatchScratch& batch, const std::vector<int64_t>& touched,
+                          const Status& written, std::vector<CommandResult>& results) {
   LEDGER_CHECK(log_->Head() == batch.start_head, "a failed append moved the log head");
-  const Status restored = RestorePosts(batch.touched, batch.start_next_post);
+  const Status restored = ForgetPosts(touched, batch.start_next_post);
   if (!restored.ok()) {
     broken_ = true;
     broken_status_ = restored.WithContext("state could not be restored after a failed write");

@@ -126,6 +126,12 @@ struct SequencerMetrics {
   // passed (now - closes_at), 0 when no deadline has passed. Read from the
   // settlement schedule's first entry, never from a scan of the posts.
   double settlement_overdue_seconds = 0;
+  // The posts held in memory (PostCache), as of the last batch.
+  size_t state_cache_posts = 0;
+  size_t state_cache_bytes = 0;     // estimated
+  size_t state_cache_capacity = 0;  // bytes
+  uint64_t state_cache_loads = 0;   // posts read from the durable state
+  uint64_t state_cache_evictions = 0;
 
   // Durable writes (group commits) so far.
   uint64_t batches_written() const { return batch_events.count; }

@@ -18,15 +18,25 @@ void Sequencer::Schedule(const PostState& post) {
 }
 
 std::vector<Sequencer::Item> Sequencer::DueSettlements(Timestamp now, size_t max) {
+  // The cache is shared with FindPost's readers.
+  std::lock_guard state_lock(state_mu_);
   std::vector<Item> items;
+  std::vector<int64_t> retry;
   std::set<int64_t> taken;            // a post can be in the schedule more than once
   std::optional<Timestamp> settling;  // the earliest deadline taken
   while (items.size() < max) {
     const std::vector<int64_t> due = schedule_.PopDue(now, max - items.size());
     if (due.empty()) break;
     for (const int64_t id : due) {
-      if (id >= next_post_id()) continue;  // created by a batch whose write failed
-      const PostState& post = posts_[static_cast<size_t>(id - 1)];
+      // nullptr: created by a batch whose write failed. A post that cannot
+      // be read now is settled later: it goes back into the schedule.
+      const Result<PostState*> found = FindState(id);
+      if (!found.ok()) {
+        retry.push_back(id);
+        continue;
+      }
+      if (*found == nullptr) continue;
+      const PostState& post = **found;
       // A stale entry: the post was deleted or settled since, or its
       // deadline moved later (the new deadline has an entry of its own).
       if (post.deleted || post.settled() || post.closes_at > now) continue;
@@ -37,6 +47,8 @@ std::vector<Sequencer::Item> Sequencer::DueSettlements(Timestamp now, size_t max
       if (!settling || post.closes_at < *settling) settling = post.closes_at;
     }
   }
+  // Overdue already: looked at again after a poll interval, not in a spin.
+  for (const int64_t id : retry) schedule_.Add(id, now + options_.settlement_poll);
   // For the overdue gauge: these posts are out of the schedule until their
   // batch is written (ProcessBatch publishes again then).
   schedule_.PublishPending(settling);

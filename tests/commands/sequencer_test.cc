@@ -145,7 +145,15 @@ TEST_F(SequencerTest, RefusesToStartOnALogTheStateCannotFold) {
   events::LogHead head = log_->Head();
   std::vector<events::Event> bad{events::testing::Funded(head.position + 1, 1, 99)};
   ASSERT_OK(log_->Append(events::testing::SealAll(bad, head), {}));
-  const auto started = Sequencer::Start(log_.get(), &clock_, &zone_);
+  // Appended without the sequencer's state: the stored state is refused...
+  const auto refused = Sequencer::Start(log_.get(), &clock_, &zone_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Status::Code::kFailedPrecondition)
+      << refused.status().ToString();
+  // ...and folding the log into a new one finds the broken event.
+  SequencerOptions rebuild;
+  rebuild.rebuild_state = true;
+  const auto started = Sequencer::Start(log_.get(), &clock_, &zone_, rebuild);
   ASSERT_FALSE(started.ok());
   EXPECT_EQ(started.status().code(), Status::Code::kCorruption) << started.status().ToString();
   EXPECT_NE(started.status().message().find("position 2"), std::string::npos)
