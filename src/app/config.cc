@@ -72,6 +72,7 @@ int64_t* IntegerField(Config& c, std::string_view name) {
   if (name == "query-queue") return &c.query_queue;
   if (name == "queue-capacity") return &c.queue_capacity;
   if (name == "idempotency-retention-s") return &c.idempotency_retention_s;
+  if (name == "state-cache-mib") return &c.state_cache_mib;
   if (name == "ready-max-lag-events") return &c.ready_max_lag_events;
   return nullptr;
 }
@@ -116,6 +117,10 @@ const std::vector<OptionSpec>& ConfigOptions() {
        1'000'000},
       {"idempotency-retention-s", "how long Idempotency-Key answers are kept (default 86400)", true,
        60, 30LL * 24 * 3600},
+      {"state-cache-mib",
+       "memory for the sequencer's recently used posts, in MiB; the others are read from the "
+       "log's durable state (default 128)",
+       true, 1, 1 << 20},
       {"ready-max-lag-events",
        "/readyz fails while the projector is further behind (default "
        "100000)",

@@ -41,12 +41,19 @@ struct Config {
   // Write side.
   int64_t queue_capacity = 16'384;
   int64_t idempotency_retention_s = int64_t{24} * 3600;
+  // The sequencer's posts kept in memory; the rest are read from the
+  // durable state when needed.
+  int64_t state_cache_mib = 128;
   // /readyz says not ready while the projector is further behind than this.
   int64_t ready_max_lag_events = 100'000;
   // Lines below this level are left out of the log (docs/operations.md).
   LogLevel log_level = LogLevel::kInfo;
   // "on" or "off": off serves no /metrics and counts and times nothing.
   bool metrics = true;
+  // --rebuild-state: fold the log into a new durable sequencer state on
+  // start. A switch of `serve` alone, never read from the environment or the
+  // file, so that a repair is never repeated by accident.
+  bool rebuild_state = false;
 };
 
 // One option: its name (flag, file key) and what it takes.

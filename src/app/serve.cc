@@ -172,6 +172,8 @@ commands::SequencerOptions SequencerOptionsFor(const Config& config,
   options.idempotency_retention = std::chrono::seconds(config.idempotency_retention_s);
   options.after_batch = [projector] { projector->Wake(); };
   options.count_metrics = config.metrics;
+  options.state_cache_bytes = static_cast<size_t>(config.state_cache_mib) << 20;
+  options.rebuild_state = config.rebuild_state;
   return options;
 }
 

@@ -76,9 +76,12 @@ TEST_F(RunCliTest, ServeAndTokenTakeALoneHelp) {
   for (const std::string word : {"--help", "-h"}) {
     const CliRun serve = Cli({"serve", word});
     EXPECT_EQ(serve.exit_code, 0);
-    EXPECT_EQ(serve.out.rfind("usage: funding-ledger serve [--option VALUE]...\n\noptions:\n", 0),
+    EXPECT_EQ(serve.out.rfind("usage: funding-ledger serve [--option VALUE]... [--rebuild-state]"
+                              "\n\noptions:\n",
+                              0),
               0u)
         << serve.out;
+    EXPECT_NE(serve.out.find("  --rebuild-state  (this flag only)\n"), std::string::npos);
     EXPECT_NE(serve.out.find("  --listen  (FUNDING_LEDGER_LISTEN)\n"), std::string::npos);
     EXPECT_NE(serve.out.find("  --config FILE  (FUNDING_LEDGER_CONFIG)\n"), std::string::npos);
     const CliRun token = Cli({"token", word});
@@ -103,6 +106,10 @@ TEST_F(RunCliTest, ServeAndTokenRefuseAMalformedLineWithTheUsage) {
       {{"serve", "--listen", "a", "--listen"},
        "funding-ledger serve: flag --listen needs a value\n"},
       {{"serve", "-h", "x"}, "funding-ledger serve: unexpected argument '-h'\n"},
+      {{"serve", "--rebuild-state=yes"},
+       "funding-ledger serve: flag --rebuild-state takes no value\n"},
+      {{"serve", "--rebuild-state", "--rebuild-state"},
+       "funding-ledger serve: flag --rebuild-state given twice\n"},
       {{"token", "--sub"}, "funding-ledger token: flag --sub needs a value\n"},
       {{"token", "--sub", "a", "--sub", "b"}, "funding-ledger token: flag --sub given twice\n"},
   };

@@ -39,6 +39,22 @@ TEST_F(ConfigTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(c->read_wait_ms, 2'000);
   EXPECT_EQ(c->log_level, LogLevel::kInfo);
   EXPECT_TRUE(c->metrics);
+  EXPECT_EQ(c->state_cache_mib, 128);
+  EXPECT_FALSE(c->rebuild_state);
+}
+
+// The state cache is bounded on both sides; the rebuild is a switch of the
+// command line alone, never an option of the environment or the file.
+TEST_F(ConfigTest, StateCacheIsBoundedAndRebuildIsNoOption) {
+  const Result<Config> c = LoadConfig({{"state-cache-mib", "64"}});
+  ASSERT_OK(c);
+  EXPECT_EQ(c->state_cache_mib, 64);
+  for (const char* bad : {"0", "1048577"}) {
+    const Result<Config> refused = LoadConfig({{"state-cache-mib", bad}});
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.status().message().find("state-cache-mib"), std::string::npos);
+  }
+  EXPECT_FALSE(LoadConfig({{"rebuild-state", "on"}}).ok());
 }
 
 TEST_F(ConfigTest, EnvironmentNamesFollowTheFlags) {
