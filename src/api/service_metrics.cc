@@ -212,6 +212,22 @@ std::vector<MetricFamily> WriteSideFamilies(const commands::SequencerMetrics& m)
   out.push_back(Gauge("ledger_sequencer_queue_capacity",
                       "Bound of the sequencer's queue (queue-capacity); full answers 503",
                       static_cast<double>(m.queue_capacity)));
+  out.push_back(Gauge("ledger_state_cache_posts",
+                      "Posts whose state the sequencer holds in memory (the rest are read from "
+                      "the log's durable state when a command needs them)",
+                      static_cast<double>(m.state_cache_posts)));
+  out.push_back(Gauge("ledger_state_cache_bytes",
+                      "Estimated memory of the posts the sequencer holds, as of the last batch",
+                      static_cast<double>(m.state_cache_bytes)));
+  out.push_back(Gauge("ledger_state_cache_capacity_bytes",
+                      "Bound of the sequencer's post cache (state-cache-mib)",
+                      static_cast<double>(m.state_cache_capacity)));
+  out.push_back(Counter("ledger_state_cache_loads_total",
+                        "Posts read from the durable state because they were not in memory",
+                        static_cast<double>(m.state_cache_loads)));
+  out.push_back(Counter("ledger_state_cache_evictions_total",
+                        "Posts dropped from memory to keep the cache within its bound",
+                        static_cast<double>(m.state_cache_evictions)));
   return out;
 }
 
