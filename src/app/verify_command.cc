@@ -1,4 +1,6 @@
+#include <optional>
 #include <ostream>
+#include <string>
 #include <utility>
 
 #include "app/command_support.h"
@@ -7,6 +9,9 @@
 #include "app/progress.h"
 #include "app/subcommands.h"
 #include "app/tool_stores.h"
+#include "commands/fold.h"
+#include "commands/state_check.h"
+#include "commands/state_codec.h"
 #include "common/json_writer.h"
 #include "events/codec.h"
 #include "projections/replay.h"
@@ -15,12 +20,67 @@
 namespace ledger::app {
 namespace {
 
+// The sequencer's durable state next to the fold of the log up to the
+// state's own head.
+struct StateReport {
+  commands::StateComparison comparison;
+  int64_t position = 0;  // the state's head position
+
+  bool ok() const { return !comparison.difference.has_value(); }
+};
+
+Result<StateReport> VerifyState(const events::EventLog& log, Progress& progress) {
+  StateReport report;
+  LEDGER_ASSIGN_OR_RETURN(const auto head_record, log.ReadState(commands::state::HeadKey()));
+  if (!head_record) return report;  // none yet: the service builds it at its start
+  report.comparison.stored = true;
+  const auto head = commands::state::DecodeHead(*head_record);
+  if (!head.ok()) {
+    report.comparison.difference = "the head record: " + head.status().message();
+    return report;
+  }
+  report.position = head->position;
+  if (head->position > log.Head().position) {
+    report.comparison.difference = "the head record: names position " +
+                                   std::to_string(head->position) + ", past the log's head " +
+                                   std::to_string(log.Head().position);
+    return report;
+  }
+  const auto update = [&progress](int64_t done, int64_t total) { progress.Update(done, total); };
+  LEDGER_ASSIGN_OR_RETURN(const commands::FoldedLog folded,
+                          commands::FoldLog(log, head->position, update, StopRequested));
+  LEDGER_ASSIGN_OR_RETURN(report.comparison, commands::CompareState(log, folded));
+  return report;
+}
+
+void WriteStateJson(JsonWriter& w, const StateReport& s) {
+  w.Key("state").StartObject();
+  w.Member("ok", s.ok());
+  w.Member("stored", s.comparison.stored);
+  w.Member("position", s.position);
+  w.Member("records_checked", s.comparison.records);
+  w.Key("difference");
+  s.comparison.difference ? w.String(*s.comparison.difference) : w.Null();
+  w.EndObject();
+}
+
+void WriteStateText(std::ostream& out, const StateReport& s) {
+  if (!s.comparison.stored) {
+    out << "sequencer state: none stored yet (the service builds it at its next start)\n";
+  } else if (s.comparison.difference) {
+    out << "sequencer state differs from the log: " << *s.comparison.difference << "\n";
+  } else {
+    out << "sequencer state at position " << s.position << ": " << s.comparison.records
+        << " records match the log\n";
+  }
+}
+
 void WriteVerifyJson(std::ostream& out, const events::LogHead& head,
-                     const projections::VerifyReport& r, bool chain_only,
+                     const projections::VerifyReport& r, bool chain_only, const StateReport* state,
                      const std::string& schema) {
   JsonWriter w;
   w.StartObject();
-  w.Member("ok", r.ok());
+  w.Member("ok", r.ok() && (state == nullptr || state->ok()));
   w.Key("head").Raw(events::EncodeHeadJson(head));
   w.Key("chain").StartObject();
   w.Member("ok", r.chain_ok);
@@ -51,12 +111,17 @@ void WriteVerifyJson(std::ostream& out, const events::LogHead& head,
     w.EndArray();
     w.EndObject();
   }
+  if (state == nullptr) {
+    w.Key("state").Null();  // --chain-only, or a broken chain
+  } else {
+    WriteStateJson(w, *state);
+  }
   w.EndObject();
   out << w.view() << "\n";
 }
 
 void WriteVerifyText(std::ostream& out, const events::LogHead& head,
-                     const projections::VerifyReport& r, bool chain_only,
+                     const projections::VerifyReport& r, bool chain_only, const StateReport* state,
                      const std::string& schema) {
   if (r.chain_ok) {
     out << "chain ok: " << r.events_checked << " events, head " << head.position << " "
@@ -82,6 +147,7 @@ void WriteVerifyText(std::ostream& out, const events::LogHead& head,
       << (r.mismatch_count == 0 ? "match the log"
                                 : std::to_string(r.mismatch_count) + " mismatches")
       << "\n";
+  if (state != nullptr) WriteStateText(out, *state);
 }
 
 // What verify compares, and how it prints the result.
@@ -149,7 +215,9 @@ int VerifyCommand(const std::vector<std::string>& args, std::ostream& out, std::
             "checkpoint and compares every post (every column, every backer, and the backers' sum "
             "against total_funded) with the PostgreSQL read tables. Each problem is printed: the "
             "position or post, the field, what the log says (expected) and what the tables hold "
-            "(found).\n\nexit: 0 clean, 1 any mismatch or broken chain, 2 usage or I/O error, "
+            "(found). Then folds the log to the head of the sequencer's durable state and compares "
+            "every state record with it.\n\nexit: 0 clean, 1 any mismatch or broken chain, 2 usage "
+            "or I/O error, "
             "130 interrupted.",
             specs, out, err);
   if (!invocation.ok()) return invocation.error().exit_code;
@@ -170,14 +238,24 @@ int VerifyCommand(const std::vector<std::string>& args, std::ostream& out, std::
   if (!report.ok()) return Fail(err, "verify", report.status());
   chain_progress.Finish();
   fold_progress.Finish();
+  // The sequencer's durable state, once the chain is known to hold.
+  std::optional<StateReport> state;
+  if (!request->chain_only && report->chain_ok) {
+    Progress state_progress(err, "verify state", draw);
+    auto checked = VerifyState(log, state_progress);
+    if (!checked.ok()) return Fail(err, "verify", checked.status());
+    state_progress.Finish();
+    state = std::move(checked).value();
+  }
   if (StopRequested()) return Fail(err, "verify", Status::Cancelled("interrupted"));
   const events::LogHead head = log.Head();
+  const StateReport* shown = state ? &*state : nullptr;
   if (request->as_json) {
-    WriteVerifyJson(out, head, *report, request->chain_only, request->schema);
+    WriteVerifyJson(out, head, *report, request->chain_only, shown, request->schema);
   } else {
-    WriteVerifyText(out, head, *report, request->chain_only, request->schema);
+    WriteVerifyText(out, head, *report, request->chain_only, shown, request->schema);
   }
-  return report->ok() ? kExitOk : kExitMismatch;
+  return report->ok() && (!state || state->ok()) ? kExitOk : kExitMismatch;
 }
 
 }  // namespace ledger::app

@@ -100,9 +100,9 @@ class CliTest : public ::testing::Test {
 
   std::string data() const { return dir_.Sub("data"); }
 
-  void StartServer(const std::string& data_dir) {
-    server_ = std::make_unique<ServerProcess>(FUNDING_LEDGER_BINARY, data_dir,
-                                              std::vector<std::string>{"--jwt-secret", kSecret});
+  void StartServer(const std::string& data_dir, std::vector<std::string> extra = {}) {
+    extra.insert(extra.begin(), {"--jwt-secret", kSecret});
+    server_ = std::make_unique<ServerProcess>(FUNDING_LEDGER_BINARY, data_dir, extra);
     ASSERT_TRUE(server_->ok()) << server_->Log();
   }
   void StopServer() {
@@ -259,6 +259,11 @@ TEST_F(CliTest, HeadEventsAndVerifyWorkWhileTheServiceRuns) {
   EXPECT_EQ(summary["chain"]["events_checked"].GetInt64(), last);
   EXPECT_EQ(summary["read_tables"]["checkpoint_position"].GetInt64(), last);
   EXPECT_EQ(summary["read_tables"]["mismatch_count"].GetInt64(), 0);
+  EXPECT_TRUE(summary["state"]["ok"].GetBool());
+  EXPECT_TRUE(summary["state"]["stored"].GetBool());
+  EXPECT_EQ(summary["state"]["position"].GetInt64(), last);
+  EXPECT_GT(summary["state"]["records_checked"].GetInt64(), 0);
+  EXPECT_TRUE(summary["state"]["difference"].IsNull());
 }
 
 TEST_F(CliTest, VerifyNamesThePostAndFieldOfATamperedReadRow) {
@@ -333,6 +338,42 @@ TEST_F(CliTest, AFlippedByteInTheLogIsNamedByItsPosition) {
   EXPECT_NE(backup.err.find("position 3"), std::string::npos) << backup.err;
   EXPECT_FALSE(fs::exists(dir_.Sub("copy")));
   EXPECT_GT(head, 3);
+}
+
+// The sequencer's durable state: a restart takes it up; a state that is
+// not at the log's head stops the start, naming the repair, which
+// --rebuild-state then makes; verify checks the state against the log.
+TEST_F(CliTest, ServeRefusesAStateNotAtTheLogHeadUntilRebuilt) {
+  StartServer(data());
+  const int64_t id = Create("alice", "one");
+  for (int i = 0; i < 4; ++i) Fund("bob", id, 1);
+  StopServer();
+  StartServer(data());  // taken up as it is
+  Fund("carol", id, 2);
+  StopServer();
+  EXPECT_EQ(Tool({"verify", "--data-dir", data()}).exit_code, 0);
+
+  // The state's head record claims one position less than the log's head.
+  ledger::testing::OverwriteRawValue(
+      data() + "/log", events::kStateFamily, "mhead",
+      [](std::string& value) { value[8] = static_cast<char>(value[8] - 1); });
+  const ToolResult refused = Tool({"serve", "--data-dir", data(), "--jwt-secret", kSecret});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("but the log's head is at"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--rebuild-state"), std::string::npos) << refused.err;
+  const ToolResult verify = Tool({"verify", "--data-dir", data()});
+  EXPECT_EQ(verify.exit_code, 1) << verify.out << verify.err;
+  EXPECT_NE((verify.out + verify.err).find("the head record"), std::string::npos)
+      << verify.out << verify.err;
+
+  StartServer(data(), {"--rebuild-state"});
+  const HttpResponse detail =
+      Call(*server_, "GET", "/api/posts/" + std::to_string(id), "/api/posts/{id}", "",
+           {{"X-Min-Position", std::to_string(last_position_)}});
+  EXPECT_EQ(Parse(detail.body)["total_funded"].GetInt64(), 6 * 1'000) << detail.body;
+  Fund("dave", id, 1);
+  StopServer();
+  EXPECT_EQ(Tool({"verify", "--data-dir", data()}).exit_code, 0);
 }
 
 TEST_F(CliTest, ReplayToAPositionEqualsTheTablesWhenTheLogHeadWasThere) {
