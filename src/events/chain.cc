@@ -38,6 +38,13 @@ void ChainVerifier::FailAt(int64_t position, std::string problem) {
 
 bool ChainVerifier::Feed(int64_t key_position, std::string_view record) {
   if (!result_.ok) return false;
+  const auto view = ParseRecord(record);
+  return Feed(key_position, record,
+              view.ok() ? ChainHash(view->prev_hash, view->canonical) : Hash{});
+}
+
+bool ChainVerifier::Feed(int64_t key_position, std::string_view record, const Hash& computed_hash) {
+  if (!result_.ok) return false;
   if (key_position != next_position_) {
     FailAt(next_position_,
            "event missing: next stored position is " + std::to_string(key_position));
@@ -52,7 +59,7 @@ bool ChainVerifier::Feed(int64_t key_position, std::string_view record) {
     FailAt(key_position, "prev_hash does not match the hash of the previous event");
     return false;
   }
-  if (ChainHash(view->prev_hash, view->canonical) != view->hash) {
+  if (computed_hash != view->hash) {
     FailAt(key_position, "hash does not match the event's bytes");
     return false;
   }

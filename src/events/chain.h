@@ -30,6 +30,11 @@ class ChainVerifier {
 
   // Returns false once a failure has been found.
   bool Feed(int64_t key_position, std::string_view record);
+  // As Feed, with the record's hash already computed by the caller (on
+  // another thread, say): `computed_hash` must be the ChainHash of the
+  // record's prev_hash and canonical bytes; it is ignored for a record that
+  // ParseRecord refuses.
+  bool Feed(int64_t key_position, std::string_view record, const Hash& computed_hash);
   // Records a failure that is not about one record's bytes (a missing event).
   void FailAt(int64_t position, std::string problem);
 

@@ -35,7 +35,11 @@ Result<RecordView> ParseRecord(std::string_view record) {
 
 Result<Event> DecodeRecord(std::string_view record) {
   LEDGER_ASSIGN_OR_RETURN(const RecordView view, ParseRecord(record));
-  if (ChainHash(view.prev_hash, view.canonical) != view.hash) {
+  return DecodeRecord(view, ChainHash(view.prev_hash, view.canonical));
+}
+
+Result<Event> DecodeRecord(const RecordView& view, const Hash& computed_hash) {
+  if (computed_hash != view.hash) {
     return Status::Corruption("stored hash does not match the stored bytes");
   }
   LEDGER_ASSIGN_OR_RETURN(Event event, DecodeCanonical(view.canonical));

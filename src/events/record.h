@@ -39,4 +39,10 @@ Result<RecordView> ParseRecord(std::string_view record);
 // the hash of the stored bytes. A mismatch is kCorruption.
 Result<Event> DecodeRecord(std::string_view record);
 
+// As DecodeRecord, for a record already split by ParseRecord whose hash was
+// already computed: `computed_hash` must be ChainHash(view.prev_hash,
+// view.canonical). For readers that check the chain and decode the same
+// record, so that it is hashed once.
+Result<Event> DecodeRecord(const RecordView& view, const Hash& computed_hash);
+
 }  // namespace ledger::events
