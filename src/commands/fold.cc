@@ -1,6 +1,7 @@
 #include "commands/fold.h"
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <future>
 #include <optional>
@@ -26,63 +27,65 @@ Status StreamBroken(int64_t post_id, int64_t position, std::string_view problem)
                             std::to_string(position) + ": " + std::string(problem));
 }
 
-// The stored records of one chunk, copied out of the log so that they can be
-// decoded on another thread.
-struct RawChunk {
+// The stored records of one chunk, copied out of the log, each hashed once,
+// and those up to the fold's end decoded: the per-record work, done off the
+// thread that checks the chain and applies events.
+struct ReadChunk {
   std::vector<int64_t> positions;  // the keys, as stored
   std::vector<size_t> ends;        // record i is bytes[ends[i-1], ends[i])
   std::string bytes;
-};
-
-// A chunk's events, decoded and each checked against its own stored hash.
-// When `problem` is set, events holds the good ones before it. `stored` is
-// how many records the log held for the chunk's positions.
-struct DecodedChunk {
+  std::vector<events::Hash> hashes;  // record i's computed hash (zero: it does not parse)
+  // The records at positions <= the fold's end, decoded and each checked
+  // against its own stored hash, up to the first that fails: `problem`.
   std::vector<events::Event> events;
   std::optional<Status> problem;
-  int64_t stored = 0;
   Status read;  // not OK: the log could not be read
+
+  std::string_view record(size_t i) const {
+    const size_t begin = i == 0 ? 0 : ends[i - 1];
+    return std::string_view(bytes).substr(begin, ends[i] - begin);
+  }
 };
 
-// Per-record checks that need no other record: the stored hash is the hash
+// Reads positions from..last, hashes every record and decodes those at
+// positions <= fold_to while `decode` holds (the fold has not failed yet).
+// Decoding checks what needs no other record: the stored hash is the hash
 // of the stored bytes, the bytes decode, and they name the key's position.
 // The links between records are checked in order by the caller.
-void Decode(const RawChunk& raw, DecodedChunk& out) {
-  out.events.reserve(raw.positions.size());
-  size_t begin = 0;
-  for (size_t i = 0; i < raw.positions.size(); ++i) {
-    const int64_t position = raw.positions[i];
-    const std::string_view record(raw.bytes.data() + begin, raw.ends[i] - begin);
-    begin = raw.ends[i];
-    auto event = events::DecodeRecord(record);
-    if (!event.ok()) {
-      out.problem = At(position, event.status().message());
-      break;
-    }
-    if (event->position != position) {
-      out.problem = At(position, "event bytes name position " + std::to_string(event->position));
-      break;
-    }
-    out.events.push_back(std::move(event).value());
-  }
-}
-
-// Reads positions from..last out of the log and decodes them: the whole
-// per-chunk work, so that it runs off the thread that applies events.
-DecodedChunk ReadAndDecode(const events::EventLog& log, int64_t from, int64_t last) {
-  DecodedChunk out;
-  RawChunk raw;
-  raw.positions.reserve(static_cast<size_t>(last - from + 1));
-  raw.ends.reserve(static_cast<size_t>(last - from + 1));
+ReadChunk ReadHashAndDecode(const events::EventLog& log, int64_t from, int64_t last,
+                            int64_t fold_to, const std::atomic<bool>& decode) {
+  ReadChunk out;
+  const auto expected = static_cast<size_t>(last - from + 1);
+  out.positions.reserve(expected);
+  out.ends.reserve(expected);
   out.read = log.ScanRecords(from, last, [&](int64_t position, std::string_view record) {
-    raw.positions.push_back(position);
-    raw.bytes.append(record);
-    raw.ends.push_back(raw.bytes.size());
+    out.positions.push_back(position);
+    out.bytes.append(record);
+    out.ends.push_back(out.bytes.size());
     return true;
   });
   if (!out.read.ok()) return out;
-  out.stored = static_cast<int64_t>(raw.positions.size());
-  Decode(raw, out);
+  out.hashes.resize(out.positions.size());
+  const bool decoding = from <= fold_to && decode.load(std::memory_order_relaxed);
+  if (decoding) out.events.reserve(static_cast<size_t>(std::min(last, fold_to) - from + 1));
+  for (size_t i = 0; i < out.positions.size(); ++i) {
+    const int64_t position = out.positions[i];
+    const auto view = events::ParseRecord(out.record(i));
+    if (view.ok()) out.hashes[i] = events::ChainHash(view->prev_hash, view->canonical);
+    if (!decoding || position > fold_to || out.problem) continue;
+    if (!view.ok()) {
+      out.problem = At(position, view.status().message());
+      continue;
+    }
+    auto event = events::DecodeRecord(*view, out.hashes[i]);
+    if (!event.ok()) {
+      out.problem = At(position, event.status().message());
+    } else if (event->position != position) {
+      out.problem = At(position, "event bytes name position " + std::to_string(event->position));
+    } else {
+      out.events.push_back(std::move(event).value());
+    }
+  }
   return out;
 }
 
@@ -104,9 +107,11 @@ Status FoldEvent(FoldedLog& folded, const events::Event& event, const FoldObserv
   return Status::Ok();
 }
 
-// Applies a decoded chunk in order, checking that positions follow each
-// other and that each prev_hash is the previous event's hash.
-Status ApplyChunk(FoldedLog& folded, const DecodedChunk& chunk, const FoldObserver& observe) {
+// Applies a chunk's decoded events in order, checking that positions follow
+// each other and that each prev_hash is the previous event's hash; then that
+// the chunk held every position of [from, fold_last].
+Status ApplyChunk(FoldedLog& folded, const ReadChunk& chunk, int64_t from, int64_t fold_last,
+                  const FoldObserver& observe) {
   for (const events::Event& event : chunk.events) {
     LEDGER_RETURN_IF_ERROR(events::CheckFollows({folded.position, folded.hash}, event));
     LEDGER_RETURN_IF_ERROR(FoldEvent(folded, event, observe));
@@ -116,7 +121,105 @@ Status ApplyChunk(FoldedLog& folded, const DecodedChunk& chunk, const FoldObserv
     ++folded.events;
   }
   if (chunk.problem) return *chunk.problem;
+  const auto stored = static_cast<int64_t>(
+      std::upper_bound(chunk.positions.begin(), chunk.positions.end(), fold_last) -
+      chunk.positions.begin());
+  if (stored != fold_last - from + 1) {
+    // A hole: everything before it was checked and applied first, so the
+    // first problem in log order is the one reported.
+    return At(folded.position + 1, "event missing");
+  }
   return Status::Ok();
+}
+
+// The pipeline behind FoldLog and WalkAndFoldLog. Without `walk_chain`, the
+// chain is not checked and reading ends with the fold.
+// REQUIRES: 0 <= fold_to <= walk_to <= head.position.
+Result<WalkedFold> Walk(const events::EventLog& log, const events::LogHead& head, int64_t fold_to,
+                        int64_t walk_to, bool walk_chain,
+                        const std::function<void(int64_t done, int64_t total)>& progress,
+                        const std::function<bool()>& stop, const FoldObserver& observe) {
+  // Reading, hashing and decoding are most of the work and need no order,
+  // so chunks are read on their own threads while this one checks the chain
+  // and applies finished ones in order. launch::deferred lets a chunk be read
+  // here when no thread can be started.
+  const size_t in_flight_max =
+      std::clamp<size_t>(std::thread::hardware_concurrency() + 1, 1, kFoldChunksInFlightMax);
+  struct InFlight {
+    int64_t from;
+    int64_t last;
+    std::future<ReadChunk> future;
+  };
+  std::deque<InFlight> in_flight;
+  std::atomic<bool> decode{true};  // false once the fold has failed
+  events::ChainVerifier chain(1, events::kGenesisHash);
+  FoldedLog folded;
+  std::optional<Status> fold_failed;
+  // Whether reading on can still find anything: the chain walk goes on to
+  // walk_to until it breaks, the fold to fold_to until it fails.
+  const auto wanted = [&](int64_t from) {
+    const bool chain_wants = walk_chain && chain.result().ok;
+    const bool fold_wants = !fold_failed && from <= fold_to;
+    return chain_wants || fold_wants;
+  };
+  const auto apply_oldest = [&]() -> Status {
+    const ReadChunk chunk = in_flight.front().future.get();
+    const int64_t from = in_flight.front().from;
+    const int64_t last = in_flight.front().last;
+    in_flight.pop_front();
+    LEDGER_RETURN_IF_ERROR(chunk.read);
+    if (walk_chain) {
+      for (size_t i = 0; i < chunk.positions.size(); ++i) {
+        if (!chain.Feed(chunk.positions[i], chunk.record(i), chunk.hashes[i])) break;
+      }
+    }
+    if (!fold_failed && from <= fold_to) {
+      Status applied = ApplyChunk(folded, chunk, from, std::min(last, fold_to), observe);
+      if (!applied.ok()) {
+        fold_failed = std::move(applied);
+        decode.store(false, std::memory_order_relaxed);
+      }
+    }
+    if (progress) progress(last, walk_to);
+    if (stop && stop()) {
+      return Status::Cancelled(std::string("stopped after ") +
+                               (walk_chain ? "reading " : "folding ") + std::to_string(last) +
+                               " of " + std::to_string(walk_to) + " events");
+    }
+    return Status::Ok();
+  };
+  for (int64_t from = 1; from <= walk_to && wanted(from); from += kFoldChunkEvents) {
+    const int64_t last = std::min(walk_to, from + kFoldChunkEvents - 1);
+    in_flight.push_back({from, last,
+                         std::async(std::launch::async | std::launch::deferred,
+                                    [&log, &decode, from, last, fold_to] {
+                                      return ReadHashAndDecode(log, from, last, fold_to, decode);
+                                    })});
+    if (in_flight.size() >= in_flight_max) LEDGER_RETURN_IF_ERROR(apply_oldest());
+  }
+  // (On an early return, the futures still running finish in their
+  // destructors, before `log` and `decode` can go away.)
+  while (!in_flight.empty()) LEDGER_RETURN_IF_ERROR(apply_oldest());
+
+  WalkedFold out;
+  if (walk_chain) {
+    if (chain.result().ok && chain.result().last_position != walk_to) {
+      chain.FailAt(chain.result().last_position + 1, "event missing");
+    }
+    if (chain.result().ok && walk_to == head.position && chain.result().last_hash != head.hash) {
+      chain.FailAt(walk_to, "hash differs from the recorded head hash");
+    }
+    out.chain = chain.result();
+  }
+  if (!fold_failed && fold_to == head.position && folded.hash != head.hash) {
+    fold_failed = At(fold_to, "hash differs from the recorded head hash");
+  }
+  if (fold_failed) {
+    out.folded = std::move(*fold_failed);
+  } else {
+    out.folded = std::move(folded);
+  }
+  return out;
 }
 
 }  // namespace
@@ -129,55 +232,21 @@ Result<FoldedLog> FoldLog(const events::EventLog& log, int64_t to_position,
     return Status::InvalidArgument("cannot fold to position " + std::to_string(to_position) +
                                    ": the log's head is " + std::to_string(head.position));
   }
-  // Reading and decoding (hash and JSON) are most of the work and need no
-  // order, so chunks are read and decoded on their own threads while this
-  // one applies finished ones in order. launch::deferred lets a chunk
-  // be decoded here when no thread can be started.
-  const size_t in_flight_max =
-      std::clamp<size_t>(std::thread::hardware_concurrency() + 1, 1, kFoldChunksInFlightMax);
-  struct Chunk {
-    int64_t from;
-    int64_t last;
-  };
-  struct InFlight {
-    Chunk range;
-    std::future<DecodedChunk> future;
-  };
-  std::deque<InFlight> in_flight;
-  FoldedLog folded;
-  const auto apply_oldest = [&]() -> Status {
-    const DecodedChunk chunk = in_flight.front().future.get();
-    const Chunk range = in_flight.front().range;
-    in_flight.pop_front();
-    LEDGER_RETURN_IF_ERROR(chunk.read);
-    LEDGER_RETURN_IF_ERROR(ApplyChunk(folded, chunk, observe));
-    if (chunk.stored != range.last - range.from + 1) {
-      // A hole: everything before it was checked and applied first, so the
-      // first problem in log order is the one reported.
-      return At(folded.position + 1, "event missing");
-    }
-    if (progress) progress(folded.position, to_position);
-    if (stop && stop()) {
-      return Status::Cancelled("stopped after folding " + std::to_string(folded.position) + " of " +
-                               std::to_string(to_position) + " events");
-    }
-    return Status::Ok();
-  };
-  for (int64_t from = 1; from <= to_position; from += kFoldChunkEvents) {
-    const int64_t last = std::min(to_position, from + kFoldChunkEvents - 1);
-    in_flight.push_back(
-        {{from, last}, std::async(std::launch::async | std::launch::deferred, [&log, from, last] {
-           return ReadAndDecode(log, from, last);
-         })});
-    if (in_flight.size() >= in_flight_max) LEDGER_RETURN_IF_ERROR(apply_oldest());
+  LEDGER_ASSIGN_OR_RETURN(WalkedFold walked, Walk(log, head, to_position, to_position,
+                                                  /*walk_chain=*/false, progress, stop, observe));
+  return std::move(walked.folded);
+}
+
+Result<WalkedFold> WalkAndFoldLog(const events::EventLog& log, int64_t fold_to, int64_t walk_to,
+                                  const std::function<void(int64_t done, int64_t total)>& progress,
+                                  const std::function<bool()>& stop, const FoldObserver& observe) {
+  const events::LogHead head = log.Head();
+  if (fold_to < 0 || walk_to < fold_to || walk_to > head.position) {
+    return Status::InvalidArgument("cannot fold to position " + std::to_string(fold_to) +
+                                   " and walk to " + std::to_string(walk_to) +
+                                   ": the log's head is " + std::to_string(head.position));
   }
-  // (On an early return, the futures still running finish in their
-  // destructors, before `log` can go away.)
-  while (!in_flight.empty()) LEDGER_RETURN_IF_ERROR(apply_oldest());
-  if (to_position == head.position && folded.hash != head.hash) {
-    return At(to_position, "hash differs from the recorded head hash");
-  }
-  return folded;
+  return Walk(log, head, fold_to, walk_to, /*walk_chain=*/true, progress, stop, observe);
 }
 
 Result<PostState> FoldPostStream(const events::EventLog& log, int64_t post_id, int64_t to_position,

@@ -14,6 +14,7 @@
 #include "commands/post_state.h"
 #include "common/clock.h"
 #include "common/result.h"
+#include "events/chain.h"
 #include "events/event_log.h"
 #include "events/hash.h"
 
@@ -59,6 +60,35 @@ using FoldObserver = std::function<void(const events::Event& event, const PostSt
 Result<FoldedLog> FoldLog(const events::EventLog& log, int64_t to_position,
                           const std::function<void(int64_t done, int64_t total)>& progress = {},
                           const std::function<bool()>& stop = {}, const FoldObserver& observe = {});
+
+// What WalkAndFoldLog found: the hash chain over its walk, and the fold.
+struct WalkedFold {
+  events::ChainCheck chain;  // as events::VerifyLogChain(log, 1, walk_to) reports it
+  // The fold to fold_to as FoldLog returns it, or the kCorruption FoldLog
+  // would return (the same message).
+  Result<FoldedLog> folded = FoldedLog{};
+};
+
+// One read of the log for two audits: walks the hash chain over events
+// 1..walk_to, with exactly the checks and the report of
+// events::VerifyLogChain(log, 1, walk_to), and folds events 1..fold_to, with
+// exactly the checks and the result of FoldLog(log, fold_to). Each record is
+// read and hashed once, and only events up to fold_to are decoded. The chain
+// walk goes on past a position that does not fold (a log whose events do not
+// fold can still be whole), and stops where both audits have stopped.
+//
+// As FoldLog, chunks are read, hashed and decoded on up to
+// kFoldChunksInFlightMax threads at once; the chain is checked and the states
+// are applied in log order on the calling thread.
+//
+// REQUIRES: 0 <= fold_to <= walk_to <= the head (kInvalidArgument otherwise).
+// Errors: I/O errors of the log pass through; `stop`, asked after each
+// chunk, ends it with kCancelled. Problems of the data are in the result.
+// `progress`, when set, is called after each chunk with (events walked,
+// walk_to); `observe` is FoldLog's.
+Result<WalkedFold> WalkAndFoldLog(const events::EventLog& log, int64_t fold_to, int64_t walk_to,
+                                  const std::function<void(int64_t done, int64_t total)>& progress,
+                                  const std::function<bool()>& stop, const FoldObserver& observe);
 
 // Stream positions FoldPostStream takes from the stream index per step (8
 // bytes each). Events are then read and applied one at a time, so memory stays

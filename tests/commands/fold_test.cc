@@ -189,6 +189,99 @@ TEST_F(FoldTest, FoldLogOfAnEventTheStateRefusesIsCorruptionNamingThePosition) {
       << folded.status().ToString();
 }
 
+// --- WalkAndFoldLog ------------------------------------------------------
+
+// What WalkAndFoldLog reports must be what the two audits report alone.
+void ExpectWalkAndFoldAsAlone(const events::EventLog& log, int64_t fold_to, int64_t walk_to) {
+  const auto walked = WalkAndFoldLog(log, fold_to, walk_to, {}, {}, {});
+  ASSERT_OK(walked);
+  const auto chain = events::VerifyLogChain(log, 1, walk_to);
+  ASSERT_OK(chain);
+  EXPECT_EQ(walked->chain.ok, chain->ok) << fold_to;
+  EXPECT_EQ(walked->chain.first_bad_position, chain->first_bad_position) << fold_to;
+  EXPECT_EQ(walked->chain.problem, chain->problem) << fold_to;
+  EXPECT_EQ(walked->chain.events_checked, chain->events_checked) << fold_to;
+  EXPECT_EQ(walked->chain.last_position, chain->last_position) << fold_to;
+  EXPECT_EQ(walked->chain.last_hash, chain->last_hash) << fold_to;
+  const auto folded = FoldLog(log, fold_to);
+  ASSERT_EQ(walked->folded.ok(), folded.ok()) << fold_to << ": " << folded.status().ToString();
+  if (!folded.ok()) {
+    EXPECT_EQ(walked->folded.status().ToString(), folded.status().ToString()) << fold_to;
+    return;
+  }
+  EXPECT_EQ(walked->folded->posts, folded->posts) << fold_to;
+  EXPECT_EQ(walked->folded->last_position, folded->last_position) << fold_to;
+  EXPECT_EQ(walked->folded->position, folded->position) << fold_to;
+  EXPECT_EQ(walked->folded->hash, folded->hash) << fold_to;
+  EXPECT_EQ(walked->folded->events, folded->events) << fold_to;
+  EXPECT_EQ(walked->folded->latest_recorded_at, folded->latest_recorded_at) << fold_to;
+}
+
+TEST_F(FoldTest, WalkAndFoldLogIsTheChainWalkAndTheFoldInOnePass) {
+  BuildHistory();
+  const int64_t head = log_->Head().position;
+  for (int64_t fold_to = 0; fold_to <= head; ++fold_to) {
+    ExpectWalkAndFoldAsAlone(*log_, fold_to, head);
+  }
+  ExpectWalkAndFoldAsAlone(*log_, 2, 4);
+  const auto walked = WalkAndFoldLog(*log_, 3, head, {}, {}, {});
+  ASSERT_OK(walked);
+  EXPECT_TRUE(walked->chain.ok);
+  EXPECT_EQ(walked->chain.events_checked, head);
+  ASSERT_OK(walked->folded);
+  EXPECT_EQ(walked->folded->position, 3);
+}
+
+TEST_F(FoldTest, WalkAndFoldLogOfAFlippedByteReportsWhatEachAuditAloneReports) {
+  BuildHistory();
+  FlipByteOfEvent(5);
+  const int64_t head = log_->Head().position;
+  for (int64_t fold_to = 0; fold_to <= head; ++fold_to) {
+    ExpectWalkAndFoldAsAlone(*log_, fold_to, head);
+  }
+}
+
+TEST_F(FoldTest, WalkAndFoldLogOfAMissingEventReportsWhatEachAuditAloneReports) {
+  BuildHistory();
+  TamperWithEvent(7, {});
+  const int64_t head = log_->Head().position;
+  ExpectWalkAndFoldAsAlone(*log_, head, head);
+  ExpectWalkAndFoldAsAlone(*log_, 6, head);
+  ExpectWalkAndFoldAsAlone(*log_, 7, head);
+}
+
+TEST_F(FoldTest, WalkAndFoldLogWalksOnPastAnEventTheStateRefuses) {
+  BuildHistory();
+  const int64_t bad = AppendRefusedEvent();
+  const auto walked = WalkAndFoldLog(*log_, bad, bad, {}, {}, {});
+  ASSERT_OK(walked);
+  EXPECT_TRUE(walked->chain.ok);
+  EXPECT_EQ(walked->chain.events_checked, bad);
+  ASSERT_EQ(walked->folded.status().code(), Status::Code::kCorruption);
+  EXPECT_NE(walked->folded.status().message().find("position " + std::to_string(bad)),
+            std::string::npos)
+      << walked->folded.status().ToString();
+  ExpectWalkAndFoldAsAlone(*log_, bad, bad);
+}
+
+TEST_F(FoldTest, WalkAndFoldLogRefusesPositionsOutOfOrder) {
+  BuildHistory();
+  const int64_t head = log_->Head().position;
+  EXPECT_EQ(WalkAndFoldLog(*log_, -1, head, {}, {}, {}).status().code(),
+            Status::Code::kInvalidArgument);
+  EXPECT_EQ(WalkAndFoldLog(*log_, 3, 2, {}, {}, {}).status().code(),
+            Status::Code::kInvalidArgument);
+  EXPECT_EQ(WalkAndFoldLog(*log_, 3, head + 1, {}, {}, {}).status().code(),
+            Status::Code::kInvalidArgument);
+}
+
+TEST_F(FoldTest, WalkAndFoldLogStopsWhenAsked) {
+  BuildHistory();
+  const int64_t head = log_->Head().position;
+  const auto walked = WalkAndFoldLog(*log_, head, head, {}, [] { return true; }, {});
+  EXPECT_EQ(walked.status().code(), Status::Code::kCancelled);
+}
+
 // --- FoldPostStream ------------------------------------------------------
 
 TEST_F(FoldTest, FoldPostStreamFoldsThePostAsItWasAtEachPosition) {
