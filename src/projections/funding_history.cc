@@ -25,30 +25,43 @@ FundingRecord* FundingHistory::Find(int64_t position) {
   return it != records_.end() && it->position == position ? &*it : nullptr;
 }
 
+PostMoney FundingHistory::money(int64_t post_id) const {
+  const auto index = static_cast<size_t>(post_id - 1);
+  return post_id >= 1 && index < money_.size() ? money_[index] : PostMoney{};
+}
+
+PostMoney& FundingHistory::MoneyOf(int64_t post_id) {
+  const auto index = static_cast<size_t>(post_id - 1);
+  if (index >= money_.size()) money_.resize(index + 1);
+  return money_[index];
+}
+
 void FundingHistory::Observe(const events::Event& event, const commands::PostState& before) {
   const int64_t post = event.stream;
+  // A stream id the fold refuses (below 1) is never folded: nothing to keep.
+  if (post < 1) return;
   std::visit(
       [&](const auto& d) {
         using T = std::decay_t<decltype(d)>;
         if constexpr (std::is_same_v<T, events::PostFunded>) {
           records_.push_back(FundingRecord{event.position, post, d.backer, d.units, d.amount,
                                            event.recorded_at, FundingState::kLive});
-          live_[{post, d.backer}].push_back(event.position);
-          money_[post].funded = Add(money_[post].funded, d.amount);
+          PostMoney& m = MoneyOf(post);
+          m.funded = Add(m.funded, d.amount);
         } else if constexpr (std::is_same_v<T, events::FundingCancelled>) {
           if (FundingRecord* r = Find(d.funding_position)) r->state = FundingState::kCancelled;
-          const auto live = live_.find({post, d.backer});
-          if (live != live_.end()) std::erase(live->second, d.funding_position);
-          money_[post].cancelled = Add(money_[post].cancelled, d.amount);
+          PostMoney& m = MoneyOf(post);
+          m.cancelled = Add(m.cancelled, d.amount);
         } else if constexpr (std::is_same_v<T, events::FundingRefunded>) {
-          const auto live = live_.find({post, d.backer});
-          if (live != live_.end()) {
-            for (const int64_t position : live->second) {
+          // A refund returns all of the backer's live fundings (Apply).
+          const auto backer = before.backers.find(d.backer);
+          if (backer != before.backers.end()) {
+            for (const int64_t position : backer->second.live_positions) {
               if (FundingRecord* r = Find(position)) r->state = FundingState::kRefunded;
             }
-            live_.erase(live);
           }
-          money_[post].refunded = Add(money_[post].refunded, d.amount);
+          PostMoney& m = MoneyOf(post);
+          m.refunded = Add(m.refunded, d.amount);
         } else if constexpr (std::is_same_v<T, events::PostSettled>) {
           const bool reached = d.total_funded >= before.target_amount;
           const bool says_reached = d.outcome == events::SettlementOutcome::kSuccessful;

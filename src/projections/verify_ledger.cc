@@ -71,13 +71,9 @@ void CompareFundings(pqxx::transaction_base& tx, const std::string& schema,
 void CheckBooks(const commands::FoldedLog& folded, const FundingHistory& history, Collector& out) {
   std::optional<int64_t> moved_total = 0;   // Σ funded − cancelled − refunded
   std::optional<int64_t> folded_total = 0;  // Σ the posts' total_funded
-  const auto money_of = [&history](int64_t id) {
-    const auto it = history.money().find(id);
-    return it == history.money().end() ? PostMoney{} : it->second;
-  };
   const Timestamp latest = folded.latest_recorded_at;
   for (const commands::PostState& p : folded.posts) {
-    const PostMoney m = money_of(p.id);
+    const PostMoney m = history.money(p.id);
     std::optional<int64_t> moved = CheckedSub(m.funded, m.cancelled);
     if (moved) moved = CheckedSub(*moved, m.refunded);
     const std::string moved_text = moved ? std::to_string(*moved) : "overflows int64";
