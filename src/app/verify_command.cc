@@ -185,17 +185,12 @@ Result<projections::VerifyReport> VerifyChainOnly(events::RocksEventLog& log, Pr
 // only.
 Result<projections::VerifyReport> VerifyReadTables(events::RocksEventLog& log, const Config& config,
                                                    const std::string& schema,
-                                                   Progress& chain_progress,
-                                                   Progress& fold_progress, std::ostream& err) {
+                                                   Progress& chain_progress, std::ostream& err) {
   LEDGER_ASSIGN_OR_RETURN(const ReadSide side,
                           OpenReadSide(config, "verify", /*create=*/false, err));
   projections::VerifyOptions options;
   options.schema = schema;
   options.chain_progress = [&](int64_t done, int64_t total) { chain_progress.Update(done, total); };
-  options.fold_progress = [&](int64_t done, int64_t total) {
-    chain_progress.Finish();
-    fold_progress.Update(done, total);
-  };
   options.stop = StopRequested;
   options.catch_up = [&log] { return log.CatchUp().status(); };
   return projections::Verify(log, side.conninfo, options);
@@ -230,14 +225,12 @@ int VerifyCommand(const std::vector<std::string>& args, std::ostream& out, std::
   events::RocksEventLog& log = (*tool)->log();
   const bool draw = StderrIsTerminal();
   Progress chain_progress(err, "verify chain", draw);
-  Progress fold_progress(err, "verify fold", draw);
   const Result<projections::VerifyReport> report =
-      request->chain_only ? VerifyChainOnly(log, chain_progress)
-                          : VerifyReadTables(log, invocation->config, request->schema,
-                                             chain_progress, fold_progress, err);
+      request->chain_only
+          ? VerifyChainOnly(log, chain_progress)
+          : VerifyReadTables(log, invocation->config, request->schema, chain_progress, err);
   if (!report.ok()) return Fail(err, "verify", report.status());
   chain_progress.Finish();
-  fold_progress.Finish();
   // The sequencer's durable state, once the chain is known to hold.
   std::optional<StateReport> state;
   if (!request->chain_only && report->chain_ok) {

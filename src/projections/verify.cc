@@ -1,6 +1,7 @@
 #include "projections/verify.h"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <optional>
 #include <string>
@@ -100,16 +101,32 @@ void CompareBackers(int64_t id, const commands::PostState& p, const Backers& fou
 }
 
 // Money conservation inside the tables: a post's backers add up to its row's
-// total_funded.
+// total_funded. `sum` is nothing when the backers' amounts overflow int64.
+void CompareBackerSum(int64_t id, const pqxx::row& row, const std::optional<int64_t>& sum,
+                      Collector& out) {
+  const pqxx::field total = row[kTotalFundedColumn];
+  const std::string row_total = total.is_null() ? "NULL" : total.c_str();
+  const std::string backers_total = sum ? std::to_string(*sum) : "overflows int64";
+  if (row_total != backers_total) out.Add(id, "total_funded/backers", row_total, backers_total);
+}
+
 void CompareBackerSum(int64_t id, const pqxx::row& row, const Backers& found, Collector& out) {
   std::optional<int64_t> sum = 0;
   for (const auto& [name, total] : found) {
     if (sum) sum = CheckedAdd(*sum, total.amount);
   }
-  const pqxx::field total = row[kTotalFundedColumn];
-  const std::string row_total = total.is_null() ? "NULL" : total.c_str();
-  const std::string backers_total = sum ? std::to_string(*sum) : "overflows int64";
-  if (row_total != backers_total) out.Add(id, "total_funded/backers", row_total, backers_total);
+  CompareBackerSum(id, row, sum, out);
+}
+
+// Every column of a live post's row.
+void CompareColumns(int64_t id, const commands::PostState& live, int64_t last_position,
+                    const pqxx::row& row, Collector& out) {
+  const std::vector<std::string> expected = ExpectedColumns(live, last_position);
+  for (size_t i = 0; i < kPostColumnCount; ++i) {
+    const pqxx::field f = row[static_cast<pqxx::row::size_type>(i + 1)];
+    const std::string actual = f.is_null() ? "NULL" : f.c_str();
+    if (actual != expected[i]) out.Add(id, std::string(kPostColumns[i]), expected[i], actual);
+  }
 }
 
 // `live` is null when the log has no live post `id`.
@@ -124,14 +141,56 @@ void ComparePost(int64_t id, const commands::PostState* live, int64_t last_posit
     out.Add(id, "row", "present", "absent");
     return;
   }
-  const std::vector<std::string> expected = ExpectedColumns(*live, last_position);
-  for (size_t i = 0; i < kPostColumnCount; ++i) {
-    const pqxx::field f = (*row)[static_cast<pqxx::row::size_type>(i + 1)];
-    const std::string actual = f.is_null() ? "NULL" : f.c_str();
-    if (actual != expected[i]) out.Add(id, std::string(kPostColumns[i]), expected[i], actual);
-  }
+  CompareColumns(id, *live, last_position, *row, out);
   CompareBackers(id, *live, found, out);
   CompareBackerSum(id, *row, found, out);
+}
+
+// An int64 column as its text, or nothing for NULL or anything else.
+std::optional<int64_t> Int64Of(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  int64_t value = 0;
+  const char* first = f.c_str();
+  const char* last = first + f.size();
+  const auto [ptr, ec] = std::from_chars(first, last, value);
+  if (ec != std::errc() || ptr != last) return std::nullopt;
+  return value;
+}
+
+// What one pass over a post's backers rows found, without building a map of
+// them: most posts match the log row for row, and a map per post (a tree of
+// strings) was the comparison's main cost. A post whose rows do not all
+// match, one by one and each name once, is compared again in full
+// (ComparePost), which names every difference in the same order as before.
+struct BackerRowsSeen {
+  int64_t rows = 0;
+  bool all_match = true;           // each row a backer of the live post, equal totals
+  std::optional<int64_t> sum = 0;  // the rows' amounts; nothing once it overflows
+  std::string_view last_name;      // rows arrive by name: a repeat is adjacent
+};
+
+void SeeBackerRow(const commands::PostState* live, const pqxx::row& r, BackerRowsSeen& seen) {
+  ++seen.rows;
+  const std::string_view name(r[1].c_str(), r[1].size());
+  const std::optional<int64_t> units = Int64Of(r[2]);
+  const std::optional<int64_t> amount = Int64Of(r[3]);
+  const std::optional<int64_t> fundings = Int64Of(r[4]);
+  if (!units || !amount || !fundings || r[1].is_null()) {
+    seen.all_match = false;  // the full comparison converts (and fails) as before
+    return;
+  }
+  if (seen.sum) seen.sum = CheckedAdd(*seen.sum, *amount);
+  if (seen.rows > 1 && name == seen.last_name) seen.all_match = false;
+  seen.last_name = name;
+  if (!seen.all_match || live == nullptr) {
+    seen.all_match = false;
+    return;
+  }
+  const auto want = live->backers.find(std::string(name));
+  if (want == live->backers.end() || want->second.units != *units ||
+      want->second.amount != *amount || want->second.fundings != *fundings) {
+    seen.all_match = false;
+  }
 }
 
 // Compares posts lo..hi (all known to the fold) with their rows.
@@ -148,27 +207,53 @@ void CompareRange(pqxx::transaction_base& tx, const std::string& s,
           s + ".posts p LEFT JOIN " + s +
           ".post_stats s USING (id) WHERE id BETWEEN $1 AND $2 ORDER BY id",
       lo, hi);
+  // In key order (the primary key's index), so that a repeated name is
+  // adjacent.
   const pqxx::result backer_rows =
       tx.exec_params("SELECT post_id, backer, units, amount, fundings FROM " + s +
-                         ".backers WHERE post_id BETWEEN $1 AND $2",
+                         ".backers WHERE post_id BETWEEN $1 AND $2 ORDER BY post_id, backer",
                      lo, hi);
   const auto span = static_cast<size_t>(hi - lo + 1);
   std::vector<std::optional<pqxx::row>> rows(span);
   for (pqxx::result::size_type k = 0; k < posts.size(); ++k) {
     rows[static_cast<size_t>(posts[k][0].as<int64_t>() - lo)] = posts[k];
   }
-  std::vector<Backers> found(span);
+  const auto live_post = [&folded](int64_t id) -> const commands::PostState* {
+    const commands::PostState& p = folded.posts[static_cast<size_t>(id - 1)];
+    return p.exists() && !p.deleted ? &p : nullptr;
+  };
+  std::vector<BackerRowsSeen> seen(span);
   for (const pqxx::row& r : backer_rows) {
-    found[static_cast<size_t>(r[0].as<int64_t>() - lo)][r[1].as<std::string>()] =
+    const auto id = r[0].as<int64_t>();
+    SeeBackerRow(live_post(id), r, seen[static_cast<size_t>(id - lo)]);
+  }
+  // Posts whose backers need the full comparison, with their rows.
+  std::vector<Backers> found(span);
+  std::vector<bool> full(span, false);
+  for (int64_t id = lo; id <= hi; ++id) {
+    const auto at = static_cast<size_t>(id - lo);
+    const commands::PostState* live = live_post(id);
+    full[at] = !seen[at].all_match || live == nullptr || !rows[at] ||
+               seen[at].rows != static_cast<int64_t>(live->backers.size());
+  }
+  for (const pqxx::row& r : backer_rows) {
+    const auto at = static_cast<size_t>(r[0].as<int64_t>() - lo);
+    if (!full[at]) continue;
+    found[at][r[1].as<std::string>()] =
         commands::BackerTotal{r[2].as<int64_t>(), r[3].as<int64_t>(), r[4].as<int64_t>()};
   }
   for (int64_t id = lo; id <= hi; ++id) {
     const auto i = static_cast<size_t>(id - 1);
-    const commands::PostState& p = folded.posts[i];
-    const bool is_live = p.exists() && !p.deleted;
     const auto at = static_cast<size_t>(id - lo);
-    ComparePost(id, is_live ? &p : nullptr, folded.last_position[i],
-                rows[at] ? &*rows[at] : nullptr, found[at], out);
+    const commands::PostState* live = live_post(id);
+    if (full[at]) {
+      ComparePost(id, live, folded.last_position[i], rows[at] ? &*rows[at] : nullptr, found[at],
+                  out);
+      continue;
+    }
+    // Every backer matched: the columns, and the rows' sum against the total.
+    CompareColumns(id, *live, folded.last_position[i], *rows[at], out);
+    CompareBackerSum(id, *rows[at], seen[at].sum, out);
   }
 }
 
@@ -194,7 +279,14 @@ void CompareUnknownPosts(pqxx::transaction_base& tx, const std::string& s, int64
             static_cast<int64_t>(extra_backers.size()));
 }
 
-// Everything after the chain walk, inside the snapshot.
+void SetChain(const events::ChainCheck& chain, VerifyReport* report) {
+  report->chain_ok = chain.ok;
+  report->first_bad_position = chain.first_bad_position;
+  report->chain_problem = chain.problem;
+  report->events_checked = chain.events_checked;
+}
+
+// Everything but a missing schema, inside the snapshot.
 Status CompareTables(const events::EventLog& log, pqxx::transaction_base& tx,
                      const VerifyOptions& options, VerifyReport* report) {
   const std::string_view schema = options.schema;
@@ -227,16 +319,24 @@ Status CompareTables(const events::EventLog& log, pqxx::transaction_base& tx,
     }
   }
   FundingHistory history;
-  auto folded = commands::FoldLog(
-      log, fold_to, options.fold_progress, options.stop,
-      [&history](const events::Event& e, const commands::PostState& b) { history.Observe(e, b); });
-  if (!folded.ok()) {
-    const Status::Code code = folded.status().code();
-    if (code == Status::Code::kIOError || code == Status::Code::kCancelled) return folded.status();
+  // One pass over the log: the whole chain to the head, and the fold to the
+  // checkpoint, each record read and hashed once.
+  std::function<void(int64_t, int64_t)> progress;
+  if (options.chain_progress) progress = options.chain_progress;
+  LEDGER_ASSIGN_OR_RETURN(
+      commands::WalkedFold walked,
+      commands::WalkAndFoldLog(log, fold_to, head, progress, options.stop,
+                               [&history](const events::Event& e, const commands::PostState& b) {
+                                 history.Observe(e, b);
+                               }));
+  SetChain(walked.chain, report);
+  if (options.stop && options.stop()) return Status::Cancelled("verify stopped after the log");
+  if (!walked.folded.ok()) {
     out.Add(0, "log", "events 1.." + std::to_string(fold_to) + " that fold",
-            folded.status().message());
+            walked.folded.status().message());
     return Status::Ok();
   }
+  const commands::FoldedLog* folded = &walked.folded.value();
   if (checkpoint_hash && *checkpoint_hash != events::ToHex(folded->hash)) {
     out.Add(0, "checkpoint", events::ToHex(folded->hash), *checkpoint_hash);
   }
@@ -257,20 +357,6 @@ Result<VerifyReport> Verify(const events::EventLog& log, const std::string& conn
   const std::string_view schema = options.schema;
   LEDGER_RETURN_IF_ERROR(CheckSchemaName(schema));
   VerifyReport report;
-  const int64_t head = log.Head().position;
-  std::function<void(int64_t)> chain_progress;
-  if (options.chain_progress) {
-    chain_progress = [&options, head](int64_t done) { options.chain_progress(done, head); };
-  }
-  LEDGER_ASSIGN_OR_RETURN(const events::ChainCheck chain,
-                          events::VerifyLogChain(log, 1, head, chain_progress));
-  if (options.stop && options.stop())
-    return Status::Cancelled("verify stopped after the chain walk");
-  report.chain_ok = chain.ok;
-  report.first_bad_position = chain.first_bad_position;
-  report.chain_problem = chain.problem;
-  report.events_checked = chain.events_checked;
-
   LEDGER_ASSIGN_OR_RETURN(auto connection, Connect(conninfo));
   int64_t tables = 0;
   LEDGER_RETURN_IF_ERROR(Guard("looking for the read tables", [&]() -> Status {
@@ -283,6 +369,16 @@ Result<VerifyReport> Verify(const events::EventLog& log, const std::string& conn
     return Status::Ok();
   }));
   if (tables != 5) {
+    // Nothing to compare: the chain alone, to the head as it is now.
+    const int64_t head = log.Head().position;
+    std::function<void(int64_t)> progress;
+    if (options.chain_progress) {
+      progress = [&options, head](int64_t done) { options.chain_progress(done, head); };
+    }
+    LEDGER_ASSIGN_OR_RETURN(const events::ChainCheck chain,
+                            events::VerifyLogChain(log, 1, head, progress));
+    SetChain(chain, &report);
+    if (options.stop && options.stop()) return Status::Cancelled("verify stopped after the log");
     Collector(&report).Add(
         0, "schema",
         "tables posts, post_stats, backers, fundings and checkpoints in " + std::string(schema),

@@ -50,10 +50,9 @@ struct VerifyOptions {
   // The read schema and the projector whose checkpoint it carries.
   std::string schema{kReadSchema};
   std::string projector_name = "read_model";
-  // Called during the chain walk with (events checked, head) and during the
-  // fold with (events folded, checkpoint). Optional.
+  // Called during the one pass over the log (the chain walk and the fold)
+  // with (events read, head). Optional.
   std::function<void(int64_t done, int64_t total)> chain_progress;
-  std::function<void(int64_t done, int64_t total)> fold_progress;
   // Asked between chunks; true stops with kCancelled. Optional.
   std::function<bool()> stop;
   // Called inside the snapshot, after the checkpoint is read and before the
@@ -65,7 +64,8 @@ struct VerifyOptions {
 // Audits the read tables of options.schema against the log:
 //  - walks the whole hash chain (a broken chain is reported, not an error);
 //  - reads the checkpoint of `projector_name` and folds the log to its
-//    position; a checkpoint whose hash is not the log's hash there is a
+//    position (in the same pass over the log as the chain walk, which goes
+//    on to the head); a checkpoint whose hash is not the log's hash there is a
 //    "checkpoint" mismatch, and so is one past the head (the log is then
 //    folded to the head) or a missing one (the tables are then compared with
 //    an empty log);
@@ -79,7 +79,9 @@ struct VerifyOptions {
 // The tables are locked (ACCESS SHARE) and read in one REPEATABLE READ,
 // read-only transaction, so the checkpoint and the rows are one snapshot:
 // verify may run while the projector writes, and a replay's swap waits for
-// it. The log is read as of its head when verify starts.
+// it. The log is read as of its head once the checkpoint is read and
+// options.catch_up has run (as of its head when verify starts when the read
+// tables are missing).
 //
 // Errors are only for I/O: the database down is kUnavailable, the log
 // unreadable kIOError, a bad schema name kInvalidArgument. Everything wrong

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -30,6 +31,30 @@ void CompareFundingRow(const FundingRecord& want, const pqxx::row& row, Collecto
   check("state", std::string(FundingStateName(want.state)), row[6]);
 }
 
+// The field's text is std::to_string(want), as CompareFundingRow compares.
+bool IntFieldIs(const pqxx::field& f, int64_t want) {
+  char text[24];
+  const auto [end, ec] = std::to_chars(text, text + sizeof text, want);
+  return ec == std::errc() && !f.is_null() &&
+         std::string_view(f.c_str(), f.size()) ==
+             std::string_view(text, static_cast<size_t>(end - text));
+}
+
+bool TextFieldIs(const pqxx::field& f, std::string_view want) {
+  return !f.is_null() && std::string_view(f.c_str(), f.size()) == want;
+}
+
+// Whether `row` holds exactly `want`, without building the texts that a
+// mismatch names (CompareFundingRow does, for the rows that differ).
+// `recorded_at` is FormatTimestamp(want.recorded_at), which the caller keeps
+// across rows: fundings of one append share it.
+bool FundingRowMatches(const FundingRecord& want, const pqxx::row& row,
+                       std::string_view recorded_at) {
+  return IntFieldIs(row[1], want.post_id) && TextFieldIs(row[2], want.backer) &&
+         IntFieldIs(row[3], want.units) && IntFieldIs(row[4], want.amount) &&
+         TextFieldIs(row[5], recorded_at) && TextFieldIs(row[6], FundingStateName(want.state));
+}
+
 }  // namespace
 
 void CompareFundings(pqxx::transaction_base& tx, const std::string& schema,
@@ -38,6 +63,8 @@ void CompareFundings(pqxx::transaction_base& tx, const std::string& schema,
   // pages.
   size_t next = 0;  // the first record not yet matched
   int64_t after = 0;
+  Timestamp formatted_at;  // the last recorded_at formatted, and its text
+  std::string formatted = FormatTimestamp(formatted_at);
   while (true) {
     const pqxx::result rows = tx.exec_params(
         "SELECT position, post_id, backer, units, amount, to_char(recorded_at AT TIME ZONE "
@@ -53,7 +80,12 @@ void CompareFundings(pqxx::transaction_base& tx, const std::string& schema,
         ++next;
       }
       if (next < history.size() && history[next].position == position) {
-        CompareFundingRow(history[next], row, out);
+        const FundingRecord& want = history[next];
+        if (want.recorded_at != formatted_at) {
+          formatted_at = want.recorded_at;
+          formatted = FormatTimestamp(want.recorded_at);
+        }
+        if (!FundingRowMatches(want, row, formatted)) CompareFundingRow(want, row, out);
         ++next;
       } else {
         out.Add(row[1].as<int64_t>(), "fundings/" + std::to_string(position), "absent", "present");

@@ -501,6 +501,20 @@ TEST_F(ReplayVerifyTest, VerifyNamesAMissingAndAChangedBacker) {
   EXPECT_EQ(report.mismatch_count, 3) << Describe(report);
 }
 
+// A table that lost its key can hold a backer twice: two equal rows in place
+// of two backers must not pass for them.
+TEST_F(ReplayVerifyTest, VerifyNamesABackerReplacedByARepeatOfAnother) {
+  BuildHistory();
+  MustReplay();
+  Query("ALTER TABLE ledger_read.backers DROP CONSTRAINT backers_pkey");
+  Query("DELETE FROM ledger_read.backers WHERE post_id = 1 AND backer = 'carol'");
+  Query("INSERT INTO ledger_read.backers SELECT * FROM ledger_read.backers WHERE post_id = 1");
+  const VerifyReport report = MustVerify();
+  EXPECT_TRUE(Has(report, 1, "backers/carol", "present", "absent")) << Describe(report);
+  EXPECT_TRUE(Has(report, 1, "total_funded/backers", "6000", "5000")) << Describe(report);
+  EXPECT_EQ(report.mismatch_count, 2) << Describe(report);
+}
+
 TEST_F(ReplayVerifyTest, VerifyNamesAChangedAMissingAndAnExtraFundingRow) {
   BuildHistory();
   MustReplay();
