@@ -38,6 +38,11 @@ std::string EncodeHead(const LogHead& head) {
   return out;
 }
 
+// The write-ahead logs kept before the oldest memtables are flushed, and the
+// memtables of all column families together.
+constexpr uint64_t kMaxTotalWalBytes = uint64_t{64} << 20;
+constexpr size_t kWriteBufferBytes = size_t{128} << 20;
+
 // Scans of more events than this are bulk scans (see ScanRecords).
 constexpr int64_t kBulkScanEvents = 4'096;
 constexpr size_t kBulkScanReadahead = size_t{4} << 20;
@@ -64,6 +69,12 @@ Result<std::unique_ptr<RocksEventLog>> RocksEventLog::Open(const std::string& di
   // could leave; recovering to the last consistent point keeps them all.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   db_options.max_background_jobs = 2;
+  // Bounds of memory and of the work on open. A column family that takes
+  // few writes (the stream index, the state) would otherwise pin old
+  // write-ahead logs until its memtable filled, and every open (the
+  // service's restart, each audit tool's secondary instance) replays them.
+  db_options.max_total_wal_size = kMaxTotalWalBytes;
+  db_options.db_write_buffer_size = kWriteBufferBytes;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   const bool secondary = !options.secondary_dir.empty();
   if (secondary) {
