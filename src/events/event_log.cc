@@ -7,6 +7,18 @@
 
 namespace ledger::events {
 
+std::string_view WriteFailureCauseName(WriteFailureCause cause) {
+  switch (cause) {
+    case WriteFailureCause::kNoSpace:
+      return "no_space";
+    case WriteFailureCause::kIOError:
+      return "io_error";
+    case WriteFailureCause::kWaiting:
+      return "waiting";
+  }
+  return "unknown";
+}
+
 Status CheckFollows(const LogHead& previous, const Event& event) {
   const int64_t expected = previous.position + 1;
   if (event.position != expected) {

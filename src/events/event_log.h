@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -47,6 +48,30 @@ struct IdempotencyWrite {
 struct StateWrite {
   std::string key;
   std::optional<std::string> value;  // nullopt deletes the key
+};
+
+// Why a write of the log failed (LogStats::write_failures).
+enum class WriteFailureCause : uint8_t {
+  kNoSpace,  // the disk (or the file system's quota) is full
+  kIOError,  // any other error of the storage
+  kWaiting,  // not attempted: the log is unwritable and its next resume attempt is not due
+};
+inline constexpr size_t kWriteFailureCauseCount = 3;
+static_assert(static_cast<size_t>(WriteFailureCause::kWaiting) + 1 == kWriteFailureCauseCount);
+// "no_space", "io_error", "waiting": the label values of the metric.
+std::string_view WriteFailureCauseName(WriteFailureCause cause);
+
+// What a log counts about itself, for /metrics. A backend that does not count
+// something reports 0.
+struct LogStats {
+  // Appends that failed, by cause; nothing of them is durable.
+  std::array<uint64_t, kWriteFailureCauseCount> write_failures{};
+  // Times the log asked its storage to resume writing after a failure.
+  uint64_t resume_attempts = 0;
+  // Idempotency records removed because they were past retention.
+  uint64_t idempotency_purged = 0;
+  // The storage's estimate of the idempotency records it holds.
+  uint64_t idempotency_records_estimate = 0;
 };
 
 // The narrow interface of the durable log, so that a second backend (see
@@ -100,6 +125,15 @@ class EventLog {
   // `sync`. Neither touches the events.
   virtual Status ClearState() = 0;
   virtual Status WriteState(std::span<const StateWrite> writes, bool sync) = 0;
+
+  // OK while Append can write; otherwise kUnavailable naming why not (e.g.
+  // the disk is full) since a write failed or the storage stopped writes,
+  // until a write or the storage's recovery succeeds. Reads are unaffected.
+  // Cheap (an atomic load when OK); safe from any thread.
+  virtual Status WriteHealth() const { return Status::Ok(); }
+
+  // Safe from any thread; cheap enough for every scrape.
+  virtual LogStats Stats() const { return {}; }
 };
 
 // Checks that decoded `event` comes right after `previous` in the chain: its
