@@ -28,9 +28,21 @@ Result<IdempotencyRecord> DecodeIdempotencyRecord(std::string_view value) {
   IdempotencyRecord record;
   std::memcpy(record.fingerprint.data(), value.data() + 1, 32);
   record.recorded_at = Timestamp(
-      std::chrono::microseconds(static_cast<int64_t>(ReadBigEndian64(value.substr(33, 8)))));
+      std::chrono::microseconds(static_cast<int64_t>(ReadBigEndian64(value.substr(1 + 32, 8)))));
   record.outcome = std::string(value.substr(kHeaderSize));
   return record;
+}
+
+Timestamp IdempotencyPurgeCutoff(Timestamp now, std::chrono::seconds retention) {
+  return now - retention - kIdempotencyPurgeMargin;
+}
+
+bool IdempotencyRecordExpired(std::string_view value, Timestamp cutoff) {
+  if (value.size() < kHeaderSize || static_cast<uint8_t>(value[0]) != kIdempotencyFormatV1) {
+    return false;
+  }
+  const auto recorded_us = static_cast<int64_t>(ReadBigEndian64(value.substr(1 + 32, 8)));
+  return recorded_us <= cutoff.time_since_epoch().count();
 }
 
 }  // namespace ledger::events

@@ -14,6 +14,7 @@
 #include "events/chain.h"
 #include "events/keys.h"
 #include "events/record.h"
+#include "events/rocks_purge.h"
 
 namespace ledger::events {
 namespace {
@@ -47,6 +48,11 @@ constexpr size_t kWriteBufferBytes = size_t{128} << 20;
 constexpr int64_t kBulkScanEvents = 4'096;
 constexpr size_t kBulkScanReadahead = size_t{4} << 20;
 
+std::chrono::seconds PeriodicCompaction(std::chrono::seconds retention) {
+  return std::max<std::chrono::seconds>(retention / kIdempotencyCompactionsPerRetention,
+                                        std::chrono::seconds(1));
+}
+
 }  // namespace
 
 RocksEventLog::~RocksEventLog() {
@@ -61,6 +67,14 @@ RocksEventLog::~RocksEventLog() {
 
 Result<std::unique_ptr<RocksEventLog>> RocksEventLog::Open(const std::string& dir,
                                                            const RocksLogOptions& options) {
+  if (options.idempotency_retention < std::chrono::seconds(1)) {
+    return Status::InvalidArgument("idempotency retention must be at least one second");
+  }
+  std::unique_ptr<RocksEventLog> log(new RocksEventLog());
+  if (options.clock != nullptr) log->clock_ = options.clock;
+  log->purge_ =
+      std::make_shared<IdempotencyPurgeFactory>(log->clock_, options.idempotency_retention);
+
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = !options.read_only;
   db_options.create_missing_column_families = !options.read_only;
@@ -93,11 +107,18 @@ Result<std::unique_ptr<RocksEventLog>> RocksEventLog::Open(const std::string& di
   rocksdb::ColumnFamilyOptions streams_options = cf_options;
   streams_options.memtable_insert_with_hint_prefix_extractor.reset(
       rocksdb::NewFixedPrefixTransform(8));
+  // Records past retention are dropped whenever their files are compacted;
+  // periodic compaction makes sure every file is, even one that no other
+  // compaction would pick (keys that only grow are moved down untouched).
+  rocksdb::ColumnFamilyOptions idempotency_options = cf_options;
+  idempotency_options.compaction_filter_factory = log->purge_;
+  idempotency_options.periodic_compaction_seconds =
+      static_cast<uint64_t>(PeriodicCompaction(options.idempotency_retention).count());
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   families.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   families.emplace_back(std::string(kEventsFamily), events_options);
   families.emplace_back(std::string(kStreamsFamily), streams_options);
-  families.emplace_back(std::string(kIdempotencyFamily), cf_options);
+  families.emplace_back(std::string(kIdempotencyFamily), idempotency_options);
   families.emplace_back(std::string(kMetaFamily), cf_options);
   // The state family came after the others: a read-only view of an older log
   // has none (and may not create it).
@@ -109,7 +130,6 @@ Result<std::unique_ptr<RocksEventLog>> RocksEventLog::Open(const std::string& di
   }
   if (with_state) families.emplace_back(std::string(kStateFamily), cf_options);
 
-  std::unique_ptr<RocksEventLog> log(new RocksEventLog());
   log->read_only_ = options.read_only || secondary;
   log->secondary_ = secondary;
   rocksdb::DB* raw = nullptr;
@@ -302,6 +322,27 @@ Status RocksEventLog::Append(std::span<const EncodedEvent> events,
   std::lock_guard lock(head_mu_);
   head_ = head;
   return Status::Ok();
+}
+
+LogStats RocksEventLog::Stats() const {
+  LogStats stats;
+  stats.idempotency_purged = purge_->purged();
+  uint64_t estimate = 0;
+  if (db_->GetIntProperty(idempotency_, "rocksdb.estimate-num-keys", &estimate)) {
+    stats.idempotency_records_estimate = estimate;
+  }
+  return stats;
+}
+
+Status RocksEventLog::CompactIdempotency() {
+  if (read_only_) {
+    return Status::FailedPrecondition("the event log is open read-only");
+  }
+  rocksdb::CompactRangeOptions options;
+  // Bottom-level files too: that is where old records end up.
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  return FromRocks(db_->CompactRange(options, idempotency_, nullptr, nullptr),
+                   "compacting the idempotency records");
 }
 
 Status RocksEventLog::ScanRecords(int64_t from, int64_t to,

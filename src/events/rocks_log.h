@@ -1,10 +1,14 @@
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "events/event_log.h"
 
 namespace rocksdb {
@@ -14,6 +18,8 @@ class WriteBatch;
 }  // namespace rocksdb
 
 namespace ledger::events {
+
+class IdempotencyPurgeFactory;
 
 struct RocksLogOptions {
   // Read-only opens take no lock and never write; they see the log as it was
@@ -28,7 +34,22 @@ struct RocksLogOptions {
   // On open, the newest events (up to this many) are chain-verified and the
   // head record is checked against them; an inconsistent log is refused.
   int64_t verify_tail_events = 1024;
+  // Compaction drops an idempotency record once `clock` is past its
+  // recorded_at by this plus kIdempotencyPurgeMargin (idempotency.h). Must
+  // be at least the sequencer's SequencerOptions::idempotency_retention (the
+  // sequencer answers from any record within it), whose default it matches;
+  // `serve` passes both the configured value. At least one second.
+  std::chrono::seconds idempotency_retention{24 * 3600};
+  // Time of the purge; null: the system clock. Must outlive the log.
+  const Clock* clock = nullptr;
 };
+
+// The idempotency column family is compacted at least this many times per
+// retention (RocksDB's periodic compaction), so that records past retention
+// leave files that no other compaction would touch: every record is gone
+// within retention + kIdempotencyPurgeMargin + retention / this (31 h at
+// the default day). docs/architecture.md has the measurements.
+inline constexpr int64_t kIdempotencyCompactionsPerRetention = 4;
 
 // The event log on RocksDB (key layout in keys.h, value format in record.h).
 // Each Append is one WriteBatch written with sync = true.
@@ -60,6 +81,12 @@ class RocksEventLog final : public EventLog {
       const std::function<bool(std::string_view, std::string_view)>& fn) const override;
   Status ClearState() override;
   Status WriteState(std::span<const StateWrite> writes, bool sync) override;
+  LogStats Stats() const override;
+
+  // Compacts the idempotency column family now (its memtable first), which
+  // drops every record past retention; compaction does the same on its own
+  // under load. For tests and operators; blocks until done.
+  Status CompactIdempotency();
 
   // Secondary instances: reads what the primary has written since the last
   // catch-up and moves Head() there (checking, as on open, that the head
@@ -94,6 +121,9 @@ class RocksEventLog final : public EventLog {
   rocksdb::ColumnFamilyHandle* state_ = nullptr;
   bool read_only_ = false;
   bool secondary_ = false;
+  SystemClock system_clock_;
+  const Clock* clock_ = &system_clock_;
+  std::shared_ptr<IdempotencyPurgeFactory> purge_;
 
   mutable std::mutex head_mu_;
   LogHead head_;  // guarded by head_mu_
