@@ -5,6 +5,7 @@
 #include <limits>
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/utilities/checkpoint.h>
@@ -15,6 +16,7 @@
 #include "events/keys.h"
 #include "events/record.h"
 #include "events/rocks_purge.h"
+#include "events/rocks_write_health.h"
 
 namespace ledger::events {
 namespace {
@@ -48,6 +50,16 @@ constexpr size_t kWriteBufferBytes = size_t{128} << 20;
 constexpr int64_t kBulkScanEvents = 4'096;
 constexpr size_t kBulkScanReadahead = size_t{4} << 20;
 
+// The default column family holds only this key, written without the WAL
+// before every append so that some memtable is never empty when a WAL write
+// fails. RocksDB 7.8 switches to a new WAL on recovery only when it has a
+// memtable to flush; otherwise it keeps the WAL whose writer failed, and the
+// next write trips over that writer (an assertion in Debian's build, a
+// sticky error otherwise) or lands after the failed record in the same WAL
+// (fixed upstream in RocksDB 9, PRs 12448 and 12873). Its value means nothing
+// and may be lost in a crash.
+constexpr std::string_view kKeepaliveKey = "wal-keepalive";
+
 std::chrono::seconds PeriodicCompaction(std::chrono::seconds retention) {
   return std::max<std::chrono::seconds>(retention / kIdempotencyCompactionsPerRetention,
                                         std::chrono::seconds(1));
@@ -62,6 +74,7 @@ RocksEventLog::~RocksEventLog() {
       (void)db_->DestroyColumnFamilyHandle(h);
     }
     (void)db_->Close();
+    db_.reset();  // before env_, which it runs on
   }
 }
 
@@ -72,10 +85,18 @@ Result<std::unique_ptr<RocksEventLog>> RocksEventLog::Open(const std::string& di
   }
   std::unique_ptr<RocksEventLog> log(new RocksEventLog());
   if (options.clock != nullptr) log->clock_ = options.clock;
+  log->resume_interval_ = options.resume_interval;
+  log->env_ = options.env;
+  log->health_ = std::make_shared<WriteHealthState>();
   log->purge_ =
       std::make_shared<IdempotencyPurgeFactory>(log->clock_, options.idempotency_retention);
 
   rocksdb::DBOptions db_options;
+  if (log->env_ != nullptr) db_options.env = log->env_.get();
+  db_options.listeners.push_back(std::make_shared<WriteHealthListener>(log->health_));
+  // The keepalive key is written without the WAL; flushing it on close would
+  // add a table file per restart for nothing.
+  db_options.avoid_flush_during_shutdown = true;
   db_options.create_if_missing = !options.read_only;
   db_options.create_missing_column_families = !options.read_only;
   db_options.paranoid_checks = true;
@@ -285,6 +306,7 @@ Status RocksEventLog::Append(std::span<const EncodedEvent> events,
   if (read_only_) {
     return Status::FailedPrecondition("the event log is open read-only");
   }
+  LEDGER_RETURN_IF_ERROR(ReadyToWrite());
   LogHead head = Head();
   rocksdb::WriteBatch batch;
   for (const EncodedEvent& e : events) {
@@ -316,16 +338,69 @@ Status RocksEventLog::Append(std::span<const EncodedEvent> events,
                                      "batching the head"));
   }
   LEDGER_RETURN_IF_ERROR(BatchState(state, batch));
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  LEDGER_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch), "appending to the event log"));
+  const uint64_t failures_before = health_->failures();
+  last_write_attempt_ = clock_->Now();
+  rocksdb::WriteOptions keepalive_options;
+  keepalive_options.disableWAL = true;
+  rocksdb::Status written = db_->Put(keepalive_options, handles_[0], ToSlice(kKeepaliveKey), {});
+  if (written.ok()) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    written = db_->Write(wo, &batch);
+  }
+  if (!written.ok()) return WriteFailed(written);
+  health_->ClearUnlessFailedSince(failures_before);
   std::lock_guard lock(head_mu_);
   head_ = head;
   return Status::Ok();
 }
 
+Status RocksEventLog::ReadyToWrite() {
+  const Status health = health_->Get();
+  if (health.ok()) return Status::Ok();
+  const Timestamp now = clock_->Now();
+  // A clock that stepped back counts as due.
+  if (last_write_attempt_ && now >= *last_write_attempt_ &&
+      now - *last_write_attempt_ < resume_interval_) {
+    write_failures_[static_cast<size_t>(WriteFailureCause::kWaiting)].fetch_add(
+        1, std::memory_order_relaxed);
+    return health;
+  }
+  last_write_attempt_ = now;
+  resume_attempts_.fetch_add(1, std::memory_order_relaxed);
+  const uint64_t failures_before = health_->failures();
+  // OK at once when RocksDB is not stopped (it recovered by itself); Busy
+  // while its own recovery from a full disk is under way.
+  const rocksdb::Status resumed = db_->Resume();
+  if (resumed.ok()) {
+    health_->ClearUnlessFailedSince(failures_before);
+    return Status::Ok();
+  }
+  write_failures_[static_cast<size_t>(WriteFailureCause::kWaiting)].fetch_add(
+      1, std::memory_order_relaxed);
+  return health.WithContext(resumed.IsBusy() ? "RocksDB is recovering"
+                                             : "resuming failed (" + resumed.ToString() + ")");
+}
+
+Status RocksEventLog::WriteFailed(const rocksdb::Status& error) {
+  const WriteFailureCause cause = CauseOf(error);
+  write_failures_[static_cast<size_t>(cause)].fetch_add(1, std::memory_order_relaxed);
+  Status unwritable = Unwritable(error, "appending to the event log");
+  health_->SetFailed(unwritable);
+  return unwritable;
+}
+
+Status RocksEventLog::WriteHealth() const {
+  if (read_only_) return Status::Ok();
+  return health_->Get();
+}
+
 LogStats RocksEventLog::Stats() const {
   LogStats stats;
+  for (size_t i = 0; i < kWriteFailureCauseCount; ++i) {
+    stats.write_failures[i] = write_failures_[i].load(std::memory_order_relaxed);
+  }
+  stats.resume_attempts = resume_attempts_.load(std::memory_order_relaxed);
   stats.idempotency_purged = purge_->purged();
   uint64_t estimate = 0;
   if (db_->GetIntProperty(idempotency_, "rocksdb.estimate-num-keys", &estimate)) {

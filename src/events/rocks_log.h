@@ -1,5 +1,7 @@
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -15,11 +17,14 @@ namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
 class WriteBatch;
+class Env;
+class Status;
 }  // namespace rocksdb
 
 namespace ledger::events {
 
 class IdempotencyPurgeFactory;
+class WriteHealthState;
 
 struct RocksLogOptions {
   // Read-only opens take no lock and never write; they see the log as it was
@@ -40,8 +45,16 @@ struct RocksLogOptions {
   // sequencer answers from any record within it), whose default it matches;
   // `serve` passes both the configured value. At least one second.
   std::chrono::seconds idempotency_retention{24 * 3600};
-  // Time of the purge; null: the system clock. Must outlive the log.
+  // Time of the purge and of resume attempts; null: the system clock. Must
+  // outlive the log.
   const Clock* clock = nullptr;
+  // After a failed write, Append asks RocksDB to resume (DB::Resume) at most
+  // this often by `clock`; in between it fails at once with kUnavailable
+  // naming the cause, without touching the disk.
+  std::chrono::milliseconds resume_interval{1'000};
+  // Tests only: the RocksDB environment to run on (a file system that fails
+  // writes on demand). Null: RocksDB's default.
+  std::shared_ptr<rocksdb::Env> env;
 };
 
 // The idempotency column family is compacted at least this many times per
@@ -81,6 +94,7 @@ class RocksEventLog final : public EventLog {
       const std::function<bool(std::string_view, std::string_view)>& fn) const override;
   Status ClearState() override;
   Status WriteState(std::span<const StateWrite> writes, bool sync) override;
+  Status WriteHealth() const override;
   LogStats Stats() const override;
 
   // Compacts the idempotency column family now (its memtable first), which
@@ -109,6 +123,11 @@ class RocksEventLog final : public EventLog {
   // position.
   Result<LogHead> ReadHead() const;
   Status BatchState(std::span<const StateWrite> writes, rocksdb::WriteBatch& batch) const;
+  // OK when a write may be tried: the log is writable, or it was not and
+  // RocksDB resumed. kUnavailable otherwise (see resume_interval).
+  Status ReadyToWrite();
+  // Records a failed write and returns what Append answers.
+  Status WriteFailed(const rocksdb::Status& error);
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; see destructor
@@ -121,9 +140,16 @@ class RocksEventLog final : public EventLog {
   rocksdb::ColumnFamilyHandle* state_ = nullptr;
   bool read_only_ = false;
   bool secondary_ = false;
+  std::shared_ptr<rocksdb::Env> env_;  // kept alive for db_
   SystemClock system_clock_;
   const Clock* clock_ = &system_clock_;
+  std::chrono::milliseconds resume_interval_{1'000};
   std::shared_ptr<IdempotencyPurgeFactory> purge_;
+  std::shared_ptr<WriteHealthState> health_;
+  // Owned by the appending thread (Append has one caller at a time).
+  std::optional<Timestamp> last_write_attempt_;
+  std::array<std::atomic<uint64_t>, kWriteFailureCauseCount> write_failures_{};
+  std::atomic<uint64_t> resume_attempts_{0};
 
   mutable std::mutex head_mu_;
   LogHead head_;  // guarded by head_mu_
