@@ -1,6 +1,7 @@
 #include "app/serve.h"
 
 #include <charconv>
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -156,7 +157,11 @@ Result<Opened, StartFailure> Open(const Config& config) {
   }
   auto secret = LoadJwtSecret(config);
   if (!secret.ok()) return StartFailure{"JWT secret", secret.status()};
-  auto log = events::RocksEventLog::Open(config.data_dir + "/log");
+  events::RocksLogOptions log_options;
+  // The log purges idempotency records by the same retention the sequencer
+  // answers from (SequencerOptionsFor).
+  log_options.idempotency_retention = std::chrono::seconds(config.idempotency_retention_s);
+  auto log = events::RocksEventLog::Open(config.data_dir + "/log", log_options);
   if (!log.ok()) return StartFailure{"event log", log.status()};
   auto database = StartReadDatabase(config);
   if (!database.ok()) return StartFailure{"embedded PostgreSQL", database.status()};
