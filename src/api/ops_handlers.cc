@@ -67,6 +67,9 @@ std::vector<std::string> ReadinessProblems(const ApiContext& c) {
   const int64_t head = c.log->Head().position;
   const int64_t position = c.projector->position();
   std::vector<std::string> problems;
+  if (const Status writable = c.log->WriteHealth(); !writable.ok()) {
+    problems.push_back(writable.message());
+  }
   if (const Status failed = c.projector->failure(); !failed.ok()) {
     problems.push_back("projector stopped: " + std::string(failed.message()));
   }

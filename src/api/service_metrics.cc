@@ -231,8 +231,42 @@ std::vector<MetricFamily> WriteSideFamilies(const commands::SequencerMetrics& m)
   return out;
 }
 
+std::vector<MetricFamily> LogFamilies(bool writable, const events::LogStats& stats) {
+  std::vector<MetricFamily> out;
+  out.push_back(Gauge("ledger_log_writable",
+                      "1 while the event log can be written; 0 while it cannot (disk full, "
+                      "storage error), until a write or RocksDB's recovery succeeds",
+                      writable ? 1 : 0));
+  MetricFamily failures = EmptyFamily(
+      "ledger_log_write_failures_total",
+      "Appends to the event log that failed, by cause: no_space (disk full), io_error (any "
+      "other storage error), waiting (refused at once while the log is unwritable and its next "
+      "resume attempt is not due); nothing of them was acknowledged",
+      MetricType::kCounter);
+  for (size_t i = 0; i < events::kWriteFailureCauseCount; ++i) {
+    AddSample(
+        failures, static_cast<double>(stats.write_failures[i]),
+        {Label("cause", events::WriteFailureCauseName(static_cast<events::WriteFailureCause>(i)))});
+  }
+  out.push_back(std::move(failures));
+  out.push_back(Counter("ledger_log_resume_attempts_total",
+                        "Times the event log asked RocksDB to resume writing after a failure",
+                        static_cast<double>(stats.resume_attempts)));
+  out.push_back(Counter("ledger_idempotency_records_purged_total",
+                        "Idempotency records removed by compaction because they were past "
+                        "retention (plus the purge margin)",
+                        static_cast<double>(stats.idempotency_purged)));
+  out.push_back(Gauge("ledger_idempotency_records",
+                      "RocksDB's estimate of the idempotency records the log holds",
+                      static_cast<double>(stats.idempotency_records_estimate)));
+  return out;
+}
+
 std::vector<MetricFamily> ServiceFamilies(const ApiContext& c) {
   std::vector<MetricFamily> out = WriteSideFamilies(c.sequencer->metrics());
+  for (MetricFamily& family : LogFamilies(c.log->WriteHealth().ok(), c.log->Stats())) {
+    out.push_back(std::move(family));
+  }
   AddReadSide(c, out);
   out.push_back(BuildInfoFamily(BuildVersion(), BuildRevision()));
   if (const auto process = SampleThisProcess()) {

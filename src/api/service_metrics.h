@@ -12,6 +12,7 @@
 #include "api/context.h"
 #include "commands/sequencer_metrics.h"
 #include "common/histogram.h"
+#include "events/event_log.h"
 #include "http/metric_family.h"
 
 namespace ledger::api {
@@ -26,6 +27,11 @@ std::vector<http::MetricFamily> ServiceFamilies(const ApiContext& c);
 // overdue), the group commit and fsync histograms, append failures and the
 // sequencer queue.
 std::vector<http::MetricFamily> WriteSideFamilies(const commands::SequencerMetrics& m);
+
+// The log's own families: ledger_log_writable, ledger_log_write_failures_total
+// (every cause from the start, at 0), ledger_log_resume_attempts_total,
+// ledger_idempotency_records_purged_total and ledger_idempotency_records.
+std::vector<http::MetricFamily> LogFamilies(bool writable, const events::LogStats& stats);
 
 // ledger_build_info{version,revision} 1.
 http::MetricFamily BuildInfoFamily(std::string_view version, std::string_view revision);

@@ -24,7 +24,10 @@ ApiFixture::ApiFixture() : clock_(Noon()), zone_(TimeZone::Load("Asia/Seoul").va
 
 void ApiFixture::SetUp() {
   PgTest::SetUp();
-  auto log = events::RocksEventLog::Open(dir_.Sub("log"));
+  events::RocksLogOptions log_options;
+  log_options.clock = &clock_;
+  log_options.env = ledger::testing::NewDiskFullEnv(disk_);
+  auto log = events::RocksEventLog::Open(dir_.Sub("log"), log_options);
   ASSERT_OK(log);
   log_ = std::move(log).value();
   waiter_ = std::make_unique<PositionWaiter>(

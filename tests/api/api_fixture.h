@@ -29,6 +29,7 @@
 #include "projections/connection_pool.h"
 #include "projections/projector.h"
 #include "projections/queries.h"
+#include "support/fault_file_system.h"
 #include "support/temp_dir.h"
 
 namespace ledger::api::testing {
@@ -68,6 +69,9 @@ class ApiFixture : public projections::testing::PgTest {
   ManualClock clock_;
   TimeZone zone_;
   ledger::testing::TempDir dir_;
+  // The log's file system: the real one, until a test says the disk is full.
+  std::shared_ptr<ledger::testing::DiskFullFileSystem> disk_ =
+      std::make_shared<ledger::testing::DiskFullFileSystem>();
   std::unique_ptr<events::RocksEventLog> log_;
   std::unique_ptr<commands::Sequencer> sequencer_;
   std::unique_ptr<projections::Projector> projector_;

@@ -1,6 +1,8 @@
 #include "api/ops_handlers.h"
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -58,6 +60,33 @@ TEST_F(OpsHandlersTest, NotReadyNamesWhatIsWrong) {
               Has(r.body, "projector is 2 events behind"))
       << r.body;
   EXPECT_EQ(ReadinessProblems(context_).size(), 1U);
+}
+
+TEST_F(OpsHandlersTest, NotReadyWhileTheLogsDiskIsFullAndReadsGoOn) {
+  CreatePost();
+  WaitProjected();
+  disk_->Set(ledger::testing::DiskFull::kEverything);
+  const commands::CommandResult refused = sequencer_->SubmitAndWait(
+      commands::Submission{commands::FundPost{1, 1}, "bob", "req-fund", ""});
+  EXPECT_EQ(refused.status, commands::CommandStatus::kUnavailable);
+
+  const http::Response ready = Get(Ready, "/readyz");
+  EXPECT_EQ(ready.status, 503) << ready.body;
+  EXPECT_TRUE(Has(ready.body, "the event log cannot be written: disk full")) << ready.body;
+  EXPECT_EQ(Get(Head, "/api/ledger/head").status, 200);
+  const http::Response metrics = Get(Metrics, "/metrics");
+  EXPECT_TRUE(Has(metrics.body, "ledger_log_writable 0\n")) << metrics.body;
+  EXPECT_TRUE(Has(metrics.body, R"(ledger_log_write_failures_total{cause="no_space"} 1)"))
+      << metrics.body;
+
+  // Space comes back: RocksDB recovers by itself, without a write.
+  disk_->Set(ledger::testing::DiskFull::kNo);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(12);
+  while (!log_->WriteHealth().ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(Get(Ready, "/readyz").status, 200);
+  EXPECT_TRUE(Has(Get(Metrics, "/metrics").body, "ledger_log_writable 1\n"));
 }
 
 TEST_F(OpsHandlersTest, OpenApiServesTheCompiledDocument) {

@@ -65,6 +65,27 @@ TEST(ServiceMetricsTest, WriteSideLabelsEveryCommandOutcomeAndEventType) {
   EXPECT_TRUE(Contains(text, "# TYPE ledger_sequencer_queue_depth gauge")) << text;
 }
 
+TEST(ServiceMetricsTest, LogFamiliesSayWhetherTheLogCanBeWrittenAndWhyNot) {
+  events::LogStats stats;
+  stats.write_failures[static_cast<size_t>(events::WriteFailureCause::kNoSpace)] = 2;
+  stats.resume_attempts = 3;
+  stats.idempotency_purged = 40;
+  stats.idempotency_records_estimate = 5;
+  const std::string text = Text(LogFamilies(false, stats));
+  for (const std::string line : {
+           "ledger_log_writable 0",
+           R"(ledger_log_write_failures_total{cause="no_space"} 2)",
+           R"(ledger_log_write_failures_total{cause="io_error"} 0)",
+           R"(ledger_log_write_failures_total{cause="waiting"} 0)",
+           "ledger_log_resume_attempts_total 3",
+           "ledger_idempotency_records_purged_total 40",
+           "ledger_idempotency_records 5",
+       }) {
+    EXPECT_TRUE(Contains(text, line + "\n")) << line << "\n" << text;
+  }
+  EXPECT_TRUE(Contains(Text(LogFamilies(true, {})), "ledger_log_writable 1\n"));
+}
+
 TEST(ServiceMetricsTest, LifecycleSeriesExistAtZeroBeforeAnythingCloses) {
   commands::SequencerCounters counters;
   const std::string text = Text(WriteSideFamilies(counters.Snapshot()));
