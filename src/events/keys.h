@@ -16,6 +16,8 @@ namespace ledger::events {
 //   meta           "head"                                    position (8) | hash (32)
 //   meta           "format"                                  kLogFormat
 //   state          the sequencer's state (commands/state_codec.h)
+//   default        "wal-keepalive"                           empty, written without the
+//                                                            WAL (rocks_log.cc)
 inline constexpr std::string_view kEventsFamily = "events";
 inline constexpr std::string_view kStreamsFamily = "streams";
 inline constexpr std::string_view kIdempotencyFamily = "idempotency";
