@@ -12,8 +12,8 @@
 // does, as a secondary instance.
 //
 // LEDGER_AUDIT_DATA_DIR=DIR keeps the data directory (DIR/log, DIR/pg) and
-// reuses a log already there, so that bench/audit/run.sh can time the
-// `funding-ledger verify` and `replay` commands on the same data.
+// reuses a log already there, so that the CLI commands can be timed on the
+// same data (`funding-ledger verify` and `replay`, docs/performance.md).
 // LEDGER_AUDIT_EVENTS, _POSTS, _BACKERS change the size (default 1 000 000
 // events, 1 000 posts, 5 000 backers).
 //
