@@ -1,10 +1,10 @@
 #pragma once
 
 // The fold of the log: history turned into post states with Apply, checking
-// the log on the way. FoldLog folds every post (the sequencer's start, replay,
-// verify), FoldPostStream one post's stream in bounded memory (the sequencer's
-// rollback after a failed write, as-of reads). It lives beside Apply because
-// the sequencer may use only events and common; projections use it from here.
+// the log on the way. FoldLog folds every post (replay, verify, and the check
+// of the sequencer's durable state against the log), FoldPostStream one
+// post's stream in bounded memory (as-of reads). It lives beside Apply because
+// the sequencer's state is the same fold; projections use it from here.
 
 #include <cstddef>
 #include <cstdint>
