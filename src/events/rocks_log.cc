@@ -356,7 +356,7 @@ Status RocksEventLog::Append(std::span<const EncodedEvent> events,
 }
 
 Status RocksEventLog::ReadyToWrite() {
-  const Status health = health_->Get();
+  Status health = health_->Get();
   if (health.ok()) return Status::Ok();
   const Timestamp now = clock_->Now();
   // A clock that stepped back counts as due.
