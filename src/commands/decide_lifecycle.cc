@@ -27,9 +27,9 @@ Decision DecideCancel(const PostState* post, const CancelFunding& c, const Decid
   if (live != nullptr) {
     backer = &live->backer;
   } else if (cancelled != post->cancelled_fundings.end()) {
-    backer = &cancelled->second;
+    backer = &cancelled->second.backer;
   } else if (refunded != post->refunded_fundings.end()) {
-    backer = &refunded->second;
+    backer = &refunded->second.backer;
   } else {
     return Reject(RejectReason::kFundingNotFound, "",
                   "position " + std::to_string(c.funding_position) + " is not a funding of post " +

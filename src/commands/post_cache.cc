@@ -22,10 +22,10 @@ Result<PostState> LoadPost(const events::EventLog& log, int64_t post_id) {
 
 size_t EstimatedBytes(const PostState& p) {
   // Per entry: a hash-map node with its key string and positions vector; a
-  // live funding slot; a std::map node with its string.
+  // live funding slot; a std::map node with its string and version.
   constexpr size_t kPerBacker = 160;
-  constexpr size_t kPerLiveFunding = 80;
-  constexpr size_t kPerEndedFunding = 96;
+  constexpr size_t kPerLiveFunding = 88;
+  constexpr size_t kPerEndedFunding = 104;
   return sizeof(PostState) + p.owner.size() + p.title.size() + p.uploader.size() +
          p.description.size() + p.backers.size() * kPerBacker +
          p.live_fundings.size() * kPerLiveFunding +

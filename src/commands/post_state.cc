@@ -119,7 +119,8 @@ Status ApplyData(PostState& s, const events::Event& e, const events::PostFunded&
   if (!s.exists() || s.deleted) return Broken(e, "funding of a missing or deleted post");
   if (s.settled()) return Broken(e, "funding of a settled post");
   if (d.units <= 0 || d.amount <= 0) return Broken(e, "non-positive funding");
-  if (!s.live_fundings.Append(e.position, LiveFunding{d.backer, d.units, d.amount})) {
+  if (!s.live_fundings.Append(e.position,
+                              LiveFunding{d.backer, d.units, d.amount, e.stream_version})) {
     return Broken(e, "a funding at a position not after the post's last funding");
   }
   BackerState& b = s.backers[d.backer];
@@ -152,7 +153,8 @@ Status ApplyData(PostState& s, const events::Event& e, const events::FundingRefu
   // linear instead of walking every funding once per backer.
   for (const int64_t position : it->second.live_positions) {
     s.live_fundings.Remove(position);
-    s.refunded_fundings.emplace_hint(s.refunded_fundings.end(), position, d.backer);
+    s.refunded_fundings.emplace_hint(s.refunded_fundings.end(), position,
+                                     EndedFunding{d.backer, e.stream_version});
   }
   s.backers.erase(it);
   return Status::Ok();
@@ -163,7 +165,7 @@ Status ApplyData(PostState& s, const events::Event& e, const events::FundingCanc
   if (s.settled()) return Broken(e, "cancellation on a settled post");
   const LiveFunding* funding = s.live_fundings.Find(d.funding_position);
   if (funding == nullptr) return Broken(e, "cancellation of no live funding");
-  if (*funding != LiveFunding{d.backer, d.units, d.amount}) {
+  if (funding->backer != d.backer || funding->units != d.units || funding->amount != d.amount) {
     return Broken(e, "cancellation differs from the funding it names");
   }
   BackerState& b = s.backers[d.backer];
@@ -175,7 +177,7 @@ Status ApplyData(PostState& s, const events::Event& e, const events::FundingCanc
   s.total_funded -= d.amount;
   s.funding_count -= 1;
   s.live_fundings.Remove(d.funding_position);
-  s.cancelled_fundings.emplace(d.funding_position, d.backer);
+  s.cancelled_fundings.emplace(d.funding_position, EndedFunding{d.backer, e.stream_version});
   return Status::Ok();
 }
 
@@ -204,6 +206,11 @@ Status ApplyData(PostState& s, const events::Event& e, const events::PostSettled
 
 }  // namespace
 
+bool ChangesOnlyFundings(events::EventType type) {
+  return type == events::EventType::kPostFunded || type == events::EventType::kFundingCancelled ||
+         type == events::EventType::kFundingRefunded;
+}
+
 Status Apply(PostState& state, const events::Event& event) {
   if (state.exists() && event.stream != state.id) {
     return Broken(event, "applied to post " + std::to_string(state.id));
@@ -218,6 +225,7 @@ Status Apply(PostState& state, const events::Event& event) {
   LEDGER_RETURN_IF_ERROR(
       std::visit([&](const auto& d) { return ApplyData(state, event, d); }, event.data));
   state.version = event.stream_version;
+  if (!ChangesOnlyFundings(event.type())) state.header_version = event.stream_version;
   return Status::Ok();
 }
 

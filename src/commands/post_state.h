@@ -36,8 +36,18 @@ struct LiveFunding {
   std::string backer;
   int64_t units = 0;
   int64_t amount = 0;
+  int64_t version = 0;  // the PostFunded's stream_version
 
   bool operator==(const LiveFunding&) const = default;
+};
+
+// A funding that is no longer live: who made it, and the stream_version of
+// the event that ended it (the cancellation or the refund).
+struct EndedFunding {
+  std::string backer;
+  int64_t version = 0;
+
+  bool operator==(const EndedFunding&) const = default;
 };
 
 // The live fundings of a post by position. Positions only grow, so a new
@@ -79,6 +89,10 @@ class LiveFundings {
 struct PostState {
   int64_t id = 0;
   int64_t version = 0;  // stream_version of the newest applied event
+  // stream_version of the newest event other than a funding, a cancellation
+  // or a refund: those change only their fundings' figures, which the
+  // durable state keeps per funding (commands/state_codec.h).
+  int64_t header_version = 0;
   bool deleted = false;
   std::string owner;
   std::string title;
@@ -97,14 +111,19 @@ struct PostState {
   int64_t funding_count = 0;                             // live PostFunded events
   std::unordered_map<std::string, BackerState> backers;  // live fundings by backer
   LiveFundings live_fundings;                            // by the PostFunded's position
-  std::map<int64_t, std::string> cancelled_fundings;     // position -> backer
-  std::map<int64_t, std::string> refunded_fundings;      // position -> backer
+  std::map<int64_t, EndedFunding> cancelled_fundings;    // by the PostFunded's position
+  std::map<int64_t, EndedFunding> refunded_fundings;     // by the PostFunded's position
 
   bool exists() const { return version > 0; }
   bool settled() const { return settlement.has_value(); }
   int64_t participant_count() const { return static_cast<int64_t>(backers.size()); }
   bool operator==(const PostState&) const = default;
 };
+
+// True for the events that change a post only through its fundings (and the
+// figures summed from them): PostFunded, FundingCancelled, FundingRefunded.
+// Every other event moves `header_version`.
+bool ChangesOnlyFundings(events::EventType type);
 
 // Folds one event of the post's stream into `state`. Pure: no I/O, no clock.
 // Fails with kCorruption (leaving `state` unspecified) when the event cannot

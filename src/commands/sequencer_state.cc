@@ -21,10 +21,13 @@ Status Sequencer::LoadState() {
   LEDGER_ASSIGN_OR_RETURN(const std::optional<std::string> stored,
                           log_->ReadState(state::HeadKey()));
   const events::LogHead log_head = log_->Head();
-  if (!stored || options_.rebuild_state) {
+  const bool older = stored && state::OlderLayout(*stored);
+  if (!stored || older || options_.rebuild_state) {
     LEDGER_LOG(LogLevel::kInfo, "sequencer",
-               stored ? "rebuilding the durable state from the log, as asked"
-                      : "building the durable state from the log")
+               !stored ? "building the durable state from the log"
+               : older ? "rebuilding the durable state from the log: it was written in an "
+                         "older layout"
+                       : "rebuilding the durable state from the log, as asked")
         .Int("events", log_head.position);
     LEDGER_RETURN_IF_ERROR(BuildState());
   } else {

@@ -1,5 +1,6 @@
 #include "commands/state_codec.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <variant>
@@ -12,7 +13,9 @@ namespace ledger::commands::state {
 namespace {
 
 // Every value starts with this byte; a change of layout gets a new one.
-constexpr char kRecordVersion = 1;
+// Layout 1 (before fundings carried their versions) kept the totals in the
+// header and rewrote it with every funding.
+constexpr char kRecordVersion = 2;
 constexpr char kPostTag = 'p';
 constexpr char kScheduleTag = 's';
 constexpr char kTextSuffix = 'd';
@@ -94,7 +97,17 @@ std::string EncodeHead(const StateHead& head) {
   return out;
 }
 
+bool OlderLayout(std::string_view head_value) {
+  return !head_value.empty() && head_value.front() >= 1 && head_value.front() < kRecordVersion;
+}
+
 Result<StateHead> DecodeHead(std::string_view value) {
+  if (OlderLayout(value)) {
+    return Status::FailedPrecondition(
+        "the sequencer state was written in layout " + std::to_string(int{value.front()}) +
+        ", older than this binary's " + std::to_string(int{kRecordVersion}) +
+        "; serve rebuilds it from the log on its next start");
+  }
   Reader r(value);
   StateHead head;
   int64_t recorded_us = 0;
@@ -184,26 +197,26 @@ std::string EncodeText(const PostState& post) {
 
 std::string EncodeHeader(const PostState& p) {
   std::string out(1, kRecordVersion);
-  PutInt(out, p.version);
+  PutInt(out, p.header_version);
   PutInt(out, p.target_amount);
   PutInt(out, p.funding_unit);
   PutInt(out, std::chrono::sys_days(p.end_date).time_since_epoch().count());
   PutInt(out, Micros(p.closes_at));
   PutInt(out, Micros(p.created_at));
   PutInt(out, p.max_fundings_per_backer.value_or(-1));
-  PutInt(out, p.total_funded);
-  PutInt(out, p.funding_count);
   out.push_back(static_cast<char>(p.deleted));
   out.push_back(static_cast<char>(p.funding_model));
-  out.push_back(static_cast<char>(p.ever_funded));
   out.push_back(static_cast<char>(p.settlement ? 1 + static_cast<int>(*p.settlement) : 0));
   return out;
 }
 
-std::string EncodeFunding(FundingFate fate, std::string_view backer, int64_t units,
+std::string EncodeFunding(FundingFate fate, int64_t version, std::string_view backer, int64_t units,
                           int64_t amount) {
-  std::string out(1, kRecordVersion);
+  std::string out;
+  out.reserve(1 + 1 + 8 + 4 + backer.size() + (fate == FundingFate::kLive ? 16 : 0));
+  out.push_back(kRecordVersion);
   out.push_back(static_cast<char>(fate));
+  PutInt(out, version);
   PutText(out, backer);
   if (fate == FundingFate::kLive) {
     PutInt(out, units);
@@ -223,13 +236,16 @@ std::vector<std::pair<std::string, std::string>> EncodePost(const PostState& pos
   std::vector<std::pair<int64_t, std::string>> fundings;
   for (const int64_t position : post.live_fundings.Positions()) {
     const LiveFunding& f = *post.live_fundings.Find(position);
-    fundings.emplace_back(position, EncodeFunding(FundingFate::kLive, f.backer, f.units, f.amount));
+    fundings.emplace_back(
+        position, EncodeFunding(FundingFate::kLive, f.version, f.backer, f.units, f.amount));
   }
-  for (const auto& [position, backer] : post.cancelled_fundings) {
-    fundings.emplace_back(position, EncodeFunding(FundingFate::kCancelled, backer, 0, 0));
+  for (const auto& [position, ended] : post.cancelled_fundings) {
+    fundings.emplace_back(
+        position, EncodeFunding(FundingFate::kCancelled, ended.version, ended.backer, 0, 0));
   }
-  for (const auto& [position, backer] : post.refunded_fundings) {
-    fundings.emplace_back(position, EncodeFunding(FundingFate::kRefunded, backer, 0, 0));
+  for (const auto& [position, ended] : post.refunded_fundings) {
+    fundings.emplace_back(position,
+                          EncodeFunding(FundingFate::kRefunded, ended.version, ended.backer, 0, 0));
   }
   std::sort(fundings.begin(), fundings.end());
   for (auto& [position, value] : fundings) {
@@ -263,11 +279,16 @@ Status PostDecoder::Add(std::string_view key, std::string_view value) {
   if (suffix == kFundingSuffix && rest.size() == 8) {
     const auto position = static_cast<int64_t>(events::ReadBigEndian64(rest));
     uint8_t fate = 0;
+    int64_t version = 0;
     std::string backer;
-    if (!r.Version() || !r.Byte(fate) || !r.Text(backer)) return Broken("malformed funding record");
+    if (!r.Version() || !r.Byte(fate) || !r.Int(version) || !r.Text(backer) || version < 1) {
+      return Broken("malformed funding record");
+    }
+    newest_funding_version_ = std::max(newest_funding_version_, version);
+    has_funding_ = true;
     switch (static_cast<FundingFate>(fate)) {
       case FundingFate::kLive: {
-        LiveFunding f{std::move(backer), 0, 0};
+        LiveFunding f{std::move(backer), 0, 0, version};
         if (!r.Int(f.units) || !r.Int(f.amount) || !r.done() || f.units <= 0 || f.amount <= 0) {
           return Broken("malformed live funding record");
         }
@@ -290,25 +311,24 @@ Status PostDecoder::Add(std::string_view key, std::string_view value) {
       case FundingFate::kCancelled:
         if (!r.done()) return Broken("malformed cancelled funding record");
         post_.cancelled_fundings.emplace_hint(post_.cancelled_fundings.end(), position,
-                                              std::move(backer));
+                                              EndedFunding{std::move(backer), version});
         return Status::Ok();
       case FundingFate::kRefunded:
         if (!r.done()) return Broken("malformed refunded funding record");
         post_.refunded_fundings.emplace_hint(post_.refunded_fundings.end(), position,
-                                             std::move(backer));
+                                             EndedFunding{std::move(backer), version});
         return Status::Ok();
     }
     return Broken("unknown funding fate");
   }
   if (suffix == kHeaderSuffix && rest.empty()) {
     int64_t end_days = 0, closes_us = 0, created_us = 0, max = 0;
-    uint8_t deleted = 0, model = 0, ever = 0, settlement = 0;
+    uint8_t deleted = 0, model = 0, settlement = 0;
     PostState& p = post_;
-    if (!r.Version() || !r.Int(p.version) || !r.Int(p.target_amount) || !r.Int(p.funding_unit) ||
-        !r.Int(end_days) || !r.Int(closes_us) || !r.Int(created_us) || !r.Int(max) ||
-        !r.Int(p.total_funded) || !r.Int(p.funding_count) || !r.Byte(deleted) || !r.Byte(model) ||
-        !r.Byte(ever) || !r.Byte(settlement) || !r.done() || deleted > 1 || model > 1 || ever > 1 ||
-        settlement > 2 || p.version < 1 || max < -1) {
+    if (!r.Version() || !r.Int(p.header_version) || !r.Int(p.target_amount) ||
+        !r.Int(p.funding_unit) || !r.Int(end_days) || !r.Int(closes_us) || !r.Int(created_us) ||
+        !r.Int(max) || !r.Byte(deleted) || !r.Byte(model) || !r.Byte(settlement) || !r.done() ||
+        deleted > 1 || model > 1 || settlement > 2 || p.header_version < 1 || max < -1) {
       return Broken("malformed header record");
     }
     p.end_date = CivilDate(std::chrono::sys_days(std::chrono::days(end_days)));
@@ -317,7 +337,6 @@ Status PostDecoder::Add(std::string_view key, std::string_view value) {
     if (max >= 0) p.max_fundings_per_backer = max;
     p.deleted = deleted == 1;
     p.funding_model = static_cast<events::FundingModel>(model);
-    p.ever_funded = ever == 1;
     if (settlement > 0) p.settlement = static_cast<events::SettlementOutcome>(settlement - 1);
     has_header_ = true;
     return Status::Ok();
@@ -327,10 +346,14 @@ Status PostDecoder::Add(std::string_view key, std::string_view value) {
 
 Result<PostState> PostDecoder::Finish() {
   if (!has_text_ || !has_header_) return Broken("its texts or header record is missing");
-  if (live_total_ != post_.total_funded || live_count_ != post_.funding_count) {
-    return Broken("its live fundings do not add up to its totals");
-  }
   post_.id = post_id_;
+  // What fundings change is not in the header: the totals are the live
+  // fundings' sums, and the newest event is the newest of the header's and
+  // the fundings' versions.
+  post_.total_funded = live_total_;
+  post_.funding_count = live_count_;
+  post_.ever_funded = has_funding_;
+  post_.version = std::max(post_.header_version, newest_funding_version_);
   return std::move(post_);
 }
 
@@ -346,6 +369,7 @@ Status StateChanges::Apply(PostState& post, const events::Event& event) {
   LEDGER_RETURN_IF_ERROR(commands::Apply(post, event));
   bool texts = false;
   const int64_t id = event.stream;
+  const int64_t version = event.stream_version;
   std::visit(
       [&](const auto& d) {
         using T = std::decay_t<decltype(d)>;
@@ -354,13 +378,14 @@ Status StateChanges::Apply(PostState& post, const events::Event& event) {
           texts = true;
         } else if constexpr (std::is_same_v<T, events::PostFunded>) {
           Put(FundingKey(id, event.position),
-              EncodeFunding(FundingFate::kLive, d.backer, d.units, d.amount));
+              EncodeFunding(FundingFate::kLive, version, d.backer, d.units, d.amount));
         } else if constexpr (std::is_same_v<T, events::FundingCancelled>) {
           Put(FundingKey(id, d.funding_position),
-              EncodeFunding(FundingFate::kCancelled, d.backer, 0, 0));
+              EncodeFunding(FundingFate::kCancelled, version, d.backer, 0, 0));
         } else if constexpr (std::is_same_v<T, events::FundingRefunded>) {
           for (const int64_t position : refunded) {
-            Put(FundingKey(id, position), EncodeFunding(FundingFate::kRefunded, d.backer, 0, 0));
+            Put(FundingKey(id, position),
+                EncodeFunding(FundingFate::kRefunded, version, d.backer, 0, 0));
           }
         }
       },
@@ -369,14 +394,16 @@ Status StateChanges::Apply(PostState& post, const events::Event& event) {
   const bool moved = was_closing != post.closes_at;
   if (was_scheduled && (!scheduled || moved)) Delete(ScheduleKey(was_closing, id));
   if (scheduled && (!was_scheduled || moved)) Put(ScheduleKey(post.closes_at, id), "");
-  touched_.emplace_back(id, texts);
+  uint8_t parts = ChangesOnlyFundings(event.type()) ? 0 : kHeaderPart;
+  if (texts) parts |= kTextPart;
+  touched_.emplace_back(id, parts);
   return Status::Ok();
 }
 
 std::vector<int64_t> StateChanges::TouchedPosts() const {
   std::vector<int64_t> ids;
   ids.reserve(touched_.size());
-  for (const auto& [id, texts] : touched_) ids.push_back(id);
+  for (const auto& [id, parts] : touched_) ids.push_back(id);
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   return ids;

@@ -3,8 +3,8 @@
 // The sequencer's durable state: what Decide needs of every post, stored as
 // keys and values beside the events (events::EventLog's state space) and
 // written in the same atomic write as the events it follows from. The keys
-// split a post so that a funding writes two small records, never the whole
-// post:
+// split a post so that a funding, a cancellation or a refund writes only the
+// records of the fundings it changes, never the whole post:
 //
 //   key                                        value
 //   "m" "head"                                 StateHead: the log position the
@@ -13,13 +13,20 @@
 //                                              uploader, description)
 //   "p" post (8) "f" position (8)              one PostFunded: live (backer,
 //                                              units, amount), cancelled or
-//                                              refunded (backer)
-//   "p" post (8) "h"                           every other figure of PostState
+//                                              refunded (backer), and the
+//                                              version of the event that
+//                                              wrote it
+//   "p" post (8) "h"                           every other figure of PostState,
+//                                              as of its header_version
 //   "s" closes_at (8) post (8)                 empty: a post awaiting settlement
 //
 // Integers are big-endian (closes_at with its sign bit flipped), so one post's
-// records are contiguous and the schedule walks deadlines in order. A post's
-// backers are not stored: they are the sums of its live fundings.
+// records are contiguous and the schedule walks deadlines in order. What a
+// post's fundings add up to is not stored: its backers, totals and funding
+// count are the sums of its live fundings, and its version is the newest of
+// its header's and its fundings' versions. So within one post, the records a
+// run of fundings writes have ascending keys (the memtable inserts each next
+// to the previous one), and no record is rewritten per funding.
 
 #include <algorithm>
 #include <cstdint>
@@ -50,7 +57,12 @@ struct StateHead {
 
 std::string HeadKey();
 std::string EncodeHead(const StateHead& head);
+// kFailedPrecondition naming both layouts when the head was written in an
+// older layout (OlderLayout), kCorruption when it is malformed.
 Result<StateHead> DecodeHead(std::string_view value);
+// True when a head record was written in an older layout than this binary's:
+// the state is then rebuilt from the log, not read.
+bool OlderLayout(std::string_view head_value);
 
 // The key range of one post's records: [PostBegin(id), PostEnd(id)).
 std::string PostBegin(int64_t post_id);
@@ -77,7 +89,10 @@ std::string DescribeKey(std::string_view key);
 std::string EncodeText(const PostState& post);
 std::string EncodeHeader(const PostState& post);
 enum class FundingFate : uint8_t { kLive = 1, kCancelled = 2, kRefunded = 3 };
-std::string EncodeFunding(FundingFate fate, std::string_view backer, int64_t units, int64_t amount);
+// `version`: the stream_version of the event that wrote the record (the
+// PostFunded, or the cancellation or refund that ended it).
+std::string EncodeFunding(FundingFate fate, int64_t version, std::string_view backer, int64_t units,
+                          int64_t amount);
 
 // True when the post awaits settlement: it has a schedule key.
 bool Schedulable(const PostState& post);
@@ -87,8 +102,8 @@ std::vector<std::pair<std::string, std::string>> EncodePost(const PostState& pos
 
 // Rebuilds one post from its records, given in key order (as ScanState over
 // [PostBegin(id), PostEnd(id)) yields them). Checks what it can: every record
-// decodes, the header and texts are present, and the live fundings add up to
-// the header's totals. Any problem is kCorruption naming the post.
+// decodes, the header and texts are present, and the live fundings' sums do
+// not overflow. Any problem is kCorruption naming the post.
 class PostDecoder {
  public:
   explicit PostDecoder(int64_t post_id) : post_id_(post_id) {}
@@ -102,15 +117,18 @@ class PostDecoder {
   PostState post_;
   bool has_text_ = false;
   bool has_header_ = false;
+  bool has_funding_ = false;
   int64_t live_total_ = 0;
   int64_t live_count_ = 0;
+  int64_t newest_funding_version_ = 0;
 };
 
 // What a run of applied events changes in the stored state: the sequencer's
 // batch, or a chunk of a rebuild. Apply applies an event to its post (the
 // same Apply as everywhere) and notes the records it changes; Take returns
-// them as writes in the order they must be applied, each touched post's
-// header and texts once, and then `head`'s record when given.
+// them as writes in the order they must be applied, the header and texts of
+// each post whose header_version or texts moved once, and then `head`'s
+// record when given.
 class StateChanges {
  public:
   Status Apply(PostState& post, const events::Event& event);
@@ -126,8 +144,11 @@ class StateChanges {
   void Put(std::string key, std::string value);
   void Delete(std::string key);
 
-  std::vector<events::StateWrite> ordered_;        // fundings and schedule, in order
-  std::vector<std::pair<int64_t, bool>> touched_;  // post id, texts changed
+  static constexpr uint8_t kHeaderPart = 1;
+  static constexpr uint8_t kTextPart = 2;
+
+  std::vector<events::StateWrite> ordered_;           // fundings and schedule, in order
+  std::vector<std::pair<int64_t, uint8_t>> touched_;  // post id, parts changed
 };
 
 template <typename PostOf>
@@ -136,11 +157,14 @@ std::vector<events::StateWrite> StateChanges::Take(const PostOf& post_of, const 
   std::sort(touched_.begin(), touched_.end());
   for (size_t i = 0; i < touched_.size();) {
     const int64_t id = touched_[i].first;
-    bool texts = false;
-    for (; i < touched_.size() && touched_[i].first == id; ++i) texts = texts || touched_[i].second;
+    uint8_t parts = 0;
+    for (; i < touched_.size() && touched_[i].first == id; ++i) parts |= touched_[i].second;
+    if (parts == 0) continue;
     const PostState& post = post_of(id);
-    if (texts) out.push_back(events::StateWrite{TextKey(id), EncodeText(post)});
-    out.push_back(events::StateWrite{HeaderKey(id), EncodeHeader(post)});
+    if ((parts & kTextPart) != 0) out.push_back(events::StateWrite{TextKey(id), EncodeText(post)});
+    if ((parts & kHeaderPart) != 0) {
+      out.push_back(events::StateWrite{HeaderKey(id), EncodeHeader(post)});
+    }
   }
   if (head != nullptr) out.push_back(events::StateWrite{HeadKey(), EncodeHead(*head)});
   Clear();

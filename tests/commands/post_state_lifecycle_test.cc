@@ -63,7 +63,7 @@ TEST_F(LifecycleTest, FundingsAreLiveByPosition) {
   EXPECT_TRUE(state_.ever_funded);
   ASSERT_EQ(state_.live_fundings.size(), 2u);
   ASSERT_NE(state_.live_fundings.Find(first), nullptr);
-  EXPECT_EQ(*state_.live_fundings.Find(first), (LiveFunding{"bob", 2, 20'000}));
+  EXPECT_EQ(*state_.live_fundings.Find(first), (LiveFunding{"bob", 2, 20'000, 2}));
 }
 
 TEST_F(LifecycleTest, CancellationTakesBackOneFunding) {

@@ -189,7 +189,7 @@ TEST_F(SequencerStateTest, NamesATamperedOrMissingRecord) {
   const events::StateWrite extra{state::ScheduleKey(testing::Noon(), 9), ""};
   const events::StateWrite back{
       state::FundingKey(1, funded.first_position),
-      state::EncodeFunding(state::FundingFate::kLive, "bob", 2, 2 * Draft().funding_unit)};
+      state::EncodeFunding(state::FundingFate::kLive, 2, "bob", 2, 2 * Draft().funding_unit)};
   const std::vector<events::StateWrite> writes = {back, extra};
   ASSERT_OK(log_->WriteState(writes, true));
   compared = CompareState(*log_, *folded);
@@ -230,6 +230,23 @@ TEST_F(SequencerStateTest, RefusesAStateBehindTheLogAndRebuildsOnRequest) {
   rebuild.rebuild_state = true;
   StartSequencer(log_.get(), rebuild);
   EXPECT_EQ(sequencer_->FindPost(1)->total_funded, 2 * Draft().funding_unit);
+  ExpectStateIsTheFold();
+}
+
+// A state written in an older layout (layout 1 kept the totals in a header
+// rewritten per funding) is not read: the start rebuilds it from the log.
+TEST_F(SequencerStateTest, RebuildsAStateOfAnOlderLayout) {
+  RunRandomCommands(12, 120);
+  sequencer_->Stop();
+  std::string head = log_->ReadState(state::HeadKey()).value().value();
+  head[0] = 1;
+  const events::StateWrite older{state::HeadKey(), head};
+  ASSERT_OK(log_->WriteState(std::span(&older, 1), true));
+  const auto refused = state::DecodeHead(head);
+  EXPECT_EQ(refused.status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("layout 1"), std::string::npos);
+  Restart(Options());
+  EXPECT_FALSE(state::OlderLayout(log_->ReadState(state::HeadKey()).value().value()));
   ExpectStateIsTheFold();
 }
 
