@@ -6,6 +6,14 @@
 //
 //   build/bench/big_ledger --data-dir DIR [--events 10000000] [--posts 100000]
 //                          [--backers 1000000] [--in-flight 1024]
+//                          [--state-cache-mib 4096]
+//
+// The fill's sequencer keeps up to --state-cache-mib of posts in memory (the
+// service's default is 128). The fill stands for years of fundings arriving
+// over time; with a cache smaller than its working set every funding of a
+// post that was evicted loads the whole post again, and the fill slows to a
+// crawl (docs/performance.md, "History at scale"). The service started on
+// the ledger afterwards runs with its own setting.
 //
 // Not a Google Benchmark program (ops/dev bench runs only *_bench): it writes
 // a ledger for other tools to measure.
@@ -69,6 +77,7 @@ struct Options {
   int64_t posts = 100'000;
   int64_t backers = 1'000'000;
   size_t in_flight = 1024;
+  int64_t state_cache_mib = 4096;
 };
 
 // How much of the fill happens before the clock stops moving, and where it
@@ -407,9 +416,10 @@ std::optional<int64_t> ParseCount(std::string_view text) {
 
 constexpr std::string_view kUsage =
     "usage: big_ledger --data-dir DIR [--events N] [--posts N] [--backers N] [--in-flight N]\n"
+    "                  [--state-cache-mib N]\n"
     "Builds DIR/log (which must not exist) through the sequencer: N posts, then fundings by\n"
     "distinct backers until the log holds about --events events (defaults 10000000 events,\n"
-    "100000 posts, 1000000 backers, 1024 commands in flight).\n";
+    "100000 posts, 1000000 backers, 1024 commands in flight, a 4096 MiB state cache).\n";
 
 std::optional<Options> ParseOptions(int argc, char** argv, std::ostream& err) {
   Options o;
@@ -438,6 +448,8 @@ std::optional<Options> ParseOptions(int argc, char** argv, std::ostream& err) {
       o.backers = *n;
     } else if (flag == "--in-flight") {
       o.in_flight = static_cast<size_t>(*n);
+    } else if (flag == "--state-cache-mib") {
+      o.state_cache_mib = *n;
     } else {
       err << "big_ledger: unknown flag " << flag << "\n";
       return std::nullopt;
@@ -498,7 +510,10 @@ int Main(int argc, char** argv) {
   }
   const CivilDate first_day = zone->LocalDate(SystemClock().Now() - kStartAgo);
   Generator generator(*options, *zone, zone->StartOfDay(first_day) + std::chrono::hours(1));
-  auto sequencer = commands::Sequencer::Start(log->get(), &generator.clock(), &*zone);
+  commands::SequencerOptions sequencer_options;
+  sequencer_options.state_cache_bytes = static_cast<size_t>(options->state_cache_mib) << 20;
+  auto sequencer =
+      commands::Sequencer::Start(log->get(), &generator.clock(), &*zone, sequencer_options);
   if (!sequencer.ok()) {
     std::cerr << "big_ledger: " << sequencer.status().ToString() << "\n";
     return 2;

@@ -25,11 +25,14 @@
 #
 #   bench/big_ledger.sh BUILD_DIR [--events N] [--posts N] [--backers N]
 #                       [--load-seconds S] [--connections C] [--restarts R]
+#                       [--fill-cache-mib M] [--state-cache-mib M]
 #                       [--out FILE] [--keep]
 #
 # Defaults: 10 000 000 events; posts events/100, backers events/10 (the
 # issue's 100 000 and 1 000 000 at 10 M); a 60 s load on 64 connections; 3
-# restarts. The data directory goes under $LEDGER_BENCH_DIR (default /tmp) and
+# restarts; the fill's sequencer keeps 4096 MiB of posts in memory (see
+# bench/big_ledger.cc), serve its own default (--state-cache-mib unset). The
+# data directory goes under $LEDGER_BENCH_DIR (default /tmp) and
 # is removed at the end unless --keep.
 set -euo pipefail
 
@@ -47,11 +50,14 @@ backers=
 load_seconds=60
 connections=64
 restarts=3
+fill_cache_mib=4096
+serve_cache=()
 out=/dev/stdout
 keep=0
 while (($# > 0)); do
   case $1 in
-    --events | --posts | --backers | --load-seconds | --connections | --restarts | --out)
+    --events | --posts | --backers | --load-seconds | --connections | --restarts | --out | \
+      --fill-cache-mib | --state-cache-mib)
       (($# >= 2)) || usage
       case $1 in
         --events) events=$2 ;;
@@ -60,6 +66,8 @@ while (($# > 0)); do
         --load-seconds) load_seconds=$2 ;;
         --connections) connections=$2 ;;
         --restarts) restarts=$2 ;;
+        --fill-cache-mib) fill_cache_mib=$2 ;;
+        --state-cache-mib) serve_cache=(--state-cache-mib "$2") ;;
         --out) out=$2 ;;
       esac
       shift 2
@@ -140,7 +148,8 @@ note "building $events events over $posts posts and $backers backers in $data"
 exec 3>&2  # the generator's progress stays on stderr
 TIMEFORMAT='%R %U %S'
 { time "$generator" --data-dir "$data" --events "$events" --posts "$posts" \
-  --backers "$backers" >"$work/big_ledger.txt" 2>&3; } 2>"$work/big_ledger.time" ||
+  --backers "$backers" --state-cache-mib "$fill_cache_mib" >"$work/big_ledger.txt" 2>&3; } \
+  2>"$work/big_ledger.time" ||
   fail "big_ledger failed"
 build_cpu=$(awk '{ printf "%.1f", $2 + $3 }' "$work/big_ledger.time")
 total=$(summary events)
@@ -174,7 +183,7 @@ start_ready() {
   local t0 t1 port=
   t0=$(now_ns)
   "$binary" serve --listen 127.0.0.1:0 "${common[@]}" --log-level warn \
-    --max-connections 4096 >"$work/serve.out" 2>>"$work/serve.err" &
+    --max-connections 4096 "${serve_cache[@]}" >"$work/serve.out" 2>>"$work/serve.err" &
   server_pid=$!
   while kill -0 "$server_pid" 2>/dev/null; do
     if [[ -z $port ]]; then
@@ -268,6 +277,7 @@ cpu_per_funding=$(awk -v a="${ready_cpu[-1]}" -v b="$load_cpu" -v n="$fundings_s
     "cancelled, $(count "$(summary type_FundingRefunded)") refunded," \
     "$(count "$(summary type_PostSettled)") settled ($(summary settled_failed) failed)," \
     "$(count "$(summary type_PostDeleted)") deleted |"
+  echo "| sequencer state cache | fill $fill_cache_mib MiB; serve ${serve_cache[1]:-its default} |"
   echo "| build in-process (sequencer, fsync'd group commit) | $(printf '%.1f' "$(summary seconds)") s" \
     "(CPU $build_cpu s), $(count "$(summary events_per_s)") events/s, peak RSS" \
     "$(mib "$(summary peak_rss_kib)") MiB |"
