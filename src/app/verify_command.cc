@@ -29,28 +29,57 @@ struct StateReport {
   bool ok() const { return !comparison.difference.has_value(); }
 };
 
-Result<StateReport> VerifyState(const events::EventLog& log, Progress& progress) {
+// The state's head record against the log: `head` is set when the state
+// is to be compared with the fold of the log to it; otherwise `report` is
+// already the whole answer (no state yet, or a head that cannot be right).
+struct StateHeadCheck {
   StateReport report;
+  std::optional<commands::state::StateHead> head;
+};
+
+Result<StateHeadCheck> CheckStateHead(const events::EventLog& log) {
+  StateHeadCheck check;
+  StateReport& report = check.report;
   LEDGER_ASSIGN_OR_RETURN(const auto head_record, log.ReadState(commands::state::HeadKey()));
-  if (!head_record) return report;  // none yet: the service builds it at its start
+  if (!head_record) return check;  // none yet: the service builds it at its start
   report.comparison.stored = true;
   const auto head = commands::state::DecodeHead(*head_record);
   if (!head.ok()) {
     report.comparison.difference = "the head record: " + head.status().message();
-    return report;
+    return check;
   }
   report.position = head->position;
   if (head->position > log.Head().position) {
     report.comparison.difference = "the head record: names position " +
                                    std::to_string(head->position) + ", past the log's head " +
                                    std::to_string(log.Head().position);
-    return report;
+    return check;
   }
+  check.head = *head;
+  return check;
+}
+
+// The state checked against the read tables' fold when the state's head is
+// where that fold ended (a quiet ledger: the projector and the state at the
+// log's head), so the log is folded once. Unset otherwise.
+Result<std::optional<StateReport>> VerifyStateOnFold(const events::EventLog& log,
+                                                     const commands::FoldedLog& folded) {
+  LEDGER_ASSIGN_OR_RETURN(StateHeadCheck check, CheckStateHead(log));
+  if (!check.head || check.head->position != folded.position || check.head->hash != folded.hash) {
+    return std::optional<StateReport>();
+  }
+  LEDGER_ASSIGN_OR_RETURN(check.report.comparison, commands::CompareState(log, folded));
+  return std::optional<StateReport>(std::move(check.report));
+}
+
+Result<StateReport> VerifyState(const events::EventLog& log, Progress& progress) {
+  LEDGER_ASSIGN_OR_RETURN(StateHeadCheck check, CheckStateHead(log));
+  if (!check.head) return std::move(check.report);
   const auto update = [&progress](int64_t done, int64_t total) { progress.Update(done, total); };
   LEDGER_ASSIGN_OR_RETURN(const commands::FoldedLog folded,
-                          commands::FoldLog(log, head->position, update, StopRequested));
-  LEDGER_ASSIGN_OR_RETURN(report.comparison, commands::CompareState(log, folded));
-  return report;
+                          commands::FoldLog(log, check.head->position, update, StopRequested));
+  LEDGER_ASSIGN_OR_RETURN(check.report.comparison, commands::CompareState(log, folded));
+  return std::move(check.report);
 }
 
 void WriteStateJson(JsonWriter& w, const StateReport& s) {
@@ -183,9 +212,13 @@ Result<projections::VerifyReport> VerifyChainOnly(events::RocksEventLog& log, Pr
 // The whole hash chain, then the read tables of `schema` against the log
 // folded to their checkpoint. The read-side database is open for this call
 // only.
+// `state` is set when the sequencer's state could be checked on the same
+// fold (VerifyStateOnFold).
 Result<projections::VerifyReport> VerifyReadTables(events::RocksEventLog& log, const Config& config,
                                                    const std::string& schema,
-                                                   Progress& chain_progress, std::ostream& err) {
+                                                   Progress& chain_progress,
+                                                   std::optional<StateReport>* state,
+                                                   std::ostream& err) {
   LEDGER_ASSIGN_OR_RETURN(const ReadSide side,
                           OpenReadSide(config, "verify", /*create=*/false, err));
   projections::VerifyOptions options;
@@ -193,6 +226,10 @@ Result<projections::VerifyReport> VerifyReadTables(events::RocksEventLog& log, c
   options.chain_progress = [&](int64_t done, int64_t total) { chain_progress.Update(done, total); };
   options.stop = StopRequested;
   options.catch_up = [&log] { return log.CatchUp().status(); };
+  options.with_fold = [&log, state](const commands::FoldedLog& folded) -> Status {
+    LEDGER_ASSIGN_OR_RETURN(*state, VerifyStateOnFold(log, folded));
+    return Status::Ok();
+  };
   return projections::Verify(log, side.conninfo, options);
 }
 
@@ -225,15 +262,17 @@ int VerifyCommand(const std::vector<std::string>& args, std::ostream& out, std::
   events::RocksEventLog& log = (*tool)->log();
   const bool draw = StderrIsTerminal();
   Progress chain_progress(err, "verify chain", draw);
+  std::optional<StateReport> state;
   const Result<projections::VerifyReport> report =
       request->chain_only
           ? VerifyChainOnly(log, chain_progress)
-          : VerifyReadTables(log, invocation->config, request->schema, chain_progress, err);
+          : VerifyReadTables(log, invocation->config, request->schema, chain_progress, &state, err);
   if (!report.ok()) return Fail(err, "verify", report.status());
   chain_progress.Finish();
-  // The sequencer's durable state, once the chain is known to hold.
-  std::optional<StateReport> state;
-  if (!request->chain_only && report->chain_ok) {
+  // The sequencer's durable state, once the chain is known to hold (on the
+  // read tables' fold when it ended at the state's head, or folded to it).
+  if (!report->chain_ok) state.reset();
+  if (!request->chain_only && report->chain_ok && !state) {
     Progress state_progress(err, "verify state", draw);
     auto checked = VerifyState(log, state_progress);
     if (!checked.ok()) return Fail(err, "verify", checked.status());

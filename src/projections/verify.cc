@@ -337,6 +337,7 @@ Status CompareTables(const events::EventLog& log, pqxx::transaction_base& tx,
     return Status::Ok();
   }
   const commands::FoldedLog* folded = &walked.folded.value();
+  if (options.with_fold) LEDGER_RETURN_IF_ERROR(options.with_fold(*folded));
   if (checkpoint_hash && *checkpoint_hash != events::ToHex(folded->hash)) {
     out.Add(0, "checkpoint", events::ToHex(folded->hash), *checkpoint_hash);
   }

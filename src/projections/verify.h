@@ -11,6 +11,10 @@
 #include "events/event_log.h"
 #include "projections/read_schema.h"
 
+namespace ledger::commands {
+struct FoldedLog;
+}  // namespace ledger::commands
+
 namespace ledger::projections {
 
 // Posts compared per pair of queries (their posts rows and backers rows):
@@ -59,6 +63,11 @@ struct VerifyOptions {
   // log is folded: a log opened as a secondary catches up here, so that it
   // holds every event the (running) projector had committed. Optional.
   std::function<Status()> catch_up;
+  // Called with the fold of the log to the checkpoint (when it folds), after
+  // the chain walk and before the rows are compared: a caller can check more
+  // against the same fold instead of folding the log again. An error ends
+  // Verify with it. Optional.
+  std::function<Status(const commands::FoldedLog&)> with_fold;
 };
 
 // Audits the read tables of options.schema against the log:

@@ -372,8 +372,28 @@ TEST_F(CliTest, ServeRefusesAStateNotAtTheLogHeadUntilRebuilt) {
            {{"X-Min-Position", std::to_string(last_position_)}});
   EXPECT_EQ(Parse(detail.body)["total_funded"].GetInt64(), 6 * 1'000) << detail.body;
   Fund("dave", id, 1);
+  const int64_t dave = last_position_;
+  WaitProjected(dave);
   StopServer();
   EXPECT_EQ(Tool({"verify", "--data-dir", data()}).exit_code, 0);
+
+  // A tampered funding record is named. The read tables' checkpoint is the
+  // state's head here, so verify checks both on one fold of the log.
+  std::string key = "p";
+  events::AppendBigEndian64(&key, static_cast<uint64_t>(id));
+  key.push_back('f');
+  events::AppendBigEndian64(&key, static_cast<uint64_t>(dave));
+  ledger::testing::OverwriteRawValue(data() + "/log", events::kStateFamily, key,
+                                     [](std::string& value) { value.back() ^= 1; });
+  const ToolResult tampered = Tool({"verify", "--data-dir", data(), "--json"});
+  EXPECT_EQ(tampered.exit_code, 1) << tampered.out << tampered.err;
+  const rapidjson::Document found = Parse(tampered.out);
+  EXPECT_EQ(found["read_tables"]["checkpoint_position"].GetInt64(), dave);
+  EXPECT_EQ(found["state"]["position"].GetInt64(), dave);
+  EXPECT_FALSE(found["state"]["ok"].GetBool());
+  EXPECT_EQ(std::string(found["state"]["difference"].GetString()),
+            "post " + std::to_string(id) + "'s funding at position " + std::to_string(dave) +
+                ": stored value differs from the log's fold");
 }
 
 TEST_F(CliTest, ReplayToAPositionEqualsTheTablesWhenTheLogHeadWasThere) {
