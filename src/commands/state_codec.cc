@@ -284,8 +284,11 @@ Status PostDecoder::Add(std::string_view key, std::string_view value) {
     if (!r.Version() || !r.Byte(fate) || !r.Int(version) || !r.Text(backer) || version < 1) {
       return Broken("malformed funding record");
     }
-    newest_funding_version_ = std::max(newest_funding_version_, version);
-    has_funding_ = true;
+    // What fundings change is not in the header: the post's version is the
+    // newest of the header's and the fundings' (Finish), ever_funded is
+    // "has a funding record", and the totals are the live fundings' sums.
+    post_.version = std::max(post_.version, version);
+    post_.ever_funded = true;
     switch (static_cast<FundingFate>(fate)) {
       case FundingFate::kLive: {
         LiveFunding f{std::move(backer), 0, 0, version};
@@ -295,14 +298,14 @@ Status PostDecoder::Add(std::string_view key, std::string_view value) {
         BackerState& b = post_.backers[f.backer];
         const auto units = CheckedAdd(b.units, f.units);
         const auto amount = CheckedAdd(b.amount, f.amount);
-        const auto total = CheckedAdd(live_total_, f.amount);
+        const auto total = CheckedAdd(post_.total_funded, f.amount);
         if (!units || !amount || !total) return Broken("live fundings overflow int64");
         b.units = *units;
         b.amount = *amount;
         b.fundings += 1;
         b.live_positions.push_back(position);
-        live_total_ = *total;
-        live_count_ += 1;
+        post_.total_funded = *total;
+        post_.funding_count += 1;
         if (!post_.live_fundings.Append(position, std::move(f))) {
           return Broken("funding records out of order");
         }
@@ -347,13 +350,7 @@ Status PostDecoder::Add(std::string_view key, std::string_view value) {
 Result<PostState> PostDecoder::Finish() {
   if (!has_text_ || !has_header_) return Broken("its texts or header record is missing");
   post_.id = post_id_;
-  // What fundings change is not in the header: the totals are the live
-  // fundings' sums, and the newest event is the newest of the header's and
-  // the fundings' versions.
-  post_.total_funded = live_total_;
-  post_.funding_count = live_count_;
-  post_.ever_funded = has_funding_;
-  post_.version = std::max(post_.header_version, newest_funding_version_);
+  post_.version = std::max(post_.version, post_.header_version);
   return std::move(post_);
 }
 

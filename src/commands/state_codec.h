@@ -117,10 +117,6 @@ class PostDecoder {
   PostState post_;
   bool has_text_ = false;
   bool has_header_ = false;
-  bool has_funding_ = false;
-  int64_t live_total_ = 0;
-  int64_t live_count_ = 0;
-  int64_t newest_funding_version_ = 0;
 };
 
 // What a run of applied events changes in the stored state: the sequencer's
