@@ -150,8 +150,11 @@ Result<WalkedFold> Walk(const events::EventLog& log, const events::LogHead& head
     int64_t last;
     std::future<ReadChunk> future;
   };
-  std::deque<InFlight> in_flight;
+  // Declared before `in_flight`, so destroyed after it: on an early return
+  // the futures still running finish in in_flight's destructor, and they
+  // read `decode` until then.
   std::atomic<bool> decode{true};  // false once the fold has failed
+  std::deque<InFlight> in_flight;
   events::ChainVerifier chain(1, events::kGenesisHash);
   FoldedLog folded;
   std::optional<Status> fold_failed;
@@ -198,7 +201,7 @@ Result<WalkedFold> Walk(const events::EventLog& log, const events::LogHead& head
     if (in_flight.size() >= in_flight_max) LEDGER_RETURN_IF_ERROR(apply_oldest());
   }
   // (On an early return, the futures still running finish in their
-  // destructors, before `log` and `decode` can go away.)
+  // destructors, before `decode` and `log` go away.)
   while (!in_flight.empty()) LEDGER_RETURN_IF_ERROR(apply_oldest());
 
   WalkedFold out;
