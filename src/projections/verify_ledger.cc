@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -62,7 +63,9 @@ void CompareFundings(pqxx::transaction_base& tx, const std::string& schema,
   // A merge of two position-ordered sequences, the table read in keyset
   // pages.
   size_t next = 0;  // the first record not yet matched
-  int64_t after = 0;
+  // From the lowest key, not from 1: a row at a position the log never has
+  // (0 or below) is one the table should not hold.
+  int64_t after = std::numeric_limits<int64_t>::min();
   Timestamp formatted_at;  // the last recorded_at formatted, and its text
   std::string formatted = FormatTimestamp(formatted_at);
   while (true) {

@@ -529,6 +529,19 @@ TEST_F(ReplayVerifyTest, VerifyNamesAChangedAMissingAndAnExtraFundingRow) {
   EXPECT_EQ(report.mismatch_count, 3) << Describe(report);
 }
 
+// No event has a position below 1, so neither may a fundings row: the
+// comparison starts below the log's first position, not at it.
+TEST_F(ReplayVerifyTest, VerifyNamesFundingRowsAtPositionsTheLogNeverHas) {
+  BuildHistory();
+  MustReplay();
+  Query("INSERT INTO ledger_read.fundings VALUES (0, 1, 'mallory', 1, 1000, now(), 'live')");
+  Query("INSERT INTO ledger_read.fundings VALUES (-5, 2, 'mallory', 1, 1000, now(), 'live')");
+  const VerifyReport report = MustVerify();
+  EXPECT_TRUE(Has(report, 1, "fundings/0", "absent", "present")) << Describe(report);
+  EXPECT_TRUE(Has(report, 2, "fundings/-5", "absent", "present")) << Describe(report);
+  EXPECT_EQ(report.mismatch_count, 2) << Describe(report);
+}
+
 TEST_F(ReplayVerifyTest, VerifyNamesAPostLeftUnsettledPastItsDeadline) {
   // A sequencer that never settles by itself: the log then holds what a
   // service that failed to settle would leave.
