@@ -107,6 +107,14 @@ Result<std::unique_ptr<RocksEventLog>> RocksEventLog::Open(const std::string& di
   // Acknowledged writes were fsync'd, so they precede any torn tail a crash
   // could leave; recovering to the last consistent point keeps them all.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // One write spans several column families (events, stream index, head,
+  // idempotency, state). A batch whose fsync failed is in the WAL file but in
+  // no memtable; recovering from that flushes the memtables, and flushed one
+  // family at a time, a crash between two of them would make the next open
+  // replay that batch into the families not yet flushed only (an event
+  // without its head, an idempotency record without its event). Flushed as
+  // one, every family moves past the WAL together or none does.
+  db_options.atomic_flush = true;
   db_options.max_background_jobs = 2;
   // Bounds of memory and of the work on open. A column family that takes
   // few writes (the stream index, the state) would otherwise pin old

@@ -2,6 +2,7 @@
 // kUnavailable and nothing of them is visible or durable, reads go on,
 // WriteHealth says why, and writes resume without reopening the log.
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -201,6 +202,61 @@ TEST_P(RocksLogDiskFullTest, RecoversOnItsOwnWhenNoWritesArrive) {
   EXPECT_EQ(log->Stats().resume_attempts, 0u);
   ASSERT_OK(Append(*log, NextBatch(*log, 1, "carol", "k-after")));
   EXPECT_EQ(log->Head().position, 2);
+}
+
+// A batch whose fsync failed is in the write-ahead log file but in no
+// memtable. Recovering from that flushes the memtables; if the process dies
+// between the flushes of two column families, the next open replays the
+// failed batch into the families not yet flushed only — an event without its
+// head record, or an idempotency record without its event — unless all
+// families are flushed as one (atomic_flush). Whole or absent, the reopened
+// log must be consistent.
+//
+// The recovery flushes, in family order, the default family (the keepalive
+// key), the events, the stream index, ...: the process dies as the third
+// table file is created, the events flushed and the stream index not. The
+// child runs in a fresh process ("threadsafe" death test): a fork of this
+// one would lack RocksDB's background threads, which earlier tests started,
+// and never flush. It finds the directory through the environment.
+TEST_F(RocksLogDiskFullTest, ACrashWhileRecoveringLeavesAFailedBatchWholeOrAbsent) {
+  constexpr const char* kDirVariable = "LEDGER_TEST_CRASH_IN_RECOVERY_DIR";
+  const char* inherited = std::getenv(kDirVariable);
+  const std::string path = inherited != nullptr ? inherited : dir_.Sub("log");
+  ASSERT_EQ(setenv(kDirVariable, path.c_str(), 1), 0);
+  const auto open = [&](bool on_faulty_disk) {
+    RocksLogOptions options;
+    options.clock = &clock_;
+    if (on_faulty_disk) options.env = ledger::testing::NewDiskFullEnv(fs_);
+    auto log = RocksEventLog::Open(path, options);
+    return log.ok() ? std::move(log).value() : nullptr;
+  };
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        auto log = open(true);
+        if (!log || !Append(*log, NextBatch(*log, 3, "bob", "k-before")).ok()) _exit(2);
+        fs_->Set(DiskFull::kSyncOnly);
+        if (Append(*log, NextBatch(*log, 2, "mallory", "k-failed")).ok()) _exit(3);
+        fs_->ExitAtTableFile(3);
+        fs_->Set(DiskFull::kNo);
+        (void)AppendUntilWritten(*log, NextBatch(*log, 1, "carol", "k-after"));
+        _exit(4);  // recovered without a third table file: no crash to test
+      },
+      ::testing::ExitedWithCode(0), "");
+  unsetenv(kDirVariable);
+  auto log = open(false);
+  ASSERT_NE(log, nullptr) << RocksEventLog::Open(path).status().ToString();
+  const LogHead head = log->Head();
+  ASSERT_TRUE(head.position == 3 || head.position == 5) << head.position;
+  std::vector<Event> read;
+  ASSERT_OK(ReadEvents(*log, 1, 10, 10, &read));
+  EXPECT_EQ(read.size(), static_cast<size_t>(head.position));
+  const Result<ChainCheck> chain = VerifyLogChain(*log, 1, head.position);
+  ASSERT_OK(chain);
+  EXPECT_TRUE(chain->ok) << chain->problem;
+  EXPECT_TRUE(HasKey(*log, "bob", "k-before"));
+  EXPECT_EQ(HasKey(*log, "mallory", "k-failed"), head.position == 5);
+  EXPECT_FALSE(HasKey(*log, "carol", "k-after"));
 }
 
 TEST(RocksLogWriteHealthTest, AReadOnlyLogIsNeverReportedUnwritable) {

@@ -11,6 +11,7 @@
 
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
+#include <unistd.h>
 
 namespace ledger::testing {
 
@@ -27,6 +28,11 @@ class DiskFullFileSystem final : public rocksdb::FileSystemWrapper {
   DiskFull state() const { return state_.load(std::memory_order_acquire); }
   // Operations refused so far.
   int refused() const { return refused_.load(std::memory_order_relaxed); }
+  // For crash tests: the process ends at once (_exit(0), leaving the files
+  // as kill -9 would) when the `n`-th table file from now is about to be
+  // created, so a flush of several column families stops between two of
+  // them.
+  void ExitAtTableFile(int n) { exit_at_table_.store(n, std::memory_order_release); }
 
   const char* Name() const override { return "DiskFullFileSystem"; }
 
@@ -34,6 +40,10 @@ class DiskFullFileSystem final : public rocksdb::FileSystemWrapper {
                                     std::unique_ptr<rocksdb::FSWritableFile>* result,
                                     rocksdb::IODebugContext* dbg) override {
     if (state() == DiskFull::kEverything) return Refuse();
+    if (name.ends_with(".sst") && exit_at_table_.load(std::memory_order_acquire) > 0 &&
+        exit_at_table_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      _exit(0);
+    }
     std::unique_ptr<rocksdb::FSWritableFile> file;
     rocksdb::IOStatus s = target()->NewWritableFile(name, options, &file, dbg);
     if (s.ok()) *result = std::make_unique<File>(std::move(file), this);
@@ -112,6 +122,7 @@ class DiskFullFileSystem final : public rocksdb::FileSystemWrapper {
 
   std::atomic<DiskFull> state_{DiskFull::kNo};
   std::atomic<int> refused_{0};
+  std::atomic<int> exit_at_table_{0};
 };
 
 // An Env running on `fs` (RocksLogOptions::env).
