@@ -16,6 +16,7 @@
 
 #include "bench_dir.h"
 #include "commands/sequencer.h"
+#include "common/malloc_tuning.h"
 #include "events/rocks_log.h"
 
 namespace ledger::bench {
@@ -187,4 +188,13 @@ BENCHMARK(BM_FundPipelineAsync)
 }  // namespace
 }  // namespace ledger::bench
 
-BENCHMARK_MAIN();
+// The allocator set as serve sets it (common/malloc_tuning.h), so that the
+// pipeline is measured as it runs there.
+int main(int argc, char** argv) {
+  ledger::TuneMalloc();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
