@@ -7,7 +7,6 @@
 #include "commands/sequencer.h"
 #include "commands/state_codec.h"
 #include "common/log.h"
-#include "events/hash.h"
 
 namespace ledger::commands {
 namespace {
@@ -32,14 +31,11 @@ Status Sequencer::LoadState() {
     LEDGER_RETURN_IF_ERROR(BuildState());
   } else {
     LEDGER_ASSIGN_OR_RETURN(const state::StateHead head, state::DecodeHead(*stored));
-    if (head.position != log_head.position || head.hash != log_head.hash) {
+    if (const auto differs = state::HeadDisagreement(head, log_head)) {
       return Status::FailedPrecondition(
-          "the stored sequencer state is the fold of the log up to position " +
-          std::to_string(head.position) + " (hash " + events::ToHex(head.hash) +
-          ") but the log's head is at " + std::to_string(log_head.position) + " (hash " +
-          events::ToHex(log_head.hash) +
-          "); it was not written with these events, so it is not used. Start with "
-          "--rebuild-state to fold the log into a new state");
+          *differs +
+          ", so it is not used. Start with --rebuild-state to fold the log into a "
+          "new state");
     }
     next_post_ = head.next_post;
     last_recorded_at_ = head.last_recorded_at;

@@ -108,6 +108,13 @@ Result<StateHead> DecodeHead(std::string_view value) {
         ", older than this binary's " + std::to_string(int{kRecordVersion}) +
         "; serve rebuilds it from the log on its next start");
   }
+  if (!value.empty() && value.front() > kRecordVersion) {
+    return Status::FailedPrecondition(
+        "the sequencer state was written in layout " + std::to_string(int{value.front()}) +
+        " by a newer binary; this one reads layout " + std::to_string(int{kRecordVersion}) +
+        ". Run the newer binary, or start serve with --rebuild-state to build this binary's "
+        "state from the log");
+  }
   Reader r(value);
   StateHead head;
   int64_t recorded_us = 0;
@@ -118,6 +125,15 @@ Result<StateHead> DecodeHead(std::string_view value) {
   }
   head.last_recorded_at = FromMicros(recorded_us);
   return head;
+}
+
+std::optional<std::string> HeadDisagreement(const StateHead& head,
+                                            const events::LogHead& log_head) {
+  if (head.position == log_head.position && head.hash == log_head.hash) return std::nullopt;
+  return "the stored sequencer state is the fold of the log up to position " +
+         std::to_string(head.position) + " (hash " + events::ToHex(head.hash) +
+         ") but the log's head is at " + std::to_string(log_head.position) + " (hash " +
+         events::ToHex(log_head.hash) + "); it was not written with these events";
 }
 
 std::string PostBegin(int64_t post_id) {

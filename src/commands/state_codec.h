@@ -63,6 +63,13 @@ Result<StateHead> DecodeHead(std::string_view value);
 // True when a head record was written in an older layout than this binary's:
 // the state is then rebuilt from the log, not read.
 bool OlderLayout(std::string_view head_value);
+// Why a state whose head record is `head` is not the fold of a log whose head
+// is `log_head`, or nothing when both name the same position and hash. The
+// state is written in the same atomic write as its events, so they differ
+// only when something else wrote the log or the state (an older binary, a
+// log put together from two copies). Serve refuses such a state and verify
+// reports it, in these words.
+std::optional<std::string> HeadDisagreement(const StateHead& head, const events::LogHead& log_head);
 
 // The key range of one post's records: [PostBegin(id), PostEnd(id)).
 std::string PostBegin(int64_t post_id);

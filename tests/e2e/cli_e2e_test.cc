@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,6 +25,8 @@
 #include "e2e_support.h"
 #include "events/codec.h"
 #include "events/keys.h"
+#include "events/record.h"
+#include "events/rocks_log.h"
 #include "support/raw_log.h"
 #include "support/temp_dir.h"
 #include "tool_process.h"
@@ -394,6 +397,42 @@ TEST_F(CliTest, ServeRefusesAStateNotAtTheLogHeadUntilRebuilt) {
   EXPECT_EQ(std::string(found["state"]["difference"].GetString()),
             "post " + std::to_string(id) + "'s funding at position " + std::to_string(dave) +
                 ": stored value differs from the log's fold");
+}
+
+// An event appended without its state (as an older binary would): the state
+// is a true fold of the log, but of a shorter one. Serve refuses it, so
+// verify must not pass it either.
+TEST_F(CliTest, VerifyFailsAStateBehindTheLogAsServeRefusesIt) {
+  StartServer(data());
+  const int64_t id = Create("alice", "one");
+  Fund("bob", id, 1);
+  WaitProjected(last_position_);
+  StopServer();
+  {
+    auto log = events::RocksEventLog::Open(data() + "/log");
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    events::Event next = events::ReadEvent(**log, (*log)->Head().position).value();
+    next.position += 1;
+    next.stream_version += 1;
+    next.prev_hash = (*log)->Head().hash;
+    const std::string record = events::SealRecord(next, events::EncodeCanonical(next));
+    const events::EncodedEvent encoded{next.position,  next.stream, next.stream_version,
+                                       next.prev_hash, next.hash,   record};
+    ASSERT_TRUE((*log)->Append(std::span(&encoded, 1), {}).ok());
+  }
+  const ToolResult refused = Tool({"serve", "--data-dir", data(), "--jwt-secret", kSecret});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("it was not written with these events"), std::string::npos)
+      << refused.err;
+  const ToolResult verify = Tool({"verify", "--data-dir", data(), "--json"});
+  EXPECT_EQ(verify.exit_code, 1) << verify.out << verify.err;
+  const rapidjson::Document found = Parse(verify.out);
+  EXPECT_TRUE(found["chain"]["ok"].GetBool()) << verify.out;
+  EXPECT_FALSE(found["state"]["ok"].GetBool()) << verify.out;
+  const std::string difference = found["state"]["difference"].GetString();
+  EXPECT_NE(difference.find("it was not written with these events"), std::string::npos)
+      << difference;
+  EXPECT_NE(difference.find("--rebuild-state"), std::string::npos) << difference;
 }
 
 TEST_F(CliTest, ReplayToAPositionEqualsTheTablesWhenTheLogHeadWasThere) {
