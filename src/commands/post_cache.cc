@@ -2,6 +2,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "commands/state_codec.h"
 #include "common/check.h"
@@ -17,7 +18,20 @@ Result<PostState> LoadPost(const events::EventLog& log, int64_t post_id) {
                                          return added.ok();
                                        }));
   LEDGER_RETURN_IF_ERROR(added);
-  return decoder.Finish();
+  LEDGER_ASSIGN_OR_RETURN(PostState post, decoder.Finish());
+  // The post's next event gets version + 1: a state wrong about the version
+  // would write a gap or a repeat into the chain, which nothing can take back
+  // later. One seek in the log's stream index says whether the post's stream
+  // ends exactly there.
+  std::vector<int64_t> positions;
+  LEDGER_RETURN_IF_ERROR(log.StreamPositions(post_id, post.version, 2, &positions));
+  if (positions.size() != 1) {
+    return Status::Corruption(
+        "the sequencer state of post " + std::to_string(post_id) + " is at version " +
+        std::to_string(post.version) + ", but the log's stream of that post " +
+        (positions.empty() ? "has no event of that version" : "goes on after it"));
+  }
+  return post;
 }
 
 size_t EstimatedBytes(const PostState& p) {

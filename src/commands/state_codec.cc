@@ -347,7 +347,8 @@ Status PostDecoder::Add(std::string_view key, std::string_view value) {
     if (!r.Version() || !r.Int(p.header_version) || !r.Int(p.target_amount) ||
         !r.Int(p.funding_unit) || !r.Int(end_days) || !r.Int(closes_us) || !r.Int(created_us) ||
         !r.Int(max) || !r.Byte(deleted) || !r.Byte(model) || !r.Byte(settlement) || !r.done() ||
-        deleted > 1 || model > 1 || settlement > 2 || p.header_version < 1 || max < -1) {
+        deleted > 1 || model > 1 || settlement > 2 || p.header_version < 1 || max < -1 ||
+        max == 0 || p.target_amount <= 0 || p.funding_unit <= 0) {
       return Broken("malformed header record");
     }
     p.end_date = CivilDate(std::chrono::sys_days(std::chrono::days(end_days)));
@@ -365,6 +366,11 @@ Status PostDecoder::Add(std::string_view key, std::string_view value) {
 
 Result<PostState> PostDecoder::Finish() {
   if (!has_text_ || !has_header_) return Broken("its texts or header record is missing");
+  // What Apply never lets happen: a deletion needs every funding ended, and
+  // nothing is funded after it.
+  if (post_.deleted && !post_.live_fundings.empty()) {
+    return Broken("a deleted post with live fundings");
+  }
   post_.id = post_id_;
   post_.version = std::max(post_.version, post_.header_version);
   return std::move(post_);

@@ -171,6 +171,26 @@ TEST_F(SequencerStateTest, StartTakesUpTheStateWithoutFolding) {
   EXPECT_EQ(*compared->difference, "post 1's texts: stored value differs from the log's fold");
 }
 
+// The version a post's next event gets comes from the state: a stored
+// version the log's stream does not end at is refused, and nothing of that
+// post is written, rather than a gap put into the chain.
+TEST_F(SequencerStateTest, RefusesAPostWhoseStoredVersionIsNotWhereItsStreamEnds) {
+  Accept(Create("alice"));
+  const CommandOutcome funded = Accept(Fund(1, "bob", 2));
+  sequencer_->Stop();
+  const events::StateWrite wrong{
+      state::FundingKey(1, funded.first_position),
+      state::EncodeFunding(state::FundingFate::kLive, 5, "bob", 2, 2 * Draft().funding_unit)};
+  ASSERT_OK(log_->WriteState(std::span(&wrong, 1), true));
+  Restart(Options());
+  const events::LogHead head = log_->Head();
+  const CommandResult refused = sequencer_->SubmitAndWait(Fund(1, "carol", 1));
+  EXPECT_EQ(refused.status, CommandStatus::kUnavailable);
+  EXPECT_NE(refused.error.message().find("post 1 is at version 5"), std::string::npos)
+      << refused.error.ToString();
+  EXPECT_EQ(log_->Head(), head);
+}
+
 TEST_F(SequencerStateTest, NamesATamperedOrMissingRecord) {
   Accept(Create("alice"));
   const CommandOutcome funded = Accept(Fund(1, "bob", 2));
