@@ -94,7 +94,8 @@ struct CommandResult {
 // order against the state the earlier ones left, assigns gapless positions and
 // stream versions, chains the hashes, writes the whole batch once with fsync,
 // and only then completes the submitters. A failed write acknowledges nothing
-// and restores the state from the log.
+// and drops the posts it changed from memory, so that they are read again
+// from the durable state.
 class Sequencer {
  public:
   // Called exactly once per submission, on the sequencer's completion thread
@@ -131,6 +132,9 @@ class Sequencer {
   // and what tests and benchmarks read (see SequencerMetrics).
   SequencerMetrics metrics() const;
   size_t queue_depth() const;
+  // Entries in the settlement schedule, stale ones included (an entry goes
+  // only when its deadline passes): for tests and diagnostics.
+  size_t settlement_schedule_entries() const;
 
  private:
   struct Item {
@@ -177,7 +181,7 @@ class Sequencer {
   // read again from the durable state.
   Status LoadState();
   Status BuildState();
-  Status ForgetPosts(const std::vector<int64_t>& post_ids, int64_t next_post);
+  void ForgetPosts(const std::vector<int64_t>& post_ids, int64_t next_post);
   // The post's state through the cache; nullptr when no post has that id.
   Result<PostState*> FindState(int64_t post_id);
 

@@ -33,6 +33,9 @@ struct Sequencer::BatchScratch {
   std::unordered_set<std::string> keys;  // idempotency scopes decided in this batch
   std::array<uint64_t, events::kEventTypeCount> events_by_type{};
   LifecycleTally lifecycle;  // settlements, refunds and cancellations sealed
+  // The posts whose PostSettled this batch seals, with their deadlines: they
+  // left the schedule for this batch and go back if its write fails.
+  std::vector<std::pair<int64_t, Timestamp>> settling;
 };
 
 namespace {
@@ -155,6 +158,8 @@ void Sequencer::SealEvent(const Submission& submission, NewEvent& decided, Batch
   if (type != events::EventType::kPostFunded) {
     batch.lifecycle.Add(decided.data, state.closes_at, batch.now);
   }
+  if (type == events::EventType::kPostSettled)
+    batch.settling.emplace_back(state.id, state.closes_at);
   events::Event e;
   e.position = batch.head.position + 1;
   e.stream = decided.stream;
@@ -211,10 +216,12 @@ void Sequencer::CommitBatch(BatchScratch& batch, std::vector<CommandResult>& res
 void Sequencer::UndoBatch(const BatchScratch& batch, const std::vector<int64_t>& touched,
                           const Status& written, std::vector<CommandResult>& results) {
   LEDGER_CHECK(log_->Head() == batch.start_head, "a failed append moved the log head");
-  const Status restored = ForgetPosts(touched, batch.start_next_post);
-  if (!restored.ok()) {
-    broken_ = true;
-    broken_status_ = restored.WithContext("state could not be restored after a failed write");
+  ForgetPosts(touched, batch.start_next_post);
+  // Every other entry the batch's posts had is still in the schedule (one
+  // leaves only when its deadline is taken); a deadline the batch moved left
+  // an entry that the durable state now makes stale.
+  if (options_.settle_posts) {
+    for (const auto& [id, closes_at] : batch.settling) schedule_.Add(id, closes_at);
   }
   for (const size_t i : batch.fresh) {
     results[i] = Unavailable(written);

@@ -12,6 +12,11 @@
 
 namespace ledger::commands {
 
+size_t Sequencer::settlement_schedule_entries() const {
+  std::lock_guard state_lock(state_mu_);
+  return schedule_.size();
+}
+
 void Sequencer::Schedule(const PostState& post) {
   if (!options_.settle_posts) return;
   if (post.exists() && !post.deleted && !post.settled()) schedule_.Add(post.id, post.closes_at);

@@ -112,17 +112,12 @@ Result<PostState*> Sequencer::FindState(int64_t post_id) {
 }
 
 // The failed batch's changes are in the cached posts only: dropping them
-// leaves the durable state, which the failed write did not change.
-Status Sequencer::ForgetPosts(const std::vector<int64_t>& post_ids, int64_t next_post) {
+// leaves the durable state, which the failed write did not change. Nothing
+// is read here: a post is loaded again when a command next needs it.
+void Sequencer::ForgetPosts(const std::vector<int64_t>& post_ids, int64_t next_post) {
   for (const int64_t id : post_ids) cache_.Forget(id);
   next_post_ = next_post;
-  for (const int64_t id : post_ids) {
-    LEDGER_ASSIGN_OR_RETURN(const PostState* post, FindState(id));
-    // Its settlement may have been in the failed batch.
-    if (post != nullptr) Schedule(*post);
-  }
   cache_.Trim();
-  return Status::Ok();
 }
 
 }  // namespace ledger::commands

@@ -1,7 +1,9 @@
 // Sequencer behaviour that needs control over the log: write failures,
 // a write held open (to fill the queue or to force a batch), idempotency.
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -175,6 +177,39 @@ TEST_F(SequencerFaultTest, FailedWriteAcknowledgesNothingAndRestoresState) {
   // Every append was timed, the failed one too; all but that one are durable.
   EXPECT_EQ(m.write_seconds.count, static_cast<uint64_t>(controlled_->appends()));
   EXPECT_EQ(m.batches_written(), static_cast<uint64_t>(controlled_->appends() - 1));
+}
+
+// While writes fail (a full disk, say), clients keep funding: the schedule
+// must not take an entry per failed batch. A settlement whose own write
+// fails goes back into it and is made by a later batch.
+TEST_F(SequencerFaultTest, FailedWritesNeitherGrowTheScheduleNorLoseASettlement) {
+  SequencerOptions options;
+  options.settlement_poll = std::chrono::milliseconds(5);
+  Start(options);
+  Accept(Create());
+  Accept(Fund(1, "bob", 2));
+  ASSERT_EQ(sequencer_->settlement_schedule_entries(), 1u);
+
+  controlled_->FailNextAppends(20);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(sequencer_->SubmitAndWait(Fund(1, "carol")).status, CommandStatus::kUnavailable);
+  }
+  EXPECT_EQ(sequencer_->settlement_schedule_entries(), 1u);
+
+  controlled_->FailNextAppends(1);
+  const int appends = controlled_->appends();
+  // Draft()'s end_date 2026-12-31 closes at 2026-12-31T15:00:00Z.
+  clock_.Set(Timestamp(std::chrono::sys_days(*ParseDate("2026-12-31"))) + std::chrono::hours(15));
+  bool settled = false;
+  for (int i = 0; i < 2'000 && !settled; ++i) {
+    const auto post = sequencer_->FindPost(1);
+    settled = post && post->settled();
+    if (!settled) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(settled);
+  EXPECT_EQ(controlled_->appends(), appends + 2);  // the failed settlement, then the one made
+  EXPECT_EQ(sequencer_->settlement_schedule_entries(), 0u);
+  EXPECT_EQ(sequencer_->FindPost(1)->total_funded, 2'000);
 }
 
 TEST_F(SequencerFaultTest, FailedBatchRollsBackEveryChangeItMade) {
