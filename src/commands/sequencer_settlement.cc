@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "commands/sequencer.h"
+#include "common/log.h"
 
 namespace ledger::commands {
 
@@ -37,6 +38,12 @@ std::vector<Sequencer::Item> Sequencer::DueSettlements(Timestamp now, size_t max
       // be read now is settled later: it goes back into the schedule.
       const Result<PostState*> found = FindState(id);
       if (!found.ok()) {
+        // Said every time: the schedule then holds the retry's time, not the
+        // deadline, so the overdue gauge does not show this post.
+        LEDGER_LOG(LogLevel::kError, "sequencer",
+                   "a post due for settlement cannot be read; it is tried again later")
+            .Int("post", id)
+            .Str("error", found.status().ToString());
         retry.push_back(id);
         continue;
       }
