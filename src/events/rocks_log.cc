@@ -466,7 +466,13 @@ Status RocksEventLog::ScanRecords(int64_t from, int64_t to,
 Status RocksEventLog::StreamPositions(int64_t stream, int64_t from_version, size_t max_count,
                                       std::vector<int64_t>* positions) const {
   rocksdb::ReadOptions ro;
-  const std::string upper = StreamKey(stream + 1, 0);
+  // Every entry of the stream is (stream, version), 16 bytes; its 8-byte
+  // prefix followed by eight 0xff bytes and one more sorts after all of them.
+  // (StreamKey(stream + 1, 0) overflowed for the largest id, which a path
+  // like /api/posts/9223372036854775807/events reaches.)
+  std::string upper = StreamKey(stream, 0).substr(0, 8);
+  upper.append(8, '\xff');
+  upper.push_back('\0');
   rocksdb::Slice upper_slice(upper);
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, streams_));

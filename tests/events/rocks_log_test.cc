@@ -1,5 +1,6 @@
 #include "events/rocks_log.h"
 
+#include <limits>
 #include <memory>
 
 #include <gtest/gtest.h>
@@ -142,6 +143,26 @@ TEST_F(RocksLogTest, ReadsAStreamInVersionOrder) {
   stream.clear();
   ASSERT_OK(ReadStream(*log, 3, 1, 100, &stream));
   EXPECT_TRUE(stream.empty());
+}
+
+// The largest id a path can name: the stream's range must not be bounded by
+// id + 1 (a signed overflow).
+TEST_F(RocksLogTest, ReadsTheStreamOfTheLargestId) {
+  auto log = OpenLog();
+  constexpr int64_t kLast = std::numeric_limits<int64_t>::max();
+  LogHead head;
+  std::vector<Event> events = {testing::Funded(1, kLast - 1, 1), testing::Funded(2, kLast, 1),
+                               testing::Funded(3, kLast, 2)};
+  ASSERT_OK(log->Append(testing::SealAll(events, head), {}));
+  std::vector<Event> stream;
+  ASSERT_OK(ReadStream(*log, kLast, 1, 100, &stream));
+  ASSERT_EQ(stream.size(), 2u);
+  EXPECT_EQ(stream[0].position, 2);
+  EXPECT_EQ(stream[1].position, 3);
+  stream.clear();
+  ASSERT_OK(ReadStream(*log, kLast - 1, 1, 100, &stream));
+  ASSERT_EQ(stream.size(), 1u);
+  EXPECT_EQ(stream[0].position, 1);
 }
 
 TEST_F(RocksLogTest, StoresIdempotencyRecordsWithTheBatch) {
