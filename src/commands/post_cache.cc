@@ -1,6 +1,7 @@
 #include "commands/post_cache.h"
 
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -9,8 +10,34 @@
 
 namespace ledger::commands {
 
+namespace {
+
+// The post's next event gets version + 1: a state wrong about the version
+// would write a gap or a repeat into the chain, which nothing can take back
+// later. One seek in the log's stream index says whether the post's stream
+// ends exactly there.
+Status CheckVersion(const events::EventLog& log, const PostState& post) {
+  std::vector<int64_t> positions;
+  LEDGER_RETURN_IF_ERROR(log.StreamPositions(post.id, post.version, 2, &positions));
+  if (positions.size() != 1) {
+    return Status::Corruption(
+        "the sequencer state of post " + std::to_string(post.id) + " is at version " +
+        std::to_string(post.version) + ", but the log's stream of that post " +
+        (positions.empty() ? "has no event of that version" : "goes on after it"));
+  }
+  return Status::Ok();
+}
+
+template <typename... Ts>
+void Release(Ts&... containers) {
+  // Assigning an empty one frees the memory; clear() keeps a hash map's buckets.
+  ((containers = Ts{}), ...);
+}
+
+}  // namespace
+
 Result<PostState> LoadPost(const events::EventLog& log, int64_t post_id) {
-  state::PostDecoder decoder(post_id);
+  state::PostDecoder decoder(post_id, state::PostDecoder::Mode::kWhole);
   Status added = Status::Ok();
   LEDGER_RETURN_IF_ERROR(log.ScanState(state::PostBegin(post_id), state::PostEnd(post_id),
                                        [&](std::string_view key, std::string_view value) {
@@ -19,18 +46,19 @@ Result<PostState> LoadPost(const events::EventLog& log, int64_t post_id) {
                                        }));
   LEDGER_RETURN_IF_ERROR(added);
   LEDGER_ASSIGN_OR_RETURN(PostState post, decoder.Finish());
-  // The post's next event gets version + 1: a state wrong about the version
-  // would write a gap or a repeat into the chain, which nothing can take back
-  // later. One seek in the log's stream index says whether the post's stream
-  // ends exactly there.
-  std::vector<int64_t> positions;
-  LEDGER_RETURN_IF_ERROR(log.StreamPositions(post_id, post.version, 2, &positions));
-  if (positions.size() != 1) {
-    return Status::Corruption(
-        "the sequencer state of post " + std::to_string(post_id) + " is at version " +
-        std::to_string(post.version) + ", but the log's stream of that post " +
-        (positions.empty() ? "has no event of that version" : "goes on after it"));
+  LEDGER_RETURN_IF_ERROR(CheckVersion(log, post));
+  return post;
+}
+
+Result<PostState> LoadPostSummary(const events::EventLog& log, int64_t post_id) {
+  state::PostDecoder decoder(post_id, state::PostDecoder::Mode::kSummary);
+  for (const std::string& key :
+       {state::TextKey(post_id), state::HeaderKey(post_id), state::TotalsKey(post_id)}) {
+    LEDGER_ASSIGN_OR_RETURN(const std::optional<std::string> value, log.ReadState(key));
+    if (value) LEDGER_RETURN_IF_ERROR(decoder.Add(key, *value));
   }
+  LEDGER_ASSIGN_OR_RETURN(PostState post, decoder.Finish());
+  LEDGER_RETURN_IF_ERROR(CheckVersion(log, post));
   return post;
 }
 
@@ -49,31 +77,118 @@ size_t EstimatedBytes(const PostState& p) {
 PostCache::PostCache(const events::EventLog* log, size_t capacity_bytes)
     : log_(log), capacity_bytes_(capacity_bytes) {}
 
-Result<PostState*> PostCache::Get(int64_t post_id) {
-  if (const auto it = entries_.find(post_id); it != entries_.end()) {
+Result<PostState*> PostCache::Get(int64_t post_id, const Need& need,
+                                  std::span<const events::Event> unwritten) {
+  auto it = entries_.find(post_id);
+  if (it != entries_.end()) {
     ++hits_;
     uses_.splice(uses_.begin(), uses_, it->second.use);
-    used_.push_back(post_id);
-    return &it->second.post;
+  } else {
+    LEDGER_ASSIGN_OR_RETURN(PostState loaded, LoadPostSummary(*log_, post_id));
+    ++loads_;
+    Insert(post_id, std::move(loaded), /*whole=*/false);
+    it = entries_.find(post_id);
   }
-  LEDGER_ASSIGN_OR_RETURN(PostState loaded, LoadPost(*log_, post_id));
-  ++loads_;
-  return &Insert(post_id, std::move(loaded));
+  used_.push_back(post_id);
+  Entry& entry = it->second;
+  if (!entry.whole) {
+    switch (need.kind) {
+      case Need::Kind::kSummary:
+        break;
+      case Need::Kind::kBacker:
+        LEDGER_RETURN_IF_ERROR(ReadBacker(post_id, entry, need.backer));
+        break;
+      case Need::Kind::kFunding:
+        LEDGER_RETURN_IF_ERROR(ReadFunding(post_id, entry, need.position));
+        break;
+      case Need::Kind::kWhole:
+        LEDGER_RETURN_IF_ERROR(ReadWhole(post_id, entry, unwritten));
+        break;
+    }
+  }
+  return &entry.post;
+}
+
+// A backer read once since the last Trim is not read again: the events
+// applied since have changed it (or removed it) in memory only.
+Status PostCache::ReadBacker(int64_t post_id, Entry& entry, std::string_view name) {
+  if (!entry.backers_read.emplace(name).second) return Status::Ok();
+  LEDGER_ASSIGN_OR_RETURN(const std::optional<std::string> value,
+                          log_->ReadState(state::BackerKey(post_id, name)));
+  if (!value) return Status::Ok();
+  const Result<BackerTotal> backer = state::DecodeBacker(*value);
+  if (!backer.ok()) {
+    return Status::Corruption("the sequencer state of post " + std::to_string(post_id) + ": " +
+                              backer.status().message());
+  }
+  BackerState read;
+  static_cast<BackerTotal&>(read) = *backer;
+  entry.post.backers.emplace(std::string(name), std::move(read));
+  ++backer_reads_;
+  return Status::Ok();
+}
+
+// A funding the batch itself added has no record yet and is in memory
+// already; one read before is not read again.
+Status PostCache::ReadFunding(int64_t post_id, Entry& entry, int64_t position) {
+  if (!entry.fundings_read.insert(position).second) return Status::Ok();
+  LEDGER_ASSIGN_OR_RETURN(const std::optional<std::string> value,
+                          log_->ReadState(state::FundingKey(post_id, position)));
+  if (!value) return Status::Ok();
+  Result<state::FundingRecord> decoded = state::DecodeFunding(*value);
+  if (!decoded.ok()) {
+    return Status::Corruption("the sequencer state of post " + std::to_string(post_id) + ": " +
+                              decoded.status().message());
+  }
+  state::FundingRecord& f = *decoded;
+  PostState& post = entry.post;
+  switch (f.fate) {
+    case state::FundingFate::kLive:
+      LEDGER_RETURN_IF_ERROR(ReadBacker(post_id, entry, f.backer));
+      post.live_fundings.Insert(position,
+                                LiveFunding{std::move(f.backer), f.units, f.amount, f.version});
+      break;
+    case state::FundingFate::kCancelled:
+      post.cancelled_fundings.emplace(position, EndedFunding{std::move(f.backer), f.version});
+      break;
+    case state::FundingFate::kRefunded:
+      post.refunded_fundings.emplace(position, EndedFunding{std::move(f.backer), f.version});
+      break;
+  }
+  return Status::Ok();
+}
+
+// The durable state is the post as of the last write; the events applied
+// since then are applied again on top of it.
+Status PostCache::ReadWhole(int64_t post_id, Entry& entry,
+                            std::span<const events::Event> unwritten) {
+  LEDGER_ASSIGN_OR_RETURN(PostState post, LoadPost(*log_, post_id));
+  for (const events::Event& e : unwritten) {
+    if (e.stream != post_id) continue;
+    LEDGER_RETURN_IF_ERROR(
+        Apply(post, e).WithContext("applying an unwritten event to a post read whole"));
+  }
+  entry.post = std::move(post);
+  entry.whole = true;
+  Release(entry.backers_read, entry.fundings_read);
+  ++whole_reads_;
+  return Status::Ok();
 }
 
 PostState& PostCache::Create(int64_t post_id) {
   LEDGER_CHECK(!entries_.contains(post_id), "a created post is cached already");
-  return Insert(post_id, PostState{});
+  used_.push_back(post_id);
+  return Insert(post_id, PostState{}, /*whole=*/true);
 }
 
-PostState& PostCache::Insert(int64_t post_id, PostState post) {
+PostState& PostCache::Insert(int64_t post_id, PostState post, bool whole) {
   uses_.push_front(post_id);
   Entry& e = entries_[post_id];
   e.post = std::move(post);
   e.use = uses_.begin();
+  e.whole = whole;
   e.bytes = EstimatedBytes(e.post);
   bytes_ += e.bytes;
-  used_.push_back(post_id);
   return e.post;
 }
 
@@ -103,10 +218,19 @@ void PostCache::Clear() {
 }
 
 void PostCache::Trim() {
-  // A post handed out may have changed size since: measure those again.
+  // A post handed out holds what its batch read beyond its summary: dropped,
+  // so that a cached post costs the same however long its history.
   for (const int64_t id : used_) {
     const auto it = entries_.find(id);
     if (it == entries_.end()) continue;
+    Entry& e = it->second;
+    if (e.whole || !e.backers_read.empty() || !e.fundings_read.empty() || !e.post.backers.empty() ||
+        !e.post.live_fundings.empty() || !e.post.cancelled_fundings.empty() ||
+        !e.post.refunded_fundings.empty()) {
+      Release(e.post.backers, e.post.live_fundings, e.post.cancelled_fundings,
+              e.post.refunded_fundings, e.backers_read, e.fundings_read);
+      e.whole = false;
+    }
     bytes_ -= it->second.bytes;
     it->second.bytes = EstimatedBytes(it->second.post);
     bytes_ += it->second.bytes;
@@ -122,7 +246,7 @@ void PostCache::Trim() {
 }
 
 PostCache::Counts PostCache::counts() const {
-  return Counts{entries_.size(), bytes_, hits_, loads_, evictions_};
+  return Counts{entries_.size(), bytes_, hits_, loads_, evictions_, backer_reads_, whole_reads_};
 }
 
 }  // namespace ledger::commands

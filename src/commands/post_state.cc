@@ -26,6 +26,22 @@ bool LiveFundings::Append(int64_t position, LiveFunding funding) {
   return true;
 }
 
+bool LiveFundings::Insert(int64_t position, LiveFunding funding) {
+  const auto it = std::lower_bound(slots_.begin(), slots_.end(), position,
+                                   [](const Slot& s, int64_t p) { return s.position < p; });
+  if (it != slots_.end() && it->position == position) {
+    if (it->live) return false;
+    // A slot left by a removal: taken again.
+    Slot& slot = slots_[static_cast<size_t>(it - slots_.begin())];
+    slot.funding = std::move(funding);
+    slot.live = true;
+  } else {
+    slots_.insert(it, Slot{position, std::move(funding), true});
+  }
+  ++live_;
+  return true;
+}
+
 bool LiveFundings::Remove(int64_t position) {
   const auto found = Locate(position);
   if (found == slots_.end()) return false;
@@ -107,7 +123,7 @@ Status ApplyData(PostState& s, const events::Event& e, const events::PostEdited&
 Status ApplyData(PostState& s, const events::Event& e, const events::PostDeleted& d) {
   if (!s.exists() || s.deleted) return Broken(e, "delete of a missing or deleted post");
   if (s.settled()) return Broken(e, "delete of a settled post");
-  if (s.total_funded != 0 || !s.backers.empty()) {
+  if (s.total_funded != 0 || s.participants != 0) {
     return Broken(e, "deleted while fundings are still live");
   }
   if (d.refunded_amount < 0 || d.refunded_backers < 0) return Broken(e, "negative refund totals");
@@ -129,6 +145,7 @@ Status ApplyData(PostState& s, const events::Event& e, const events::PostFunded&
   const auto total = CheckedAdd(s.total_funded, d.amount);
   const auto count = CheckedAdd(s.funding_count, 1);
   if (!units || !amount || !total || !count) return Broken(e, "funding overflows int64");
+  if (b.fundings == 0) ++s.participants;
   b.units = *units;
   b.amount = *amount;
   b.fundings += 1;
@@ -157,6 +174,7 @@ Status ApplyData(PostState& s, const events::Event& e, const events::FundingRefu
                                      EndedFunding{d.backer, e.stream_version});
   }
   s.backers.erase(it);
+  --s.participants;
   return Status::Ok();
 }
 
@@ -168,12 +186,20 @@ Status ApplyData(PostState& s, const events::Event& e, const events::FundingCanc
   if (funding->backer != d.backer || funding->units != d.units || funding->amount != d.amount) {
     return Broken(e, "cancellation differs from the funding it names");
   }
-  BackerState& b = s.backers[d.backer];
+  const auto found = s.backers.find(d.backer);
+  if (found == s.backers.end() || found->second.fundings < 1 || found->second.units < d.units ||
+      found->second.amount < d.amount) {
+    return Broken(e, "cancellation of more than the backer has live");
+  }
+  BackerState& b = found->second;
   b.units -= d.units;
   b.amount -= d.amount;
   b.fundings -= 1;
   std::erase(b.live_positions, d.funding_position);
-  if (b.fundings == 0) s.backers.erase(d.backer);
+  if (b.fundings == 0) {
+    s.backers.erase(d.backer);
+    --s.participants;
+  }
   s.total_funded -= d.amount;
   s.funding_count -= 1;
   s.live_fundings.Remove(d.funding_position);
@@ -206,6 +232,14 @@ Status ApplyData(PostState& s, const events::Event& e, const events::PostSettled
 
 }  // namespace
 
+PostState SummaryOf(PostState post) {
+  post.backers = {};
+  post.live_fundings = LiveFundings{};
+  post.cancelled_fundings = {};
+  post.refunded_fundings = {};
+  return post;
+}
+
 bool ChangesOnlyFundings(events::EventType type) {
   return type == events::EventType::kPostFunded || type == events::EventType::kFundingCancelled ||
          type == events::EventType::kFundingRefunded;
@@ -225,7 +259,11 @@ Status Apply(PostState& state, const events::Event& event) {
   LEDGER_RETURN_IF_ERROR(
       std::visit([&](const auto& d) { return ApplyData(state, event, d); }, event.data));
   state.version = event.stream_version;
-  if (!ChangesOnlyFundings(event.type())) state.header_version = event.stream_version;
+  if (ChangesOnlyFundings(event.type())) {
+    state.funds_version = event.stream_version;
+  } else {
+    state.header_version = event.stream_version;
+  }
   return Status::Ok();
 }
 

@@ -62,6 +62,10 @@ class LiveFundings {
   // Adds a funding after every earlier one; false (nothing added) when
   // `position` does not follow the last position added.
   bool Append(int64_t position, LiveFunding funding);
+  // Adds a funding in position order wherever it falls (a post read in
+  // parts: the funding a cancellation names, read after newer ones); false
+  // (nothing added) when a funding at `position` is there already.
+  bool Insert(int64_t position, LiveFunding funding);
   // Ends the live funding at `position`; false when there is none.
   bool Remove(int64_t position);
   size_t size() const { return live_; }
@@ -86,6 +90,14 @@ class LiveFundings {
 
 // The post aggregate: everything Decide needs, folded from the post's stream.
 // A default-constructed state is a post that does not exist (version 0).
+//
+// A fold holds every post whole. The sequencer holds a post in part: its
+// summary (every field but the four collections) always, and of the
+// collections only what the commands of the current batch need, read from
+// the durable state first (PostCache::Need). Apply keeps the counts
+// (`participants`, `funding_count`, `total_funded`) itself, so it gives the
+// same summary either way, provided the backer and funding an event names
+// were read before it is applied, and the whole post before a refund.
 struct PostState {
   int64_t id = 0;
   int64_t version = 0;  // stream_version of the newest applied event
@@ -93,6 +105,9 @@ struct PostState {
   // or a refund: those change only their fundings' figures, which the
   // durable state keeps per funding (commands/state_codec.h).
   int64_t header_version = 0;
+  // stream_version of the newest funding, cancellation or refund (0: none).
+  // The version is the newer of the two.
+  int64_t funds_version = 0;
   bool deleted = false;
   std::string owner;
   std::string title;
@@ -109,6 +124,7 @@ struct PostState {
   std::optional<events::SettlementOutcome> settlement;   // set by PostSettled
   int64_t total_funded = 0;                              // sum of live fundings
   int64_t funding_count = 0;                             // live PostFunded events
+  int64_t participants = 0;                              // backers with a live funding
   std::unordered_map<std::string, BackerState> backers;  // live fundings by backer
   LiveFundings live_fundings;                            // by the PostFunded's position
   std::map<int64_t, EndedFunding> cancelled_fundings;    // by the PostFunded's position
@@ -116,9 +132,13 @@ struct PostState {
 
   bool exists() const { return version > 0; }
   bool settled() const { return settlement.has_value(); }
-  int64_t participant_count() const { return static_cast<int64_t>(backers.size()); }
+  int64_t participant_count() const { return participants; }
   bool operator==(const PostState&) const = default;
 };
+
+// The post without its backers and fundings: what the sequencer keeps of it
+// between batches, and what Sequencer::FindPost gives.
+PostState SummaryOf(PostState post);
 
 // True for the events that change a post only through its fundings (and the
 // figures summed from them): PostFunded, FundingCancelled, FundingRefunded.

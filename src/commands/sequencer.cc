@@ -184,11 +184,25 @@ void Sequencer::Stop() {
 std::optional<PostState> Sequencer::FindPost(int64_t post_id) const {
   std::lock_guard lock(state_mu_);
   if (post_id < 1 || post_id >= next_post_) return std::nullopt;
+  // Between batches the durable state is the sequencer's state, and a
+  // cached post is its summary.
   if (const PostState* cached = cache_.Peek(post_id)) return *cached;
-  // Between batches the durable state is the sequencer's state.
-  Result<PostState> loaded = LoadPost(*log_, post_id);
+  Result<PostState> loaded = LoadPostSummary(*log_, post_id);
   if (!loaded.ok()) {
     LEDGER_LOG(LogLevel::kError, "sequencer", "reading a post's state failed")
+        .Int("post_id", post_id)
+        .Str("error", loaded.status().ToString());
+    return std::nullopt;
+  }
+  return std::move(loaded).value();
+}
+
+std::optional<PostState> Sequencer::FindWholePost(int64_t post_id) const {
+  std::lock_guard lock(state_mu_);
+  if (post_id < 1 || post_id >= next_post_) return std::nullopt;
+  Result<PostState> loaded = LoadPost(*log_, post_id);
+  if (!loaded.ok()) {
+    LEDGER_LOG(LogLevel::kError, "sequencer", "reading a post's whole state failed")
         .Int("post_id", post_id)
         .Str("error", loaded.status().ToString());
     return std::nullopt;

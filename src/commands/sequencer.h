@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -126,8 +127,13 @@ class Sequencer {
   // Later submissions complete with kUnavailable. Idempotent.
   void Stop();
 
-  // A copy of a post's current state (nullopt if it never existed).
+  // A copy of a post's current summary: every figure of its state, but not
+  // its backers and fundings (PostCache), which stay empty (nullopt if it
+  // never existed).
   std::optional<PostState> FindPost(int64_t post_id) const;
+  // A copy of a post's whole current state, read from the durable state (as
+  // many reads as the post has records): for audits and tests.
+  std::optional<PostState> FindWholePost(int64_t post_id) const;
   // Everything the sequencer counts: what /metrics shows of the write side,
   // and what tests and benchmarks read (see SequencerMetrics).
   SequencerMetrics metrics() const;
@@ -182,8 +188,11 @@ class Sequencer {
   Status LoadState();
   Status BuildState();
   void ForgetPosts(const std::vector<int64_t>& post_ids, int64_t next_post);
-  // The post's state through the cache; nullptr when no post has that id.
-  Result<PostState*> FindState(int64_t post_id);
+  // The post's state through the cache, with what `need` names read into it
+  // (PostCache::Get); nullptr when no post has that id.
+  Result<PostState*> FindState(int64_t post_id,
+                               const PostCache::Need& need = PostCache::Need::Summary(),
+                               std::span<const events::Event> unwritten = {});
 
   // Settlement (sequencer_settlement.cc), on the sequencer thread. Schedule
   // adds a post whose deadline is ahead of it; DueSettlements turns at most

@@ -27,6 +27,7 @@ struct Sequencer::BatchScratch {
   const Timestamp now;               // every event's recorded_at; never decreases
   events::LogHead head;              // the newest event sealed so far
   std::vector<events::EncodedEvent> encoded;
+  std::vector<events::Event> sealed;  // the same events, for a post read whole mid-batch
   std::vector<events::IdempotencyWrite> idempotency;
   state::StateChanges changes;           // what the sealed events change in the state
   std::vector<size_t> fresh;             // items whose result depends on the write
@@ -39,6 +40,27 @@ struct Sequencer::BatchScratch {
 };
 
 namespace {
+
+// What deciding `command` for `actor` needs of its post beyond the summary:
+// a funding the actor's own live totals (the per-backer limit), a
+// cancellation the funding it names, a deletion or a settlement every backer
+// (their refunds).
+PostCache::Need NeedOf(const Command& command, std::string_view actor) {
+  return std::visit(
+      [&](const auto& c) -> PostCache::Need {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, FundPost>) {
+          return PostCache::Need::Backer(actor);
+        } else if constexpr (std::is_same_v<T, CancelFunding>) {
+          return PostCache::Need::Funding(c.funding_position);
+        } else if constexpr (std::is_same_v<T, DeletePost> || std::is_same_v<T, SettlePost>) {
+          return PostCache::Need::Whole();
+        } else {
+          return PostCache::Need::Summary();
+        }
+      },
+      command);
+}
 
 CommandResult Unavailable(Status why) {
   CommandResult r;
@@ -111,7 +133,8 @@ bool Sequencer::AnsweredByIdempotency(const Item& item, BatchScratch& batch,
 
 void Sequencer::DecideAndSeal(const Item& item, BatchScratch& batch, CommandResult& result) {
   const Submission& sub = item.submission;
-  const Result<PostState*> found = FindState(TargetPost(sub.command));
+  const Result<PostState*> found =
+      FindState(TargetPost(sub.command), NeedOf(sub.command, sub.actor), batch.sealed);
   if (!found.ok()) {
     // Nothing was decided: the key stays free for a retry.
     batch.keys.erase(events::IdempotencyKey(sub.actor, sub.idempotency_key));
@@ -180,6 +203,7 @@ void Sequencer::SealEvent(const Submission& submission, NewEvent& decided, Batch
   batch.head = events::LogHead{e.position, e.hash};
   batch.encoded.push_back(events::EncodedEvent{e.position, e.stream, e.stream_version, e.prev_hash,
                                                e.hash, std::move(record)});
+  batch.sealed.push_back(std::move(e));
 }
 
 void Sequencer::CommitBatch(BatchScratch& batch, std::vector<CommandResult>& results) {

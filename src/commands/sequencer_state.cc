@@ -14,6 +14,18 @@ namespace {
 // Events read from the log per step of a build.
 constexpr size_t kBuildChunkEvents = 8'192;
 
+// What applying `e` needs of its post beyond the summary.
+PostCache::Need NeedOf(const events::Event& e) {
+  if (const auto* f = std::get_if<events::PostFunded>(&e.data)) {
+    return PostCache::Need::Backer(f->backer);
+  }
+  if (const auto* c = std::get_if<events::FundingCancelled>(&e.data)) {
+    return PostCache::Need::Funding(c->funding_position);
+  }
+  if (std::holds_alternative<events::FundingRefunded>(e.data)) return PostCache::Need::Whole();
+  return PostCache::Need::Summary();
+}
+
 }  // namespace
 
 Status Sequencer::LoadState() {
@@ -82,7 +94,9 @@ Status Sequencer::BuildState() {
       if (e.stream == next_post_) {
         post = &cache_.Create(next_post_++);
       } else {
-        LEDGER_ASSIGN_OR_RETURN(post, FindState(e.stream));
+        const size_t applied = static_cast<size_t>(&e - chunk.data());
+        LEDGER_ASSIGN_OR_RETURN(post,
+                                FindState(e.stream, NeedOf(e), std::span(chunk.data(), applied)));
         if (post == nullptr) {
           return Status::Corruption("event at position " + std::to_string(e.position) +
                                     " names post " + std::to_string(e.stream) +
@@ -106,9 +120,10 @@ Status Sequencer::BuildState() {
   return log_->WriteState(std::span(&head_write, 1), /*sync=*/true);
 }
 
-Result<PostState*> Sequencer::FindState(int64_t post_id) {
+Result<PostState*> Sequencer::FindState(int64_t post_id, const PostCache::Need& need,
+                                        std::span<const events::Event> unwritten) {
   if (post_id < 1 || post_id >= next_post_) return nullptr;
-  return cache_.Get(post_id);
+  return cache_.Get(post_id, need, unwritten);
 }
 
 // The failed batch's changes are in the cached posts only: dropping them

@@ -14,13 +14,16 @@ namespace {
 
 // Every value starts with this byte; a change of layout gets a new one.
 // Layout 1 (before fundings carried their versions) kept the totals in the
-// header and rewrote it with every funding.
-constexpr char kRecordVersion = 2;
+// header and rewrote it with every funding. Layout 2 kept no totals and no
+// per-backer records: a post could only be read whole.
+constexpr char kRecordVersion = 3;
 constexpr char kPostTag = 'p';
 constexpr char kScheduleTag = 's';
+constexpr char kBackerSuffix = 'b';
 constexpr char kTextSuffix = 'd';
 constexpr char kFundingSuffix = 'f';
 constexpr char kHeaderSuffix = 'h';
+constexpr char kTotalsSuffix = 't';
 constexpr uint64_t kSignBit = uint64_t{1} << 63;
 
 void PutInt(std::string& out, int64_t v) {
@@ -149,6 +152,13 @@ std::string ScheduleEnd() { return std::string(1, kScheduleTag + 1); }
 
 std::string TextKey(int64_t post_id) { return PostKey(post_id, kTextSuffix); }
 std::string HeaderKey(int64_t post_id) { return PostKey(post_id, kHeaderSuffix); }
+std::string TotalsKey(int64_t post_id) { return PostKey(post_id, kTotalsSuffix); }
+
+std::string BackerKey(int64_t post_id, std::string_view backer) {
+  std::string key = PostKey(post_id, kBackerSuffix);
+  key.append(backer);
+  return key;
+}
 
 std::string FundingKey(int64_t post_id, int64_t position) {
   std::string key = PostKey(post_id, kFundingSuffix);
@@ -185,6 +195,11 @@ std::string DescribeKey(std::string_view key) {
       case kHeaderSuffix:
         if (rest.empty()) return post + "'s header";
         break;
+      case kTotalsSuffix:
+        if (rest.empty()) return post + "'s totals";
+        break;
+      case kBackerSuffix:
+        return post + "'s backer \"" + std::string(rest) + "\"";
       case kFundingSuffix:
         if (rest.size() == 8) {
           return post + "'s funding at position " +
@@ -241,13 +256,70 @@ std::string EncodeFunding(FundingFate fate, int64_t version, std::string_view ba
   return out;
 }
 
+std::string EncodeBacker(const BackerTotal& backer) {
+  std::string out(1, kRecordVersion);
+  PutInt(out, backer.units);
+  PutInt(out, backer.amount);
+  PutInt(out, backer.fundings);
+  return out;
+}
+
+Result<BackerTotal> DecodeBacker(std::string_view value) {
+  Reader r(value);
+  BackerTotal b;
+  if (!r.Version() || !r.Int(b.units) || !r.Int(b.amount) || !r.Int(b.fundings) || !r.done() ||
+      b.units <= 0 || b.amount <= 0 || b.fundings <= 0) {
+    return Status::Corruption("malformed backer record");
+  }
+  return b;
+}
+
+std::string EncodeTotals(const PostState& p) {
+  std::string out(1, kRecordVersion);
+  PutInt(out, p.funds_version);
+  PutInt(out, p.total_funded);
+  PutInt(out, p.funding_count);
+  PutInt(out, p.participants);
+  return out;
+}
+
+Result<FundingRecord> DecodeFunding(std::string_view value) {
+  Reader r(value);
+  FundingRecord f;
+  uint8_t fate = 0;
+  if (!r.Version() || !r.Byte(fate) || !r.Int(f.version) || !r.Text(f.backer) || f.version < 1) {
+    return Status::Corruption("malformed funding record");
+  }
+  f.fate = static_cast<FundingFate>(fate);
+  switch (f.fate) {
+    case FundingFate::kLive:
+      if (!r.Int(f.units) || !r.Int(f.amount) || !r.done() || f.units <= 0 || f.amount <= 0) {
+        return Status::Corruption("malformed live funding record");
+      }
+      return f;
+    case FundingFate::kCancelled:
+    case FundingFate::kRefunded:
+      if (!r.done()) return Status::Corruption("malformed ended funding record");
+      return f;
+  }
+  return Status::Corruption("a funding record of unknown fate");
+}
+
 bool Schedulable(const PostState& post) {
   return post.exists() && !post.deleted && !post.settled();
 }
 
 std::vector<std::pair<std::string, std::string>> EncodePost(const PostState& post) {
-  // Key order: texts ("d"), fundings ("f", by position), header ("h").
+  // Key order: backers ("b", by name), texts ("d"), fundings ("f", by
+  // position), header ("h"), totals ("t", once funded).
   std::vector<std::pair<std::string, std::string>> out;
+  std::vector<std::pair<std::string, std::string>> backers;
+  backers.reserve(post.backers.size());
+  for (const auto& [name, backer] : post.backers) {
+    backers.emplace_back(BackerKey(post.id, name), EncodeBacker(backer));
+  }
+  std::sort(backers.begin(), backers.end());
+  out = std::move(backers);
   out.emplace_back(TextKey(post.id), EncodeText(post));
   std::vector<std::pair<int64_t, std::string>> fundings;
   for (const int64_t position : post.live_fundings.Positions()) {
@@ -268,6 +340,7 @@ std::vector<std::pair<std::string, std::string>> EncodePost(const PostState& pos
     out.emplace_back(FundingKey(post.id, position), std::move(value));
   }
   out.emplace_back(HeaderKey(post.id), EncodeHeader(post));
+  if (post.funds_version > 0) out.emplace_back(TotalsKey(post.id), EncodeTotals(post));
   return out;
 }
 
@@ -292,50 +365,59 @@ Status PostDecoder::Add(std::string_view key, std::string_view value) {
     has_text_ = true;
     return Status::Ok();
   }
-  if (suffix == kFundingSuffix && rest.size() == 8) {
-    const auto position = static_cast<int64_t>(events::ReadBigEndian64(rest));
-    uint8_t fate = 0;
-    int64_t version = 0;
-    std::string backer;
-    if (!r.Version() || !r.Byte(fate) || !r.Int(version) || !r.Text(backer) || version < 1) {
-      return Broken("malformed funding record");
+  if (suffix == kBackerSuffix && !rest.empty()) {
+    auto backer = DecodeBacker(value);
+    if (!backer.ok()) return Broken(backer.status().message());
+    stored_backers_.emplace_back(std::string(rest), *backer);
+    return Status::Ok();
+  }
+  if (suffix == kTotalsSuffix && rest.empty()) {
+    Totals t;
+    if (!r.Version() || !r.Int(t.funds_version) || !r.Int(t.total_funded) ||
+        !r.Int(t.funding_count) || !r.Int(t.participants) || !r.done() || t.funds_version < 1 ||
+        t.total_funded < 0 || t.funding_count < 0 || t.participants < 0 ||
+        t.participants > t.funding_count || (t.total_funded == 0) != (t.funding_count == 0)) {
+      return Broken("malformed totals record");
     }
+    totals_ = t;
+    return Status::Ok();
+  }
+  if (suffix == kFundingSuffix && rest.size() == 8) {
+    if (mode_ == Mode::kSummary) return Broken("a funding record in a summary read");
+    const auto position = static_cast<int64_t>(events::ReadBigEndian64(rest));
+    auto decoded = DecodeFunding(value);
+    if (!decoded.ok()) return Broken(decoded.status().message());
+    FundingRecord& f = *decoded;
     // What fundings change is not in the header: the post's version is the
-    // newest of the header's and the fundings' (Finish), ever_funded is
-    // "has a funding record", and the totals are the live fundings' sums.
-    post_.version = std::max(post_.version, version);
-    post_.ever_funded = true;
-    switch (static_cast<FundingFate>(fate)) {
+    // newest of the header's and the fundings' (Finish), and the totals are
+    // the live fundings' sums, checked against the totals record.
+    funded_.funds_version = std::max(funded_.funds_version, f.version);
+    switch (f.fate) {
       case FundingFate::kLive: {
-        LiveFunding f{std::move(backer), 0, 0, version};
-        if (!r.Int(f.units) || !r.Int(f.amount) || !r.done() || f.units <= 0 || f.amount <= 0) {
-          return Broken("malformed live funding record");
-        }
         BackerState& b = post_.backers[f.backer];
         const auto units = CheckedAdd(b.units, f.units);
         const auto amount = CheckedAdd(b.amount, f.amount);
-        const auto total = CheckedAdd(post_.total_funded, f.amount);
+        const auto total = CheckedAdd(funded_.total_funded, f.amount);
         if (!units || !amount || !total) return Broken("live fundings overflow int64");
         b.units = *units;
         b.amount = *amount;
         b.fundings += 1;
         b.live_positions.push_back(position);
-        post_.total_funded = *total;
-        post_.funding_count += 1;
-        if (!post_.live_fundings.Append(position, std::move(f))) {
+        funded_.total_funded = *total;
+        funded_.funding_count += 1;
+        if (!post_.live_fundings.Append(
+                position, LiveFunding{std::move(f.backer), f.units, f.amount, f.version})) {
           return Broken("funding records out of order");
         }
         return Status::Ok();
       }
       case FundingFate::kCancelled:
-        if (!r.done()) return Broken("malformed cancelled funding record");
         post_.cancelled_fundings.emplace_hint(post_.cancelled_fundings.end(), position,
-                                              EndedFunding{std::move(backer), version});
+                                              EndedFunding{std::move(f.backer), f.version});
         return Status::Ok();
       case FundingFate::kRefunded:
-        if (!r.done()) return Broken("malformed refunded funding record");
         post_.refunded_fundings.emplace_hint(post_.refunded_fundings.end(), position,
-                                             EndedFunding{std::move(backer), version});
+                                             EndedFunding{std::move(f.backer), f.version});
         return Status::Ok();
     }
     return Broken("unknown funding fate");
@@ -366,13 +448,40 @@ Status PostDecoder::Add(std::string_view key, std::string_view value) {
 
 Result<PostState> PostDecoder::Finish() {
   if (!has_text_ || !has_header_) return Broken("its texts or header record is missing");
+  if (mode_ == Mode::kWhole) {
+    // The summary and the backers are stored beside the fundings they sum:
+    // both must be what the fundings add up to.
+    funded_.participants = static_cast<int64_t>(post_.backers.size());
+    const bool funded = funded_.funds_version > 0;
+    if (funded != totals_.has_value() || (totals_ && !(*totals_ == funded_))) {
+      return Broken("its totals record differs from the sums of its funding records");
+    }
+    if (stored_backers_.size() != post_.backers.size()) {
+      return Broken("its backer records are not the backers of its live fundings");
+    }
+    for (const auto& [name, stored] : stored_backers_) {
+      const auto it = post_.backers.find(name);
+      if (it == post_.backers.end() || !(BackerTotal(it->second) == stored)) {
+        return Broken("its record of backer \"" + name +
+                      "\" differs from the sums of that backer's live fundings");
+      }
+    }
+  } else {
+    if (!stored_backers_.empty()) return Broken("a backer record in a summary read");
+    if (totals_) funded_ = *totals_;
+  }
+  post_.funds_version = funded_.funds_version;
+  post_.total_funded = funded_.total_funded;
+  post_.funding_count = funded_.funding_count;
+  post_.participants = funded_.participants;
+  post_.ever_funded = funded_.funds_version > 0;
   // What Apply never lets happen: a deletion needs every funding ended, and
   // nothing is funded after it.
-  if (post_.deleted && !post_.live_fundings.empty()) {
+  if (post_.deleted && post_.funding_count != 0) {
     return Broken("a deleted post with live fundings");
   }
   post_.id = post_id_;
-  post_.version = std::max(post_.version, post_.header_version);
+  post_.version = std::max(post_.funds_version, post_.header_version);
   return std::move(post_);
 }
 
@@ -398,14 +507,17 @@ Status StateChanges::Apply(PostState& post, const events::Event& event) {
         } else if constexpr (std::is_same_v<T, events::PostFunded>) {
           Put(FundingKey(id, event.position),
               EncodeFunding(FundingFate::kLive, version, d.backer, d.units, d.amount));
+          backers_.emplace_back(id, d.backer);
         } else if constexpr (std::is_same_v<T, events::FundingCancelled>) {
           Put(FundingKey(id, d.funding_position),
               EncodeFunding(FundingFate::kCancelled, version, d.backer, 0, 0));
+          backers_.emplace_back(id, d.backer);
         } else if constexpr (std::is_same_v<T, events::FundingRefunded>) {
           for (const int64_t position : refunded) {
             Put(FundingKey(id, position),
                 EncodeFunding(FundingFate::kRefunded, version, d.backer, 0, 0));
           }
+          backers_.emplace_back(id, d.backer);
         }
       },
       event.data);
@@ -413,7 +525,7 @@ Status StateChanges::Apply(PostState& post, const events::Event& event) {
   const bool moved = was_closing != post.closes_at;
   if (was_scheduled && (!scheduled || moved)) Delete(ScheduleKey(was_closing, id));
   if (scheduled && (!was_scheduled || moved)) Put(ScheduleKey(post.closes_at, id), "");
-  uint8_t parts = ChangesOnlyFundings(event.type()) ? 0 : kHeaderPart;
+  uint8_t parts = ChangesOnlyFundings(event.type()) ? kTotalsPart : kHeaderPart;
   if (texts) parts |= kTextPart;
   touched_.emplace_back(id, parts);
   return Status::Ok();
@@ -431,6 +543,7 @@ std::vector<int64_t> StateChanges::TouchedPosts() const {
 void StateChanges::Clear() {
   ordered_.clear();
   touched_.clear();
+  backers_.clear();
 }
 
 void StateChanges::Put(std::string key, std::string value) {

@@ -9,6 +9,8 @@
 //   key                                        value
 //   "m" "head"                                 StateHead: the log position the
 //                                              state is the fold of, and more
+//   "p" post (8) "b" backer                    what the backer has live on the
+//                                              post: units, amount, fundings
 //   "p" post (8) "d"                           the post's texts (owner, title,
 //                                              uploader, description)
 //   "p" post (8) "f" position (8)              one PostFunded: live (backer,
@@ -16,17 +18,20 @@
 //                                              refunded (backer), and the
 //                                              version of the event that
 //                                              wrote it
-//   "p" post (8) "h"                           every other figure of PostState,
-//                                              as of its header_version
+//   "p" post (8) "h"                           the post's terms and status, as
+//                                              of its header_version
+//   "p" post (8) "t"                           the sums of its live fundings
+//                                              (total, count, backers) as of
+//                                              funds_version; once funded
 //   "s" closes_at (8) post (8)                 empty: a post awaiting settlement
 //
 // Integers are big-endian (closes_at with its sign bit flipped), so one post's
-// records are contiguous and the schedule walks deadlines in order. What a
-// post's fundings add up to is not stored: its backers, totals and funding
-// count are the sums of its live fundings, and its version is the newest of
-// its header's and its fundings' versions. So within one post, the records a
-// run of fundings writes have ascending keys (the memtable inserts each next
-// to the previous one), and no record is rewritten per funding.
+// records are contiguous and the schedule walks deadlines in order. A post's
+// summary (texts, header, totals) is three point reads whatever its history;
+// a backer's record is what a funding decision needs of that backer, and a
+// funding record what a cancellation needs of that funding. Only a deletion
+// and a settlement read a post whole, and its backer and totals records are
+// then checked against the sums of its funding records.
 
 #include <algorithm>
 #include <cstdint>
@@ -82,6 +87,8 @@ std::string ScheduleEnd();
 
 std::string TextKey(int64_t post_id);
 std::string HeaderKey(int64_t post_id);
+std::string TotalsKey(int64_t post_id);
+std::string BackerKey(int64_t post_id, std::string_view backer);
 std::string FundingKey(int64_t post_id, int64_t position);
 std::string ScheduleKey(Timestamp closes_at, int64_t post_id);
 // REQUIRES: `key` is in [ScheduleBegin(), ScheduleEnd()). kCorruption when
@@ -95,11 +102,25 @@ std::string DescribeKey(std::string_view key);
 
 std::string EncodeText(const PostState& post);
 std::string EncodeHeader(const PostState& post);
+// The post's totals record: written by every funding, cancellation and
+// refund (its funds_version moves), absent until the first funding.
+std::string EncodeTotals(const PostState& post);
+std::string EncodeBacker(const BackerTotal& backer);
+// kCorruption unless every figure is positive.
+Result<BackerTotal> DecodeBacker(std::string_view value);
 enum class FundingFate : uint8_t { kLive = 1, kCancelled = 2, kRefunded = 3 };
 // `version`: the stream_version of the event that wrote the record (the
 // PostFunded, or the cancellation or refund that ended it).
 std::string EncodeFunding(FundingFate fate, int64_t version, std::string_view backer, int64_t units,
                           int64_t amount);
+struct FundingRecord {
+  FundingFate fate = FundingFate::kLive;
+  int64_t version = 0;
+  std::string backer;
+  int64_t units = 0;   // live only
+  int64_t amount = 0;  // live only
+};
+Result<FundingRecord> DecodeFunding(std::string_view value);
 
 // True when the post awaits settlement: it has a schedule key.
 bool Schedulable(const PostState& post);
@@ -107,21 +128,36 @@ bool Schedulable(const PostState& post);
 // Every record of one post, in key order (its schedule key not included).
 std::vector<std::pair<std::string, std::string>> EncodePost(const PostState& post);
 
-// Rebuilds one post from its records, given in key order (as ScanState over
-// [PostBegin(id), PostEnd(id)) yields them). Checks what it can: every record
-// decodes, the header and texts are present, and the live fundings' sums do
-// not overflow. Any problem is kCorruption naming the post.
+// Rebuilds one post from its records. kWhole: every record of the post, in
+// key order (as ScanState over [PostBegin(id), PostEnd(id)) yields them); the
+// collections are built from the funding records, and the totals and backer
+// records must equal their sums. kSummary: the texts, header and (once
+// funded) totals records only; the collections stay empty. Checks what it
+// can: every record decodes, the header and texts are present, the live
+// fundings' sums do not overflow. Any problem is kCorruption naming the post.
 class PostDecoder {
  public:
-  explicit PostDecoder(int64_t post_id) : post_id_(post_id) {}
+  enum class Mode { kWhole, kSummary };
+  PostDecoder(int64_t post_id, Mode mode) : post_id_(post_id), mode_(mode) {}
   Status Add(std::string_view key, std::string_view value);
   Result<PostState> Finish();
 
  private:
+  struct Totals {
+    int64_t funds_version = 0;
+    int64_t total_funded = 0;
+    int64_t funding_count = 0;
+    int64_t participants = 0;
+    bool operator==(const Totals&) const = default;
+  };
   Status Broken(std::string_view problem) const;
 
   int64_t post_id_;
+  Mode mode_;
   PostState post_;
+  Totals funded_;                 // what the funding records add up to, or the stored totals
+  std::optional<Totals> totals_;  // the totals record
+  std::vector<std::pair<std::string, BackerTotal>> stored_backers_;
   bool has_text_ = false;
   bool has_header_ = false;
 };
@@ -129,8 +165,10 @@ class PostDecoder {
 // What a run of applied events changes in the stored state: the sequencer's
 // batch, or a chunk of a rebuild. Apply applies an event to its post (the
 // same Apply as everywhere) and notes the records it changes; Take returns
-// them as writes in the order they must be applied, the header and texts of
-// each post whose header_version or texts moved once, and then `head`'s
+// them as writes in the order they must be applied: the funding and
+// schedule records, then once per post the header and texts when they
+// moved, the totals when its fundings moved, and the record of each backer
+// whose live fundings moved (deleted when none is left); then `head`'s
 // record when given.
 class StateChanges {
  public:
@@ -149,9 +187,11 @@ class StateChanges {
 
   static constexpr uint8_t kHeaderPart = 1;
   static constexpr uint8_t kTextPart = 2;
+  static constexpr uint8_t kTotalsPart = 4;
 
-  std::vector<events::StateWrite> ordered_;           // fundings and schedule, in order
-  std::vector<std::pair<int64_t, uint8_t>> touched_;  // post id, parts changed
+  std::vector<events::StateWrite> ordered_;               // fundings and schedule, in order
+  std::vector<std::pair<int64_t, uint8_t>> touched_;      // post id, parts changed
+  std::vector<std::pair<int64_t, std::string>> backers_;  // (post, backer) changed
 };
 
 template <typename PostOf>
@@ -168,6 +208,18 @@ std::vector<events::StateWrite> StateChanges::Take(const PostOf& post_of, const 
     if ((parts & kHeaderPart) != 0) {
       out.push_back(events::StateWrite{HeaderKey(id), EncodeHeader(post)});
     }
+    if ((parts & kTotalsPart) != 0) {
+      out.push_back(events::StateWrite{TotalsKey(id), EncodeTotals(post)});
+    }
+  }
+  std::sort(backers_.begin(), backers_.end());
+  backers_.erase(std::unique(backers_.begin(), backers_.end()), backers_.end());
+  for (const auto& [id, name] : backers_) {
+    const PostState& post = post_of(id);
+    const auto it = post.backers.find(name);
+    out.push_back(it == post.backers.end()
+                      ? events::StateWrite{BackerKey(id, name), std::nullopt}
+                      : events::StateWrite{BackerKey(id, name), EncodeBacker(it->second)});
   }
   if (head != nullptr) out.push_back(events::StateWrite{HeadKey(), EncodeHead(*head)});
   Clear();

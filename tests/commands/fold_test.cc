@@ -118,7 +118,7 @@ TEST_F(FoldTest, FoldLogYieldsTheSequencersStateOfEveryPost) {
   EXPECT_EQ(folded->events, log_->Head().position);
   ASSERT_EQ(folded->posts.size(), 5U);
   for (int64_t id = 1; id <= 5; ++id) {
-    EXPECT_EQ(folded->posts[static_cast<size_t>(id - 1)], *sequencer_->FindPost(id)) << id;
+    EXPECT_EQ(folded->posts[static_cast<size_t>(id - 1)], *sequencer_->FindWholePost(id)) << id;
     EXPECT_EQ(folded->last_position[static_cast<size_t>(id - 1)], LastPosition(id)) << id;
   }
 }
@@ -308,8 +308,8 @@ TEST_F(FoldTest, FoldPostStreamFoldsThePostAsItWasAtEachPosition) {
     EXPECT_EQ(post.title, want.title) << want.to_position;
   }
   // At the head the fold is exactly the sequencer's own state.
-  EXPECT_EQ(FoldPost(1, 7), sequencer_->FindPost(1).value());
-  EXPECT_EQ(FoldPost(2, 7), sequencer_->FindPost(2).value());
+  EXPECT_EQ(FoldPost(1, 7), sequencer_->FindWholePost(1).value());
+  EXPECT_EQ(FoldPost(2, 7), sequencer_->FindWholePost(2).value());
 }
 
 TEST_F(FoldTest, FoldPostStreamWithNoEventByThenIsNoPost) {
@@ -330,7 +330,7 @@ TEST_F(FoldTest, FoldPostStreamInChunksOfAnySizeGivesTheSameState) {
       EXPECT_EQ(FoldPost(1, to, chunk), whole) << "to " << to << ", chunk " << chunk;
     }
   }
-  EXPECT_EQ(FoldPost(1, head, 1), sequencer_->FindPost(1).value());
+  EXPECT_EQ(FoldPost(1, head, 1), sequencer_->FindWholePost(1).value());
 }
 
 // A delete appends one refund per backer, then PostDeleted: positions inside

@@ -55,7 +55,7 @@ TEST_F(SequencerStorageTest, AnswersUnavailableWhileTheDiskIsFullAndAcceptsAfter
   }
   EXPECT_EQ(log_->WriteHealth().code(), Status::Code::kUnavailable);
   // Reads go on: the state and the log as of the last acknowledged write.
-  EXPECT_EQ(sequencer_->FindPost(1)->total_funded, 2'000);
+  EXPECT_EQ(sequencer_->FindWholePost(1)->total_funded, 2'000);
   EXPECT_EQ(log_->Head().position, 2);
   auto event = events::ReadEvent(*log_, 2);
   ASSERT_OK(event);
@@ -83,7 +83,7 @@ TEST_F(SequencerStorageTest, AnswersUnavailableWhileTheDiskIsFullAndAcceptsAfter
   const auto chain = events::VerifyLogChain(*log_, 1, 4);
   ASSERT_OK(chain);
   EXPECT_TRUE(chain->ok) << chain->problem;
-  EXPECT_EQ(sequencer_->FindPost(1)->total_funded, 4'000);
+  EXPECT_EQ(sequencer_->FindWholePost(1)->total_funded, 4'000);
   const CommandResult replay = Run(Fund(1, "carol", 1, "full-1"));
   EXPECT_EQ(replay.status, CommandStatus::kAccepted);
   EXPECT_TRUE(replay.replayed);
@@ -120,7 +120,7 @@ TEST_F(SequencerStorageTest, PurgeUnderLoadKeepsEveryKeyTheSequencerStillReplays
     EXPECT_FALSE(found->has_value()) << i;
   }
   // ... and every key within retention is still replayed, not funded again.
-  const int64_t funded = sequencer_->FindPost(1)->total_funded;
+  const int64_t funded = sequencer_->FindWholePost(1)->total_funded;
   // The newest fundings younger than retention (the one exactly an hour old
   // is past it).
   const int64_t within = retention / step - 1;
@@ -129,7 +129,7 @@ TEST_F(SequencerStorageTest, PurgeUnderLoadKeepsEveryKeyTheSequencerStillReplays
     ASSERT_EQ(r.status, CommandStatus::kAccepted) << i;
     EXPECT_TRUE(r.replayed) << i;
   }
-  EXPECT_EQ(sequencer_->FindPost(1)->total_funded, funded);
+  EXPECT_EQ(sequencer_->FindWholePost(1)->total_funded, funded);
 }
 
 }  // namespace

@@ -136,7 +136,7 @@ TEST_F(SequencerFaultTest, FailedWriteAcknowledgesNothingAndRestoresState) {
   Start();
   Accept(Create());
   Accept(Fund(1, "bob", 2));
-  const auto before = sequencer_->FindPost(1);
+  const auto before = sequencer_->FindWholePost(1);
   const events::LogHead head = log_->Head();
 
   // Hold the log so that a whole batch queues up, then make its write fail.
@@ -163,7 +163,7 @@ TEST_F(SequencerFaultTest, FailedWriteAcknowledgesNothingAndRestoresState) {
   EXPECT_EQ(results[1].outcome.post_id, 2);
   EXPECT_EQ(results[2].status, CommandStatus::kRejected);
   EXPECT_EQ(results[3].status, CommandStatus::kAccepted);
-  const auto after = sequencer_->FindPost(1);
+  const auto after = sequencer_->FindWholePost(1);
   EXPECT_EQ(after->total_funded, before->total_funded + 3000 + 1000);
   EXPECT_FALSE(after->backers.contains("carol"));
   // Metrics: one failed write, its submitter counted unavailable; the write
@@ -202,21 +202,21 @@ TEST_F(SequencerFaultTest, FailedWritesNeitherGrowTheScheduleNorLoseASettlement)
   clock_.Set(Timestamp(std::chrono::sys_days(*ParseDate("2026-12-31"))) + std::chrono::hours(15));
   bool settled = false;
   for (int i = 0; i < 2'000 && !settled; ++i) {
-    const auto post = sequencer_->FindPost(1);
+    const auto post = sequencer_->FindWholePost(1);
     settled = post && post->settled();
     if (!settled) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ASSERT_TRUE(settled);
   EXPECT_EQ(controlled_->appends(), appends + 2);  // the failed settlement, then the one made
   EXPECT_EQ(sequencer_->settlement_schedule_entries(), 0u);
-  EXPECT_EQ(sequencer_->FindPost(1)->total_funded, 2'000);
+  EXPECT_EQ(sequencer_->FindWholePost(1)->total_funded, 2'000);
 }
 
 TEST_F(SequencerFaultTest, FailedBatchRollsBackEveryChangeItMade) {
   Start();
   Accept(Create());
   Accept(Fund(1, "bob", 2));
-  const auto before = sequencer_->FindPost(1);
+  const auto before = sequencer_->FindWholePost(1);
   const events::LogHead head = log_->Head();
 
   controlled_->FailNextAppends(1);
@@ -243,9 +243,9 @@ TEST_F(SequencerFaultTest, FailedBatchRollsBackEveryChangeItMade) {
   controlled_->Release();
   WaitFor(done, 3);
   EXPECT_EQ(results[2].status, CommandStatus::kUnavailable);
-  EXPECT_FALSE(sequencer_->FindPost(2).has_value());
+  EXPECT_FALSE(sequencer_->FindWholePost(2).has_value());
   auto expected = *before;
-  auto now = *sequencer_->FindPost(1);
+  auto now = *sequencer_->FindWholePost(1);
   EXPECT_EQ(now.total_funded, expected.total_funded + 1000);
   EXPECT_EQ(now.participant_count(), 2);
   // The id of the failed create was never acknowledged; the next create gets it.
@@ -298,6 +298,49 @@ TEST_F(SequencerFaultTest, CommandsQueuedDuringAWriteShareTheNextWrite) {
   EXPECT_EQ(controlled_->appends() - appends_before, 2);
 }
 
+// Between batches the sequencer keeps a post's summary only; a deletion reads
+// the post whole from the durable state. Events of the same batch are not in
+// the durable state yet: they must be applied on top, or the deletion would
+// refund too little and leave money with no owner.
+TEST_F(SequencerFaultTest, ADeletionReadsThePostWholeWithItsOwnBatchsFundings) {
+  Start();
+  Accept(Create());
+  const CommandOutcome bobs = Accept(Fund(1, "bob", 2));
+  Accept(Fund(1, "carol", 1));
+  controlled_->Hold();
+  std::atomic<int> done{0};
+  std::vector<CommandResult> results(5);
+  SubmitInto(Fund(1, "erin"), &results[0], &done);  // its write is held
+  controlled_->WaitUntilHeld();
+  SubmitInto(Fund(1, "dave", 3), &results[1], &done);
+  SubmitInto(Fund(1, "carol", 1), &results[2], &done);
+  SubmitInto(Submission{CancelFunding{1, bobs.first_position}, "bob", "req", ""}, &results[3],
+             &done);
+  SubmitInto(testing::Delete(1), &results[4], &done);
+  while (sequencer_->queue_depth() < 4) std::this_thread::yield();
+  controlled_->Release();
+  WaitFor(done, 5);
+  for (const auto& r : results) ASSERT_EQ(r.status, CommandStatus::kAccepted) << r.error.ToString();
+  // The four queued commands shared one write: dave's and carol's fundings
+  // and bob's cancellation were decided in the deletion's own batch.
+  std::vector<events::Event> deletion;
+  ASSERT_OK(events::ReadEvents(*log_, results[4].outcome.first_position,
+                               results[4].outcome.last_position, 100, &deletion));
+  std::vector<std::string> refunded;
+  for (const events::Event& e : deletion) {
+    if (const auto* r = std::get_if<events::FundingRefunded>(&e.data)) {
+      refunded.push_back(r->backer + ":" + std::to_string(r->units));
+    }
+  }
+  EXPECT_EQ(refunded, (std::vector<std::string>{"carol:2", "dave:3", "erin:1"}));
+  const auto post = sequencer_->FindWholePost(1);
+  ASSERT_TRUE(post.has_value());
+  EXPECT_TRUE(post->deleted);
+  EXPECT_EQ(post->total_funded, 0);
+  EXPECT_EQ(post->participant_count(), 0);
+  EXPECT_EQ(sequencer_->FindPost(1), SummaryOf(*post));
+}
+
 TEST_F(SequencerFaultTest, IdempotentRetryReplaysTheOriginalResult) {
   Start();
   Accept(Create());
@@ -308,7 +351,7 @@ TEST_F(SequencerFaultTest, IdempotentRetryReplaysTheOriginalResult) {
   EXPECT_TRUE(retry.replayed);
   EXPECT_EQ(retry.outcome, first);
   EXPECT_EQ(log_->Head(), head);  // nothing new appended
-  EXPECT_EQ(sequencer_->FindPost(1)->total_funded, 2000);
+  EXPECT_EQ(sequencer_->FindWholePost(1)->total_funded, 2000);
 
   // Same key, another body: refused.
   const CommandResult other = Run(Fund(1, "bob", 3, "key-1"));
@@ -353,7 +396,7 @@ TEST_F(SequencerFaultTest, DuplicateStillInFlightIsToldSo) {
   WaitFor(done, 3);
   EXPECT_EQ(results[1].status, CommandStatus::kAccepted);
   EXPECT_EQ(results[2].status, CommandStatus::kIdempotencyInFlight);
-  EXPECT_EQ(sequencer_->FindPost(1)->backers.at("bob").units, 1);
+  EXPECT_EQ(sequencer_->FindWholePost(1)->backers.at("bob").units, 1);
   const SequencerMetrics m = sequencer_->metrics();
   EXPECT_EQ(m.commands[static_cast<size_t>(CommandKind::kFundPost)][kSlotKeyInFlight], 1u);
   // The held batch of one, then both duplicates in one batch of two.
@@ -381,7 +424,7 @@ TEST_F(SequencerFaultTest, FailedWriteDoesNotKeepTheIdempotencyKey) {
   const CommandResult retry = Run(Fund(1, "bob", 1, "key-5"));
   EXPECT_EQ(retry.status, CommandStatus::kAccepted);
   EXPECT_FALSE(retry.replayed);
-  EXPECT_EQ(sequencer_->FindPost(1)->total_funded, 1000);
+  EXPECT_EQ(sequencer_->FindWholePost(1)->total_funded, 1000);
 }
 
 }  // namespace

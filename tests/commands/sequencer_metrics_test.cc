@@ -129,7 +129,7 @@ class LifecycleMetricsTest : public SequencerMetricsTest {
 
   bool WaitSettled(int64_t post) {
     for (int i = 0; i < 2'000; ++i) {
-      const auto state = sequencer_->FindPost(post);
+      const auto state = sequencer_->FindWholePost(post);
       if (state && state->settled()) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
@@ -221,8 +221,8 @@ TEST_F(LifecycleMetricsTest, ShowsHowLongTheEarliestUnsettledDeadlineIsOverdue) 
 
   // Any command wakes the sequencer, which settles post 2 in that batch.
   EXPECT_EQ(Run(Fund(2)).status, CommandStatus::kRejected);  // funding_closed
-  EXPECT_TRUE(sequencer_->FindPost(2)->settled());
-  EXPECT_FALSE(sequencer_->FindPost(1)->settled());
+  EXPECT_TRUE(sequencer_->FindWholePost(2)->settled());
+  EXPECT_FALSE(sequencer_->FindWholePost(1)->settled());
   EXPECT_EQ(sequencer_->metrics().settlement_overdue_seconds, 0);
 }
 

@@ -80,7 +80,7 @@ class SettlementTest : public testing::SequencerFixture {
   // Waits (boundedly) until the sequencer has settled `post`.
   bool WaitSettled(int64_t post) {
     for (int i = 0; i < 2'000; ++i) {
-      const auto state = sequencer_->FindPost(post);
+      const auto state = sequencer_->FindWholePost(post);
       if (state && state->settled()) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
@@ -109,7 +109,7 @@ TEST_F(SettlementTest, SettlesAPostWhenTheClockPassesItsDeadline) {
   Accept(Fund(1, "bob", 2));
   clock_.Set(kCloses - seconds(1));
   std::this_thread::sleep_for(std::chrono::milliseconds(30));
-  EXPECT_FALSE(sequencer_->FindPost(1)->settled());
+  EXPECT_FALSE(sequencer_->FindWholePost(1)->settled());
   clock_.Set(kCloses);
   ASSERT_TRUE(WaitSettled(1));
   const std::vector<events::Event> all = AllEvents();
@@ -139,7 +139,7 @@ TEST_F(SettlementTest, AFailedAllOrNothingPostRefundsEveryBackerInOneAppend) {
   EXPECT_EQ(std::get<events::PostSettled>(all[before + 2].data),
             (events::PostSettled{events::SettlementOutcome::kFailed, 4'000, 2, 4'000, 2}));
   EXPECT_EQ(all[before].recorded_at, all[before + 2].recorded_at);
-  EXPECT_EQ(sequencer_->FindPost(1)->total_funded, 0);
+  EXPECT_EQ(sequencer_->FindWholePost(1)->total_funded, 0);
 }
 
 TEST_F(SettlementTest, SettlesAtStartThePostsWhoseDeadlinePassedWhileItWasDown) {
@@ -149,8 +149,8 @@ TEST_F(SettlementTest, SettlesAtStartThePostsWhoseDeadlinePassedWhileItWasDown) 
   clock_.Set(kCloses + hours(24));
   Restart(options_);
   // Settled before Start returned: nothing was served as funding meanwhile.
-  EXPECT_TRUE(sequencer_->FindPost(1)->settled());
-  EXPECT_TRUE(sequencer_->FindPost(2)->settled());
+  EXPECT_TRUE(sequencer_->FindWholePost(1)->settled());
+  EXPECT_TRUE(sequencer_->FindWholePost(2)->settled());
   EXPECT_EQ(CountSettlements(), 2);
 }
 
@@ -174,7 +174,7 @@ TEST_F(SettlementTest, FollowsADeadlineMovedByAnEdit) {
   Accept(Submission{later, "alice", "req-edit", ""});
   clock_.Set(kCloses + hours(1));
   std::this_thread::sleep_for(std::chrono::milliseconds(30));
-  EXPECT_FALSE(sequencer_->FindPost(1)->settled());
+  EXPECT_FALSE(sequencer_->FindWholePost(1)->settled());
   clock_.Set(kCloses + hours(24 * 10));
   ASSERT_TRUE(WaitSettled(1));
   EXPECT_EQ(CountSettlements(), 1);

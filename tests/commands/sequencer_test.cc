@@ -47,7 +47,7 @@ TEST_F(SequencerTest, AssignsGaplessPositionsAndStreamVersions) {
   EXPECT_EQ(events[2].actor, "bob");
   EXPECT_EQ(events[2].correlation_id, "req-fund");
   EXPECT_EQ(std::get<events::PostFunded>(events[2].data).amount, 3000);
-  const auto post = sequencer_->FindPost(1);
+  const auto post = sequencer_->FindWholePost(1);
   ASSERT_TRUE(post.has_value());
   EXPECT_EQ(post->total_funded, 3000);
   EXPECT_EQ(post->participant_count(), 1);
@@ -86,7 +86,7 @@ TEST_F(SequencerTest, CreatesAnArrayAllOrNone) {
   ASSERT_EQ(bad.status, CommandStatus::kRejected);
   EXPECT_EQ(bad.outcome.rejection.field, "/1/title");
   EXPECT_EQ(log_->Head().position, 3);
-  EXPECT_FALSE(sequencer_->FindPost(4).has_value());
+  EXPECT_FALSE(sequencer_->FindWholePost(4).has_value());
 }
 
 TEST_F(SequencerTest, RejectionsWithoutKeysWriteNothing) {
@@ -196,12 +196,12 @@ TEST_F(SequencerTest, RebuildsTheSameStateFromTheLogOnRestart) {
   EXPECT_EQ(Run(edit).outcome.rejection.reason, RejectReason::kVersionMismatch);
   std::get<EditPost>(edit.command).expected_version = 2;
   Accept(edit);
-  const auto post1 = sequencer_->FindPost(1);
-  const auto post2 = sequencer_->FindPost(2);
+  const auto post1 = sequencer_->FindWholePost(1);
+  const auto post2 = sequencer_->FindWholePost(2);
   Restart();
-  EXPECT_EQ(sequencer_->FindPost(1), post1);
-  EXPECT_EQ(sequencer_->FindPost(2), post2);
-  EXPECT_EQ(sequencer_->FindPost(1)->title, "renamed");
+  EXPECT_EQ(sequencer_->FindWholePost(1), post1);
+  EXPECT_EQ(sequencer_->FindWholePost(2), post2);
+  EXPECT_EQ(sequencer_->FindWholePost(1)->title, "renamed");
   // Ids continue after the restart, never reused.
   EXPECT_EQ(Accept(Create()).post_id, 3);
 }
@@ -264,8 +264,8 @@ TEST_F(SequencerTest, GaplessPositionsUnderEightConcurrentSubmitters) {
   auto chain = events::VerifyLogChain(*log_, 1, kTotal + 1);
   ASSERT_OK(chain);
   EXPECT_TRUE(chain->ok) << chain->problem;
-  EXPECT_EQ(sequencer_->FindPost(1)->total_funded, kTotal * 1000);
-  EXPECT_EQ(sequencer_->FindPost(1)->participant_count(), kThreads);
+  EXPECT_EQ(sequencer_->FindWholePost(1)->total_funded, kTotal * 1000);
+  EXPECT_EQ(sequencer_->FindWholePost(1)->participant_count(), kThreads);
   const SequencerMetrics m = sequencer_->metrics();
   EXPECT_LT(m.batches_written(), static_cast<uint64_t>(kTotal));
   EXPECT_EQ(m.events_appended[static_cast<size_t>(events::EventType::kPostCreated)], 1u);

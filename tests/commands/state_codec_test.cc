@@ -12,8 +12,30 @@ namespace {
 using testing::Created;
 using testing::PostStateTest;
 
+// The records of `post` that a summary read takes: texts, header, totals.
+Result<PostState> DecodedSummary(const PostState& post) {
+  state::PostDecoder decoder(post.id, state::PostDecoder::Mode::kSummary);
+  for (const auto& [key, value] : state::EncodePost(post)) {
+    if (key == state::TextKey(post.id) || key == state::HeaderKey(post.id) ||
+        key == state::TotalsKey(post.id)) {
+      LEDGER_RETURN_IF_ERROR(decoder.Add(key, value));
+    }
+  }
+  return decoder.Finish();
+}
+
+// Decodes `post`'s records whole after `change` has altered them.
+template <typename Change>
+Status DecodeChanged(const PostState& post, Change change) {
+  auto records = state::EncodePost(post);
+  change(records);
+  state::PostDecoder decoder(post.id, state::PostDecoder::Mode::kWhole);
+  for (const auto& [key, value] : records) LEDGER_RETURN_IF_ERROR(decoder.Add(key, value));
+  return decoder.Finish().status();
+}
+
 PostState Decoded(const PostState& post) {
-  state::PostDecoder decoder(post.id);
+  state::PostDecoder decoder(post.id, state::PostDecoder::Mode::kWhole);
   for (const auto& [key, value] : state::EncodePost(post)) {
     EXPECT_OK(decoder.Add(key, value));
   }
@@ -53,36 +75,45 @@ TEST_F(StateCodecTest, RecordsComeInKeyOrder) {
   EXPECT_LE(state::PostEnd(1'000'000), state::AllPostsEnd());
 }
 
-// The figures a funding changes are summed from the fundings on load, so a
-// funding, a cancellation and a refund write only the records of the
-// fundings they touch; the header moves with every other event.
-TEST_F(StateCodecTest, AFundingWritesOnlyItsOwnRecord) {
+// A funding, a cancellation and a refund write the records of the fundings
+// they touch, the post's totals once and each touched backer's record once
+// (deleted when nothing is left live); the header moves with every other
+// event. A batch writes each of these once however many events touch it.
+TEST_F(StateCodecTest, AFundingWritesItsRecordItsBackerAndTheTotals) {
   state::StateChanges changes;
   const auto next = [&](events::EventData data) {
     return testing::MakeEvent(testing::kPostId, state_.version + 1, std::move(data));
   };
-  const auto keys = [&] {
-    std::vector<std::string> out;
+  const auto writes = [&] {
+    std::vector<std::pair<std::string, bool>> out;  // key, deleted
     for (const auto& w :
          changes.Take([&](int64_t) -> const PostState& { return state_; }, nullptr)) {
-      out.push_back(w.key);
+      out.emplace_back(w.key, !w.value.has_value());
     }
     return out;
   };
+  using Writes = std::vector<std::pair<std::string, bool>>;
   const int64_t id = testing::kPostId;
   ASSERT_OK(changes.Apply(state_, next(Created())));
-  EXPECT_EQ(keys(), (std::vector<std::string>{state::ScheduleKey(state_.closes_at, id),
-                                              state::TextKey(id), state::HeaderKey(id)}));
+  EXPECT_EQ(writes(), (Writes{{state::ScheduleKey(state_.closes_at, id), false},
+                              {state::TextKey(id), false},
+                              {state::HeaderKey(id), false}}));
   ASSERT_OK(changes.Apply(state_, next(events::PostFunded{"bob", 1, 10'000})));
   ASSERT_OK(changes.Apply(state_, next(events::PostFunded{"bob", 2, 20'000})));
-  EXPECT_EQ(keys(),
-            (std::vector<std::string>{state::FundingKey(id, 102), state::FundingKey(id, 103)}));
+  EXPECT_EQ(writes(), (Writes{{state::FundingKey(id, 102), false},
+                              {state::FundingKey(id, 103), false},
+                              {state::TotalsKey(id), false},
+                              {state::BackerKey(id, "bob"), false}}));
   ASSERT_OK(changes.Apply(state_, next(events::FundingCancelled{"bob", 102, 1, 10'000})));
-  EXPECT_EQ(keys(), std::vector<std::string>{state::FundingKey(id, 102)});
+  EXPECT_EQ(writes(), (Writes{{state::FundingKey(id, 102), false},
+                              {state::TotalsKey(id), false},
+                              {state::BackerKey(id, "bob"), false}}));
   ASSERT_OK(changes.Apply(state_, next(events::FundingRefunded{"bob", 2, 20'000})));
-  EXPECT_EQ(keys(), std::vector<std::string>{state::FundingKey(id, 103)});
-  // Decoding takes the version and the totals from the fundings.
+  EXPECT_EQ(writes(), (Writes{{state::FundingKey(id, 103), false},
+                              {state::TotalsKey(id), false},
+                              {state::BackerKey(id, "bob"), true}}));
   EXPECT_EQ(state_.header_version, 1);
+  EXPECT_EQ(state_.funds_version, 5);
   EXPECT_EQ(state_.version, 5);
   EXPECT_EQ(Decoded(state_), state_);
 }
@@ -92,8 +123,8 @@ TEST_F(StateCodecTest, AFundingWritesOnlyItsOwnRecord) {
 TEST(StateKeysTest, APostsRecordsShareANineBytePrefix) {
   const std::string prefix = state::PostBegin(5);
   EXPECT_EQ(prefix.size(), 9u);
-  for (const std::string& key :
-       {state::TextKey(5), state::HeaderKey(5), state::FundingKey(5, 77)}) {
+  for (const std::string& key : {state::TextKey(5), state::HeaderKey(5), state::FundingKey(5, 77),
+                                 state::TotalsKey(5), state::BackerKey(5, "bob")}) {
     EXPECT_EQ(key.substr(0, 9), prefix);
   }
 }
@@ -110,6 +141,8 @@ TEST(StateKeysTest, ScheduleKeysSortByDeadlineAcrossTheEpoch) {
   EXPECT_EQ(state::DescribeKey(state::ScheduleKey(after, 2)),
             "the settlement schedule's entry for post 2 (closing 1970-01-01T00:00:00.000005Z)");
   EXPECT_EQ(state::DescribeKey(state::FundingKey(3, 44)), "post 3's funding at position 44");
+  EXPECT_EQ(state::DescribeKey(state::TotalsKey(3)), "post 3's totals");
+  EXPECT_EQ(state::DescribeKey(state::BackerKey(3, "캐롤")), "post 3's backer \"캐롤\"");
 }
 
 TEST(StateKeysTest, HeadRoundTripsAndMalformedOnesAreRefused) {
@@ -123,22 +156,80 @@ TEST(StateKeysTest, HeadRoundTripsAndMalformedOnesAreRefused) {
   EXPECT_EQ(state::DecodeHead(cut).status().code(), Status::Code::kCorruption);
 }
 
+TEST_F(StateCodecTest, ASummaryIsThePostWithoutItsCollections) {
+  Create();
+  EXPECT_EQ(DecodedSummary(state_).value(), SummaryOf(state_));
+  Fund("bob", 2, 20'000);
+  Fund("캐롤", 1, 10'000);
+  Fund("bob", 1, 10'000);
+  ASSERT_OK(Next(events::FundingCancelled{"bob", 101 + 1, 2, 20'000}));
+  const PostState summary = DecodedSummary(state_).value();
+  EXPECT_EQ(summary, SummaryOf(state_));
+  EXPECT_EQ(summary.total_funded, 20'000);
+  EXPECT_EQ(summary.funding_count, 2);
+  EXPECT_EQ(summary.participant_count(), 2);
+  EXPECT_TRUE(summary.ever_funded);
+  EXPECT_EQ(summary.version, state_.version);
+  ASSERT_OK(Next(events::FundingRefunded{"캐롤", 1, 10'000}));
+  ASSERT_OK(Next(events::FundingRefunded{"bob", 1, 10'000}));
+  EXPECT_EQ(DecodedSummary(state_).value(), SummaryOf(state_));
+  EXPECT_EQ(state_.participant_count(), 0);
+}
+
+TEST_F(StateCodecTest, AWholeReadChecksTotalsAndBackersAgainstTheFundings) {
+  Create();
+  Fund("bob", 2, 20'000);
+  Fund("캐롤", 1, 10'000);
+  EXPECT_OK(DecodeChanged(state_, [](auto&) {}));
+  const std::string totals = state::TotalsKey(state_.id);
+  const std::string bob = state::BackerKey(state_.id, "bob");
+  PostState more = state_;
+  more.total_funded += 10'000;
+  EXPECT_TRUE(testing::IsCorruption(DecodeChanged(state_, [&](auto& records) {
+    for (auto& [key, value] : records) {
+      if (key == totals) value = state::EncodeTotals(more);
+    }
+  })));
+  EXPECT_TRUE(testing::IsCorruption(DecodeChanged(state_, [&](auto& records) {
+    for (auto& [key, value] : records) {
+      if (key == bob) value = state::EncodeBacker(BackerTotal{3, 30'000, 2});
+    }
+  })));
+  EXPECT_TRUE(testing::IsCorruption(DecodeChanged(state_, [&](auto& records) {
+    std::erase_if(records, [&](const auto& r) { return r.first == bob; });
+  })));
+  EXPECT_TRUE(testing::IsCorruption(DecodeChanged(state_, [&](auto& records) {
+    std::erase_if(records, [&](const auto& r) { return r.first == totals; });
+  })));
+  EXPECT_TRUE(testing::IsCorruption(DecodeChanged(state_, [&](auto& records) {
+    records.insert(records.begin(), {state::BackerKey(state_.id, "alice"),
+                                     state::EncodeBacker(BackerTotal{1, 10'000, 1})});
+  })));
+  // A summary read is refused a record it does not take.
+  state::PostDecoder summary(state_.id, state::PostDecoder::Mode::kSummary);
+  EXPECT_TRUE(testing::IsCorruption(
+      summary.Add(state::FundingKey(state_.id, 102),
+                  state::EncodeFunding(state::FundingFate::kLive, 2, "bob", 2, 20'000))));
+  EXPECT_TRUE(
+      testing::IsCorruption(state::DecodeBacker(state::EncodeBacker(BackerTotal{})).status()));
+}
+
 TEST_F(StateCodecTest, RefusesMalformedRecords) {
   Create();
   Fund("bob", 1, 10'000);
-  state::PostDecoder versionless(state_.id);
+  state::PostDecoder versionless(state_.id, state::PostDecoder::Mode::kWhole);
   EXPECT_TRUE(testing::IsCorruption(
       versionless.Add(state::FundingKey(state_.id, 102),
                       state::EncodeFunding(state::FundingFate::kLive, 0, "bob", 1, 10'000))));
   std::string fateless = state::EncodeFunding(state::FundingFate::kCancelled, 2, "bob", 0, 0);
   fateless[1] = 9;
-  state::PostDecoder unknown_fate(state_.id);
+  state::PostDecoder unknown_fate(state_.id, state::PostDecoder::Mode::kWhole);
   EXPECT_TRUE(testing::IsCorruption(unknown_fate.Add(state::FundingKey(state_.id, 102), fateless)));
 
-  state::PostDecoder garbled(state_.id);
+  state::PostDecoder garbled(state_.id, state::PostDecoder::Mode::kWhole);
   EXPECT_TRUE(testing::IsCorruption(garbled.Add(state::HeaderKey(state_.id), "\x01short")));
   EXPECT_TRUE(testing::IsCorruption(garbled.Add(state::HeaderKey(state_.id + 1), "")));
-  state::PostDecoder no_header(state_.id);
+  state::PostDecoder no_header(state_.id, state::PostDecoder::Mode::kWhole);
   EXPECT_TRUE(testing::IsCorruption(no_header.Finish().status()));
 }
 

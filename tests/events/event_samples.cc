@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
   run(commands::FundPost{4, 1}, "carol", "");
   run(commands::FundPost{5, 1}, "carol", "");
   // Bob takes back his first funding of post 4.
-  const auto first_of_post_4 = s.FindPost(4);
+  const auto first_of_post_4 = s.FindWholePost(4);
   if (!first_of_post_4 || first_of_post_4->live_fundings.empty()) {
     return Fail("post 4 has no live funding to cancel");
   }

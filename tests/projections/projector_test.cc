@@ -71,7 +71,7 @@ class ProjectorTest : public commands::testing::SequencerFixture {
 
   // Each read figure equals the sequencer's in-memory state of the post.
   void ExpectMatchesState(int64_t id) {
-    const auto state = sequencer_->FindPost(id);
+    const auto state = sequencer_->FindWholePost(id);
     ASSERT_TRUE(state.has_value());
     const auto row = Row(id);
     if (state->deleted) {
@@ -164,7 +164,7 @@ class ProjectorTest : public commands::testing::SequencerFixture {
   }
 
   void ExpectAllMatch() {
-    for (int64_t id = 1; sequencer_->FindPost(id).has_value(); ++id) ExpectMatchesState(id);
+    for (int64_t id = 1; sequencer_->FindWholePost(id).has_value(); ++id) ExpectMatchesState(id);
   }
 
   testing::TestDatabase pg_;
@@ -221,7 +221,7 @@ TEST_F(ProjectorTest, ProjectsCancellationsAndSettlementsAtEveryBatchSize) {
                               "settle", ""});
   Accept(commands::Submission{commands::SettlePost{2}, std::string(commands::kSystemActor),
                               "settle", ""});
-  ASSERT_TRUE(sequencer_->FindPost(1)->settled());
+  ASSERT_TRUE(sequencer_->FindWholePost(1)->settled());
   for (const size_t batch : {size_t{1}, size_t{3}, size_t{1'000}}) {
     pg_.Drop();
     pg_.Create();

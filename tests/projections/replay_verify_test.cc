@@ -172,7 +172,7 @@ TEST_F(ReplayVerifyTest, ReplayBuildsExactlyTheRowsOfTheLog) {
   EXPECT_EQ(ids[1][0].as<int64_t>(), 3);
   EXPECT_EQ(ids[2][0].as<int64_t>(), 5);
 
-  const PostState post1 = *sequencer_->FindPost(1);
+  const PostState post1 = *sequencer_->FindWholePost(1);
   const pqxx::row row = Query(
       "SELECT title, uploader, owner, target_amount, funding_unit, end_date::text, "
       "closes_at = '" +
@@ -240,7 +240,7 @@ TEST_F(ReplayVerifyTest, ReplayToAPositionBuildsThatPointInHistory) {
   Accept(Fund(1, "bob", 2));
   CreatePost("carol", "two");
   const int64_t as_of = log_->Head().position;
-  const PostState post1_then = *sequencer_->FindPost(1);
+  const PostState post1_then = *sequencer_->FindWholePost(1);
   Accept(Fund(1, "dave", 1));
   Accept(Fund(2, "bob", 1));
   Accept(Delete(2, "carol"));
@@ -601,7 +601,7 @@ TEST_F(ReplayVerifyTest, VerifyNamesAMissingRowAndEveryChangedColumn) {
       "UPDATE ledger_read.posts SET title = 'x', end_date = '2030-01-01', "
       "created_at = created_at + interval '1 microsecond' WHERE id = 3");
   Query("UPDATE ledger_read.post_stats SET version = 99 WHERE id = 3");
-  const PostState post3 = *sequencer_->FindPost(3);
+  const PostState post3 = *sequencer_->FindWholePost(3);
   const VerifyReport report = MustVerify();
   EXPECT_TRUE(Has(report, 5, "row", "present", "absent")) << Describe(report);
   EXPECT_TRUE(Has(report, 3, "title", "escapes", "x")) << Describe(report);
@@ -617,7 +617,7 @@ TEST_F(ReplayVerifyTest, VerifyNamesTheFiguresOfAPostWithoutThem) {
   BuildHistory();
   MustReplay();
   Query("DELETE FROM ledger_read.post_stats WHERE id = 3");
-  const PostState post3 = *sequencer_->FindPost(3);
+  const PostState post3 = *sequencer_->FindWholePost(3);
   const VerifyReport report = MustVerify();
   EXPECT_TRUE(Has(report, 3, "total_funded", std::to_string(post3.total_funded), "NULL"))
       << Describe(report);
