@@ -228,6 +228,10 @@ std::vector<MetricFamily> WriteSideFamilies(const commands::SequencerMetrics& m)
   out.push_back(Counter("ledger_state_cache_evictions_total",
                         "Posts dropped from memory to keep the cache within its bound",
                         static_cast<double>(m.state_cache_evictions)));
+  out.push_back(Counter("ledger_state_whole_reads_total",
+                        "Posts read whole from the durable state, every funding record of "
+                        "them, for a deletion or a settlement",
+                        static_cast<double>(m.state_whole_reads)));
   return out;
 }
 

@@ -216,6 +216,7 @@ void Sequencer::PublishCacheCounts() {
   cache_bytes_.store(c.bytes, std::memory_order_relaxed);
   cache_loads_.store(c.loads, std::memory_order_relaxed);
   cache_evictions_.store(c.evictions, std::memory_order_relaxed);
+  cache_whole_reads_.store(c.whole_reads, std::memory_order_relaxed);
 }
 
 SequencerMetrics Sequencer::metrics() const {
@@ -227,6 +228,7 @@ SequencerMetrics Sequencer::metrics() const {
   m.state_cache_capacity = options_.count_metrics ? options_.state_cache_bytes : 0;
   m.state_cache_loads = cache_loads_.load(std::memory_order_relaxed);
   m.state_cache_evictions = cache_evictions_.load(std::memory_order_relaxed);
+  m.state_whole_reads = cache_whole_reads_.load(std::memory_order_relaxed);
   const std::optional<Timestamp> unsettled = schedule_.pending_deadline();
   if (options_.count_metrics && unsettled) {
     const std::chrono::duration<double> overdue = clock_->Now() - *unsettled;

@@ -233,6 +233,7 @@ class Sequencer {
   std::atomic<size_t> cache_bytes_{0};
   std::atomic<uint64_t> cache_loads_{0};
   std::atomic<uint64_t> cache_evictions_{0};
+  std::atomic<uint64_t> cache_whole_reads_{0};
 
   // Completions run on their own thread so that waking submitters overlaps
   // the next batch's decisions and fsync instead of delaying them. At most
