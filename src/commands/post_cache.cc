@@ -63,9 +63,10 @@ Result<PostState> LoadPostSummary(const events::EventLog& log, int64_t post_id) 
 }
 
 size_t EstimatedBytes(const PostState& p) {
-  // Per entry: a hash-map node with its key string and positions vector; a
-  // live funding slot; a std::map node with its string and version.
-  constexpr size_t kPerBacker = 160;
+  // Per entry: a hash-map node with its key string and positions vector, and
+  // the name again in the set of backers read; a live funding slot; a
+  // std::map node with its string and version.
+  constexpr size_t kPerBacker = 224;
   constexpr size_t kPerLiveFunding = 88;
   constexpr size_t kPerEndedFunding = 104;
   return sizeof(PostState) + p.owner.size() + p.title.size() + p.uploader.size() +
@@ -112,6 +113,7 @@ Result<PostState*> PostCache::Get(int64_t post_id, const Need& need,
 // A backer read once since the last Trim is not read again: the events
 // applied since have changed it (or removed it) in memory only.
 Status PostCache::ReadBacker(int64_t post_id, Entry& entry, std::string_view name) {
+  entry.backers_used.emplace_back(name);
   if (!entry.backers_read.emplace(name).second) return Status::Ok();
   LEDGER_ASSIGN_OR_RETURN(const std::optional<std::string> value,
                           log_->ReadState(state::BackerKey(post_id, name)));
@@ -218,19 +220,29 @@ void PostCache::Clear() {
 }
 
 void PostCache::Trim() {
-  // A post handed out holds what its batch read beyond its summary: dropped,
-  // so that a cached post costs the same however long its history.
+  // A post handed out holds what its batch read beyond its summary. The
+  // fundings (and a post read whole) are dropped; the backers read stay, so
+  // that a backer who funds the post again is not read again, and count
+  // towards the bound like everything else.
   for (const int64_t id : used_) {
     const auto it = entries_.find(id);
     if (it == entries_.end()) continue;
     Entry& e = it->second;
-    if (e.whole || !e.backers_read.empty() || !e.fundings_read.empty() || !e.post.backers.empty() ||
-        !e.post.live_fundings.empty() || !e.post.cancelled_fundings.empty() ||
-        !e.post.refunded_fundings.empty()) {
-      Release(e.post.backers, e.post.live_fundings, e.post.cancelled_fundings,
-              e.post.refunded_fundings, e.backers_read, e.fundings_read);
+    if (e.whole) Release(e.post.backers, e.backers_read);
+    if (e.whole || !e.fundings_read.empty() || !e.post.live_fundings.empty() ||
+        !e.post.cancelled_fundings.empty() || !e.post.refunded_fundings.empty()) {
+      Release(e.post.live_fundings, e.post.cancelled_fundings, e.post.refunded_fundings,
+              e.fundings_read);
       e.whole = false;
     }
+    // The positions Apply added to a backer held in part are not all of
+    // theirs: only a post read whole has them (for its refunds).
+    for (const std::string& name : e.backers_used) {
+      if (const auto b = e.post.backers.find(name); b != e.post.backers.end()) {
+        Release(b->second.live_positions);
+      }
+    }
+    e.backers_used.clear();
     bytes_ -= it->second.bytes;
     it->second.bytes = EstimatedBytes(it->second.post);
     bytes_ += it->second.bytes;

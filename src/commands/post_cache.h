@@ -23,7 +23,9 @@ namespace ledger::commands {
 // set by `capacity_bytes` and not by the length of history. A summary is
 // three point reads however many fundings the post has; what a command needs
 // beyond it (a backer's live totals, a funding, or the whole post) is read
-// when it asks (Need) and dropped again by Trim. Sizes are estimates
+// when it asks (Need). The backers read stay with the summary (a backer who
+// funds again is not read again) and count towards the bound; fundings and
+// whole posts are dropped again by Trim. Sizes are estimates
 // (EstimatedBytes). Nothing is evicted or dropped while a batch is being
 // decided — the posts it changed are written from here after the batch —
 // only by Trim, which the owner calls between batches once the batch is
@@ -78,9 +80,10 @@ class PostCache {
   void Forget(int64_t post_id);
   void Clear();
   // Drops what the posts used since the last Trim held beyond their
-  // summaries, then evicts the least recently used posts until the estimate
-  // is within the capacity, keeping at least the most recent one. Call it
-  // only when the changes to the cached posts are written (or forgotten).
+  // summaries and backers, then evicts the least recently used posts until
+  // the estimate is within the capacity, keeping at least the most recent
+  // one. Call it only when the changes to the cached posts are written (or
+  // forgotten).
   void Trim();
 
   Counts counts() const;
@@ -95,6 +98,7 @@ class PostCache {
     // fundings read (or added by this batch) since the last Trim.
     bool whole = false;
     std::unordered_set<std::string> backers_read;
+    std::vector<std::string> backers_used;  // since the last Trim (may repeat)
     std::unordered_set<int64_t> fundings_read;
   };
   PostState& Insert(int64_t post_id, PostState post, bool whole);

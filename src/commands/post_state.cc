@@ -232,12 +232,33 @@ Status ApplyData(PostState& s, const events::Event& e, const events::PostSettled
 
 }  // namespace
 
-PostState SummaryOf(PostState post) {
-  post.backers = {};
-  post.live_fundings = LiveFundings{};
-  post.cancelled_fundings = {};
-  post.refunded_fundings = {};
-  return post;
+PostState SummaryOf(const PostState& p) {
+  // Field by field: copying the collections only to drop them would cost as
+  // much as the post has backers. state_codec_test compares this with a
+  // summary decoded from the records, so a field left out here shows.
+  PostState s;
+  s.id = p.id;
+  s.version = p.version;
+  s.header_version = p.header_version;
+  s.funds_version = p.funds_version;
+  s.deleted = p.deleted;
+  s.owner = p.owner;
+  s.title = p.title;
+  s.uploader = p.uploader;
+  s.description = p.description;
+  s.target_amount = p.target_amount;
+  s.funding_unit = p.funding_unit;
+  s.end_date = p.end_date;
+  s.closes_at = p.closes_at;
+  s.created_at = p.created_at;
+  s.funding_model = p.funding_model;
+  s.max_fundings_per_backer = p.max_fundings_per_backer;
+  s.ever_funded = p.ever_funded;
+  s.settlement = p.settlement;
+  s.total_funded = p.total_funded;
+  s.funding_count = p.funding_count;
+  s.participants = p.participants;
+  return s;
 }
 
 bool ChangesOnlyFundings(events::EventType type) {

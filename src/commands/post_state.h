@@ -136,9 +136,8 @@ struct PostState {
   bool operator==(const PostState&) const = default;
 };
 
-// The post without its backers and fundings: what the sequencer keeps of it
-// between batches, and what Sequencer::FindPost gives.
-PostState SummaryOf(PostState post);
+// The post without its backers and fundings: what Sequencer::FindPost gives.
+PostState SummaryOf(const PostState& post);
 
 // True for the events that change a post only through its fundings (and the
 // figures summed from them): PostFunded, FundingCancelled, FundingRefunded.

@@ -184,9 +184,8 @@ void Sequencer::Stop() {
 std::optional<PostState> Sequencer::FindPost(int64_t post_id) const {
   std::lock_guard lock(state_mu_);
   if (post_id < 1 || post_id >= next_post_) return std::nullopt;
-  // Between batches the durable state is the sequencer's state, and a
-  // cached post is its summary.
-  if (const PostState* cached = cache_.Peek(post_id)) return *cached;
+  // Between batches the durable state is the sequencer's state.
+  if (const PostState* cached = cache_.Peek(post_id)) return SummaryOf(*cached);
   Result<PostState> loaded = LoadPostSummary(*log_, post_id);
   if (!loaded.ok()) {
     LEDGER_LOG(LogLevel::kError, "sequencer", "reading a post's state failed")
