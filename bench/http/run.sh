@@ -93,10 +93,14 @@ export api seeder
 start=$(date +%s)
 seq 1 100 "$posts" | xargs -P 4 -I{} bash -c 'seed_batch {}'
 seed_s=$(($(date +%s) - start))
-# Wait until the read tables hold every post.
+# Wait until the read tables hold every post: each read waits a few seconds
+# for the position (then 503), and projecting 100 000 creations can take
+# longer than that on a slow machine, so try for up to two minutes.
 head=$(curl -sf "$api/api/ledger/head" | sed 's/.*"position":\([0-9]*\).*/\1/')
-curl -sf -o /dev/null -H "X-Min-Position: $head" "$api/api/posts/1" ||
-  curl -sf -o /dev/null -H "X-Min-Position: $head" "$api/api/posts/1"
+for attempt in $(seq 1 40); do
+  curl -sf -o /dev/null -H "X-Min-Position: $head" "$api/api/posts/1" && break
+  ((attempt < 40)) || { echo "run.sh: the read tables never reached position $head" >&2; exit 1; }
+done
 
 export BENCH_DIR=$here BENCH_TOKENS=$work/tokens BENCH_POSTS=$posts BENCH_FUND_POSTS=$fund_posts
 
