@@ -28,6 +28,10 @@ Status CheckVersion(const events::EventLog& log, const PostState& post) {
   return Status::Ok();
 }
 
+// A backer held in memory, roughly: a hash-map node with its key string
+// and positions vector, and the name again in the set of backers read.
+constexpr size_t kBackerBytes = 224;
+
 template <typename... Ts>
 void Release(Ts&... containers) {
   // Assigning an empty one frees the memory; clear() keeps a hash map's buckets.
@@ -63,14 +67,12 @@ Result<PostState> LoadPostSummary(const events::EventLog& log, int64_t post_id) 
 }
 
 size_t EstimatedBytes(const PostState& p) {
-  // Per entry: a hash-map node with its key string and positions vector, and
-  // the name again in the set of backers read; a live funding slot; a
-  // std::map node with its string and version.
-  constexpr size_t kPerBacker = 224;
+  // Per entry: a backer (kBackerBytes); a live funding slot; a std::map
+  // node with its string and version.
   constexpr size_t kPerLiveFunding = 88;
   constexpr size_t kPerEndedFunding = 104;
   return sizeof(PostState) + p.owner.size() + p.title.size() + p.uploader.size() +
-         p.description.size() + p.backers.size() * kPerBacker +
+         p.description.size() + p.backers.size() * kBackerBytes +
          p.live_fundings.size() * kPerLiveFunding +
          (p.cancelled_fundings.size() + p.refunded_fundings.size()) * kPerEndedFunding;
 }
@@ -206,9 +208,15 @@ PostState* PostCache::Peek(int64_t post_id) {
 
 void PostCache::Forget(int64_t post_id) {
   const auto it = entries_.find(post_id);
-  if (it == entries_.end()) return;
-  bytes_ -= it->second.bytes;
-  uses_.erase(it->second.use);
+  if (it != entries_.end()) Erase(it);
+}
+
+void PostCache::Erase(std::unordered_map<int64_t, Entry>::iterator it) {
+  Entry& e = it->second;
+  if (e.holds_backers) backer_uses_.erase(e.backer_use);
+  backer_bytes_ -= e.backer_bytes;
+  bytes_ -= e.bytes;
+  uses_.erase(e.use);
   entries_.erase(it);
 }
 
@@ -216,14 +224,28 @@ void PostCache::Clear() {
   entries_.clear();
   uses_.clear();
   used_.clear();
+  backer_uses_.clear();
   bytes_ = 0;
+  backer_bytes_ = 0;
+}
+
+// Read again from the durable state when next needed.
+void PostCache::DropBackers(Entry& e) {
+  Release(e.post.backers, e.backers_read);
+  backer_bytes_ -= e.backer_bytes;
+  e.backer_bytes = 0;
+  if (e.holds_backers) backer_uses_.erase(e.backer_use);
+  e.holds_backers = false;
+  bytes_ -= e.bytes;
+  e.bytes = EstimatedBytes(e.post);
+  bytes_ += e.bytes;
 }
 
 void PostCache::Trim() {
   // A post handed out holds what its batch read beyond its summary. The
   // fundings (and a post read whole) are dropped; the backers read stay, so
-  // that a backer who funds the post again is not read again, and count
-  // towards the bound like everything else.
+  // that a backer who funds the post again is not read again, within their
+  // own share of the bound.
   for (const int64_t id : used_) {
     const auto it = entries_.find(id);
     if (it == entries_.end()) continue;
@@ -243,22 +265,38 @@ void PostCache::Trim() {
       }
     }
     e.backers_used.clear();
-    bytes_ -= it->second.bytes;
-    it->second.bytes = EstimatedBytes(it->second.post);
-    bytes_ += it->second.bytes;
+    const size_t held = e.post.backers.size() * kBackerBytes;
+    backer_bytes_ = backer_bytes_ - e.backer_bytes + held;
+    e.backer_bytes = held;
+    if (held > 0 && e.holds_backers) {
+      backer_uses_.splice(backer_uses_.begin(), backer_uses_, e.backer_use);
+    } else if (held > 0) {
+      backer_uses_.push_front(id);
+      e.backer_use = backer_uses_.begin();
+      e.holds_backers = true;
+    } else if (e.holds_backers) {
+      backer_uses_.erase(e.backer_use);
+      e.holds_backers = false;
+    }
+    bytes_ -= e.bytes;
+    e.bytes = EstimatedBytes(e.post);
+    bytes_ += e.bytes;
   }
   used_.clear();
+  // Backers are the cheaper loss: a summary missed costs three reads and a
+  // seek, a backer one read that a Bloom filter mostly answers.
+  while (backer_bytes_ > capacity_bytes_ / kBackerShare && !backer_uses_.empty()) {
+    DropBackers(entries_.find(backer_uses_.back())->second);
+  }
   while (bytes_ > capacity_bytes_ && uses_.size() > 1) {
-    const auto it = entries_.find(uses_.back());
-    bytes_ -= it->second.bytes;
-    entries_.erase(it);
-    uses_.pop_back();
+    Erase(entries_.find(uses_.back()));
     ++evictions_;
   }
 }
 
 PostCache::Counts PostCache::counts() const {
-  return Counts{entries_.size(), bytes_, hits_, loads_, evictions_, backer_reads_, whole_reads_};
+  return Counts{entries_.size(), bytes_,        hits_,        loads_,
+                evictions_,      backer_reads_, whole_reads_, backer_bytes_};
 }
 
 }  // namespace ledger::commands

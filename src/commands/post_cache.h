@@ -24,8 +24,10 @@ namespace ledger::commands {
 // three point reads however many fundings the post has; what a command needs
 // beyond it (a backer's live totals, a funding, or the whole post) is read
 // when it asks (Need). The backers read stay with the summary (a backer who
-// funds again is not read again) and count towards the bound; fundings and
-// whole posts are dropped again by Trim. Sizes are estimates
+// funds again is not read again) within a quarter of the bound, least
+// recently used posts' backers dropped first, so that backers never crowd
+// out the summaries; fundings and whole posts are dropped again by Trim.
+// Sizes are estimates
 // (EstimatedBytes). Nothing is evicted or dropped while a batch is being
 // decided — the posts it changed are written from here after the batch —
 // only by Trim, which the owner calls between batches once the batch is
@@ -43,6 +45,7 @@ class PostCache {
     uint64_t evictions = 0;
     uint64_t backer_reads = 0;  // backer records read (found)
     uint64_t whole_reads = 0;   // posts read whole
+    size_t backer_bytes = 0;    // estimated, of the backers held (within bytes)
   };
 
   // What of a post a command or an event needs beyond its summary.
@@ -80,10 +83,11 @@ class PostCache {
   void Forget(int64_t post_id);
   void Clear();
   // Drops what the posts used since the last Trim held beyond their
-  // summaries and backers, then evicts the least recently used posts until
-  // the estimate is within the capacity, keeping at least the most recent
-  // one. Call it only when the changes to the cached posts are written (or
-  // forgotten).
+  // summaries and backers, then the backers of the posts least recently
+  // used until the backers held are within a quarter of the capacity, then
+  // evicts the least recently used posts until the estimate is within the
+  // capacity, keeping at least the most recent one. Call it only when the
+  // changes to the cached posts are written (or forgotten).
   void Trim();
 
   Counts counts() const;
@@ -97,6 +101,9 @@ class PostCache {
     // What is in `post` beyond its summary: everything, or the backers and
     // fundings read (or added by this batch) since the last Trim.
     bool whole = false;
+    size_t backer_bytes = 0;  // of post.backers, as of the last Trim
+    bool holds_backers = false;
+    std::list<int64_t>::iterator backer_use;  // in backer_uses_ while holds_backers
     std::unordered_set<std::string> backers_read;
     std::vector<std::string> backers_used;  // since the last Trim (may repeat)
     std::unordered_set<int64_t> fundings_read;
@@ -105,6 +112,8 @@ class PostCache {
   Status ReadBacker(int64_t post_id, Entry& entry, std::string_view name);
   Status ReadFunding(int64_t post_id, Entry& entry, int64_t position);
   Status ReadWhole(int64_t post_id, Entry& entry, std::span<const events::Event> unwritten);
+  void DropBackers(Entry& entry);
+  void Erase(std::unordered_map<int64_t, Entry>::iterator it);
 
   const events::EventLog* const log_;
   const size_t capacity_bytes_;
@@ -112,6 +121,10 @@ class PostCache {
   std::list<int64_t> uses_;    // most recent first
   std::vector<int64_t> used_;  // handed out since the last Trim (may repeat)
   size_t bytes_ = 0;           // sum of entries' bytes
+  // Backers are held within capacity_bytes_ / kBackerShare.
+  static constexpr size_t kBackerShare = 4;
+  std::list<int64_t> backer_uses_;  // posts holding backers, most recent first
+  size_t backer_bytes_ = 0;         // sum of entries' backer_bytes
   uint64_t hits_ = 0;
   uint64_t loads_ = 0;
   uint64_t evictions_ = 0;

@@ -113,19 +113,40 @@ TEST_F(PostCacheTest, AWholeReadIsThePostAndIsDroppedAtTrim) {
   EXPECT_EQ(cache.counts().bytes, EstimatedBytes(SummaryOf(whole_)));
 }
 
-TEST_F(PostCacheTest, BackersReadCountTowardsTheBound) {
-  PostCache cache(log_.get(), EstimatedBytes(SummaryOf(whole_)) * 3);
-  for (int i = 1; i < kBackers; ++i) ASSERT_OK(cache.Get(1, Need::Backer(Backer(i)), {}));
-  cache.Trim();  // the most recent post stays, however large
-  EXPECT_EQ(cache.Peek(1)->backers.size(), static_cast<size_t>(kBackers - 1));
+// Backers are held within a quarter of the bound, the least recently used
+// post's first; dropping them keeps the summaries, which cost more to read.
+TEST_F(PostCacheTest, BackersAreDroppedBeforeSummaries) {
+  PostCache cache(log_.get(), 40'000);  // backers: 10 000 bytes, about 44
+  for (int i = 1; i <= 30; ++i) ASSERT_OK(cache.Get(1, Need::Backer(Backer(i)), {}));
+  cache.Trim();
+  EXPECT_EQ(cache.Peek(1)->backers.size(), 30u);
+  EXPECT_GT(cache.counts().backer_bytes, 0u);
+  ASSERT_OK(cache.Get(2, Need::Backer("someone"), {}));  // post 2 has no backers
+  for (int i = 31; i <= 60; ++i) ASSERT_OK(cache.Get(1, Need::Backer(Backer(i)), {}));
+  cache.Trim();
+  // 60 backers are over the share: post 1's go, post 1 and 2 stay.
+  EXPECT_TRUE(cache.Peek(1)->backers.empty());
+  EXPECT_EQ(cache.counts().backer_bytes, 0u);
+  EXPECT_EQ(cache.counts().posts, 2u);
+  EXPECT_EQ(cache.counts().evictions, 0u);
+  EXPECT_EQ(cache.Peek(1)->participant_count(), kBackers - 1);
+  // Read again when needed.
+  ASSERT_OK(cache.Get(1, Need::Backer(Backer(7)), {}));
+  EXPECT_EQ(cache.counts().backer_reads, 61u);
+  EXPECT_EQ(BackerTotal(cache.Peek(1)->backers.at(Backer(7))),
+            BackerTotal(whole_.backers.at(Backer(7))));
+}
+
+TEST_F(PostCacheTest, TheLeastRecentlyUsedPostIsEvictedPastTheBound) {
+  PostCache cache(log_.get(), EstimatedBytes(SummaryOf(whole_)) * 3 / 2);
+  ASSERT_OK(cache.Get(1));
+  cache.Trim();
   ASSERT_OK(cache.Get(2));
   cache.Trim();
   EXPECT_EQ(cache.Peek(1), nullptr);
+  EXPECT_NE(cache.Peek(2), nullptr);
   EXPECT_EQ(cache.counts().evictions, 1u);
-  // Read again: the summary, and its backers only as they are needed.
-  auto post = cache.Get(1, Need::Backer(Backer(5)), {});
-  ASSERT_OK(post);
-  EXPECT_EQ((*post)->backers.size(), 1u);
+  EXPECT_EQ(cache.counts().posts, 1u);
 }
 
 }  // namespace
