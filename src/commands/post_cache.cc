@@ -115,30 +115,39 @@ Result<PostState*> PostCache::Get(int64_t post_id, const Need& need,
 // A backer read once since the last Trim is not read again: the events
 // applied since have changed it (or removed it) in memory only.
 Status PostCache::ReadBacker(int64_t post_id, Entry& entry, std::string_view name) {
-  entry.backers_used.emplace_back(name);
-  if (!entry.backers_read.emplace(name).second) return Status::Ok();
+  // Noted as read only once it was: a read that failed is tried again.
+  if (entry.backers_read.contains(std::string(name))) {
+    entry.backers_used.emplace_back(name);
+    return Status::Ok();
+  }
   LEDGER_ASSIGN_OR_RETURN(const std::optional<std::string> value,
                           log_->ReadState(state::BackerKey(post_id, name)));
-  if (!value) return Status::Ok();
-  const Result<BackerTotal> backer = state::DecodeBacker(*value);
-  if (!backer.ok()) {
-    return Status::Corruption("the sequencer state of post " + std::to_string(post_id) + ": " +
-                              backer.status().message());
+  if (value) {
+    const Result<BackerTotal> backer = state::DecodeBacker(*value);
+    if (!backer.ok()) {
+      return Status::Corruption("the sequencer state of post " + std::to_string(post_id) + ": " +
+                                backer.status().message());
+    }
+    BackerState read;
+    static_cast<BackerTotal&>(read) = *backer;
+    entry.post.backers.emplace(std::string(name), std::move(read));
+    ++backer_reads_;
   }
-  BackerState read;
-  static_cast<BackerTotal&>(read) = *backer;
-  entry.post.backers.emplace(std::string(name), std::move(read));
-  ++backer_reads_;
+  entry.backers_read.emplace(name);
+  entry.backers_used.emplace_back(name);
   return Status::Ok();
 }
 
 // A funding the batch itself added has no record yet and is in memory
 // already; one read before is not read again.
 Status PostCache::ReadFunding(int64_t post_id, Entry& entry, int64_t position) {
-  if (!entry.fundings_read.insert(position).second) return Status::Ok();
+  if (entry.fundings_read.contains(position)) return Status::Ok();
   LEDGER_ASSIGN_OR_RETURN(const std::optional<std::string> value,
                           log_->ReadState(state::FundingKey(post_id, position)));
-  if (!value) return Status::Ok();
+  if (!value) {
+    entry.fundings_read.insert(position);
+    return Status::Ok();
+  }
   Result<state::FundingRecord> decoded = state::DecodeFunding(*value);
   if (!decoded.ok()) {
     return Status::Corruption("the sequencer state of post " + std::to_string(post_id) + ": " +
@@ -159,6 +168,7 @@ Status PostCache::ReadFunding(int64_t post_id, Entry& entry, int64_t position) {
       post.refunded_fundings.emplace(position, EndedFunding{std::move(f.backer), f.version});
       break;
   }
+  entry.fundings_read.insert(position);
   return Status::Ok();
 }
 

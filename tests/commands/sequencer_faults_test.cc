@@ -9,6 +9,7 @@
 
 #include "commands/sequencer.h"
 #include "commands/sequencer_metrics.h"
+#include "commands/state_codec.h"
 #include "events/chain.h"
 #include "sequencer_fixture.h"
 
@@ -18,9 +19,9 @@ namespace {
 using testing::Create;
 using testing::Fund;
 
-// The real RocksDB log with two faults it can be told to show: fail the next
-// appends (nothing written, as when fsync fails), or hold appends until
-// released.
+// The real RocksDB log with three faults it can be told to show: fail the
+// next appends (nothing written, as when fsync fails), hold appends until
+// released, or fail the next read of one state key.
 class ControlledLog final : public events::EventLog {
  public:
   explicit ControlledLog(events::EventLog* real) : real_(real) {}
@@ -32,6 +33,10 @@ class ControlledLog final : public events::EventLog {
   void Hold() {
     std::lock_guard lock(mu_);
     held_ = true;
+  }
+  void FailNextReadOf(std::string key) {
+    std::lock_guard lock(mu_);
+    fail_read_of_ = std::move(key);
   }
   void Release() {
     {
@@ -83,6 +88,13 @@ class ControlledLog final : public events::EventLog {
     return real_->FindIdempotency(actor, key);
   }
   Result<std::optional<std::string>> ReadState(std::string_view key) const override {
+    {
+      std::lock_guard lock(mu_);
+      if (!fail_read_of_.empty() && key == fail_read_of_) {
+        fail_read_of_.clear();
+        return Status::IOError("injected: read failed");
+      }
+    }
     return real_->ReadState(key);
   }
   Status ScanState(
@@ -100,6 +112,7 @@ class ControlledLog final : public events::EventLog {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   int fail_next_ = 0;
+  mutable std::string fail_read_of_;
   bool held_ = false;
   int waiting_ = 0;
   int appends_ = 0;
@@ -339,6 +352,28 @@ TEST_F(SequencerFaultTest, ADeletionReadsThePostWholeWithItsOwnBatchsFundings) {
   EXPECT_EQ(post->total_funded, 0);
   EXPECT_EQ(post->participant_count(), 0);
   EXPECT_EQ(sequencer_->FindPost(1), SummaryOf(*post));
+}
+
+// A backer's record that could not be read is read again by the next
+// command that needs it, not taken for "no live funding": that would let
+// the backer past the per-backer limit and write their record from zero.
+TEST_F(SequencerFaultTest, ABackerWhoseRecordFailedToReadIsReadAgain) {
+  Start();
+  PostDraft d = testing::Draft();
+  d.max_fundings_per_backer = 1;
+  Accept(Submission{CreatePosts{{d}, false}, "alice", "req", ""});
+  Accept(Fund(1, "bob"));
+  sequencer_.reset();
+  Start();  // a new sequencer: nothing of post 1 in memory
+  controlled_->FailNextReadOf(state::BackerKey(1, "bob"));
+  EXPECT_EQ(Run(Fund(1, "bob")).status, CommandStatus::kUnavailable);
+  const CommandResult again = Run(Fund(1, "bob"));
+  ASSERT_EQ(again.status, CommandStatus::kRejected);
+  EXPECT_EQ(again.outcome.rejection.reason, RejectReason::kFundingLimitReached);
+  const auto post = sequencer_->FindWholePost(1);
+  ASSERT_TRUE(post.has_value());
+  EXPECT_EQ(post->funding_count, 1);
+  EXPECT_EQ(post->backers.at("bob").fundings, 1);
 }
 
 TEST_F(SequencerFaultTest, IdempotentRetryReplaysTheOriginalResult) {
