@@ -6,14 +6,13 @@
 //
 //   build/bench/big_ledger --data-dir DIR [--events 10000000] [--posts 100000]
 //                          [--backers 1000000] [--in-flight 1024]
-//                          [--state-cache-mib 4096]
+//                          [--state-cache-mib 128]
 //
-// The fill's sequencer keeps up to --state-cache-mib of posts in memory (the
-// service's default is 128). The fill stands for years of fundings arriving
-// over time; with a cache smaller than its working set every funding of a
-// post that was evicted loads the whole post again, and the fill slows to a
-// crawl (docs/performance.md, "History at scale"). The service started on
-// the ledger afterwards runs with its own setting.
+// The fill's sequencer keeps up to --state-cache-mib of post summaries and
+// backers in memory, as the service does (its default is also 128). A post
+// is never read whole for a funding, so the fill needs no more than that
+// however many fundings its posts hold. The service started on the ledger
+// afterwards runs with its own setting.
 //
 // Not a Google Benchmark program (ops/dev bench runs only *_bench): it writes
 // a ledger for other tools to measure.
@@ -77,7 +76,7 @@ struct Options {
   int64_t posts = 100'000;
   int64_t backers = 1'000'000;
   size_t in_flight = 1024;
-  int64_t state_cache_mib = 4096;
+  int64_t state_cache_mib = 128;
 };
 
 // How much of the fill happens before the clock stops moving, and where it
@@ -419,7 +418,7 @@ constexpr std::string_view kUsage =
     "                  [--state-cache-mib N]\n"
     "Builds DIR/log (which must not exist) through the sequencer: N posts, then fundings by\n"
     "distinct backers until the log holds about --events events (defaults 10000000 events,\n"
-    "100000 posts, 1000000 backers, 1024 commands in flight, a 4096 MiB state cache).\n";
+    "100000 posts, 1000000 backers, 1024 commands in flight, a 128 MiB state cache).\n";
 
 std::optional<Options> ParseOptions(int argc, char** argv, std::ostream& err) {
   Options o;

@@ -30,8 +30,9 @@
 #
 # Defaults: 10 000 000 events; posts events/100, backers events/10 (the
 # issue's 100 000 and 1 000 000 at 10 M); a 60 s load on 64 connections; 3
-# restarts; the fill's sequencer keeps 4096 MiB of posts in memory (see
-# bench/big_ledger.cc), serve its own default (--state-cache-mib unset). The
+# restarts; the fill's sequencer keeps 128 MiB of posts in memory like the
+# service (see bench/big_ledger.cc), serve its own default (--state-cache-mib
+# unset). The
 # data directory goes under $LEDGER_BENCH_DIR (default /tmp) and
 # is removed at the end unless --keep.
 set -euo pipefail
@@ -50,7 +51,7 @@ backers=
 load_seconds=60
 connections=64
 restarts=3
-fill_cache_mib=4096
+fill_cache_mib=128
 serve_cache=()
 out=/dev/stdout
 keep=0
