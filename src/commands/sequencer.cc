@@ -181,12 +181,10 @@ void Sequencer::Stop() {
   }
 }
 
-std::optional<PostState> Sequencer::FindPost(int64_t post_id) const {
-  std::lock_guard lock(state_mu_);
-  if (post_id < 1 || post_id >= next_post_) return std::nullopt;
-  // Between batches the durable state is the sequencer's state.
-  if (const PostState* cached = cache_.Peek(post_id)) return SummaryOf(*cached);
-  Result<PostState> loaded = LoadPostSummary(*log_, post_id);
+namespace {
+
+// A post read from the durable state for a copy, or nothing (logged).
+std::optional<PostState> ReadForCopy(Result<PostState> loaded, int64_t post_id) {
   if (!loaded.ok()) {
     LEDGER_LOG(LogLevel::kError, "sequencer", "reading a post's state failed")
         .Int("post_id", post_id)
@@ -196,17 +194,20 @@ std::optional<PostState> Sequencer::FindPost(int64_t post_id) const {
   return std::move(loaded).value();
 }
 
+}  // namespace
+
+std::optional<PostState> Sequencer::FindPost(int64_t post_id) const {
+  std::lock_guard lock(state_mu_);
+  if (post_id < 1 || post_id >= next_post_) return std::nullopt;
+  // Between batches the durable state is the sequencer's state.
+  if (const PostState* cached = cache_.Peek(post_id)) return SummaryOf(*cached);
+  return ReadForCopy(LoadPostSummary(*log_, post_id), post_id);
+}
+
 std::optional<PostState> Sequencer::FindWholePost(int64_t post_id) const {
   std::lock_guard lock(state_mu_);
   if (post_id < 1 || post_id >= next_post_) return std::nullopt;
-  Result<PostState> loaded = LoadPost(*log_, post_id);
-  if (!loaded.ok()) {
-    LEDGER_LOG(LogLevel::kError, "sequencer", "reading a post's whole state failed")
-        .Int("post_id", post_id)
-        .Str("error", loaded.status().ToString());
-    return std::nullopt;
-  }
-  return std::move(loaded).value();
+  return ReadForCopy(LoadPost(*log_, post_id), post_id);
 }
 
 void Sequencer::PublishCacheCounts() {
