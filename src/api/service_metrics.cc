@@ -230,7 +230,7 @@ std::vector<MetricFamily> WriteSideFamilies(const commands::SequencerMetrics& m)
                         static_cast<double>(m.state_cache_evictions)));
   out.push_back(Counter("ledger_state_whole_reads_total",
                         "Posts read whole from the durable state, every funding record of "
-                        "them, for a deletion or a settlement",
+                        "them, for a deletion or a settlement that refunds backers",
                         static_cast<double>(m.state_whole_reads)));
   return out;
 }

@@ -253,13 +253,17 @@ Decision DecideDelete(const PostState* post, const DeletePost& c, const DecideCo
     return Reject(RejectReason::kFundingClosed, "",
                   "funding has closed; a finished campaign is settled, not deleted");
   }
-  if (post->backers.size() > kMaxRefundedBackersPerDelete) {
+  if (post->participant_count() > static_cast<int64_t>(kMaxRefundedBackersPerDelete)) {
     return Reject(RejectReason::kTooManyBackers, "",
-                  "the post has " + std::to_string(post->backers.size()) + " backers; at most " +
-                      std::to_string(kMaxRefundedBackersPerDelete) +
+                  "the post has " + std::to_string(post->participant_count()) +
+                      " backers; at most " + std::to_string(kMaxRefundedBackersPerDelete) +
                       " can be refunded by one delete");
   }
   Decision d;
+  if (post->participant_count() > 0 && !ctx.whole_post) {
+    d.needs_whole_post = true;
+    return d;
+  }
   d.events.reserve(post->backers.size() + 1);
   const RefundTotals refunded = AppendRefunds(*post, d.events);
   d.events.push_back(NewEvent{post->id, events::PostDeleted{refunded.amount, refunded.backers}});

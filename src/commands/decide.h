@@ -21,6 +21,10 @@ struct DecideContext {
   const TimeZone* time_zone = nullptr;  // the service time zone; never null
   std::string_view actor;               // authenticated user id
   int64_t next_post_id = 1;             // the id the next created post gets
+  // Whether `post` holds all of its backers. When not (the sequencer's
+  // summary), a deletion or settlement that would refund someone asks for
+  // the whole post instead of deciding (Decision::needs_whole_post).
+  bool whole_post = true;
 };
 
 // An event Decide wants appended, before it has a position or hash.
@@ -32,6 +36,9 @@ struct NewEvent {
 struct Decision {
   std::vector<NewEvent> events;  // in append order; empty when rejected
   std::optional<Rejection> rejection;
+  // Nothing decided: the command passes every check the summary can answer
+  // and refunds backers, so decide it again with the whole post.
+  bool needs_whole_post = false;
 
   bool accepted() const { return !rejection.has_value(); }
 };

@@ -86,6 +86,10 @@ Decision DecideSettle(const PostState* post, const SettlePost& /*c*/, const Deci
   settled.participant_count = post->participant_count();
   Decision d;
   if (!reached && post->funding_model == events::FundingModel::kAllOrNothing) {
+    if (post->participant_count() > 0 && !ctx.whole_post) {
+      d.needs_whole_post = true;
+      return d;
+    }
     d.events.reserve(post->backers.size() + 1);
     const RefundTotals refunded = AppendRefunds(*post, d.events);
     settled.refunded_amount = refunded.amount;

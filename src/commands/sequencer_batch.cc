@@ -43,8 +43,9 @@ namespace {
 
 // What deciding `command` for `actor` needs of its post beyond the summary:
 // a funding the actor's own live totals (the per-backer limit), a
-// cancellation the funding it names, a deletion or a settlement every backer
-// (their refunds).
+// cancellation the funding it names. A deletion or a settlement that
+// refunds needs every backer, which Decide asks for itself
+// (Decision::needs_whole_post).
 PostCache::Need NeedOf(const Command& command, std::string_view actor) {
   return std::visit(
       [&](const auto& c) -> PostCache::Need {
@@ -53,8 +54,6 @@ PostCache::Need NeedOf(const Command& command, std::string_view actor) {
           return PostCache::Need::Backer(actor);
         } else if constexpr (std::is_same_v<T, CancelFunding>) {
           return PostCache::Need::Funding(c.funding_position);
-        } else if constexpr (std::is_same_v<T, DeletePost> || std::is_same_v<T, SettlePost>) {
-          return PostCache::Need::Whole();
         } else {
           return PostCache::Need::Summary();
         }
@@ -133,17 +132,27 @@ bool Sequencer::AnsweredByIdempotency(const Item& item, BatchScratch& batch,
 
 void Sequencer::DecideAndSeal(const Item& item, BatchScratch& batch, CommandResult& result) {
   const Submission& sub = item.submission;
-  const Result<PostState*> found =
-      FindState(TargetPost(sub.command), NeedOf(sub.command, sub.actor), batch.sealed);
-  if (!found.ok()) {
+  const int64_t target = TargetPost(sub.command);
+  const auto unreadable = [&](const Status& why) {
     // Nothing was decided: the key stays free for a retry.
     batch.keys.erase(events::IdempotencyKey(sub.actor, sub.idempotency_key));
-    result = Unavailable(found.status().WithContext("reading the post's state"));
-    return;
+    result = Unavailable(why.WithContext("reading the post's state"));
+  };
+  Result<PostState*> found = FindState(target, NeedOf(sub.command, sub.actor), batch.sealed);
+  if (!found.ok()) return unreadable(found.status());
+  DecideContext ctx{batch.now, time_zone_, sub.actor, next_post_id()};
+  ctx.whole_post = false;
+  Decision decision = Decide(*found, sub.command, ctx);
+  if (decision.needs_whole_post) {
+    // A deletion or settlement that refunds: only now is the post read
+    // whole, so that one refused (not the owner's, too many backers,
+    // closed) costs no more than its summary.
+    found = FindState(target, PostCache::Need::Whole(), batch.sealed);
+    if (!found.ok()) return unreadable(found.status());
+    ctx.whole_post = true;
+    decision = Decide(*found, sub.command, ctx);
+    LEDGER_CHECK(!decision.needs_whole_post, "Decide asked again for the whole post");
   }
-  const PostState* post = *found;
-  const DecideContext ctx{batch.now, time_zone_, sub.actor, next_post_id()};
-  Decision decision = Decide(post, sub.command, ctx);
 
   CommandOutcome& outcome = result.outcome;
   if (!decision.accepted()) {

@@ -132,7 +132,7 @@ struct SequencerMetrics {
   size_t state_cache_capacity = 0;  // bytes
   uint64_t state_cache_loads = 0;   // posts read from the durable state
   uint64_t state_cache_evictions = 0;
-  uint64_t state_whole_reads = 0;  // posts read whole (a deletion, a settlement)
+  uint64_t state_whole_reads = 0;  // posts read whole (a deletion or settlement that refunds)
 
   // Durable writes (group commits) so far.
   uint64_t batches_written() const { return batch_events.count; }

@@ -167,6 +167,55 @@ TEST_F(LifecycleDecideTest, NoCancellationAfterTheDeadline) {
   EXPECT_TRUE(IsRejected(Cancel(h, position, kBacker), RejectReason::kFundingClosed, ""));
 }
 
+// ------------------------------------------- deciding on a post's summary
+
+// The sequencer decides on a post's summary (PostState without its backers)
+// and reads the post whole only when a deletion or settlement would refund
+// someone: a refused one, or one with nobody to refund, is decided on the
+// summary alone.
+TEST_F(LifecycleDecideTest, OnlyARefundingDeletionAsksForTheWholePost) {
+  PostHistory h = OpenPost();
+  const PostState empty = SummaryOf(h.state());
+  DecideContext ctx = Ctx(kOwner);
+  ctx.whole_post = false;
+  const Decision nobody = Decide(&empty, DeletePost{kPostId, std::nullopt}, ctx);
+  EXPECT_TRUE(IsAccepted(nobody));
+  EXPECT_EQ(nobody.events.size(), 1u);
+  FundThrough(h, kBacker, 2);
+  const PostState funded = SummaryOf(h.state());
+  const Decision refunding = Decide(&funded, DeletePost{kPostId, std::nullopt}, ctx);
+  EXPECT_TRUE(refunding.needs_whole_post);
+  EXPECT_TRUE(refunding.events.empty());
+  EXPECT_FALSE(refunding.rejection.has_value());
+  DecideContext stranger = Ctx(kBacker);
+  stranger.whole_post = false;
+  const Decision refused = Decide(&funded, DeletePost{kPostId, std::nullopt}, stranger);
+  EXPECT_FALSE(refused.needs_whole_post);
+  EXPECT_TRUE(IsRejected(refused, RejectReason::kNotOwner, ""));
+  // With the whole post, the same command is decided.
+  ctx.whole_post = true;
+  const Decision whole = Decide(&h.state(), DeletePost{kPostId, std::nullopt}, ctx);
+  ASSERT_TRUE(IsAccepted(whole));
+  EXPECT_EQ(whole.events.size(), 2u);
+}
+
+TEST_F(LifecycleDecideTest, OnlyARefundingSettlementAsksForTheWholePost) {
+  PostHistory failing = PostWith(FundingModel::kAllOrNothing, std::nullopt);
+  FundThrough(failing, kBacker, 5);
+  PostHistory reached = PostWith(FundingModel::kAllOrNothing, std::nullopt);
+  FundThrough(reached, kBacker, 100);
+  now_ = kAtDeadline;
+  DecideContext ctx = Ctx(kSystemActor);
+  ctx.whole_post = false;
+  const PostState failing_summary = SummaryOf(failing.state());
+  EXPECT_TRUE(Decide(&failing_summary, SettlePost{kPostId}, ctx).needs_whole_post);
+  const PostState reached_summary = SummaryOf(reached.state());
+  const Decision settled = Decide(&reached_summary, SettlePost{kPostId}, ctx);
+  ASSERT_TRUE(IsAccepted(settled));
+  EXPECT_EQ(*DataAt<PostSettled>(settled, 0),
+            (PostSettled{SettlementOutcome::kSuccessful, 1'000'000, 1, 0, 0}));
+}
+
 // -------------------------------------------------------------- settlement
 
 TEST_F(LifecycleDecideTest, SettlementWaitsForTheDeadline) {

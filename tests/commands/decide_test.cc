@@ -783,6 +783,7 @@ class DecideTooManyBackersTest : public DecideTest {
     }
     s.total_funded = static_cast<int64_t>(n) * kUnit;
     s.funding_count = static_cast<int64_t>(n);
+    s.participants = static_cast<int64_t>(n);
     s.version += static_cast<int64_t>(n);
     return h;
   }

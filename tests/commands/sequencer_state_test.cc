@@ -213,6 +213,30 @@ TEST_F(SequencerStateTest, ConcurrentFundingsThroughATinyCache) {
   ExpectStateIsTheFold();
 }
 
+// A post is read whole only for a deletion or settlement that refunds: a
+// deletion refused (a stranger's) or a successful settlement reads its
+// summary only, so nobody can make the sequencer read a large post whole by
+// asking for what it refuses.
+TEST_F(SequencerStateTest, OnlyRefundsReadAPostWhole) {
+  Accept(Create("alice"));
+  PostDraft reaching = Draft();
+  reaching.target_amount = Draft().funding_unit;
+  Accept(Submission{CreatePosts{{reaching}, false}, "alice", "req", ""});
+  Accept(Fund(1, "bob", 2));
+  Accept(Fund(2, "bob", 1));
+  EXPECT_EQ(Run(testing::Delete(1, "mallory")).outcome.rejection.reason, RejectReason::kNotOwner);
+  EXPECT_EQ(sequencer_->metrics().state_whole_reads, 0u);
+  Accept(testing::Delete(1, "alice"));
+  EXPECT_EQ(sequencer_->metrics().state_whole_reads, 1u);
+  clock_.Advance(std::chrono::hours(24 * 60));  // post 2 closes, reached: settled successful
+  while (!sequencer_->FindPost(2)->settled()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(sequencer_->FindPost(2)->settlement, events::SettlementOutcome::kSuccessful);
+  EXPECT_EQ(sequencer_->metrics().state_whole_reads, 1u);
+  ExpectStateIsTheFold();
+}
+
 TEST_F(SequencerStateTest, StartTakesUpTheStateWithoutFolding) {
   Accept(Create("alice"));
   Accept(Fund(1, "bob", 2));
