@@ -49,6 +49,30 @@ Status LockReplay(pqxx::connection& connection, const std::string& schema) {
   return Status::Ok();
 }
 
+// Unlocks the replay lock before the connection closes. A closed
+// connection's session locks go only once its backend has exited, after the
+// client has returned: a replay started right after this one (a retry after
+// a stop) could otherwise still find the lock taken.
+class ReplayUnlock {
+ public:
+  ReplayUnlock(pqxx::connection& connection, std::string schema)
+      : connection_(connection), schema_(std::move(schema)) {}
+  ReplayUnlock(const ReplayUnlock&) = delete;
+  ReplayUnlock& operator=(const ReplayUnlock&) = delete;
+  ~ReplayUnlock() {
+    try {
+      pqxx::nontransaction tx(connection_);
+      tx.exec_params("SELECT pg_advisory_unlock($1, hashtext($2))", kReplayLockClass, schema_);
+    } catch (const std::exception&) {
+      // A broken connection: its backend ends and the lock with it.
+    }
+  }
+
+ private:
+  pqxx::connection& connection_;
+  std::string schema_;
+};
+
 Status CreateBuiltSchema(pqxx::connection& connection, const std::string& built) {
   LEDGER_RETURN_IF_ERROR(Guard("dropping " + built, [&]() -> Status {
     pqxx::nontransaction(connection)
@@ -340,6 +364,7 @@ Result<ReplayReport> Replay(const events::EventLog& log, const std::string& conn
 
   LEDGER_ASSIGN_OR_RETURN(auto connection, Connect(conninfo));
   LEDGER_RETURN_IF_ERROR(LockReplay(*connection, options.schema));
+  const ReplayUnlock unlock(*connection, options.schema);
   const auto stopped = [&options](std::string_view when) -> Status {
     if (!options.stop || !options.stop()) return Status::Ok();
     return Status::Cancelled("replay stopped " + std::string(when) + "; the live schema " +
