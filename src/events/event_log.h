@@ -106,7 +106,8 @@ class EventLog {
   virtual Status ScanRecords(int64_t from, int64_t to,
                              const std::function<bool(int64_t, std::string_view)>& fn) const = 0;
 
-  // The positions of stream `stream` from `from_version` on, in version order.
+  // Appends to `positions` those of stream `stream` from `from_version` on,
+  // at most `max_count`, in version order.
   virtual Status StreamPositions(int64_t stream, int64_t from_version, size_t max_count,
                                  std::vector<int64_t>* positions) const = 0;
 
