@@ -1,0 +1,538 @@
+#include "projections/pg_event_log.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "common/ascii.h"
+#include "common/check.h"
+#include "projections/array_literal.h"
+#include "projections/connection_pool.h"
+#include "projections/database.h"
+
+namespace ledger::projections {
+namespace {
+
+// The layout of the tables below; Open refuses any other.
+constexpr int kLogFormat = 1;
+// pg_advisory_xact_lock key class of the table creation, so that nodes
+// starting together do not race on CREATE ... IF NOT EXISTS.
+constexpr int kCreateLockClass = 0x4c4f47;  // "LOG"
+
+std::string_view View(const pqxx::binarystring& bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+pqxx::binarystring Bytes(std::string_view bytes) {
+  return pqxx::binarystring(bytes.data(), bytes.size());
+}
+
+// "\x…": a bytea value as an element of a text array literal.
+std::string ByteaText(std::string_view bytes) {
+  std::string out = "\\x";
+  AppendHex(bytes, out);
+  return out;
+}
+
+Result<events::LogHead> HeadFromRow(const pqxx::row& row) {
+  events::LogHead head;
+  head.position = row[0].as<int64_t>();
+  const pqxx::binarystring hash(row[1]);
+  if (head.position < 0) return Status::Corruption("head position is negative");
+  if (hash.size() != head.hash.size()) {
+    return Status::Corruption("head hash has " + std::to_string(hash.size()) +
+                              " bytes, expected 32");
+  }
+  std::memcpy(head.hash.data(), hash.data(), head.hash.size());
+  return head;
+}
+
+std::string Describe(const events::LogHead& head) {
+  return "position " + std::to_string(head.position) + " (" + events::ToHex(head.hash) + ")";
+}
+
+}  // namespace
+
+template <typename Fn>
+Status PgEventLog::Read(std::string_view what, Fn&& fn) const {
+  for (int attempt = 1;; ++attempt) {
+    LEDGER_ASSIGN_OR_RETURN(auto lease, readers_->Acquire());
+    Status status = Guard(what, [&]() -> Status {
+      pqxx::read_transaction tx(lease.connection());
+      return fn(tx);
+    });
+    if (status.ok()) return status;
+    lease.Discard();
+    if (status.code() != Status::Code::kUnavailable || lease.fresh() || attempt > 1) {
+      return status;
+    }
+    readers_->CloseIdle();
+  }
+}
+
+PgEventLog::PgEventLog(std::string conninfo, PgLogOptions options)
+    : conninfo_(std::move(conninfo)),
+      options_(std::move(options)),
+      schema_(QuoteIdentifier(options_.schema)) {
+  ConnectionPoolOptions pool;
+  pool.conninfo = conninfo_;
+  pool.max_connections = std::max<size_t>(options_.read_connections, 1);
+  pool.read_only = true;
+  readers_ = std::make_unique<ConnectionPool>(std::move(pool));
+}
+
+PgEventLog::~PgEventLog() = default;
+
+Result<std::unique_ptr<PgEventLog>> PgEventLog::Open(const std::string& conninfo,
+                                                     const PgLogOptions& options) {
+  std::unique_ptr<PgEventLog> log(new PgEventLog(conninfo, options));
+  if (!options.read_only) {
+    LEDGER_RETURN_IF_ERROR(log->Writer().status());
+    LEDGER_RETURN_IF_ERROR(log->CreateTables());
+  }
+  LEDGER_ASSIGN_OR_RETURN(const events::LogHead head, log->ReadHead());
+  {
+    std::lock_guard lock(log->head_mu_);
+    log->head_ = head;
+  }
+  LEDGER_RETURN_IF_ERROR(log->VerifyTail());
+  return log;
+}
+
+Result<PgConnection*> PgEventLog::Writer() {
+  if (writer_ != nullptr && writer_->is_open()) return writer_.get();
+  writer_.reset();
+  LEDGER_ASSIGN_OR_RETURN(writer_, Connect(WithConnectTimeout(conninfo_, kDefaultConnectTimeout)));
+  LEDGER_RETURN_IF_ERROR(Guard("checking the log's session", [&]() -> Status {
+    pqxx::nontransaction tx(*writer_);
+    const std::string commit = tx.exec1("SHOW synchronous_commit")[0].as<std::string>();
+    if (commit == "off") {
+      return Status::FailedPrecondition(
+          "the log's PostgreSQL session has synchronous_commit = off: an append would be "
+          "acknowledged before it is durable");
+    }
+    return Status::Ok();
+  }));
+  return writer_.get();
+}
+
+Status PgEventLog::CreateTables() {
+  return Guard("creating the log's tables in schema " + options_.schema, [&]() -> Status {
+    pqxx::work tx(*writer_);
+    tx.exec_params("SELECT pg_advisory_xact_lock($1, hashtext($2))", kCreateLockClass,
+                   options_.schema);
+    tx.exec0("CREATE SCHEMA IF NOT EXISTS " + schema_);
+    tx.exec0("CREATE TABLE IF NOT EXISTS " + schema_ +
+             ".log_format (one boolean PRIMARY KEY DEFAULT true CHECK (one), "
+             "version integer NOT NULL)");
+    tx.exec0("CREATE TABLE IF NOT EXISTS " + schema_ +
+             ".events (position bigint PRIMARY KEY CHECK (position > 0), "
+             "stream bigint NOT NULL, stream_version bigint NOT NULL, record bytea NOT NULL, "
+             "UNIQUE (stream, stream_version))");
+    tx.exec0("CREATE TABLE IF NOT EXISTS " + schema_ +
+             ".head (one boolean PRIMARY KEY DEFAULT true CHECK (one), "
+             "position bigint NOT NULL, hash bytea NOT NULL)");
+    tx.exec0("CREATE TABLE IF NOT EXISTS " + schema_ +
+             ".idempotency (actor bytea NOT NULL, key bytea NOT NULL, record bytea NOT NULL, "
+             "PRIMARY KEY (actor, key))");
+    tx.exec0("CREATE TABLE IF NOT EXISTS " + schema_ +
+             ".state (key bytea PRIMARY KEY, value bytea NOT NULL)");
+    tx.exec_params("INSERT INTO " + schema_ + ".log_format (version) VALUES ($1) " +
+                       "ON CONFLICT (one) DO NOTHING",
+                   kLogFormat);
+    tx.exec_params(
+        "INSERT INTO " + schema_ + ".head (position, hash) VALUES (0, $1) " +
+            "ON CONFLICT (one) DO NOTHING",
+        Bytes(std::string_view(reinterpret_cast<const char*>(events::kGenesisHash.data()),
+                               events::kGenesisHash.size())));
+    const int version = tx.exec1("SELECT version FROM " + schema_ + ".log_format")[0].as<int>();
+    if (version != kLogFormat) {
+      return Status::FailedPrecondition("the log's tables in schema " + options_.schema +
+                                        " have layout " + std::to_string(version) +
+                                        "; this binary reads layout " + std::to_string(kLogFormat));
+    }
+    tx.commit();
+    return Status::Ok();
+  });
+}
+
+Result<events::LogHead> PgEventLog::ReadHead() const {
+  events::LogHead head;
+  bool exists = true;
+  LEDGER_RETURN_IF_ERROR(Read("reading the log head", [&](pqxx::read_transaction& tx) -> Status {
+    exists = !tx.exec_params(
+                    "SELECT 1 FROM pg_namespace n JOIN pg_class c "
+                    "ON c.relnamespace = n.oid WHERE n.nspname = $1 AND c.relname = 'head'",
+                    options_.schema)
+                  .empty();
+    if (!exists) return Status::Ok();
+    const pqxx::result rows = tx.exec("SELECT position, hash FROM " + schema_ + ".head");
+    if (rows.size() != 1) {
+      return Status::Corruption("the log's head table has " + std::to_string(rows.size()) +
+                                " rows, expected 1");
+    }
+    LEDGER_ASSIGN_OR_RETURN(head, HeadFromRow(rows[0]));
+    // Nothing may be stored after the head: events and head move in one
+    // transaction.
+    const auto last =
+        tx.exec1("SELECT coalesce(max(position), 0) FROM " + schema_ + ".events")[0].as<int64_t>();
+    if (last != head.position) {
+      return Status::Corruption("head record says position " + std::to_string(head.position) +
+                                " but the newest stored event is at " + std::to_string(last));
+    }
+    return Status::Ok();
+  }));
+  tables_exist_.store(exists);
+  // Read-only before anyone created the tables: an empty log.
+  if (!exists) return events::LogHead{};
+  return head;
+}
+
+Status PgEventLog::VerifyTail() {
+  const events::LogHead head = Head();
+  if (head.position == 0) return Status::Ok();
+  const int64_t from = std::max<int64_t>(1, head.position - options_.verify_tail_events + 1);
+  LEDGER_ASSIGN_OR_RETURN(const events::ChainCheck check,
+                          events::VerifyLogChain(*this, from, head.position));
+  if (!check.ok) {
+    return Status::Corruption("hash chain broken at position " +
+                              std::to_string(check.first_bad_position) + ": " + check.problem);
+  }
+  if (check.last_hash != head.hash) {
+    return Status::Corruption("the head row's hash is not the hash of the event at position " +
+                              std::to_string(head.position));
+  }
+  return Status::Ok();
+}
+
+events::LogHead PgEventLog::Head() const {
+  std::lock_guard lock(head_mu_);
+  return head_;
+}
+
+Status PgEventLog::WriteHealth() const {
+  std::lock_guard lock(head_mu_);
+  return write_health_;
+}
+
+Status PgEventLog::Append(std::span<const events::EncodedEvent> events,
+                          std::span<const events::IdempotencyWrite> idempotency,
+                          std::span<const events::StateWrite> state) {
+  if (options_.read_only) return Status::FailedPrecondition("the log was opened read-only");
+  std::lock_guard write_lock(write_mu_);
+  const events::LogHead before = Head();
+  events::LogHead after = before;
+  for (const events::EncodedEvent& e : events) {
+    LEDGER_CHECK(e.position == after.position + 1, "appended events must be gapless");
+    LEDGER_CHECK(e.prev_hash == after.hash, "appended events must continue the chain");
+    after = events::LogHead{e.position, e.hash};
+  }
+
+  ArrayLiteral positions, streams, versions, records;
+  for (const events::EncodedEvent& e : events) {
+    positions.Add(e.position);
+    streams.Add(e.stream);
+    versions.Add(e.stream_version);
+    records.Add(ByteaText(e.record));
+  }
+  // One row per key, the batch's last write of it: an upsert may touch a row
+  // only once per statement.
+  std::map<std::pair<std::string_view, std::string_view>, const events::IdempotencyWrite*>
+      idempotency_last;
+  for (const events::IdempotencyWrite& w : idempotency) {
+    idempotency_last[{w.actor, w.key}] = &w;
+  }
+  ArrayLiteral actors, keys, outcomes;
+  for (const auto& [scope, w] : idempotency_last) {
+    actors.Add(ByteaText(w->actor));
+    keys.Add(ByteaText(w->key));
+    outcomes.Add(ByteaText(events::EncodeIdempotencyRecord(w->record)));
+  }
+  std::map<std::string_view, const std::optional<std::string>*> state_last;
+  for (const events::StateWrite& w : state) state_last[w.key] = &w.value;
+  ArrayLiteral put_keys, put_values, deleted_keys;
+  for (const auto& [key, value] : state_last) {
+    if (value->has_value()) {
+      put_keys.Add(ByteaText(key));
+      put_values.Add(ByteaText(**value));
+    } else {
+      deleted_keys.Add(ByteaText(key));
+    }
+  }
+
+  LEDGER_ASSIGN_OR_RETURN(PgConnection * writer, Writer());
+  bool committing = false;
+  Status status = Status::Ok();
+  try {
+    pqxx::work tx(*writer);
+    const pqxx::result head_rows =
+        tx.exec("SELECT position, hash FROM " + schema_ + ".head FOR UPDATE");
+    if (head_rows.size() != 1) {
+      return Status::Corruption("the log's head table has " + std::to_string(head_rows.size()) +
+                                " rows, expected 1");
+    }
+    LEDGER_ASSIGN_OR_RETURN(const events::LogHead stored, HeadFromRow(head_rows[0]));
+    if (stored != before) {
+      return Status::FailedPrecondition("the log head in PostgreSQL is at " + Describe(stored) +
+                                        ", not at " + Describe(before) +
+                                        " where this writer left it: another writer appended; "
+                                        "nothing was written");
+    }
+    if (positions.size() > 0) {
+      tx.exec_params("INSERT INTO " + schema_ +
+                         ".events (position, stream, stream_version, record) "
+                         "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], "
+                         "$4::bytea[])",
+                     positions.Finish(), streams.Finish(), versions.Finish(), records.Finish());
+      tx.exec_params("UPDATE " + schema_ + ".head SET position = $1, hash = $2", after.position,
+                     Bytes(std::string_view(reinterpret_cast<const char*>(after.hash.data()),
+                                            after.hash.size())));
+    }
+    if (actors.size() > 0) {
+      tx.exec_params("INSERT INTO " + schema_ +
+                         ".idempotency (actor, key, record) "
+                         "SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[]) "
+                         "ON CONFLICT (actor, key) DO UPDATE SET record = excluded.record",
+                     actors.Finish(), keys.Finish(), outcomes.Finish());
+    }
+    if (deleted_keys.size() > 0) {
+      tx.exec_params("DELETE FROM " + schema_ + ".state WHERE key = ANY($1::bytea[])",
+                     deleted_keys.Finish());
+    }
+    if (put_keys.size() > 0) {
+      tx.exec_params("INSERT INTO " + schema_ +
+                         ".state (key, value) SELECT * FROM unnest($1::bytea[], $2::bytea[]) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                     put_keys.Finish(), put_values.Finish());
+    }
+    committing = true;
+    tx.commit();
+  } catch (const pqxx::in_doubt_error&) {
+    status = SettleUnknownCommit(before, after);
+  } catch (const pqxx::broken_connection& e) {
+    // Lost before COMMIT was sent: the server rolls the transaction back.
+    // Lost while it was being sent or answered: its outcome is unknown.
+    status = committing ? SettleUnknownCommit(before, after)
+                        : Status::Unavailable(std::string("appending to the log: ") + e.what());
+  } catch (const pqxx::sql_error& e) {
+    status = Status::Unavailable(std::string("appending to the log: ") + e.what());
+  } catch (const std::exception& e) {
+    status = Status::Unavailable(std::string("appending to the log: ") + e.what());
+  }
+  // After a failure the session's state is unknown: the next write opens a
+  // new one.
+  if (!status.ok()) writer_.reset();
+  std::lock_guard lock(head_mu_);
+  write_health_ = status.ok() ? Status::Ok() : Status::Unavailable(status.message());
+  if (status.ok()) head_ = after;
+  return status;
+}
+
+Status PgEventLog::SettleUnknownCommit(const events::LogHead& before,
+                                       const events::LogHead& appended) {
+  writer_.reset();
+  Result<events::LogHead> stored = ReadHead();
+  if (!stored.ok()) {
+    return Status::Unavailable("the outcome of an append is unknown and the head cannot be read: " +
+                               stored.status().message());
+  }
+  if (*stored == appended) return Status::Ok();
+  if (*stored == before) {
+    return Status::Unavailable(
+        "the connection to the log was lost during the commit; the head "
+        "is still at " +
+        Describe(before) + ", so nothing was written");
+  }
+  return Status::Corruption("after an append of unknown outcome the head is at " +
+                            Describe(*stored) + ", neither " + Describe(before) + " nor " +
+                            Describe(appended));
+}
+
+Status PgEventLog::ScanRecords(int64_t from, int64_t to,
+                               const std::function<bool(int64_t, std::string_view)>& fn) const {
+  if (!tables_exist_) return Status::Ok();
+  int64_t next = std::max<int64_t>(from, 1);
+  while (next <= to) {
+    pqxx::result rows;
+    LEDGER_RETURN_IF_ERROR(
+        Read("reading events from the log", [&](pqxx::read_transaction& tx) -> Status {
+          rows = tx.exec_params("SELECT position, record FROM " + schema_ +
+                                    ".events WHERE position >= $1 AND position <= $2 "
+                                    "ORDER BY position LIMIT $3",
+                                next, to, static_cast<int64_t>(kLogScanPageRows));
+          return Status::Ok();
+        }));
+    for (const pqxx::row& row : rows) {
+      const int64_t position = row[0].as<int64_t>();
+      const pqxx::binarystring record(row[1]);
+      if (!fn(position, View(record))) return Status::Ok();
+      next = position + 1;
+    }
+    if (rows.size() < kLogScanPageRows) break;
+  }
+  return Status::Ok();
+}
+
+Status PgEventLog::StreamPositions(int64_t stream, int64_t from_version, size_t max_count,
+                                   std::vector<int64_t>* positions) const {
+  if (max_count == 0 || !tables_exist_) return Status::Ok();
+  pqxx::result rows;
+  LEDGER_RETURN_IF_ERROR(
+      Read("reading a stream of the log", [&](pqxx::read_transaction& tx) -> Status {
+        rows = tx.exec_params(
+            "SELECT position FROM " + schema_ +
+                ".events WHERE stream = $1 AND stream_version >= $2 "
+                "ORDER BY stream_version LIMIT $3",
+            stream, from_version,
+            static_cast<int64_t>(std::min<size_t>(max_count, std::numeric_limits<int64_t>::max())));
+        return Status::Ok();
+      }));
+  for (const pqxx::row& row : rows) positions->push_back(row[0].as<int64_t>());
+  return Status::Ok();
+}
+
+Result<std::optional<events::IdempotencyRecord>> PgEventLog::FindIdempotency(
+    std::string_view actor, std::string_view key) const {
+  if (!tables_exist_) return std::optional<events::IdempotencyRecord>();
+  std::optional<std::string> value;
+  LEDGER_RETURN_IF_ERROR(
+      Read("reading an idempotency record", [&](pqxx::read_transaction& tx) -> Status {
+        const pqxx::result rows = tx.exec_params(
+            "SELECT record FROM " + schema_ + ".idempotency WHERE actor = $1 AND key = $2",
+            Bytes(actor), Bytes(key));
+        if (!rows.empty()) value = std::string(View(pqxx::binarystring(rows[0][0])));
+        return Status::Ok();
+      }));
+  if (!value) return std::optional<events::IdempotencyRecord>();
+  LEDGER_ASSIGN_OR_RETURN(events::IdempotencyRecord record,
+                          events::DecodeIdempotencyRecord(*value));
+  return std::optional<events::IdempotencyRecord>(std::move(record));
+}
+
+Result<std::optional<std::string>> PgEventLog::ReadState(std::string_view key) const {
+  if (!tables_exist_) return std::optional<std::string>();
+  std::optional<std::string> value;
+  LEDGER_RETURN_IF_ERROR(
+      Read("reading the sequencer state", [&](pqxx::read_transaction& tx) -> Status {
+        const pqxx::result rows =
+            tx.exec_params("SELECT value FROM " + schema_ + ".state WHERE key = $1", Bytes(key));
+        if (!rows.empty()) value = std::string(View(pqxx::binarystring(rows[0][0])));
+        return Status::Ok();
+      }));
+  return value;
+}
+
+Status PgEventLog::ScanState(
+    std::string_view from, std::string_view to,
+    const std::function<bool(std::string_view key, std::string_view value)>& fn) const {
+  if (!tables_exist_) return Status::Ok();
+  std::string next(from);
+  bool inclusive = true;
+  while (true) {
+    pqxx::result rows;
+    LEDGER_RETURN_IF_ERROR(
+        Read("reading the sequencer state", [&](pqxx::read_transaction& tx) -> Status {
+          const std::string lower = inclusive ? "key >= $1" : "key > $1";
+          if (to.empty()) {
+            rows = tx.exec_params("SELECT key, value FROM " + schema_ + ".state WHERE " + lower +
+                                      " ORDER BY key LIMIT $2",
+                                  Bytes(next), static_cast<int64_t>(kLogScanPageRows));
+          } else {
+            rows = tx.exec_params("SELECT key, value FROM " + schema_ + ".state WHERE " + lower +
+                                      " AND key < $2 ORDER BY key LIMIT $3",
+                                  Bytes(next), Bytes(to), static_cast<int64_t>(kLogScanPageRows));
+          }
+          return Status::Ok();
+        }));
+    for (const pqxx::row& row : rows) {
+      const pqxx::binarystring key(row[0]);
+      const pqxx::binarystring value(row[1]);
+      if (!fn(View(key), View(value))) return Status::Ok();
+      next = std::string(View(key));
+      inclusive = false;
+    }
+    if (rows.size() < kLogScanPageRows) return Status::Ok();
+  }
+}
+
+Status PgEventLog::ClearState() {
+  if (options_.read_only) return Status::FailedPrecondition("the log was opened read-only");
+  std::lock_guard write_lock(write_mu_);
+  LEDGER_ASSIGN_OR_RETURN(PgConnection * writer, Writer());
+  Status status = Guard("clearing the sequencer state", [&]() -> Status {
+    pqxx::work tx(*writer);
+    tx.exec0("DELETE FROM " + schema_ + ".state");
+    tx.commit();
+    return Status::Ok();
+  });
+  if (!status.ok()) writer_.reset();
+  return status;
+}
+
+Status PgEventLog::WriteState(std::span<const events::StateWrite> writes, bool sync) {
+  if (options_.read_only) return Status::FailedPrecondition("the log was opened read-only");
+  std::map<std::string_view, const std::optional<std::string>*> last;
+  for (const events::StateWrite& w : writes) last[w.key] = &w.value;
+  ArrayLiteral put_keys, put_values, deleted_keys;
+  for (const auto& [key, value] : last) {
+    if (value->has_value()) {
+      put_keys.Add(ByteaText(key));
+      put_values.Add(ByteaText(**value));
+    } else {
+      deleted_keys.Add(ByteaText(key));
+    }
+  }
+  std::lock_guard write_lock(write_mu_);
+  LEDGER_ASSIGN_OR_RETURN(PgConnection * writer, Writer());
+  Status status = Guard("writing the sequencer state", [&]() -> Status {
+    pqxx::work tx(*writer);
+    // A rebuild that is not synced is redone from the log after a crash.
+    if (!sync) tx.exec0("SET LOCAL synchronous_commit = off");
+    if (deleted_keys.size() > 0) {
+      tx.exec_params("DELETE FROM " + schema_ + ".state WHERE key = ANY($1::bytea[])",
+                     deleted_keys.Finish());
+    }
+    if (put_keys.size() > 0) {
+      tx.exec_params("INSERT INTO " + schema_ +
+                         ".state (key, value) SELECT * FROM unnest($1::bytea[], $2::bytea[]) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                     put_keys.Finish(), put_values.Finish());
+    }
+    tx.commit();
+    return Status::Ok();
+  });
+  if (!status.ok()) writer_.reset();
+  return status;
+}
+
+Result<events::LogHead> PgEventLog::CatchUp() {
+  const events::LogHead before = Head();
+  LEDGER_ASSIGN_OR_RETURN(const events::LogHead head, ReadHead());
+  if (head.position < before.position) {
+    return Status::Corruption("the log head went back from " + std::to_string(before.position) +
+                              " to " + std::to_string(head.position));
+  }
+  {
+    std::lock_guard lock(head_mu_);
+    head_ = head;
+  }
+  const Result<events::ChainCheck> check =
+      events::VerifyLogChain(*this, before.position + 1, head.position);
+  if (!check.ok() || !check->ok) {
+    std::lock_guard lock(head_mu_);
+    head_ = before;
+    if (!check.ok()) return check.status();
+    return Status::Corruption("hash chain broken at position " +
+                              std::to_string(check->first_bad_position) + ": " + check->problem);
+  }
+  return head;
+}
+
+}  // namespace ledger::projections
