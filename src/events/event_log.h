@@ -135,6 +135,13 @@ class EventLog {
 
   // Safe from any thread; cheap enough for every scrape.
   virtual LogStats Stats() const { return {}; }
+
+  // Following a log that another process writes (a tool beside the
+  // service): reads the head again, checks that the events up to it continue
+  // the chain this instance has seen, and moves Head() there. A log that only
+  // this process writes just returns Head(). Not safe concurrently with reads
+  // of this instance.
+  virtual Result<LogHead> CatchUp() { return Head(); }
 };
 
 // Checks that decoded `event` comes right after `previous` in the chain: its

@@ -106,7 +106,7 @@ class RocksEventLog final : public EventLog {
   // catch-up and moves Head() there (checking, as on open, that the head
   // record and the newest stored event agree). Other instances: Head().
   // Not safe concurrently with reads of this instance.
-  Result<LogHead> CatchUp();
+  Result<LogHead> CatchUp() override;
 
   // Writes a RocksDB checkpoint of the log into `dir`, which must not exist:
   // table files hard-linked (copied across file systems), the manifest and

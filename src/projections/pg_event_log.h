@@ -96,10 +96,8 @@ class PgEventLog final : public events::EventLog {
   Status WriteState(std::span<const events::StateWrite> writes, bool sync) override;
   Status WriteHealth() const override;
 
-  // Reads the head again from the database (a read-only instance following
-  // a log that another process writes) and checks that the new events
-  // continue the chain this instance has seen. Returns the new head.
-  Result<events::LogHead> CatchUp();
+  // A read-only instance following the service's writes (EventLog::CatchUp).
+  Result<events::LogHead> CatchUp() override;
 
  private:
   PgEventLog(std::string conninfo, PgLogOptions options);
