@@ -81,6 +81,8 @@ PgEventLog::PgEventLog(std::string conninfo, PgLogOptions options)
     : conninfo_(std::move(conninfo)),
       options_(std::move(options)),
       schema_(QuoteIdentifier(options_.schema)) {
+  if (options_.clock != nullptr) clock_ = options_.clock;
+  last_purge_ = clock_->Now();
   ConnectionPoolOptions pool;
   pool.conninfo = conninfo_;
   pool.max_connections = std::max<size_t>(options_.read_connections, 1);
@@ -141,7 +143,9 @@ Status PgEventLog::CreateTables() {
              "position bigint NOT NULL, hash bytea NOT NULL)");
     tx.exec0("CREATE TABLE IF NOT EXISTS " + schema_ +
              ".idempotency (actor bytea NOT NULL, key bytea NOT NULL, record bytea NOT NULL, "
-             "PRIMARY KEY (actor, key))");
+             "recorded_at bigint NOT NULL, PRIMARY KEY (actor, key))");
+    tx.exec0("CREATE INDEX IF NOT EXISTS idempotency_recorded_at ON " + schema_ +
+             ".idempotency (recorded_at)");
     tx.exec0("CREATE TABLE IF NOT EXISTS " + schema_ +
              ".state (key bytea PRIMARY KEY, value bytea NOT NULL)");
     tx.exec_params("INSERT INTO " + schema_ + ".log_format (version) VALUES ($1) " +
@@ -249,11 +253,12 @@ Status PgEventLog::Append(std::span<const events::EncodedEvent> events,
   for (const events::IdempotencyWrite& w : idempotency) {
     idempotency_last[{w.actor, w.key}] = &w;
   }
-  ArrayLiteral actors, keys, outcomes;
+  ArrayLiteral actors, keys, outcomes, recorded;
   for (const auto& [scope, w] : idempotency_last) {
     actors.Add(ByteaText(w->actor));
     keys.Add(ByteaText(w->key));
     outcomes.Add(ByteaText(events::EncodeIdempotencyRecord(w->record)));
+    recorded.Add(static_cast<int64_t>(w->record.recorded_at.time_since_epoch().count()));
   }
   std::map<std::string_view, const std::optional<std::string>*> state_last;
   for (const events::StateWrite& w : state) state_last[w.key] = &w.value;
@@ -297,10 +302,12 @@ Status PgEventLog::Append(std::span<const events::EncodedEvent> events,
     }
     if (actors.size() > 0) {
       tx.exec_params("INSERT INTO " + schema_ +
-                         ".idempotency (actor, key, record) "
-                         "SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[]) "
-                         "ON CONFLICT (actor, key) DO UPDATE SET record = excluded.record",
-                     actors.Finish(), keys.Finish(), outcomes.Finish());
+                         ".idempotency (actor, key, record, recorded_at) "
+                         "SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[], "
+                         "$4::bigint[]) "
+                         "ON CONFLICT (actor, key) DO UPDATE SET record = excluded.record, "
+                         "recorded_at = excluded.recorded_at",
+                     actors.Finish(), keys.Finish(), outcomes.Finish(), recorded.Finish());
     }
     if (deleted_keys.size() > 0) {
       tx.exec_params("DELETE FROM " + schema_ + ".state WHERE key = ANY($1::bytea[])",
@@ -329,10 +336,54 @@ Status PgEventLog::Append(std::span<const events::EncodedEvent> events,
   // After a failure the session's state is unknown: the next write opens a
   // new one.
   if (!status.ok()) writer_.reset();
+  // A purge round when one is due; its failure leaves the records for the
+  // next round and does not touch the append's answer.
+  // A round that found a full batch of expired records leaves more for the
+  // next append at once, so the purge keeps pace with any rate of expiry
+  // below kIdempotencyPurgeRows per append.
+  if (status.ok() && clock_->Now() - last_purge_ >= kIdempotencyPurgeInterval) {
+    const Result<int64_t> purged = PurgeRound();
+    if (!purged.ok()) writer_.reset();
+    const bool more = purged.ok() && *purged == kIdempotencyPurgeRows;
+    last_purge_ = more ? Timestamp{} : clock_->Now();
+  }
   std::lock_guard lock(head_mu_);
   write_health_ = status.ok() ? Status::Ok() : Status::Unavailable(status.message());
   if (status.ok()) head_ = after;
   return status;
+}
+
+Result<int64_t> PgEventLog::PurgeIdempotency() {
+  if (options_.read_only) return Status::FailedPrecondition("the log was opened read-only");
+  std::lock_guard write_lock(write_mu_);
+  Result<int64_t> purged = PurgeRound();
+  if (!purged.ok()) writer_.reset();
+  return purged;
+}
+
+Result<int64_t> PgEventLog::PurgeRound() {
+  LEDGER_ASSIGN_OR_RETURN(PgConnection * writer, Writer());
+  const Timestamp cutoff =
+      events::IdempotencyPurgeCutoff(clock_->Now(), options_.idempotency_retention);
+  int64_t deleted = 0;
+  LEDGER_RETURN_IF_ERROR(Guard("purging idempotency records", [&]() -> Status {
+    pqxx::work tx(*writer);
+    const pqxx::result rows = tx.exec_params(
+        "DELETE FROM " + schema_ + ".idempotency WHERE (actor, key) IN (SELECT actor, key FROM " +
+            schema_ + ".idempotency WHERE recorded_at <= $1 ORDER BY recorded_at LIMIT $2)",
+        static_cast<int64_t>(cutoff.time_since_epoch().count()), kIdempotencyPurgeRows);
+    deleted = static_cast<int64_t>(rows.affected_rows());
+    tx.commit();
+    return Status::Ok();
+  }));
+  purged_.fetch_add(static_cast<uint64_t>(deleted), std::memory_order_relaxed);
+  return deleted;
+}
+
+events::LogStats PgEventLog::Stats() const {
+  events::LogStats stats;
+  stats.idempotency_purged = purged_.load(std::memory_order_relaxed);
+  return stats;
 }
 
 Status PgEventLog::SettleUnknownCommit(const events::LogHead& before,

@@ -12,7 +12,8 @@
 //                record: the record bytes (record.h), exactly as RocksDB
 //                stores them
 //   head         one row: the newest event's position and hash
-//   idempotency  (actor, key) → the encoded IdempotencyRecord
+//   idempotency  (actor, key) → the encoded IdempotencyRecord, and its
+//                recorded_at (µs) for the purge
 //   state        key → value: the sequencer's durable state
 //   log_format   one row: the layout version of these tables
 //
@@ -23,6 +24,12 @@
 // refused (kFailedPrecondition) with nothing written. A commit whose outcome
 // is unknown (the connection died during COMMIT) is settled by reading the
 // head again, never by guessing.
+//
+// Idempotency records past retention are deleted in bounded rounds after an
+// append (at most kIdempotencyPurgeRows per round; a round every
+// kIdempotencyPurgeInterval, or after the very next append while a round
+// finds a full batch), so the table stays bounded under constant load with
+// unique keys, as RocksDB's compaction filter keeps its family.
 //
 // Durability is the server's: a commit is acknowledged after the server's
 // WAL flush (synchronous_commit must not be off; Open refuses it), and, on a
@@ -38,6 +45,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/result.h"
 #include "events/event_log.h"
 
@@ -49,6 +57,10 @@ class ConnectionPool;
 inline constexpr std::string_view kDefaultLogSchema = "ledger_log";
 // Rows fetched per query by ScanRecords and ScanState.
 inline constexpr size_t kLogScanPageRows = 4096;
+// The idempotency purge: rows deleted per round, and the least time between
+// rounds run by appends.
+inline constexpr int64_t kIdempotencyPurgeRows = 1000;
+inline constexpr std::chrono::seconds kIdempotencyPurgeInterval{10};
 
 struct PgLogOptions {
   // The schema of the log's tables. REQUIRES: matches [a-z_][a-z0-9_]*.
@@ -61,6 +73,11 @@ struct PgLogOptions {
   size_t read_connections = 4;
   // Events at the head whose chain Open re-checks.
   int64_t verify_tail_events = 1024;
+  // Records are deleted once `clock` is past their recorded_at by this plus
+  // kIdempotencyPurgeMargin, as RocksLogOptions::idempotency_retention.
+  std::chrono::seconds idempotency_retention{24 * 3600};
+  // Time of the purge; null: the system clock. Must outlive the log.
+  const Clock* clock = nullptr;
 };
 
 class PgEventLog final : public events::EventLog {
@@ -95,6 +112,12 @@ class PgEventLog final : public events::EventLog {
   Status ClearState() override;
   Status WriteState(std::span<const events::StateWrite> writes, bool sync) override;
   Status WriteHealth() const override;
+  events::LogStats Stats() const override;
+
+  // One round of the idempotency purge now: deletes up to
+  // kIdempotencyPurgeRows records past retention and returns how many. For
+  // tests and operators; appends run rounds on their own.
+  Result<int64_t> PurgeIdempotency();
 
   // A read-only instance following the service's writes (EventLog::CatchUp).
   Result<events::LogHead> CatchUp() override;
@@ -131,8 +154,15 @@ class PgEventLog final : public events::EventLog {
   events::LogHead head_;  // guarded by head_mu_
   Status write_health_;   // guarded by head_mu_
 
+  // A purge round on the writer's connection. REQUIRES: write_mu_ held.
+  Result<int64_t> PurgeRound();
+
   std::mutex write_mu_;                   // one Append, ClearState or WriteState at a time
   std::unique_ptr<PgConnection> writer_;  // guarded by write_mu_
+  SystemClock system_clock_;
+  const Clock* clock_ = &system_clock_;
+  Timestamp last_purge_{};  // guarded by write_mu_
+  std::atomic<uint64_t> purged_{0};
 };
 
 }  // namespace ledger::projections

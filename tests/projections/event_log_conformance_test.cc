@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
+#include "common/clock.h"
 #include "events/codec.h"
 #include "events/event_fixtures.h"
 #include "events/event_log.h"
@@ -421,6 +422,66 @@ TEST_F(PgEventLogTest, AnAppendOnALostConnectionWritesNothingAndTheNextOneReconn
   std::vector<Event> read;
   ASSERT_OK(events::ReadEvents(*log, 1, 100, 100, &read));
   EXPECT_EQ(read.size(), 4U);
+}
+
+TEST_F(PgEventLogTest, PurgesIdempotencyRecordsPastRetentionInBoundedRounds) {
+  const Timestamp start = events::testing::At(1'790'000'000'000'000);
+  ManualClock clock(start);
+  PgLogOptions options;
+  options.clock = &clock;
+  options.idempotency_retention = std::chrono::hours(1);
+  auto log = OpenLog(options);
+  ASSERT_NE(log, nullptr);
+  const auto records = [](std::string_view prefix, int64_t count, Timestamp at) {
+    std::vector<IdempotencyWrite> out;
+    for (int64_t i = 0; i < count; ++i) {
+      out.push_back({"alice", std::string(prefix) + std::to_string(i),
+                     IdempotencyRecord{events::Sha256("r"), at, "answer"}});
+    }
+    return out;
+  };
+  const auto stored = [&] {
+    pqxx::nontransaction tx(db());
+    return tx.exec1("SELECT count(*) FROM ledger_log.idempotency")[0].as<int64_t>();
+  };
+  // Past retention and its margin at `start`; the clock stays there, so no
+  // append runs a round of its own yet.
+  const Timestamp expired = start - std::chrono::hours(3);
+  ASSERT_OK(log->Append({}, records("old-", kIdempotencyPurgeRows + 500, expired)));
+  ASSERT_OK(log->Append({}, records("new-", 10, start)));
+
+  auto purged = log->PurgeIdempotency();
+  ASSERT_OK(purged);
+  EXPECT_EQ(*purged, kIdempotencyPurgeRows);
+  purged = log->PurgeIdempotency();
+  ASSERT_OK(purged);
+  EXPECT_EQ(*purged, 500);
+  purged = log->PurgeIdempotency();
+  ASSERT_OK(purged);
+  EXPECT_EQ(*purged, 0);
+  EXPECT_EQ(log->Stats().idempotency_purged, static_cast<uint64_t>(kIdempotencyPurgeRows + 500));
+  auto found = log->FindIdempotency("alice", "old-7");
+  ASSERT_OK(found);
+  EXPECT_FALSE(found->has_value());
+  found = log->FindIdempotency("alice", "new-7");
+  ASSERT_OK(found);
+  EXPECT_TRUE(found->has_value());
+
+  // Appends run rounds on their own: once kIdempotencyPurgeInterval has
+  // passed, and then after every append while the rounds find a full batch.
+  ASSERT_OK(log->Append({}, records("burst-", 3 * kIdempotencyPurgeRows, expired)));
+  EXPECT_EQ(stored(), 10 + 3 * kIdempotencyPurgeRows);
+  clock.Advance(kIdempotencyPurgeInterval);
+  std::vector<int64_t> after_each;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_OK(log->Append({}, records("later-" + std::to_string(i) + "-", 1, clock.Now())));
+    after_each.push_back(stored());
+  }
+  EXPECT_EQ(after_each, (std::vector<int64_t>{10 + 1 + 2 * kIdempotencyPurgeRows,
+                                              10 + 2 + kIdempotencyPurgeRows, 10 + 3, 10 + 4}));
+  // The last round found nothing: the next one waits for the interval.
+  ASSERT_OK(log->Append({}, records("quiet-", 1, expired)));
+  EXPECT_EQ(stored(), 10 + 5);
 }
 
 TEST_F(PgEventLogTest, RefusesASessionWithoutSynchronousCommit) {
