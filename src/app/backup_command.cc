@@ -35,13 +35,19 @@ int BackupCommand(const std::vector<std::string>& args, std::ostream& out, std::
   const std::string dir = invocation->flags.values.at("to");
 
   const InterruptScope interrupts;
-  auto tool = ToolLog::Open(invocation->config.data_dir);
+  auto tool = ToolLog::Open(invocation->config);
   if (!tool.ok()) return Fail(err, "backup", tool.status());
+  if ((*tool)->rocks() == nullptr) {
+    return Fail(err, "backup",
+                Status::FailedPrecondition("backup copies a RocksDB log; a log in PostgreSQL "
+                                           "(--log-url) is backed up with the cluster's own tools "
+                                           "(pg_basebackup, or pg_dump of its schema)"));
+  }
   Progress progress(err, "backup check", StderrIsTerminal());
   events::BackupOptions options;
   options.progress = [&progress](int64_t done, int64_t total) { progress.Update(done, total); };
   options.stop = StopRequested;
-  const auto report = events::BackupLog((*tool)->log(), dir, options);
+  const auto report = events::BackupLog(*(*tool)->rocks(), dir, options);
   progress.Finish();
   if (!report.ok()) return Fail(err, "backup", report.status());
   JsonWriter w;

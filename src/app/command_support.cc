@@ -34,6 +34,8 @@ const std::vector<FlagSpec>& CommonToolFlags() {
       {"database-url", "URL",
        "the read-side PostgreSQL (default: the embedded one in DIR/pg, started here when the "
        "service is not running)"},
+      {"log-url", "URL",
+       "a log kept in PostgreSQL, as serve's --log-url (default: the RocksDB log in DIR/log)"},
       {"jwt-secret", "SECRET", "accepted for symmetry with serve (default: DIR/jwt-secret)"},
       {"config", "FILE", "TOML file with any of serve's options (see `serve --help`)"},
   };

@@ -32,6 +32,7 @@ std::string* StringField(Config& c, std::string_view name) {
   if (name == "listen") return &c.listen;
   if (name == "data-dir") return &c.data_dir;
   if (name == "database-url") return &c.database_url;
+  if (name == "log-url") return &c.log_url;
   if (name == "jwt-secret") return &c.jwt_secret;
   if (name == "time-zone") return &c.time_zone;
   return nullptr;
@@ -95,6 +96,9 @@ const std::vector<OptionSpec>& ConfigOptions() {
       {"database-url",
        "libpq URL or conninfo of the read-side PostgreSQL (default: the "
        "embedded one in DATA_DIR/pg)"},
+      {"log-url",
+       "libpq URL or conninfo of a PostgreSQL that holds the event log (default: the "
+       "RocksDB log in DATA_DIR/log)"},
       {"jwt-secret",
        "HS256 secret of the API's tokens (default: generated once into "
        "DATA_DIR/jwt-secret)"},

@@ -22,6 +22,7 @@ struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "./var";
   std::string database_url;  // empty: the embedded PostgreSQL in data_dir/pg
+  std::string log_url;       // empty: the RocksDB log in data_dir/log
   std::string jwt_secret;    // empty: generated once into data_dir/jwt-secret
   std::string time_zone = "Asia/Seoul";
   // HTTP limits (docs/api.md).

@@ -23,7 +23,7 @@ constexpr std::chrono::milliseconds kFollowPollInterval{200};
 constexpr std::chrono::milliseconds kFollowSleepStep{20};
 
 struct EventsRun {
-  events::RocksEventLog& log;
+  events::EventLog& log;
   const EventFilter& filter;
   EventFormat format;
   std::ostream& out;
@@ -133,7 +133,7 @@ bool WaitForAppends() {
 // Prints what `request` selects, up to the head or --to; with --follow, then
 // what the service appends, until --to or an interrupt. Returns the exit
 // code.
-int PrintEvents(events::RocksEventLog& log, const EventsRequest& request, std::ostream& out,
+int PrintEvents(events::EventLog& log, const EventsRequest& request, std::ostream& out,
                 std::ostream& err) {
   const EventFilter& filter = request.filter;
   const EventsRun run{log, filter, request.format, out};
@@ -195,7 +195,7 @@ int EventsCommand(const std::vector<std::string>& args, std::ostream& out, std::
   if (!request.ok()) return Fail(err, "events", request.status());
 
   const InterruptScope interrupts;
-  auto tool = ToolLog::Open(invocation->config.data_dir);
+  auto tool = ToolLog::Open(invocation->config);
   if (!tool.ok()) return Fail(err, "events", tool.status());
   return PrintEvents((*tool)->log(), *request, out, err);
 }

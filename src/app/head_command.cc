@@ -15,7 +15,7 @@ int HeadCommand(const std::vector<std::string>& args, std::ostream& out, std::os
       "whole history, to record elsewhere (a later `verify` proves the log still leads to it).",
       specs, out, err);
   if (!invocation.ok()) return invocation.error().exit_code;
-  auto tool = ToolLog::Open(invocation->config.data_dir, /*check_tail=*/true);
+  auto tool = ToolLog::Open(invocation->config, /*check_tail=*/true);
   if (!tool.ok()) return Fail(err, "head", tool.status());
   out << events::EncodeHeadJson((*tool)->log().Head()) << "\n";
   return kExitOk;

@@ -71,9 +71,9 @@ int ReplayCommand(const std::vector<std::string>& args, std::ostream& out, std::
   if (!options.ok()) return Fail(err, "replay", options.status());
 
   const InterruptScope interrupts;
-  auto tool = ToolLog::Open(invocation->config.data_dir);
+  auto tool = ToolLog::Open(invocation->config);
   if (!tool.ok()) return Fail(err, "replay", tool.status());
-  events::RocksEventLog& log = (*tool)->log();
+  events::EventLog& log = (*tool)->log();
   auto side = OpenReadSide(invocation->config, "replay", /*create=*/true, err);
   if (!side.ok()) return Fail(err, "replay", side.status());
   Progress progress(err, "replay fold", StderrIsTerminal());

@@ -28,6 +28,7 @@
 #include "http/worker_pool.h"
 #include "projections/connection_pool.h"
 #include "projections/embedded_postgres.h"
+#include "projections/pg_event_log.h"
 #include "projections/projector.h"
 #include "projections/queries.h"
 
@@ -143,9 +144,26 @@ struct Opened {
   uint16_t port = 0;
   TimeZone zone;
   std::string jwt_secret;
-  std::unique_ptr<events::RocksEventLog> log;
+  std::unique_ptr<events::EventLog> log;
   ReadDatabase database;
 };
+
+// The RocksDB log in DATA_DIR/log, or the PostgreSQL one at --log-url. Either
+// purges idempotency records by the same retention the sequencer answers
+// from (SequencerOptionsFor).
+Result<std::unique_ptr<events::EventLog>> OpenServiceLog(const Config& config) {
+  if (!config.log_url.empty()) {
+    projections::PgLogOptions options;
+    options.idempotency_retention = std::chrono::seconds(config.idempotency_retention_s);
+    LEDGER_ASSIGN_OR_RETURN(auto log, projections::PgEventLog::Open(config.log_url, options));
+    return std::unique_ptr<events::EventLog>(std::move(log));
+  }
+  events::RocksLogOptions log_options;
+  log_options.idempotency_retention = std::chrono::seconds(config.idempotency_retention_s);
+  LEDGER_ASSIGN_OR_RETURN(auto log,
+                          events::RocksEventLog::Open(config.data_dir + "/log", log_options));
+  return std::unique_ptr<events::EventLog>(std::move(log));
+}
 
 Result<Opened, StartFailure> Open(const Config& config) {
   const auto listen = ParseListen(config.listen);
@@ -157,11 +175,7 @@ Result<Opened, StartFailure> Open(const Config& config) {
   }
   auto secret = LoadJwtSecret(config);
   if (!secret.ok()) return StartFailure{"JWT secret", secret.status()};
-  events::RocksLogOptions log_options;
-  // The log purges idempotency records by the same retention the sequencer
-  // answers from (SequencerOptionsFor).
-  log_options.idempotency_retention = std::chrono::seconds(config.idempotency_retention_s);
-  auto log = events::RocksEventLog::Open(config.data_dir + "/log", log_options);
+  auto log = OpenServiceLog(config);
   if (!log.ok()) return StartFailure{"event log", log.status()};
   auto database = StartReadDatabase(config);
   if (!database.ok()) return StartFailure{"embedded PostgreSQL", database.status()};

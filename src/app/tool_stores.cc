@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "projections/pg_event_log.h"
+
 namespace ledger::app {
 namespace {
 
@@ -14,8 +16,16 @@ namespace fs = std::filesystem;
 
 }  // namespace
 
-Result<std::unique_ptr<ToolLog>> ToolLog::Open(const std::string& data_dir, bool check_tail) {
-  const std::string path = data_dir + "/log";
+Result<std::unique_ptr<ToolLog>> ToolLog::Open(const Config& config, bool check_tail) {
+  if (!config.log_url.empty()) {
+    projections::PgLogOptions options;
+    options.read_only = true;
+    if (!check_tail) options.verify_tail_events = 0;
+    std::unique_ptr<ToolLog> tool(new ToolLog());
+    LEDGER_ASSIGN_OR_RETURN(tool->log_, projections::PgEventLog::Open(config.log_url, options));
+    return tool;
+  }
+  const std::string path = config.data_dir + "/log";
   std::error_code ec;
   if (!fs::is_directory(path, ec)) {
     return Status::NotFound("no event log in " + path + " (is --data-dir right?)");
@@ -30,7 +40,9 @@ Result<std::unique_ptr<ToolLog>> ToolLog::Open(const std::string& data_dir, bool
   events::RocksLogOptions options;
   options.secondary_dir = pattern;
   if (!check_tail) options.verify_tail_events = 0;
-  LEDGER_ASSIGN_OR_RETURN(tool->log_, events::RocksEventLog::Open(path, options));
+  LEDGER_ASSIGN_OR_RETURN(auto rocks, events::RocksEventLog::Open(path, options));
+  tool->rocks_ = rocks.get();
+  tool->log_ = std::move(rocks);
   return tool;
 }
 

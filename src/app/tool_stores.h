@@ -15,28 +15,30 @@
 
 namespace ledger::app {
 
-// The log opened as a RocksDB secondary instance (events/rocks_log.h) in
-// DATA_DIR/log, so that it can be read, followed and backed up while
-// `serve` holds it; the secondary's own directory is a private temporary one,
-// removed on destruction.
+// The service's log as the tools read it while `serve` may be writing it:
+// with --log-url, the PostgreSQL log opened read-only; otherwise DATA_DIR/log
+// opened as a RocksDB secondary instance (events/rocks_log.h), whose own
+// directory is a private temporary one, removed on destruction.
 class ToolLog {
  public:
-  // `check_tail`: check the newest events' chain on open (RocksLogOptions),
-  // refusing a log broken there. The tools that read every event they use
-  // check it themselves, and report exactly where it breaks, so only `head`
-  // asks for it.
-  static Result<std::unique_ptr<ToolLog>> Open(const std::string& data_dir,
-                                               bool check_tail = false);
+  // `check_tail`: check the newest events' chain on open, refusing a log
+  // broken there. The tools that read every event they use check it
+  // themselves, and report exactly where it breaks, so only `head` asks for
+  // it.
+  static Result<std::unique_ptr<ToolLog>> Open(const Config& config, bool check_tail = false);
   ~ToolLog();
   ToolLog(const ToolLog&) = delete;
   ToolLog& operator=(const ToolLog&) = delete;
 
-  events::RocksEventLog& log() { return *log_; }
+  events::EventLog& log() { return *log_; }
+  // The RocksDB log, or nullptr when the log is in PostgreSQL.
+  events::RocksEventLog* rocks() { return rocks_; }
 
  private:
   ToolLog() = default;
   std::string secondary_dir_;
-  std::unique_ptr<events::RocksEventLog> log_;
+  std::unique_ptr<events::EventLog> log_;
+  events::RocksEventLog* rocks_ = nullptr;  // log_, when it is RocksDB's
 };
 
 // The read-side PostgreSQL for verify and replay: --database-url when given;

@@ -206,7 +206,7 @@ Result<VerifyRequest> ReadVerifyRequest(const ParsedFlags& flags) {
 }
 
 // --chain-only: the whole hash chain, and nothing else.
-Result<projections::VerifyReport> VerifyChainOnly(events::RocksEventLog& log, Progress& progress) {
+Result<projections::VerifyReport> VerifyChainOnly(events::EventLog& log, Progress& progress) {
   const int64_t head = log.Head().position;
   const auto update = [&progress, head](int64_t done) { progress.Update(done, head); };
   LEDGER_ASSIGN_OR_RETURN(const auto chain, events::VerifyLogChain(log, 1, head, update));
@@ -223,7 +223,7 @@ Result<projections::VerifyReport> VerifyChainOnly(events::RocksEventLog& log, Pr
 // only.
 // `state` is set when the sequencer's state could be checked on the same
 // fold (VerifyStateOnFold).
-Result<projections::VerifyReport> VerifyReadTables(events::RocksEventLog& log, const Config& config,
+Result<projections::VerifyReport> VerifyReadTables(events::EventLog& log, const Config& config,
                                                    const std::string& schema,
                                                    Progress& chain_progress,
                                                    std::optional<StateReport>* state,
@@ -266,9 +266,9 @@ int VerifyCommand(const std::vector<std::string>& args, std::ostream& out, std::
   if (!request.ok()) return Fail(err, "verify", request.status());
 
   const InterruptScope interrupts;
-  auto tool = ToolLog::Open(invocation->config.data_dir);
+  auto tool = ToolLog::Open(invocation->config);
   if (!tool.ok()) return Fail(err, "verify", tool.status());
-  events::RocksEventLog& log = (*tool)->log();
+  events::EventLog& log = (*tool)->log();
   const bool draw = StderrIsTerminal();
   Progress chain_progress(err, "verify chain", draw);
   std::optional<StateReport> state;

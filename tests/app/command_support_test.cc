@@ -35,8 +35,8 @@ TEST(CommonFlagsTest, EveryToolTakesServesStoreFlagsFirst) {
   ASSERT_EQ(specs.size(), CommonToolFlags().size() + 1);
   std::vector<std::string> names;
   for (const FlagSpec& spec : specs) names.emplace_back(spec.name);
-  EXPECT_EQ(names,
-            (std::vector<std::string>{"data-dir", "database-url", "jwt-secret", "config", "json"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"data-dir", "database-url", "log-url", "jwt-secret",
+                                             "config", "json"}));
 }
 
 class BeginTest : public testing::CleanEnvironmentTest {

@@ -34,6 +34,7 @@
 #include "projections/embedded_postgres.h"
 #include "server_process.h"
 #include "support/temp_dir.h"
+#include "tool_process.h"
 
 namespace ledger::e2e {
 namespace {
@@ -515,6 +516,76 @@ TEST_F(ApiFailuresTest, ServesNoMetricsWhenSwitchedOff) {
   EXPECT_EQ(ProblemName(r), "not_found") << r.body;
   // Everything else works as before.
   EXPECT_EQ(AwaitReadiness(200, seconds(30)), 200) << Log();
+}
+
+// ---- the log on PostgreSQL ---------------------------------------------------
+
+TEST_F(ApiFailuresTest, KeepsItsLogInPostgresWhenGivenALogUrl) {
+  // One durable cluster holds the log and the read tables, as a replicated
+  // cluster would (the log refuses a session that does not wait for the
+  // commit to be durable).
+  projections::EmbeddedPostgresOptions options;
+  options.data_dir = dir_.Sub("pg");
+  options.durable = true;
+  auto started = projections::EmbeddedPostgres::Start(options);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  pg_ = std::move(started).value();
+  const std::vector<std::string> flags{"--log-url", pg_->ConnectionString("postgres"),
+                                       "--database-url", pg_->ConnectionString("postgres")};
+  ASSERT_TRUE(StartServer(flags)) << Log();
+
+  const int64_t id = Create("alice", "on postgres", 1'000'000, 1'000);
+  ASSERT_NE(id, 0);
+  const std::string path = "/api/posts/" + std::to_string(id) + "/fundings";
+  const Headers keyed{Bearer("bob"), {"Idempotency-Key", "pg-1"}};
+  const HttpResponse first = Call("POST", path, kFundRoute, "{\"units\":3}", keyed);
+  ASSERT_EQ(first.status, 201) << first.body;
+  const HttpResponse again = Call("POST", path, kFundRoute, "{\"units\":3}", keyed);
+  EXPECT_EQ(again.status, 201) << again.body;
+  EXPECT_EQ(again.Header("idempotent-replayed").value_or(""), "true");
+  EXPECT_EQ(again.body, first.body);
+  ASSERT_EQ(Fund(id, "carol", 2).status, 201);
+  const std::string head = HeadPosition();
+  // Nothing went to a RocksDB log in the data directory.
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("data") + "/log"));
+
+  // A restart finds the log, its idempotency records and the sequencer's
+  // state where it left them.
+  ASSERT_EQ(server_->Stop(), 0) << Log();
+  ASSERT_TRUE(StartServer(flags)) << Log();
+  EXPECT_EQ(HeadPosition(), head);
+  const HttpResponse replayed = Call("POST", path, kFundRoute, "{\"units\":3}", keyed);
+  EXPECT_EQ(replayed.status, 201) << replayed.body;
+  EXPECT_EQ(replayed.body, first.body);
+  ASSERT_EQ(Fund(id, "bob", 1).status, 201);
+  const HttpResponse detail = Detail(id, HeadPosition());
+  ASSERT_EQ(detail.status, 200) << detail.body;
+  const rapidjson::Document d = Parse(detail.body);
+  EXPECT_EQ(d["total_funded"].GetInt64(), 6 * 1'000);
+  EXPECT_EQ(d["participant_count"].GetInt64(), 2);
+  EXPECT_EQ(StreamLength(id), 4);
+
+  // The audit tools read the same log beside the running service.
+  std::vector<std::string> tool_flags = flags;
+  tool_flags.insert(tool_flags.end(), {"--data-dir", dir_.Sub("data")});
+  const auto tool = [&](std::vector<std::string> args) {
+    args.insert(args.end(), tool_flags.begin(), tool_flags.end());
+    return RunTool(FUNDING_LEDGER_BINARY, args);
+  };
+  const std::string now = HeadPosition();
+  const ToolResult head_tool = tool({"head"});
+  ASSERT_EQ(head_tool.exit_code, 0) << head_tool.err;
+  EXPECT_NE(head_tool.out.find("\"position\":" + now), std::string::npos) << head_tool.out;
+  const ToolResult listed = tool({"events", "--post", std::to_string(id)});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(std::count(listed.out.begin(), listed.out.end(), '\n'), 4) << listed.out;
+  const ToolResult verified = tool({"verify"});
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  // A RocksDB checkpoint cannot be taken of it: refused, nothing written.
+  const ToolResult backup = tool({"backup", "--to", dir_.Sub("backup")});
+  EXPECT_NE(backup.exit_code, 0);
+  EXPECT_NE(backup.err.find("pg_basebackup"), std::string::npos) << backup.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("backup")));
 }
 
 // ---- shutdown ----------------------------------------------------------------
