@@ -65,7 +65,9 @@ Status PgEventLog::Read(std::string_view what, Fn&& fn) const {
   for (int attempt = 1;; ++attempt) {
     LEDGER_ASSIGN_OR_RETURN(auto lease, readers_->Acquire());
     Status status = Guard(what, [&]() -> Status {
-      pqxx::read_transaction tx(lease.connection());
+      // One statement at a time, each its own snapshot: no BEGIN and COMMIT
+      // round trips (the pool's sessions are read-only).
+      pqxx::nontransaction tx(lease.connection());
       return fn(tx);
     });
     if (status.ok()) return status;
@@ -170,14 +172,18 @@ Status PgEventLog::CreateTables() {
 Result<events::LogHead> PgEventLog::ReadHead() const {
   events::LogHead head;
   bool exists = true;
-  LEDGER_RETURN_IF_ERROR(Read("reading the log head", [&](pqxx::read_transaction& tx) -> Status {
+  LEDGER_RETURN_IF_ERROR(Read("reading the log head", [&](pqxx::nontransaction& tx) -> Status {
     exists = !tx.exec_params(
                     "SELECT 1 FROM pg_namespace n JOIN pg_class c "
                     "ON c.relnamespace = n.oid WHERE n.nspname = $1 AND c.relname = 'head'",
                     options_.schema)
                   .empty();
     if (!exists) return Status::Ok();
-    const pqxx::result rows = tx.exec("SELECT position, hash FROM " + schema_ + ".head");
+    // One statement, so one snapshot: an append that commits meanwhile
+    // moves both or neither.
+    const pqxx::result rows =
+        tx.exec("SELECT position, hash, (SELECT coalesce(max(position), 0) FROM " + schema_ +
+                ".events) FROM " + schema_ + ".head");
     if (rows.size() != 1) {
       return Status::Corruption("the log's head table has " + std::to_string(rows.size()) +
                                 " rows, expected 1");
@@ -185,8 +191,7 @@ Result<events::LogHead> PgEventLog::ReadHead() const {
     LEDGER_ASSIGN_OR_RETURN(head, HeadFromRow(rows[0]));
     // Nothing may be stored after the head: events and head move in one
     // transaction.
-    const auto last =
-        tx.exec1("SELECT coalesce(max(position), 0) FROM " + schema_ + ".events")[0].as<int64_t>();
+    const auto last = rows[0][2].as<int64_t>();
     if (last != head.position) {
       return Status::Corruption("head record says position " + std::to_string(head.position) +
                                 " but the newest stored event is at " + std::to_string(last));
@@ -273,62 +278,60 @@ Status PgEventLog::Append(std::span<const events::EncodedEvent> events,
   }
 
   LEDGER_ASSIGN_OR_RETURN(PgConnection * writer, Writer());
-  bool committing = false;
+  const auto hash_bytes = [](const events::Hash& hash) {
+    return Bytes(std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
+  };
+  // One statement, committed on its own: a single round trip per append.
+  // `fence` moves the head only from where this writer left it (a second
+  // writer's UPDATE waits for the row, then finds it moved and matches
+  // nothing); everything else is written only when it did.
+  const std::string sql =
+      "WITH fence AS (UPDATE " + schema_ +
+      ".head SET position = $1, hash = $2 WHERE position = $3 AND hash = $4 RETURNING 1), "
+      "new_events AS (INSERT INTO " +
+      schema_ +
+      ".events (position, stream, stream_version, record) "
+      "SELECT * FROM unnest($5::bigint[], $6::bigint[], $7::bigint[], $8::bytea[]) "
+      "WHERE EXISTS (SELECT 1 FROM fence)), "
+      "new_outcomes AS (INSERT INTO " +
+      schema_ +
+      ".idempotency (actor, key, record, recorded_at) "
+      "SELECT * FROM unnest($9::bytea[], $10::bytea[], $11::bytea[], $12::bigint[]) "
+      "WHERE EXISTS (SELECT 1 FROM fence) "
+      "ON CONFLICT (actor, key) DO UPDATE SET record = excluded.record, "
+      "recorded_at = excluded.recorded_at), "
+      "deleted_state AS (DELETE FROM " +
+      schema_ +
+      ".state WHERE key = ANY($13::bytea[]) AND EXISTS (SELECT 1 FROM fence)), "
+      "new_state AS (INSERT INTO " +
+      schema_ +
+      ".state (key, value) SELECT * FROM unnest($14::bytea[], $15::bytea[]) "
+      "WHERE EXISTS (SELECT 1 FROM fence) "
+      "ON CONFLICT (key) DO UPDATE SET value = excluded.value) "
+      "SELECT count(*) FROM fence";
   Status status = Status::Ok();
   try {
-    pqxx::work tx(*writer);
-    const pqxx::result head_rows =
-        tx.exec("SELECT position, hash FROM " + schema_ + ".head FOR UPDATE");
-    if (head_rows.size() != 1) {
-      return Status::Corruption("the log's head table has " + std::to_string(head_rows.size()) +
-                                " rows, expected 1");
-    }
-    LEDGER_ASSIGN_OR_RETURN(const events::LogHead stored, HeadFromRow(head_rows[0]));
-    if (stored != before) {
-      return Status::FailedPrecondition("the log head in PostgreSQL is at " + Describe(stored) +
-                                        ", not at " + Describe(before) +
+    pqxx::nontransaction tx(*writer);
+    const int64_t moved =
+        tx.exec_params1(sql, after.position, hash_bytes(after.hash), before.position,
+                        hash_bytes(before.hash), positions.Finish(), streams.Finish(),
+                        versions.Finish(), records.Finish(), actors.Finish(), keys.Finish(),
+                        outcomes.Finish(), recorded.Finish(), deleted_keys.Finish(),
+                        put_keys.Finish(), put_values.Finish())[0]
+            .as<int64_t>();
+    if (moved != 1) {
+      return Status::FailedPrecondition("the log head in PostgreSQL is no longer at " +
+                                        Describe(before) +
                                         " where this writer left it: another writer appended; "
                                         "nothing was written");
     }
-    if (positions.size() > 0) {
-      tx.exec_params("INSERT INTO " + schema_ +
-                         ".events (position, stream, stream_version, record) "
-                         "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], "
-                         "$4::bytea[])",
-                     positions.Finish(), streams.Finish(), versions.Finish(), records.Finish());
-      tx.exec_params("UPDATE " + schema_ + ".head SET position = $1, hash = $2", after.position,
-                     Bytes(std::string_view(reinterpret_cast<const char*>(after.hash.data()),
-                                            after.hash.size())));
-    }
-    if (actors.size() > 0) {
-      tx.exec_params("INSERT INTO " + schema_ +
-                         ".idempotency (actor, key, record, recorded_at) "
-                         "SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[], "
-                         "$4::bigint[]) "
-                         "ON CONFLICT (actor, key) DO UPDATE SET record = excluded.record, "
-                         "recorded_at = excluded.recorded_at",
-                     actors.Finish(), keys.Finish(), outcomes.Finish(), recorded.Finish());
-    }
-    if (deleted_keys.size() > 0) {
-      tx.exec_params("DELETE FROM " + schema_ + ".state WHERE key = ANY($1::bytea[])",
-                     deleted_keys.Finish());
-    }
-    if (put_keys.size() > 0) {
-      tx.exec_params("INSERT INTO " + schema_ +
-                         ".state (key, value) SELECT * FROM unnest($1::bytea[], $2::bytea[]) "
-                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                     put_keys.Finish(), put_values.Finish());
-    }
-    committing = true;
-    tx.commit();
+  } catch (const pqxx::broken_connection&) {
+    // The statement may or may not have committed.
+    status = SettleUnknownCommit(before, after);
   } catch (const pqxx::in_doubt_error&) {
     status = SettleUnknownCommit(before, after);
-  } catch (const pqxx::broken_connection& e) {
-    // Lost before COMMIT was sent: the server rolls the transaction back.
-    // Lost while it was being sent or answered: its outcome is unknown.
-    status = committing ? SettleUnknownCommit(before, after)
-                        : Status::Unavailable(std::string("appending to the log: ") + e.what());
   } catch (const pqxx::sql_error& e) {
+    // The statement failed, so its transaction rolled back.
     status = Status::Unavailable(std::string("appending to the log: ") + e.what());
   } catch (const std::exception& e) {
     status = Status::Unavailable(std::string("appending to the log: ") + e.what());
@@ -413,7 +416,7 @@ Status PgEventLog::ScanRecords(int64_t from, int64_t to,
   while (next <= to) {
     pqxx::result rows;
     LEDGER_RETURN_IF_ERROR(
-        Read("reading events from the log", [&](pqxx::read_transaction& tx) -> Status {
+        Read("reading events from the log", [&](pqxx::nontransaction& tx) -> Status {
           rows = tx.exec_params("SELECT position, record FROM " + schema_ +
                                     ".events WHERE position >= $1 AND position <= $2 "
                                     "ORDER BY position LIMIT $3",
@@ -436,7 +439,7 @@ Status PgEventLog::StreamPositions(int64_t stream, int64_t from_version, size_t 
   if (max_count == 0 || !tables_exist_) return Status::Ok();
   pqxx::result rows;
   LEDGER_RETURN_IF_ERROR(
-      Read("reading a stream of the log", [&](pqxx::read_transaction& tx) -> Status {
+      Read("reading a stream of the log", [&](pqxx::nontransaction& tx) -> Status {
         rows = tx.exec_params(
             "SELECT position FROM " + schema_ +
                 ".events WHERE stream = $1 AND stream_version >= $2 "
@@ -454,7 +457,7 @@ Result<std::optional<events::IdempotencyRecord>> PgEventLog::FindIdempotency(
   if (!tables_exist_) return std::optional<events::IdempotencyRecord>();
   std::optional<std::string> value;
   LEDGER_RETURN_IF_ERROR(
-      Read("reading an idempotency record", [&](pqxx::read_transaction& tx) -> Status {
+      Read("reading an idempotency record", [&](pqxx::nontransaction& tx) -> Status {
         const pqxx::result rows = tx.exec_params(
             "SELECT record FROM " + schema_ + ".idempotency WHERE actor = $1 AND key = $2",
             Bytes(actor), Bytes(key));
@@ -471,7 +474,7 @@ Result<std::optional<std::string>> PgEventLog::ReadState(std::string_view key) c
   if (!tables_exist_) return std::optional<std::string>();
   std::optional<std::string> value;
   LEDGER_RETURN_IF_ERROR(
-      Read("reading the sequencer state", [&](pqxx::read_transaction& tx) -> Status {
+      Read("reading the sequencer state", [&](pqxx::nontransaction& tx) -> Status {
         const pqxx::result rows =
             tx.exec_params("SELECT value FROM " + schema_ + ".state WHERE key = $1", Bytes(key));
         if (!rows.empty()) value = std::string(View(pqxx::binarystring(rows[0][0])));
@@ -489,7 +492,7 @@ Status PgEventLog::ScanState(
   while (true) {
     pqxx::result rows;
     LEDGER_RETURN_IF_ERROR(
-        Read("reading the sequencer state", [&](pqxx::read_transaction& tx) -> Status {
+        Read("reading the sequencer state", [&](pqxx::nontransaction& tx) -> Status {
           const std::string lower = inclusive ? "key >= $1" : "key > $1";
           if (to.empty()) {
             rows = tx.exec_params("SELECT key, value FROM " + schema_ + ".state WHERE " + lower +

@@ -17,13 +17,13 @@
 //   state        key → value: the sequencer's durable state
 //   log_format   one row: the layout version of these tables
 //
-// Every Append is one transaction that first locks the head row and checks
-// that it still names the head this instance appended last: a second writer
-// (another node that took over, or an instance opened on a stale view)
-// cannot interleave its events, and the one that finds the head moved is
-// refused (kFailedPrecondition) with nothing written. A commit whose outcome
-// is unknown (the connection died during COMMIT) is settled by reading the
-// head again, never by guessing.
+// Every Append is one statement, committed on its own, that moves the head
+// row only from the head this instance appended last and writes the rest only
+// when it did: a second writer (another node that took over, or an instance
+// opened on a stale view) cannot interleave its events, and the one that
+// finds the head moved is refused (kFailedPrecondition) with nothing written.
+// An append whose outcome is unknown (the connection died while it ran) is
+// settled by reading the head again, never by guessing.
 //
 // Idempotency records past retention are deleted in bounded rounds after an
 // append (at most kIdempotencyPurgeRows per round; a round every
@@ -130,7 +130,8 @@ class PgEventLog final : public events::EventLog {
   // tables_exist_: a read-only instance may find no tables yet (an empty log).
   Result<events::LogHead> ReadHead() const;
   Status VerifyTail();
-  // Runs fn(transaction) in a read-only transaction on a pooled connection.
+  // Runs fn(nontransaction) on a pooled, read-only connection: each of fn's
+  // statements sees its own snapshot.
   // A pooled connection found dead (the server restarted, a failover) is
   // dropped with the other idle ones and fn runs once more on a new one, so
   // fn must only fill its outputs after its queries succeeded.
