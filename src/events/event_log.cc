@@ -1,5 +1,6 @@
 #include "events/event_log.h"
 
+#include <functional>
 #include <limits>
 
 #include "events/chain.h"
@@ -131,6 +132,25 @@ Result<ChainCheck> VerifyLogChain(const EventLog& log, int64_t from, int64_t to,
     verifier.FailAt(to, "hash differs from the recorded head hash");
   }
   return verifier.result();
+}
+
+Result<LogHead> AdvanceToCheckedHead(const EventLog& log, const LogHead& before,
+                                     const LogHead& head,
+                                     const std::function<void(const LogHead&)>& set_head) {
+  if (head.position < before.position) {
+    return Status::Corruption("the log head went back from " + std::to_string(before.position) +
+                              " to " + std::to_string(head.position));
+  }
+  set_head(head);
+  // The new events must continue the chain this instance has already seen.
+  const Result<ChainCheck> check = VerifyLogChain(log, before.position + 1, head.position);
+  if (!check.ok() || !check->ok) {
+    set_head(before);
+    if (!check.ok()) return check.status();
+    return Status::Corruption("hash chain broken at position " +
+                              std::to_string(check->first_bad_position) + ": " + check->problem);
+  }
+  return head;
 }
 
 }  // namespace ledger::events

@@ -170,6 +170,16 @@ Result<Event> ReadEvent(const EventLog& log, int64_t position);
 Status ReadStream(const EventLog& log, int64_t stream, int64_t from_version, size_t max_count,
                   std::vector<Event>* out);
 
+// The check every CatchUp makes: `head` is where the storage's head is now,
+// `before` where this instance's was. Moves the instance's head to `head`
+// with `set_head` (so that reads reach the new events), checks that they
+// continue the chain already seen, and moves it back to `before` when they
+// do not (kCorruption naming the first bad position) or when the head went
+// back. Returns `head`.
+Result<LogHead> AdvanceToCheckedHead(const EventLog& log, const LogHead& before,
+                                     const LogHead& head,
+                                     const std::function<void(const LogHead&)>& set_head);
+
 // Events between two calls of a chain walk's progress callback.
 inline constexpr int64_t kChainProgressEvents = 65'536;
 

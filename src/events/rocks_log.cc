@@ -302,24 +302,10 @@ Result<LogHead> RocksEventLog::CatchUp() {
   LEDGER_RETURN_IF_ERROR(
       FromRocks(db_->TryCatchUpWithPrimary(), "catching up with the service's event log"));
   LEDGER_ASSIGN_OR_RETURN(const LogHead head, ReadHead());
-  if (head.position < before.position) {
-    return Status::Corruption("the log head went back from " + std::to_string(before.position) +
-                              " to " + std::to_string(head.position));
-  }
-  {
+  return AdvanceToCheckedHead(*this, before, head, [this](const LogHead& to) {
     std::lock_guard lock(head_mu_);
-    head_ = head;
-  }
-  // The new events must continue the chain this instance has already seen.
-  const Result<ChainCheck> check = VerifyLogChain(*this, before.position + 1, head.position);
-  if (!check.ok() || !check->ok) {
-    std::lock_guard lock(head_mu_);
-    head_ = before;
-    if (!check.ok()) return check.status();
-    return Status::Corruption("hash chain broken at position " +
-                              std::to_string(check->first_bad_position) + ": " + check->problem);
-  }
-  return head;
+    head_ = to;
+  });
 }
 
 Status RocksEventLog::Checkpoint(const std::string& dir) {

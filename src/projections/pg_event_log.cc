@@ -41,6 +41,25 @@ std::string ByteaText(std::string_view bytes) {
   return out;
 }
 
+// A batch of state writes as array parameters: the batch's last write of
+// each key, split into puts and deletions (one statement may touch a row
+// only once).
+struct StateArrays {
+  explicit StateArrays(std::span<const events::StateWrite> writes) {
+    std::map<std::string_view, const std::optional<std::string>*> last;
+    for (const events::StateWrite& w : writes) last[w.key] = &w.value;
+    for (const auto& [key, value] : last) {
+      if (value->has_value()) {
+        put_keys.Add(ByteaText(key));
+        put_values.Add(ByteaText(**value));
+      } else {
+        deleted_keys.Add(ByteaText(key));
+      }
+    }
+  }
+  ArrayLiteral put_keys, put_values, deleted_keys;
+};
+
 Result<events::LogHead> HeadFromRow(const pqxx::row& row) {
   events::LogHead head;
   head.position = row[0].as<int64_t>();
@@ -265,17 +284,7 @@ Status PgEventLog::Append(std::span<const events::EncodedEvent> events,
     outcomes.Add(ByteaText(events::EncodeIdempotencyRecord(w->record)));
     recorded.Add(static_cast<int64_t>(w->record.recorded_at.time_since_epoch().count()));
   }
-  std::map<std::string_view, const std::optional<std::string>*> state_last;
-  for (const events::StateWrite& w : state) state_last[w.key] = &w.value;
-  ArrayLiteral put_keys, put_values, deleted_keys;
-  for (const auto& [key, value] : state_last) {
-    if (value->has_value()) {
-      put_keys.Add(ByteaText(key));
-      put_values.Add(ByteaText(**value));
-    } else {
-      deleted_keys.Add(ByteaText(key));
-    }
-  }
+  const StateArrays state_arrays(state);
 
   LEDGER_ASSIGN_OR_RETURN(PgConnection * writer, Writer());
   const auto hash_bytes = [](const events::Hash& hash) {
@@ -316,8 +325,8 @@ Status PgEventLog::Append(std::span<const events::EncodedEvent> events,
         tx.exec_params1(sql, after.position, hash_bytes(after.hash), before.position,
                         hash_bytes(before.hash), positions.Finish(), streams.Finish(),
                         versions.Finish(), records.Finish(), actors.Finish(), keys.Finish(),
-                        outcomes.Finish(), recorded.Finish(), deleted_keys.Finish(),
-                        put_keys.Finish(), put_values.Finish())[0]
+                        outcomes.Finish(), recorded.Finish(), state_arrays.deleted_keys.Finish(),
+                        state_arrays.put_keys.Finish(), state_arrays.put_values.Finish())[0]
             .as<int64_t>();
     if (moved != 1) {
       return Status::FailedPrecondition("the log head in PostgreSQL is no longer at " +
@@ -532,32 +541,22 @@ Status PgEventLog::ClearState() {
 
 Status PgEventLog::WriteState(std::span<const events::StateWrite> writes, bool sync) {
   if (options_.read_only) return Status::FailedPrecondition("the log was opened read-only");
-  std::map<std::string_view, const std::optional<std::string>*> last;
-  for (const events::StateWrite& w : writes) last[w.key] = &w.value;
-  ArrayLiteral put_keys, put_values, deleted_keys;
-  for (const auto& [key, value] : last) {
-    if (value->has_value()) {
-      put_keys.Add(ByteaText(key));
-      put_values.Add(ByteaText(**value));
-    } else {
-      deleted_keys.Add(ByteaText(key));
-    }
-  }
+  const StateArrays arrays(writes);
   std::lock_guard write_lock(write_mu_);
   LEDGER_ASSIGN_OR_RETURN(PgConnection * writer, Writer());
   Status status = Guard("writing the sequencer state", [&]() -> Status {
     pqxx::work tx(*writer);
     // A rebuild that is not synced is redone from the log after a crash.
     if (!sync) tx.exec0("SET LOCAL synchronous_commit = off");
-    if (deleted_keys.size() > 0) {
+    if (arrays.deleted_keys.size() > 0) {
       tx.exec_params("DELETE FROM " + schema_ + ".state WHERE key = ANY($1::bytea[])",
-                     deleted_keys.Finish());
+                     arrays.deleted_keys.Finish());
     }
-    if (put_keys.size() > 0) {
+    if (arrays.put_keys.size() > 0) {
       tx.exec_params("INSERT INTO " + schema_ +
                          ".state (key, value) SELECT * FROM unnest($1::bytea[], $2::bytea[]) "
                          "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                     put_keys.Finish(), put_values.Finish());
+                     arrays.put_keys.Finish(), arrays.put_values.Finish());
     }
     tx.commit();
     return Status::Ok();
@@ -569,24 +568,10 @@ Status PgEventLog::WriteState(std::span<const events::StateWrite> writes, bool s
 Result<events::LogHead> PgEventLog::CatchUp() {
   const events::LogHead before = Head();
   LEDGER_ASSIGN_OR_RETURN(const events::LogHead head, ReadHead());
-  if (head.position < before.position) {
-    return Status::Corruption("the log head went back from " + std::to_string(before.position) +
-                              " to " + std::to_string(head.position));
-  }
-  {
+  return events::AdvanceToCheckedHead(*this, before, head, [this](const events::LogHead& to) {
     std::lock_guard lock(head_mu_);
-    head_ = head;
-  }
-  const Result<events::ChainCheck> check =
-      events::VerifyLogChain(*this, before.position + 1, head.position);
-  if (!check.ok() || !check->ok) {
-    std::lock_guard lock(head_mu_);
-    head_ = before;
-    if (!check.ok()) return check.status();
-    return Status::Corruption("hash chain broken at position " +
-                              std::to_string(check->first_bad_position) + ": " + check->problem);
-  }
-  return head;
+    head_ = to;
+  });
 }
 
 }  // namespace ledger::projections
