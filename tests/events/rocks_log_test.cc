@@ -13,6 +13,11 @@
 #include "support/status_matchers.h"
 #include "support/temp_dir.h"
 
+// The EventLog contract that every backend keeps (idempotency records and
+// state written with the batch, streams, reopening) is tested on RocksDB and
+// PostgreSQL alike in tests/projections/event_log_conformance_test.cc; these
+// are RocksDB's own cases.
+
 namespace ledger::events {
 namespace {
 
@@ -163,27 +168,6 @@ TEST_F(RocksLogTest, ReadsTheStreamOfTheLargestId) {
   ASSERT_OK(ReadStream(*log, kLast - 1, 1, 100, &stream));
   ASSERT_EQ(stream.size(), 1u);
   EXPECT_EQ(stream[0].position, 1);
-}
-
-TEST_F(RocksLogTest, StoresIdempotencyRecordsWithTheBatch) {
-  auto log = OpenLog();
-  LogHead head;
-  const auto encoded = testing::NextFundings(head, 1);
-  IdempotencyRecord record{Sha256("request"), testing::At(42), std::string("outcome\0x", 9)};
-  const IdempotencyWrite write{"alice", "key-1", record};
-  ASSERT_OK(log->Append(encoded, std::span(&write, 1)));
-  auto found = log->FindIdempotency("alice", "key-1");
-  ASSERT_OK(found);
-  ASSERT_TRUE(found->has_value());
-  EXPECT_EQ(**found, record);
-  // Scoped per user: the same key of another user is a different record.
-  auto other = log->FindIdempotency("alicekey", "-1");
-  ASSERT_OK(other);
-  EXPECT_FALSE(other->has_value());
-  // A batch of only idempotency records leaves the head alone.
-  const IdempotencyWrite only{"bob", "k", record};
-  ASSERT_OK(log->Append({}, std::span(&only, 1)));
-  EXPECT_EQ(log->Head(), head);
 }
 
 TEST_F(RocksLogTest, VerifyNamesTheFirstPositionWhoseBytesWereFlipped) {

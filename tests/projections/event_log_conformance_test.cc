@@ -304,6 +304,23 @@ class PgEventLogTest : public testing::PgTest {
     EXPECT_TRUE(log.ok()) << log.status().ToString();
     return log.ok() ? std::move(log).value() : nullptr;
   }
+
+  // Appends three events, changes the tables behind the log's back with
+  // `tamper`, and expects Open to refuse the log as corrupt, naming `names`.
+  void ExpectOpenRefusedAfter(const std::string& tamper, std::string_view names) {
+    {
+      auto log = OpenLog();
+      ASSERT_NE(log, nullptr);
+      LogHead head;
+      ASSERT_OK(log->Append(FundingsOf(head, 1, 1, 3), {}));
+    }
+    pqxx::nontransaction(db()).exec(tamper);
+    auto opened = PgEventLog::Open(LogConninfo(conninfo()));
+    ASSERT_FALSE(opened.ok());
+    EXPECT_EQ(opened.status().code(), Status::Code::kCorruption);
+    EXPECT_NE(opened.status().message().find(names), std::string::npos)
+        << opened.status().ToString();
+  }
 };
 
 TEST_F(PgEventLogTest, AWriterWhoseHeadIsStaleIsRefusedAndWritesNothing) {
@@ -338,44 +355,15 @@ TEST_F(PgEventLogTest, AWriterWhoseHeadIsStaleIsRefusedAndWritesNothing) {
 }
 
 TEST_F(PgEventLogTest, RefusesToOpenWhenTheHeadRowDisagreesWithTheEvents) {
-  {
-    auto log = OpenLog();
-    ASSERT_NE(log, nullptr);
-    LogHead head;
-    ASSERT_OK(log->Append(FundingsOf(head, 1, 1, 3), {}));
-  }
-  {
-    pqxx::work tx(db());
-    tx.exec0("UPDATE ledger_log.head SET position = 4");
-    tx.commit();
-  }
-  auto opened = PgEventLog::Open(LogConninfo(conninfo()));
-  ASSERT_FALSE(opened.ok());
-  EXPECT_EQ(opened.status().code(), Status::Code::kCorruption);
-  EXPECT_NE(opened.status().message().find("newest stored event is at 3"), std::string::npos)
-      << opened.status().ToString();
+  ExpectOpenRefusedAfter("UPDATE ledger_log.head SET position = 4", "newest stored event is at 3");
 }
 
 TEST_F(PgEventLogTest, RefusesToOpenWhenANewestRecordWasChanged) {
-  {
-    auto log = OpenLog();
-    ASSERT_NE(log, nullptr);
-    LogHead head;
-    ASSERT_OK(log->Append(FundingsOf(head, 1, 1, 3), {}));
-  }
-  {
-    pqxx::work tx(db());
-    // Flip one byte in the middle of the record at position 2.
-    tx.exec0(
-        "UPDATE ledger_log.events SET record = set_byte(record, length(record) / 2, "
-        "get_byte(record, length(record) / 2) # 1) WHERE position = 2");
-    tx.commit();
-  }
-  auto opened = PgEventLog::Open(LogConninfo(conninfo()));
-  ASSERT_FALSE(opened.ok());
-  EXPECT_EQ(opened.status().code(), Status::Code::kCorruption);
-  EXPECT_NE(opened.status().message().find("position 2"), std::string::npos)
-      << opened.status().ToString();
+  // One byte flipped in the middle of the record at position 2.
+  ExpectOpenRefusedAfter(
+      "UPDATE ledger_log.events SET record = set_byte(record, length(record) / 2, "
+      "get_byte(record, length(record) / 2) # 1) WHERE position = 2",
+      "position 2");
 }
 
 TEST_F(PgEventLogTest, ReadOnlyFindsAnEmptyLogBeforeTheTablesExistThenFollowsTheWriter) {
