@@ -340,8 +340,13 @@ Status PgEventLog::Append(std::span<const events::EncodedEvent> events,
   } catch (const pqxx::in_doubt_error&) {
     status = SettleUnknownCommit(before, after);
   } catch (const pqxx::sql_error& e) {
-    // The statement failed, so its transaction rolled back.
-    status = Status::Unavailable(std::string("appending to the log: ") + e.what());
+    // A session ended by the server (class 57: shut down, terminated) or a
+    // connection error (class 08) leaves the outcome to be read back; any
+    // other error failed the statement, which rolled back.
+    const std::string& sqlstate = e.sqlstate();
+    status = sqlstate.rfind("57", 0) == 0 || sqlstate.rfind("08", 0) == 0
+                 ? SettleUnknownCommit(before, after)
+                 : Status::Unavailable(std::string("appending to the log: ") + e.what());
   } catch (const std::exception& e) {
     status = Status::Unavailable(std::string("appending to the log: ") + e.what());
   }

@@ -3,9 +3,12 @@
 // only one backend can do (a fenced second writer, a tampered head row) is
 // tested below the shared cases.
 
+#include <chrono>
+#include <future>
 #include <memory>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -410,6 +413,39 @@ TEST_F(PgEventLogTest, AnAppendOnALostConnectionWritesNothingAndTheNextOneReconn
   std::vector<Event> read;
   ASSERT_OK(events::ReadEvents(*log, 1, 100, 100, &read));
   EXPECT_EQ(read.size(), 4U);
+}
+
+TEST_F(PgEventLogTest, AnAppendCutOffInsideTheServerIsSettledByReadingTheHead) {
+  auto log = OpenLog();
+  ASSERT_NE(log, nullptr);
+  LogHead head;
+  ASSERT_OK(log->Append(FundingsOf(head, 1, 1, 2), {}));
+  // Another session holds the head row, so the append's statement waits
+  // inside the server; its session is then ended there, as in a failover.
+  pqxx::work blocker(db());
+  blocker.exec("SELECT 1 FROM ledger_log.head FOR UPDATE");
+  LogHead next = head;
+  const auto events = FundingsOf(next, 1, 3, 2);
+  std::future<Status> appending =
+      std::async(std::launch::async, [&] { return log->Append(events, {}); });
+  pqxx::connection admin(conninfo());
+  bool ended = false;
+  for (int i = 0; i < 500 && !ended; ++i) {
+    pqxx::nontransaction tx(admin);
+    ended = !tx.exec(
+                   "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                   "WHERE datname = current_database() AND wait_event_type = 'Lock'")
+                 .empty();
+    if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(ended);
+  const Status cut = appending.get();
+  blocker.abort();
+  EXPECT_EQ(cut.code(), Status::Code::kUnavailable) << cut.ToString();
+  EXPECT_NE(cut.message().find("nothing was written"), std::string::npos) << cut.ToString();
+  EXPECT_EQ(log->Head(), head);
+  ASSERT_OK(log->Append(events, {}));
+  EXPECT_EQ(log->Head(), next);
 }
 
 TEST_F(PgEventLogTest, PurgesIdempotencyRecordsPastRetentionInBoundedRounds) {
