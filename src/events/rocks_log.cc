@@ -2,27 +2,23 @@
 
 #include <algorithm>
 #include <cstring>
-#include <filesystem>
 #include <limits>
-#include <mutex>
 
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
-#include <rocksdb/sst_file_reader.h>
-#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
-#include <unistd.h>
 
 #include "common/check.h"
 #include "events/chain.h"
 #include "events/keys.h"
 #include "events/record.h"
 #include "events/rocks_purge.h"
+#include "events/rocks_tsan.h"
 #include "events/rocks_write_health.h"
 
 namespace ledger::events {
@@ -40,38 +36,6 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 
 rocksdb::Slice ToSlice(std::string_view s) { return {s.data(), s.size()}; }
 std::string_view ToView(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
-
-#if defined(__SANITIZE_THREAD__)
-// ThreadSanitizer builds only. Debian's RocksDB is built without TSan, and
-// BlockBasedTable::PrefetchIndexAndFilterBlocks keeps a function-local static
-// set of filter names (kBuiltinNameAndAliases) that the first open of a table
-// with a Bloom filter builds. Threads that use it later pass its guard by an
-// atomic load that TSan cannot see in uninstrumented code, so it reports their
-// reads as racing with the allocations of the thread that built it (seen in
-// CrashTest: a memcmp in the set's find against a 27-byte string). Opening one
-// such table here, once per process and before any database starts its
-// threads, builds the set first: every later reader then follows from it
-// through thread creation or this call_once, both of which TSan sees.
-void BuildRocksStaticsFirst() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    rocksdb::Options options;
-    rocksdb::BlockBasedTableOptions table;
-    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-    options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-    std::error_code ec;
-    const std::string path = (std::filesystem::temp_directory_path(ec) /
-                              ("funding-ledger-tsan-" + std::to_string(getpid()) + ".sst"))
-                                 .string();
-    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options);
-    if (writer.Open(path).ok() && writer.Put("k", "v").ok() && writer.Finish().ok()) {
-      rocksdb::SstFileReader reader(options);
-      LEDGER_CHECK(reader.Open(path).ok(), "opening a table to build RocksDB's statics");
-    }
-    std::filesystem::remove(path, ec);
-  });
-}
-#endif
 
 std::string EncodeHead(const LogHead& head) {
   std::string out;
@@ -130,9 +94,7 @@ Result<std::unique_ptr<RocksEventLog>> RocksEventLog::Open(const std::string& di
   if (options.idempotency_retention < std::chrono::seconds(1)) {
     return Status::InvalidArgument("idempotency retention must be at least one second");
   }
-#if defined(__SANITIZE_THREAD__)
   BuildRocksStaticsFirst();
-#endif
   std::unique_ptr<RocksEventLog> log(new RocksEventLog());
   if (options.clock != nullptr) log->clock_ = options.clock;
   log->resume_interval_ = options.resume_interval;
