@@ -1,15 +1,18 @@
 #include "projections/pg_event_log.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <map>
 #include <span>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include <pqxx/pqxx>
+#include <sys/socket.h>
 
 #include "common/ascii.h"
 #include "common/check.h"
@@ -25,6 +28,10 @@ constexpr int kLogFormat = 1;
 // pg_advisory_xact_lock key class of the table creation, so that nodes
 // starting together do not race on CREATE ... IF NOT EXISTS.
 constexpr int kCreateLockClass = 0x4c4f47;  // "LOG"
+// pg_try_advisory_lock key class of the sequencer lease (session level).
+constexpr int kLeaseLockClass = 0x4c5345;  // "LSE"
+// KeepLease speaks when the session was silent for this part of the lease.
+constexpr int kLeaseKeepDivisor = 3;
 
 std::string_view View(const pqxx::binarystring& bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
@@ -73,9 +80,117 @@ Result<events::LogHead> HeadFromRow(const pqxx::row& row) {
   return head;
 }
 
+// The head row of the log in `schema` (quoted) in `tx`'s snapshot, checked
+// against the newest stored event.
+Result<events::LogHead> HeadIn(pqxx::transaction_base& tx, const std::string& schema) {
+  // One statement, so one snapshot: an append that commits meanwhile moves
+  // both or neither.
+  const pqxx::result rows =
+      tx.exec("SELECT position, hash, (SELECT coalesce(max(position), 0) FROM " + schema +
+              ".events) FROM " + schema + ".head");
+  if (rows.size() != 1) {
+    return Status::Corruption("the log's head table has " + std::to_string(rows.size()) +
+                              " rows, expected 1");
+  }
+  LEDGER_ASSIGN_OR_RETURN(const events::LogHead head, HeadFromRow(rows[0]));
+  // Nothing may be stored after the head: events and head move in one
+  // transaction.
+  const auto last = rows[0][2].as<int64_t>();
+  if (last != head.position) {
+    return Status::Corruption("head record says position " + std::to_string(head.position) +
+                              " but the newest stored event is at " + std::to_string(last));
+  }
+  return head;
+}
+
 std::string Describe(const events::LogHead& head) {
   return "position " + std::to_string(head.position) + " (" + events::ToHex(head.hash) + ")";
 }
+
+}  // namespace
+
+// Shuts the writer's socket down when a statement outlives its deadline: the
+// blocked libpq call then fails as a broken connection and the caller reads
+// the outcome back. A cancel request is never sent: it could arrive after
+// the commit and would say nothing about whether it happened.
+class StatementWatchdog {
+ public:
+  StatementWatchdog() : thread_([this] { Run(); }) {}
+  ~StatementWatchdog() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  StatementWatchdog(const StatementWatchdog&) = delete;
+  StatementWatchdog& operator=(const StatementWatchdog&) = delete;
+
+  // Until Disarm, shuts `socket` down at `deadline`.
+  void Arm(int socket, std::chrono::steady_clock::time_point deadline) {
+    {
+      std::lock_guard lock(mu_);
+      socket_ = socket;
+      deadline_ = deadline;
+      armed_ = true;
+    }
+    cv_.notify_all();
+  }
+  void Disarm() {
+    std::lock_guard lock(mu_);
+    armed_ = false;
+  }
+
+ private:
+  void Run() {
+    pthread_setname_np(pthread_self(), "log-deadline");
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      if (!armed_) {
+        cv_.wait(lock);
+        continue;
+      }
+      const auto deadline = deadline_;
+      cv_.wait_until(lock, deadline);
+      if (armed_ && deadline_ == deadline && std::chrono::steady_clock::now() >= deadline) {
+        ::shutdown(socket_, SHUT_RDWR);
+        armed_ = false;
+      }
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;                                 // guarded by mu_
+  bool armed_ = false;                                // guarded by mu_
+  int socket_ = -1;                                   // guarded by mu_
+  std::chrono::steady_clock::time_point deadline_{};  // guarded by mu_
+  std::thread thread_;
+};
+
+namespace {
+
+// Arms `watchdog` (when there is one) for the statements of one scope on
+// `connection`.
+class Deadline {
+ public:
+  Deadline(StatementWatchdog* watchdog, const PgConnection& connection,
+           std::chrono::milliseconds timeout)
+      : watchdog_(watchdog) {
+    if (watchdog_ != nullptr) {
+      watchdog_->Arm(connection.sock(), std::chrono::steady_clock::now() + timeout);
+    }
+  }
+  ~Deadline() {
+    if (watchdog_ != nullptr) watchdog_->Disarm();
+  }
+  Deadline(const Deadline&) = delete;
+  Deadline& operator=(const Deadline&) = delete;
+
+ private:
+  StatementWatchdog* const watchdog_;
+};
 
 }  // namespace
 
@@ -109,6 +224,9 @@ PgEventLog::PgEventLog(std::string conninfo, PgLogOptions options)
   pool.max_connections = std::max<size_t>(options_.read_connections, 1);
   pool.read_only = true;
   readers_ = std::make_unique<ConnectionPool>(std::move(pool));
+  if (!options_.read_only && options_.commit_timeout.count() > 0) {
+    watchdog_ = std::make_unique<StatementWatchdog>();
+  }
 }
 
 PgEventLog::~PgEventLog() = default;
@@ -116,9 +234,15 @@ PgEventLog::~PgEventLog() = default;
 Result<std::unique_ptr<PgEventLog>> PgEventLog::Open(const std::string& conninfo,
                                                      const PgLogOptions& options) {
   std::unique_ptr<PgEventLog> log(new PgEventLog(conninfo, options));
+  if (options.lease.timeout < std::chrono::seconds(1)) {
+    return Status::InvalidArgument("the lease timeout must be at least one second");
+  }
   if (!options.read_only) {
-    LEDGER_RETURN_IF_ERROR(log->Writer().status());
+    std::lock_guard write_lock(log->write_mu_);
+    LEDGER_RETURN_IF_ERROR(log->OpenWriter().status());
     LEDGER_RETURN_IF_ERROR(log->CreateTables());
+    // A session that holds no lease writes nothing: AcquireLease opens its own.
+    if (log->leased()) log->writer_.reset();
   }
   LEDGER_ASSIGN_OR_RETURN(const events::LogHead head, log->ReadHead());
   {
@@ -130,12 +254,35 @@ Result<std::unique_ptr<PgEventLog>> PgEventLog::Open(const std::string& conninfo
 }
 
 Result<PgConnection*> PgEventLog::Writer() {
+  if (leased()) {
+    if (lease_epoch() == 0 || writer_ == nullptr || !writer_->is_open()) {
+      return Status::Unavailable("node " + options_.lease.node_id +
+                                 " does not hold the sequencer lease");
+    }
+    return writer_.get();
+  }
   if (writer_ != nullptr && writer_->is_open()) return writer_.get();
+  return OpenWriter();
+}
+
+void PgEventLog::DropWriter(const Status& why) {
+  writer_.reset();
+  if (!leased()) return;
+  lease_epoch_.store(0, std::memory_order_release);
+  std::lock_guard lock(head_mu_);
+  write_health_ = Status::Unavailable("the sequencer lease was lost: " + why.message());
+}
+
+Result<PgConnection*> PgEventLog::OpenWriter() {
   writer_.reset();
   LEDGER_ASSIGN_OR_RETURN(writer_, Connect(WithConnectTimeout(conninfo_, kDefaultConnectTimeout)));
   LEDGER_RETURN_IF_ERROR(Guard("checking the log's session", [&]() -> Status {
     pqxx::nontransaction tx(*writer_);
-    const std::string commit = tx.exec1("SHOW synchronous_commit")[0].as<std::string>();
+    const pqxx::row row = tx.exec1(
+        "SELECT current_setting('synchronous_commit'), pid, backend_start::text "
+        "FROM pg_stat_activity WHERE pid = pg_backend_pid()");
+    writer_session_ = {row[1].as<int64_t>(), row[2].as<std::string>()};
+    const auto commit = row[0].as<std::string>();
     if (commit == "off") {
       return Status::FailedPrecondition(
           "the log's PostgreSQL session has synchronous_commit = off: an append would be "
@@ -169,6 +316,11 @@ Status PgEventLog::CreateTables() {
              ".idempotency (recorded_at)");
     tx.exec0("CREATE TABLE IF NOT EXISTS " + schema_ +
              ".state (key bytea PRIMARY KEY, value bytea NOT NULL)");
+    tx.exec0("CREATE TABLE IF NOT EXISTS " + schema_ +
+             ".lease (one boolean PRIMARY KEY DEFAULT true CHECK (one), epoch bigint NOT NULL, "
+             "node text NOT NULL, url text NOT NULL, acquired_at timestamptz)");
+    tx.exec0("INSERT INTO " + schema_ +
+             ".lease (epoch, node, url) VALUES (0, '', '') ON CONFLICT (one) DO NOTHING");
     tx.exec_params("INSERT INTO " + schema_ + ".log_format (version) VALUES ($1) " +
                        "ON CONFLICT (one) DO NOTHING",
                    kLogFormat);
@@ -198,23 +350,7 @@ Result<events::LogHead> PgEventLog::ReadHead() const {
                     options_.schema)
                   .empty();
     if (!exists) return Status::Ok();
-    // One statement, so one snapshot: an append that commits meanwhile
-    // moves both or neither.
-    const pqxx::result rows =
-        tx.exec("SELECT position, hash, (SELECT coalesce(max(position), 0) FROM " + schema_ +
-                ".events) FROM " + schema_ + ".head");
-    if (rows.size() != 1) {
-      return Status::Corruption("the log's head table has " + std::to_string(rows.size()) +
-                                " rows, expected 1");
-    }
-    LEDGER_ASSIGN_OR_RETURN(head, HeadFromRow(rows[0]));
-    // Nothing may be stored after the head: events and head move in one
-    // transaction.
-    const auto last = rows[0][2].as<int64_t>();
-    if (last != head.position) {
-      return Status::Corruption("head record says position " + std::to_string(head.position) +
-                                " but the newest stored event is at " + std::to_string(last));
-    }
+    LEDGER_ASSIGN_OR_RETURN(head, HeadIn(tx, schema_));
     return Status::Ok();
   }));
   tables_exist_.store(exists);
@@ -294,9 +430,17 @@ Status PgEventLog::Append(std::span<const events::EncodedEvent> events,
   // `fence` moves the head only from where this writer left it (a second
   // writer's UPDATE waits for the row, then finds it moved and matches
   // nothing); everything else is written only when it did.
+  // With a lease, the fence also needs the lease row at this holder's epoch,
+  // locked (FOR SHARE) so that an epoch raised meanwhile is waited for and
+  // seen rather than missed by this statement's snapshot.
+  const int64_t epoch = lease_epoch();
+  const std::string lease_check =
+      leased() ? " AND EXISTS (SELECT 1 FROM " + schema_ + ".lease WHERE epoch = $16 FOR SHARE)"
+               : std::string(" AND $16::bigint IS NOT NULL");
   const std::string sql =
       "WITH fence AS (UPDATE " + schema_ +
-      ".head SET position = $1, hash = $2 WHERE position = $3 AND hash = $4 RETURNING 1), "
+      ".head SET position = $1, hash = $2 WHERE position = $3 AND hash = $4" + lease_check +
+      " RETURNING 1), "
       "new_events AS (INSERT INTO " +
       schema_ +
       ".events (position, stream, stream_version, record) "
@@ -318,55 +462,73 @@ Status PgEventLog::Append(std::span<const events::EncodedEvent> events,
       "WHERE EXISTS (SELECT 1 FROM fence) "
       "ON CONFLICT (key) DO UPDATE SET value = excluded.value) "
       "SELECT count(*) FROM fence";
+  const std::string_view last_record = events.empty() ? std::string_view() : events.back().record;
   Status status = Status::Ok();
   try {
+    const Deadline deadline(watchdog_.get(), *writer, options_.commit_timeout);
     pqxx::nontransaction tx(*writer);
     const int64_t moved =
         tx.exec_params1(sql, after.position, hash_bytes(after.hash), before.position,
                         hash_bytes(before.hash), positions.Finish(), streams.Finish(),
                         versions.Finish(), records.Finish(), actors.Finish(), keys.Finish(),
                         outcomes.Finish(), recorded.Finish(), state_arrays.deleted_keys.Finish(),
-                        state_arrays.put_keys.Finish(), state_arrays.put_values.Finish())[0]
+                        state_arrays.put_keys.Finish(), state_arrays.put_values.Finish(), epoch)[0]
             .as<int64_t>();
+    last_spoke_ = std::chrono::steady_clock::now();
     if (moved != 1) {
-      return Status::FailedPrecondition("the log head in PostgreSQL is no longer at " +
-                                        Describe(before) +
-                                        " where this writer left it: another writer appended; "
-                                        "nothing was written");
+      status = Status::FailedPrecondition(
+          leased() ? "the log head in PostgreSQL is no longer at " + Describe(before) +
+                         " or the sequencer lease is no longer at epoch " + std::to_string(epoch) +
+                         ": another node took over; nothing was written"
+                   : "the log head in PostgreSQL is no longer at " + Describe(before) +
+                         " where this writer left it: another writer appended; nothing was "
+                         "written");
     }
   } catch (const pqxx::broken_connection&) {
     // The statement may or may not have committed.
-    status = SettleUnknownCommit(before, after);
+    status = SettleUnknownCommit(before, after, last_record);
   } catch (const pqxx::in_doubt_error&) {
-    status = SettleUnknownCommit(before, after);
+    status = SettleUnknownCommit(before, after, last_record);
   } catch (const pqxx::sql_error& e) {
     // A session ended by the server (class 57: shut down, terminated) or a
     // connection error (class 08) leaves the outcome to be read back; any
     // other error failed the statement, which rolled back.
     const std::string& sqlstate = e.sqlstate();
     status = sqlstate.rfind("57", 0) == 0 || sqlstate.rfind("08", 0) == 0
-                 ? SettleUnknownCommit(before, after)
+                 ? SettleUnknownCommit(before, after, last_record)
                  : Status::Unavailable(std::string("appending to the log: ") + e.what());
   } catch (const std::exception& e) {
     status = Status::Unavailable(std::string("appending to the log: ") + e.what());
   }
   // After a failure the session's state is unknown: the next write opens a
-  // new one.
-  if (!status.ok()) writer_.reset();
+  // new one (with a lease, only once the lease is taken again, which reads
+  // the head afresh).
+  // A settled outcome ended the session too.
+  if (!status.ok() || writer_ == nullptr) {
+    DropWriter(status.ok() ? Status::Unavailable("the connection broke during an append that "
+                                                 "committed")
+                           : status);
+  }
   // A purge round when one is due; its failure leaves the records for the
   // next round and does not touch the append's answer.
   // A round that found a full batch of expired records leaves more for the
   // next append at once, so the purge keeps pace with any rate of expiry
   // below kIdempotencyPurgeRows per append.
-  if (status.ok() && clock_->Now() - last_purge_ >= kIdempotencyPurgeInterval) {
+  if (status.ok() && writer_ != nullptr &&
+      clock_->Now() - last_purge_ >= kIdempotencyPurgeInterval) {
     const Result<int64_t> purged = PurgeRound();
-    if (!purged.ok()) writer_.reset();
+    if (!purged.ok()) DropWriter(purged.status());
     const bool more = purged.ok() && *purged == kIdempotencyPurgeRows;
     last_purge_ = more ? Timestamp{} : clock_->Now();
   }
   std::lock_guard lock(head_mu_);
-  write_health_ = status.ok() ? Status::Ok() : Status::Unavailable(status.message());
-  if (status.ok()) head_ = after;
+  if (status.ok()) {
+    head_ = after;
+    // A purge that failed above dropped the lease: the health says so.
+    if (!leased() || lease_epoch() != 0) write_health_ = Status::Ok();
+  } else {
+    write_health_ = Status::Unavailable(status.message());
+  }
   return status;
 }
 
@@ -374,7 +536,7 @@ Result<int64_t> PgEventLog::PurgeIdempotency() {
   if (options_.read_only) return Status::FailedPrecondition("the log was opened read-only");
   std::lock_guard write_lock(write_mu_);
   Result<int64_t> purged = PurgeRound();
-  if (!purged.ok()) writer_.reset();
+  if (!purged.ok()) DropWriter(purged.status());
   return purged;
 }
 
@@ -384,6 +546,7 @@ Result<int64_t> PgEventLog::PurgeRound() {
       events::IdempotencyPurgeCutoff(clock_->Now(), options_.idempotency_retention);
   int64_t deleted = 0;
   LEDGER_RETURN_IF_ERROR(Guard("purging idempotency records", [&]() -> Status {
+    const Deadline deadline(watchdog_.get(), *writer, options_.commit_timeout);
     pqxx::work tx(*writer);
     const pqxx::result rows = tx.exec_params(
         "DELETE FROM " + schema_ + ".idempotency WHERE (actor, key) IN (SELECT actor, key FROM " +
@@ -404,23 +567,69 @@ events::LogStats PgEventLog::Stats() const {
 }
 
 Status PgEventLog::SettleUnknownCommit(const events::LogHead& before,
-                                       const events::LogHead& appended) {
+                                       const events::LogHead& appended,
+                                       std::string_view last_record) {
   writer_.reset();
+  // The server may still be running the statement (a client that went away
+  // is noticed only when it is answered): it is ended, and waited for, before
+  // the head can say anything.
+  if (const Status ended = EndSession(writer_session_); !ended.ok()) {
+    return Status::Unavailable("the outcome of an append is unknown: " + ended.message());
+  }
   Result<events::LogHead> stored = ReadHead();
+  std::optional<std::string> record;
+  if (stored.ok() && stored->position >= appended.position) {
+    const Status read =
+        ScanRecords(appended.position, appended.position, [&](int64_t, std::string_view bytes) {
+          record = std::string(bytes);
+          return false;
+        });
+    if (!read.ok()) stored = read;
+  }
   if (!stored.ok()) {
-    return Status::Unavailable("the outcome of an append is unknown and the head cannot be read: " +
+    return Status::Unavailable("the outcome of an append is unknown and the log cannot be read: " +
                                stored.status().message());
   }
-  if (*stored == appended) return Status::Ok();
-  if (*stored == before) {
-    return Status::Unavailable(
-        "the connection to the log was lost during the commit; the head "
-        "is still at " +
-        Describe(before) + ", so nothing was written");
+  if (stored->position < before.position) {
+    return Status::Corruption("after an append of unknown outcome the head is at " +
+                              Describe(*stored) + ", behind " + Describe(before) +
+                              " where it was: acknowledged events are missing");
   }
-  return Status::Corruption("after an append of unknown outcome the head is at " +
-                            Describe(*stored) + ", neither " + Describe(before) + " nor " +
-                            Describe(appended));
+  // Positions are never reused: the record at the batch's last position is
+  // this batch's exactly when the batch committed (a batch commits whole).
+  if (record && *record == last_record) return Status::Ok();
+  return Status::Unavailable(
+      "the connection to the log was lost during an append, which did not commit (the head is "
+      "at " +
+      Describe(*stored) + "); nothing was written");
+}
+
+Status PgEventLog::EndSession(const WriterSession& session) const {
+  if (session.pid == 0) return Status::Ok();
+  // Matched by start time too, so that a server after a failover (where the
+  // pid may belong to anyone) has no such session and nothing is ended.
+  const std::string find = " FROM pg_stat_activity WHERE pid = $1 AND backend_start::text = $2";
+  const auto until =
+      std::chrono::steady_clock::now() + options_.commit_timeout + std::chrono::seconds(1);
+  while (true) {
+    bool alive = false;
+    LEDGER_RETURN_IF_ERROR(
+        Read("ending the writer's old session", [&](pqxx::nontransaction& tx) -> Status {
+          // Waits (up to a second) for the backend to exit.
+          alive = !tx.exec_params("SELECT pg_terminate_backend(pid, 1000)" + find, session.pid,
+                                  session.started)
+                       .empty();
+          if (alive) {
+            alive = !tx.exec_params("SELECT 1" + find, session.pid, session.started).empty();
+          }
+          return Status::Ok();
+        }));
+    if (!alive) return Status::Ok();
+    if (std::chrono::steady_clock::now() >= until) {
+      return Status::Unavailable("the writer's old session (pid " + std::to_string(session.pid) +
+                                 ") is still running");
+    }
+  }
 }
 
 Status PgEventLog::ScanRecords(int64_t from, int64_t to,
@@ -540,7 +749,7 @@ Status PgEventLog::ClearState() {
     tx.commit();
     return Status::Ok();
   });
-  if (!status.ok()) writer_.reset();
+  if (!status.ok()) DropWriter(status);
   return status;
 }
 
@@ -566,7 +775,7 @@ Status PgEventLog::WriteState(std::span<const events::StateWrite> writes, bool s
     tx.commit();
     return Status::Ok();
   });
-  if (!status.ok()) writer_.reset();
+  if (!status.ok()) DropWriter(status);
   return status;
 }
 
@@ -577,6 +786,103 @@ Result<events::LogHead> PgEventLog::CatchUp() {
     std::lock_guard lock(head_mu_);
     head_ = to;
   });
+}
+
+Result<bool> PgEventLog::AcquireLease() {
+  if (!leased()) return Status::FailedPrecondition("the log was opened without a node id");
+  if (options_.read_only) return Status::FailedPrecondition("the log was opened read-only");
+  std::lock_guard write_lock(write_mu_);
+  if (lease_epoch() != 0 && writer_ != nullptr && writer_->is_open()) return true;
+  DropWriter(Status::Unavailable("taking the lease again"));
+  LEDGER_ASSIGN_OR_RETURN(PgConnection * writer, OpenWriter());
+  bool taken = false;
+  int64_t epoch = 0;
+  events::LogHead head;
+  const Status status = Guard("taking the sequencer lease", [&]() -> Status {
+    const Deadline deadline(watchdog_.get(), *writer, options_.commit_timeout);
+    pqxx::nontransaction tx(*writer);
+    // The lease's length: the server ends this session (and releases its
+    // lock) once it has been silent this long.
+    tx.exec0("SET idle_session_timeout = " + std::to_string(options_.lease.timeout.count()));
+    taken = tx.exec_params1("SELECT pg_try_advisory_lock($1, hashtext($2))", kLeaseLockClass,
+                            options_.schema)[0]
+                .as<bool>();
+    if (!taken) return Status::Ok();
+    // Committed (and, on a synchronous cluster, replicated) before this node
+    // appends: every append of an earlier holder is refused from now on.
+    epoch = tx.exec_params1("UPDATE " + schema_ +
+                                ".lease SET epoch = epoch + 1, node = $1, url = $2, "
+                                "acquired_at = now() RETURNING epoch",
+                            options_.lease.node_id, options_.lease.node_url)[0]
+                .as<int64_t>();
+    LEDGER_ASSIGN_OR_RETURN(head, HeadIn(tx, schema_));
+    return Status::Ok();
+  });
+  if (!status.ok() || !taken) {
+    writer_.reset();
+    LEDGER_RETURN_IF_ERROR(status);
+    return false;
+  }
+  last_spoke_ = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(head_mu_);
+    head_ = head;
+  }
+  if (const Status tail = VerifyTail(); !tail.ok()) {
+    writer_.reset();
+    return tail;
+  }
+  lease_epoch_.store(epoch, std::memory_order_release);
+  std::lock_guard lock(head_mu_);
+  write_health_ = Status::Ok();
+  return true;
+}
+
+Status PgEventLog::KeepLease() {
+  if (!leased()) return Status::FailedPrecondition("the log was opened without a node id");
+  std::lock_guard write_lock(write_mu_);
+  LEDGER_ASSIGN_OR_RETURN(PgConnection * writer, Writer());
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_spoke_ < options_.lease.timeout / kLeaseKeepDivisor) return Status::Ok();
+  const int64_t held = lease_epoch();
+  int64_t stored = 0;
+  Status status = Guard("keeping the sequencer lease", [&]() -> Status {
+    const Deadline deadline(watchdog_.get(), *writer, options_.commit_timeout);
+    pqxx::nontransaction tx(*writer);
+    stored = tx.exec("SELECT epoch FROM " + schema_ + ".lease")[0][0].as<int64_t>();
+    return Status::Ok();
+  });
+  if (status.ok() && stored != held) {
+    status = Status::Unavailable("the lease is at epoch " + std::to_string(stored) +
+                                 ", not this node's " + std::to_string(held));
+  }
+  if (!status.ok()) {
+    DropWriter(status);
+    return Status::Unavailable("the sequencer lease was lost: " + status.message());
+  }
+  last_spoke_ = now;
+  return Status::Ok();
+}
+
+void PgEventLog::ReleaseLease() {
+  std::lock_guard write_lock(write_mu_);
+  if (leased()) DropWriter(Status::Unavailable("the lease was released"));
+}
+
+Result<LeaseInfo> PgEventLog::ReadLease() const {
+  LeaseInfo info;
+  if (!tables_exist_) return info;
+  LEDGER_RETURN_IF_ERROR(
+      Read("reading the sequencer lease", [&](pqxx::nontransaction& tx) -> Status {
+        const pqxx::result rows = tx.exec("SELECT epoch, node, url FROM " + schema_ + ".lease");
+        if (!rows.empty()) {
+          info.epoch = rows[0][0].as<int64_t>();
+          info.node_id = rows[0][1].as<std::string>();
+          info.node_url = rows[0][2].as<std::string>();
+        }
+        return Status::Ok();
+      }));
+  return info;
 }
 
 }  // namespace ledger::projections

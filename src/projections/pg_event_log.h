@@ -15,6 +15,7 @@
 //   idempotency  (actor, key) → the encoded IdempotencyRecord, and its
 //                recorded_at (µs) for the purge
 //   state        key → value: the sequencer's durable state
+//   lease        one row: the sequencer lease's epoch, holder node and URL
 //   log_format   one row: the layout version of these tables
 //
 // Every Append is one statement, committed on its own, that moves the head
@@ -24,6 +25,22 @@
 // finds the head moved is refused (kFailedPrecondition) with nothing written.
 // An append whose outcome is unknown (the connection died while it ran) is
 // settled by reading the head again, never by guessing.
+//
+// With a node id (PgLeaseOptions), an instance writes only while it holds
+// the sequencer lease: a session-level advisory lock on its writer session
+// plus the lease row, whose epoch AcquireLease raises and every append checks
+// (locked, in the same statement as the head fence). The session's
+// idle_session_timeout is the lease's length: a holder that stops talking
+// to the server (a crash, a partition, a process paused by SIGSTOP) has its
+// session ended by the server and its lock released, and another node takes
+// the lease with a higher epoch; the paused one, when it wakes, finds its
+// session gone and can append nothing. Any failed write ends the session and
+// with it the lease: the holder takes it again (AcquireLease re-reads the
+// head), so it never appends from a view another writer may have moved.
+//
+// Every statement of the writer has a client deadline (commit_timeout): past
+// it the connection is shut down, never cancelled, and the outcome is read
+// back as above.
 //
 // Idempotency records past retention are deleted in bounded rounds after an
 // append (at most kIdempotencyPurgeRows per round; a round every
@@ -36,6 +53,7 @@
 // replicated cluster, after its synchronous standbys confirmed it.
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -53,6 +71,7 @@ namespace ledger::projections {
 
 struct PgConnection;  // database.h
 class ConnectionPool;
+class StatementWatchdog;  // pg_event_log.cc
 
 inline constexpr std::string_view kDefaultLogSchema = "ledger_log";
 // Rows fetched per query by ScanRecords and ScanState.
@@ -61,6 +80,27 @@ inline constexpr size_t kLogScanPageRows = 4096;
 // rounds run by appends.
 inline constexpr int64_t kIdempotencyPurgeRows = 1000;
 inline constexpr std::chrono::seconds kIdempotencyPurgeInterval{10};
+
+// The sequencer lease (see above).
+struct PgLeaseOptions {
+  // Empty: no lease; the instance is the log's only writer (one node, the
+  // tools, tests). Otherwise the node's name in the lease row.
+  std::string node_id;
+  // Where the node serves, written into the lease row for the other nodes
+  // (they forward writes there or name it in their answers).
+  std::string node_url;
+  // The holder's session ends after this long without a statement (the
+  // server's idle_session_timeout), releasing the lease; KeepLease speaks
+  // well within it. At least one second.
+  std::chrono::milliseconds timeout{5'000};
+};
+
+// The lease row as stored: epoch 0 before any node took it.
+struct LeaseInfo {
+  int64_t epoch = 0;
+  std::string node_id;
+  std::string node_url;
+};
 
 struct PgLogOptions {
   // The schema of the log's tables. REQUIRES: matches [a-z_][a-z0-9_]*.
@@ -78,6 +118,10 @@ struct PgLogOptions {
   std::chrono::seconds idempotency_retention{24 * 3600};
   // Time of the purge; null: the system clock. Must outlive the log.
   const Clock* clock = nullptr;
+  // The writer's client deadline per statement (an append, a lease step):
+  // past it the connection is shut down and the outcome read back. Zero: none.
+  std::chrono::milliseconds commit_timeout{10'000};
+  PgLeaseOptions lease;
 };
 
 class PgEventLog final : public events::EventLog {
@@ -122,6 +166,22 @@ class PgEventLog final : public events::EventLog {
   // A read-only instance following the service's writes (EventLog::CatchUp).
   Result<events::LogHead> CatchUp() override;
 
+  // The lease (options.lease.node_id set). AcquireLease takes it when no
+  // session holds it: true and the epoch raised, the head read again and its
+  // tail re-checked; false when another node's session holds it. A holder
+  // gets true at once. KeepLease speaks on the holder's session so that it
+  // stays within the timeout and checks the epoch: kUnavailable once the
+  // lease is lost (the session broke or another epoch is stored).
+  // ReleaseLease ends the session (a clean stop: another node takes over at
+  // once). lease_epoch() is the epoch held, 0 when none. ReadLease reads the
+  // row, for any node.
+  Result<bool> AcquireLease();
+  Status KeepLease();
+  void ReleaseLease();
+  int64_t lease_epoch() const { return lease_epoch_.load(std::memory_order_acquire); }
+  Result<LeaseInfo> ReadLease() const;
+  bool leased() const { return !options_.lease.node_id.empty(); }
+
  private:
   PgEventLog(std::string conninfo, PgLogOptions options);
 
@@ -137,12 +197,28 @@ class PgEventLog final : public events::EventLog {
   // fn must only fill its outputs after its queries succeeded.
   template <typename Fn>
   Status Read(std::string_view what, Fn&& fn) const;
-  // The writer's connection, opened again when the last one broke.
+  // The writer's connection. Without a lease it is opened again when the
+  // last one broke; with one, only AcquireLease opens it (a new session
+  // holds no lock), and kUnavailable says the lease is not held.
   Result<PgConnection*> Writer();
-  // Settles an Append whose COMMIT had an unknown outcome: OK when the head
-  // in the database is `appended`, kUnavailable (nothing written) when it is
-  // still `before`, kCorruption otherwise.
-  Status SettleUnknownCommit(const events::LogHead& before, const events::LogHead& appended);
+  Result<PgConnection*> OpenWriter();
+  // Ends the writer's session; with a lease, the lease with it (`why` is the
+  // write health until it is taken again). REQUIRES: write_mu_ held.
+  void DropWriter(const Status& why);
+  // Settles an Append whose COMMIT had an unknown outcome by the record
+  // stored at `appended`'s position: OK when it is `last_record` (the append
+  // is durable), kUnavailable when there is none or another (nothing of it
+  // was written: the head is still `before`, or another writer moved it),
+  // kCorruption when the head went back behind `before`.
+  // The writer's session on the server, to end it when its outcome is unknown.
+  struct WriterSession {
+    int64_t pid = 0;
+    std::string started;  // backend_start, as text
+  };
+  // Ends `session` if the server still runs it and waits until it has exited.
+  Status EndSession(const WriterSession& session) const;
+  Status SettleUnknownCommit(const events::LogHead& before, const events::LogHead& appended,
+                             std::string_view last_record);
 
   const std::string conninfo_;
   const PgLogOptions options_;
@@ -160,10 +236,14 @@ class PgEventLog final : public events::EventLog {
 
   std::mutex write_mu_;                   // one Append, ClearState or WriteState at a time
   std::unique_ptr<PgConnection> writer_;  // guarded by write_mu_
+  WriterSession writer_session_;          // guarded by write_mu_
   SystemClock system_clock_;
   const Clock* clock_ = &system_clock_;
   Timestamp last_purge_{};  // guarded by write_mu_
   std::atomic<uint64_t> purged_{0};
+  std::atomic<int64_t> lease_epoch_{0};
+  std::chrono::steady_clock::time_point last_spoke_{};  // guarded by write_mu_
+  std::unique_ptr<StatementWatchdog> watchdog_;
 };
 
 }  // namespace ledger::projections

@@ -21,6 +21,7 @@
 #include "events/rocks_log.h"
 #include "projections/pg_event_log.h"
 #include "projections/pg_fixture.h"
+#include "projections/pg_log_support.h"
 #include "support/status_matchers.h"
 #include "support/temp_dir.h"
 
@@ -34,11 +35,8 @@ using events::IdempotencyWrite;
 using events::LogHead;
 using events::StateWrite;
 
-// The test cluster runs with synchronous_commit off (and fsync off: it is
-// thrown away); the log refuses such a session, so its own turns it on.
-std::string LogConninfo(const std::string& conninfo) {
-  return conninfo + " options='-c synchronous_commit=on'";
-}
+using testing::FundingsOf;
+using testing::LogConninfo;
 
 class EventLogConformance : public ::testing::TestWithParam<std::string> {
  protected:
@@ -66,18 +64,6 @@ class EventLogConformance : public ::testing::TestWithParam<std::string> {
   testing::TestDatabase database_;
   ledger::testing::TempDir dir_;
 };
-
-// Fundings of `stream`, continuing `head`, versions from `first_version`.
-std::vector<events::EncodedEvent> FundingsOf(LogHead& head, int64_t stream, int64_t first_version,
-                                             int64_t count, std::vector<Event>* out = nullptr) {
-  std::vector<Event> events;
-  for (int64_t i = 0; i < count; ++i) {
-    events.push_back(events::testing::Funded(head.position + 1 + i, stream, first_version + i));
-  }
-  auto encoded = events::testing::SealAll(events, head);
-  if (out != nullptr) *out = events;
-  return encoded;
-}
 
 std::vector<std::pair<std::string, std::string>> AllState(const EventLog& log,
                                                           std::string_view from = "",
