@@ -152,7 +152,28 @@ Result<std::vector<events::Event>> Projector::TakeBatch(int64_t from, int64_t to
   return ReadBatch(from, to);
 }
 
+// A standby follows the checkpoint another node's projector moves, for its
+// readers' X-Min-Position waits and /readyz. It never locks the row nor
+// checks it against this node's head, which may lag behind that projector's.
+Status Projector::FollowCheckpoint() {
+  return Guard("reading the projector's checkpoint", [&]() -> Status {
+    pqxx::read_transaction tx(*connection_);
+    const std::optional<StoredCheckpoint> stored =
+        ReadCheckpoint(tx, options_.schema, options_.name);
+    if (!stored) return Status::Ok();  // no projector ran yet
+    const int64_t known = position_.exchange(stored->position, std::memory_order_acq_rel);
+    if (known != stored->position && options_.on_committed) {
+      options_.on_committed(stored->position);
+    }
+    return Status::Ok();
+  });
+}
+
 Result<size_t> Projector::ApplyBatch() {
+  if (standby_.load(std::memory_order_acquire)) {
+    LEDGER_RETURN_IF_ERROR(FollowCheckpoint());
+    return 0;
+  }
   size_t applied = 0;
   // An error returned from inside leaves without commit(): the transaction
   // is rolled back and Guard hands the error on as it is.

@@ -86,6 +86,15 @@ class Projector {
   void Stop();
   // New events were appended: look now instead of at the next poll.
   void Wake();
+  // A standby applies nothing: it follows the checkpoint that another node's
+  // projector (of the same name, on the same read tables) moves, so that
+  // position() stays current on a node that does not project. On a cluster
+  // only the node that sequences projects. A projector starts active.
+  void SetStandby(bool standby) {
+    standby_.store(standby, std::memory_order_release);
+    Wake();
+  }
+  bool standby() const { return standby_.load(std::memory_order_acquire); }
 
   // The checkpoint position after the last committed batch (-1 before the
   // first look at the database).
@@ -103,6 +112,7 @@ class Projector {
  private:
   Status EnsureConnected();
   Result<size_t> ApplyBatch();
+  Status FollowCheckpoint();
   // VACUUMs post_stats once vacuum_after_updates rows were rewritten.
   void VacuumIfDue();
   // Up to max_batch_events events from..to, read and decoded.
@@ -130,6 +140,7 @@ class Projector {
 
   std::atomic<int64_t> position_{-1};
   std::atomic<bool> running_{false};
+  std::atomic<bool> standby_{false};
   std::atomic<uint64_t> events_applied_{0};
   std::atomic<uint64_t> errors_{0};
   mutable std::mutex mu_;

@@ -440,6 +440,38 @@ TEST_F(ProjectorTest, StopsWhenTheCheckpointIsPastTheLog) {
   EXPECT_NE(r.status().message().find("past the log head"), std::string::npos);
 }
 
+TEST_F(ProjectorTest, AStandbyAppliesNothingAndFollowsTheCheckpointAnotherMoves) {
+  // Two nodes on one cluster: `standby` belongs to a node that does not
+  // sequence, whose view of the log (an empty one here) may lag behind.
+  WriteHistory();
+  std::vector<int64_t> seen;
+  ProjectorOptions options = Options();
+  options.on_committed = [&](int64_t position) { seen.push_back(position); };
+  Projector standby(log_.get(), options);
+  standby.SetStandby(true);
+  EXPECT_EQ(CatchUp(standby), 0);
+  EXPECT_EQ(standby.position(), -1);  // no projector ran yet
+  EXPECT_TRUE(Row(1).empty());
+
+  Projector active(log_.get(), Options(4));
+  CatchUp(active);
+  Accept(Fund(1, "bob", 1));
+  CatchUp(active);
+  EXPECT_EQ(CatchUp(standby), 0);
+  EXPECT_EQ(standby.position(), log_->Head().position);
+  EXPECT_EQ(seen, std::vector<int64_t>{log_->Head().position});
+  EXPECT_EQ(standby.events_applied(), 0u);
+  // The checkpoint past this node's head is not its to judge while standing by.
+  {
+    pqxx::work tx(pg_.db());
+    tx.exec0("UPDATE ledger_read.checkpoints SET position = position + 5");
+    tx.commit();
+  }
+  EXPECT_EQ(CatchUp(standby), 0);
+  EXPECT_EQ(standby.position(), log_->Head().position + 5);
+  EXPECT_OK(standby.failure());
+}
+
 TEST_F(ProjectorTest, StopsWithoutCommittingWhenAPostRowIsMissing) {
   Accept(Create("alice"));
   Projector projector(log_.get(), Options());
