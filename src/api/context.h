@@ -10,6 +10,7 @@
 #include <string>
 
 #include "api/position_waiter.h"
+#include "api/sequencer_slot.h"
 #include "commands/sequencer.h"
 #include "common/clock.h"
 #include "common/time_zone.h"
@@ -22,7 +23,10 @@
 namespace ledger::api {
 
 struct ApiContext {
-  commands::Sequencer* sequencer = nullptr;
+  // Where writes go (empty on a node that does not sequence).
+  const SequencerSlot* sequencers = nullptr;
+  // This node's id on a cluster (empty on a single node).
+  std::string node_id;
   const events::EventLog* log = nullptr;
   const projections::QueryService* queries = nullptr;
   const projections::Projector* projector = nullptr;

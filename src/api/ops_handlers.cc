@@ -16,8 +16,8 @@ using http::Response;
 
 namespace {
 
-std::string ReadinessJson(bool ready, int64_t log_position, int64_t projector_position,
-                          const std::vector<std::string>& problems) {
+std::string ReadinessJson(const ApiContext& c, bool ready, int64_t log_position,
+                          int64_t projector_position, const std::vector<std::string>& problems) {
   JsonWriter w;
   w.StartObject();
   w.Member("status", ready ? "ready" : "not_ready");
@@ -26,6 +26,17 @@ std::string ReadinessJson(bool ready, int64_t log_position, int64_t projector_po
   w.Key("problems").StartArray();
   for (const std::string& p : problems) w.String(p);
   w.EndArray();
+  if (!c.node_id.empty()) {
+    // A node of a cluster: whether it sequences, and who does.
+    const LeaderInfo leader = c.sequencers->leader();
+    w.Key("cluster").StartObject();
+    w.Member("node", c.node_id);
+    w.Member("role", c.sequencers->Get() != nullptr ? "sequencer" : "follower");
+    w.Member("leader", leader.node_id);
+    w.Member("leader_url", leader.url);
+    w.Member("lease_epoch", leader.epoch);
+    w.EndObject();
+  }
   w.EndObject();
   return std::move(w).Take();
 }
@@ -45,7 +56,7 @@ void Ready(const ApiContext& c, const Request& /*request*/, const Respond& respo
   const int64_t position = c.projector->position();
   const std::vector<std::string> problems = ReadinessProblems(c);
   respond(Json(problems.empty() ? 200 : 503,
-               ReadinessJson(problems.empty(), head, position, problems)));
+               ReadinessJson(c, problems.empty(), head, position, problems)));
 }
 
 void OpenApi(const ApiContext& /*c*/, const Request& /*request*/, const Respond& respond) {
@@ -67,7 +78,10 @@ std::vector<std::string> ReadinessProblems(const ApiContext& c) {
   const int64_t head = c.log->Head().position;
   const int64_t position = c.projector->position();
   std::vector<std::string> problems;
-  if (const Status writable = c.log->WriteHealth(); !writable.ok()) {
+  // A cluster node that does not sequence serves reads; its writes are
+  // answered by naming the node that does.
+  const bool writes_here = c.node_id.empty() || c.sequencers->Get() != nullptr;
+  if (const Status writable = c.log->WriteHealth(); writes_here && !writable.ok()) {
     problems.push_back(writable.message());
   }
   if (const Status failed = c.projector->failure(); !failed.ok()) {

@@ -267,7 +267,9 @@ std::vector<MetricFamily> LogFamilies(bool writable, const events::LogStats& sta
 }
 
 std::vector<MetricFamily> ServiceFamilies(const ApiContext& c) {
-  std::vector<MetricFamily> out = WriteSideFamilies(c.sequencer->metrics());
+  const std::shared_ptr<commands::Sequencer> sequencer = c.sequencers->Get();
+  std::vector<MetricFamily> out =
+      WriteSideFamilies(sequencer ? sequencer->metrics() : commands::SequencerMetrics{});
   for (MetricFamily& family : LogFamilies(c.log->WriteHealth().ok(), c.log->Stats())) {
     out.push_back(std::move(family));
   }

@@ -23,15 +23,15 @@ projections::PostDetail DetailOf(const commands::PostState& p, const ApiContext&
 }
 
 // The answer to an accepted write, built off the completion thread.
-Response AcceptedAnswer(const ApiContext& c, const WriteRequest& w, WriteKind kind,
-                        const commands::CommandOutcome& o) {
+Response AcceptedAnswer(const ApiContext& c, const commands::Sequencer& sequencer,
+                        const WriteRequest& w, WriteKind kind, const commands::CommandOutcome& o) {
   const int64_t position = o.last_position;
   Response r;
   switch (kind) {
     case WriteKind::kCreate: {
       std::vector<projections::PostDetail> posts;
       for (size_t i = 0; i < w.posts_created; ++i) {
-        const auto state = c.sequencer->FindPost(o.post_id + static_cast<int64_t>(i));
+        const auto state = sequencer.FindPost(o.post_id + static_cast<int64_t>(i));
         if (!state) {
           return ToResponse(MakeProblem("internal", "a created post is missing"), w.path,
                             w.request_id);
@@ -48,7 +48,7 @@ Response AcceptedAnswer(const ApiContext& c, const WriteRequest& w, WriteKind ki
       break;
     }
     case WriteKind::kEdit: {
-      const auto state = c.sequencer->FindPost(o.post_id);
+      const auto state = sequencer.FindPost(o.post_id);
       if (!state) {
         return ToResponse(MakeProblem("internal", "an edited post is missing"), w.path,
                           w.request_id);
@@ -83,12 +83,12 @@ Response AcceptedAnswer(const ApiContext& c, const WriteRequest& w, WriteKind ki
 
 }  // namespace
 
-Response WriteAnswer(const ApiContext& c, const WriteRequest& w, WriteKind kind,
-                     const commands::CommandResult& result) {
+Response WriteAnswer(const ApiContext& c, const commands::Sequencer& sequencer,
+                     const WriteRequest& w, WriteKind kind, const commands::CommandResult& result) {
   Response r;
   switch (result.status) {
     case commands::CommandStatus::kAccepted:
-      r = AcceptedAnswer(c, w, kind, result.outcome);
+      r = AcceptedAnswer(c, sequencer, w, kind, result.outcome);
       break;
     case commands::CommandStatus::kRejected:
       r = ToResponse(ProblemForRejection(result.outcome.rejection), w.path, w.request_id);

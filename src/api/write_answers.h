@@ -23,9 +23,10 @@ struct WriteRequest {
   bool create_array = false;  // create: the client sent an array
 };
 
-// Built off the sequencer's completion thread: it may copy posts out of the
-// sequencer and read the log.
-http::Response WriteAnswer(const ApiContext& c, const WriteRequest& w, WriteKind kind,
+// Built off the sequencer's completion thread: it may copy posts out of
+// `sequencer` (the one that decided) and read the log.
+http::Response WriteAnswer(const ApiContext& c, const commands::Sequencer& sequencer,
+                           const WriteRequest& w, WriteKind kind,
                            const commands::CommandResult& result);
 
 }  // namespace ledger::api

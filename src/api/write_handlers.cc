@@ -23,6 +23,20 @@ Result<TokenClaims, Problem> Authenticate(const ApiContext& c, const Request& re
   return VerifyBearer(request.Header("authorization"), c.jwt_secret, c.clock->Now());
 }
 
+// The 503 of a node that does not sequence: it names the node that does,
+// when one is known, so that a client or proxy can send the write there.
+http::Response NotTheSequencer(const ApiContext& c, const Request& request) {
+  const LeaderInfo leader = c.sequencers->leader();
+  std::string detail = "node " + c.node_id + " does not sequence writes: ";
+  detail += leader.node_id.empty()
+                ? "no node holds the sequencer lease right now"
+                : "node " + leader.node_id + " at " + leader.url +
+                      " holds the sequencer lease (epoch " + std::to_string(leader.epoch) + ")";
+  Problem problem = RetryLater("unavailable", std::move(detail));
+  if (!leader.url.empty()) problem.headers.emplace_back("X-Ledger-Leader", leader.url);
+  return ProblemAnswer(request, problem);
+}
+
 void Submit(const ApiContext& c, const Request& request, Respond respond, commands::Command command,
             std::string actor, std::string idempotency_key, WriteKind kind) {
   WriteRequest w{request.path, request.request_id, 0, false};
@@ -30,19 +44,29 @@ void Submit(const ApiContext& c, const Request& request, Respond respond, comman
     w.posts_created = create->posts.size();
     w.create_array = create->as_array;
   }
+  std::shared_ptr<commands::Sequencer> sequencer = c.sequencers->Get();
+  if (sequencer == nullptr) {
+    respond(NotTheSequencer(c, request));
+    return;
+  }
   commands::Submission submission{std::move(command), std::move(actor), request.request_id,
                                   std::move(idempotency_key)};
   const ApiContext* context = &c;
-  c.sequencer->Submit(std::move(submission),
-                      [context, w = std::move(w), kind,
-                       respond = std::move(respond)](commands::CommandResult result) mutable {
-                        // The completion thread answers every writer in turn: the answer,
-                        // which may read the log and copy a post, is built elsewhere.
-                        auto answer = [context, w, kind, respond, result = std::move(result)] {
-                          respond(WriteAnswer(*context, w, kind, result));
-                        };
-                        if (!context->answers->TrySubmit(answer)) answer();
-                      });
+  commands::Sequencer* deciding = sequencer.get();
+  // The answer holds the sequencer that decided (its posts are copied into
+  // it) even if this node stops sequencing meanwhile. The completion thread
+  // never drops the last reference: whoever replaces a sequencer holds one
+  // until its Stop() has joined that thread.
+  deciding->Submit(std::move(submission), [context, sequencer = std::move(sequencer),
+                                           w = std::move(w), kind, respond = std::move(respond)](
+                                              commands::CommandResult result) mutable {
+    // The completion thread answers every writer in turn: the answer, which
+    // may read the log and copy a post, is built elsewhere.
+    auto answer = [context, sequencer, w, kind, respond, result = std::move(result)] {
+      respond(WriteAnswer(*context, *sequencer, w, kind, result));
+    };
+    if (!context->answers->TrySubmit(answer)) answer();
+  });
 }
 
 }  // namespace

@@ -33,6 +33,8 @@ std::string* StringField(Config& c, std::string_view name) {
   if (name == "data-dir") return &c.data_dir;
   if (name == "database-url") return &c.database_url;
   if (name == "log-url") return &c.log_url;
+  if (name == "node-id") return &c.node_id;
+  if (name == "advertise-url") return &c.advertise_url;
   if (name == "jwt-secret") return &c.jwt_secret;
   if (name == "time-zone") return &c.time_zone;
   return nullptr;
@@ -75,6 +77,7 @@ int64_t* IntegerField(Config& c, std::string_view name) {
   if (name == "idempotency-retention-s") return &c.idempotency_retention_s;
   if (name == "state-cache-mib") return &c.state_cache_mib;
   if (name == "ready-max-lag-events") return &c.ready_max_lag_events;
+  if (name == "lease-ms") return &c.lease_ms;
   return nullptr;
 }
 
@@ -99,6 +102,16 @@ const std::vector<OptionSpec>& ConfigOptions() {
       {"log-url",
        "libpq URL or conninfo of a PostgreSQL that holds the event log (default: the "
        "RocksDB log in DATA_DIR/log)"},
+      {"node-id",
+       "this node's name in the sequencer lease, with --log-url (default: HOSTNAME:PORT of "
+       "--listen)"},
+      {"advertise-url",
+       "the URL other nodes and clients reach this node at, with --log-url (default: "
+       "http://HOST:PORT as bound)"},
+      {"lease-ms",
+       "with --log-url: a node that holds the sequencer lease and is silent this long loses it "
+       "to another (default 5000)",
+       true, 1'000, 600'000},
       {"jwt-secret",
        "HS256 secret of the API's tokens (default: generated once into "
        "DATA_DIR/jwt-secret)"},
@@ -200,6 +213,11 @@ Result<Config> LoadConfig(const std::map<std::string, std::string>& flags) {
     }
   }
   if (config.data_dir.empty()) return Status::InvalidArgument("data-dir must not be empty");
+  if (config.log_url.empty() && (!config.node_id.empty() || !config.advertise_url.empty())) {
+    return Status::InvalidArgument(
+        "node-id and advertise-url name a node of a cluster on a PostgreSQL log: they need "
+        "log-url");
+  }
   return config;
 }
 

@@ -23,7 +23,14 @@ struct Config {
   std::string data_dir = "./var";
   std::string database_url;  // empty: the embedded PostgreSQL in data_dir/pg
   std::string log_url;       // empty: the RocksDB log in data_dir/log
-  std::string jwt_secret;    // empty: generated once into data_dir/jwt-secret
+  // A node of a cluster on the PostgreSQL log (docs/deployment.md): its name
+  // in the sequencer lease (empty: HOSTNAME:PORT of listen) and the URL other
+  // nodes and clients reach it at (empty: http://LISTEN as bound).
+  std::string node_id;
+  std::string advertise_url;
+  // The sequencer lease's length: a holder silent this long loses it.
+  int64_t lease_ms = 5'000;
+  std::string jwt_secret;  // empty: generated once into data_dir/jwt-secret
   std::string time_zone = "Asia/Seoul";
   // HTTP limits (docs/api.md).
   int64_t io_threads = 2;

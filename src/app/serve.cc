@@ -3,6 +3,7 @@
 #include <charconv>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -11,10 +12,13 @@
 
 #include <openssl/rand.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "api/context.h"
 #include "api/position_waiter.h"
 #include "api/routes.h"
+#include "api/sequencer_slot.h"
+#include "app/cluster_role.h"
 #include "app/command_support.h"
 #include "commands/sequencer.h"
 #include "common/ascii.h"
@@ -145,8 +149,18 @@ struct Opened {
   TimeZone zone;
   std::string jwt_secret;
   std::unique_ptr<events::EventLog> log;
+  // The same log when it is in PostgreSQL: the node takes part in a
+  // cluster's sequencer lease (ClusterRole). Null with the RocksDB log.
+  projections::PgEventLog* pg_log = nullptr;
   ReadDatabase database;
 };
+
+// The node's name in the lease when none is configured: HOSTNAME:PORT.
+std::string DefaultNodeId(const std::string& listen) {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "localhost");
+  return std::string(host) + ":" + listen.substr(listen.rfind(':') + 1);
+}
 
 // The RocksDB log in DATA_DIR/log, or the PostgreSQL one at --log-url. Either
 // purges idempotency records by the same retention the sequencer answers
@@ -155,6 +169,9 @@ Result<std::unique_ptr<events::EventLog>> OpenServiceLog(const Config& config) {
   if (!config.log_url.empty()) {
     projections::PgLogOptions options;
     options.idempotency_retention = std::chrono::seconds(config.idempotency_retention_s);
+    options.lease.node_id = config.node_id.empty() ? DefaultNodeId(config.listen) : config.node_id;
+    options.lease.node_url = config.advertise_url;
+    options.lease.timeout = std::chrono::milliseconds(config.lease_ms);
     LEDGER_ASSIGN_OR_RETURN(auto log, projections::PgEventLog::Open(config.log_url, options));
     return std::unique_ptr<events::EventLog>(std::move(log));
   }
@@ -179,9 +196,11 @@ Result<Opened, StartFailure> Open(const Config& config) {
   if (!log.ok()) return StartFailure{"event log", log.status()};
   auto database = StartReadDatabase(config);
   if (!database.ok()) return StartFailure{"embedded PostgreSQL", database.status()};
-  return Opened{listen->first,           listen->second,
-                std::move(zone).value(), std::move(secret).value(),
-                std::move(log).value(),  std::move(database).value()};
+  auto* pg_log =
+      config.log_url.empty() ? nullptr : static_cast<projections::PgEventLog*>(log->get());
+  return Opened{
+      listen->first,          listen->second, std::move(zone).value(),    std::move(secret).value(),
+      std::move(log).value(), pg_log,         std::move(database).value()};
 }
 
 commands::SequencerOptions SequencerOptionsFor(const Config& config,
@@ -231,9 +250,24 @@ int RunService(const Config& config, Opened& opened, const sigset_t& signals, st
   projector_options.on_committed = [&waiter](int64_t position) { waiter.Notify(position); };
   projector = std::make_unique<projections::Projector>(opened.log.get(), projector_options);
 
-  auto sequencer = commands::Sequencer::Start(opened.log.get(), &clock, &opened.zone,
+  // Writes go to this node's sequencer: for good with the RocksDB log, while
+  // the node holds the sequencer lease with the PostgreSQL one.
+  api::SequencerSlot sequencers;
+  std::shared_ptr<commands::Sequencer> sequencer;
+  std::unique_ptr<ClusterRole> role;
+  if (opened.pg_log != nullptr) {
+    ClusterRoleOptions role_options;
+    role_options.sequencer = SequencerOptionsFor(config, projector.get());
+    role_options.lease_check = std::chrono::milliseconds(config.lease_ms / 4);
+    role = std::make_unique<ClusterRole>(opened.pg_log, &clock, &opened.zone, projector.get(),
+                                         &sequencers, role_options);
+  } else {
+    auto started = commands::Sequencer::Start(opened.log.get(), &clock, &opened.zone,
                                               SequencerOptionsFor(config, projector.get()));
-  if (!sequencer.ok()) return LogStartFailure({"sequencer", sequencer.status()});
+    if (!started.ok()) return LogStartFailure({"sequencer", started.status()});
+    sequencer = std::move(started).value();
+    sequencers.Set(sequencer, {});
+  }
   projector->Start();
 
   projections::ConnectionPool pool(PoolOptionsFor(config, opened.database.conninfo));
@@ -247,7 +281,8 @@ int RunService(const Config& config, Opened& opened, const sigset_t& signals, st
       kAnswerThreads, static_cast<size_t>(config.queue_capacity) + size_t{16} * 1024, "answer");
 
   api::ApiContext context;
-  context.sequencer = sequencer->get();
+  context.sequencers = &sequencers;
+  if (opened.pg_log != nullptr) context.node_id = opened.pg_log->node_id();
   context.log = opened.log.get();
   context.queries = &queries;
   context.projector = projector.get();
@@ -267,6 +302,12 @@ int RunService(const Config& config, Opened& opened, const sigset_t& signals, st
   auto server = http::HttpServer::Start(ServerOptionsFor(config, opened), std::move(router),
                                         config.metrics ? &metrics : nullptr);
   if (!server.ok()) return LogStartFailure({"HTTP server", server.status()});
+  if (role != nullptr) {
+    if (config.advertise_url.empty()) {
+      opened.pg_log->SetNodeUrl("http://" + opened.host + ":" + std::to_string((*server)->port()));
+    }
+    role->Start();
+  }
   // Scripts (and the end-to-end tests) read this line for the port.
   out << "funding-ledger serving on http://" << opened.host << ":" << (*server)->port()
       << std::endl;
@@ -280,8 +321,11 @@ int RunService(const Config& config, Opened& opened, const sigset_t& signals, st
   LEDGER_LOG(LogLevel::kInfo, "serve", "shutting down")
       .Str("signal", signal == SIGINT ? "SIGINT" : "SIGTERM");
 
-  (*server)->Stop();     // no new requests; those in flight are answered
-  (*sequencer)->Stop();  // every queued command is decided and answered
+  (*server)->Stop();  // no new requests; those in flight are answered
+  // Every queued command is decided and answered; a cluster node also hands
+  // the lease over.
+  if (role != nullptr) role->Stop();
+  if (sequencer != nullptr) sequencer->Stop();
   answers.Stop();
   workers.Stop();
   projector->Stop();  // finishes its batch

@@ -216,7 +216,8 @@ Status PgEventLog::Read(std::string_view what, Fn&& fn) const {
 PgEventLog::PgEventLog(std::string conninfo, PgLogOptions options)
     : conninfo_(std::move(conninfo)),
       options_(std::move(options)),
-      schema_(QuoteIdentifier(options_.schema)) {
+      schema_(QuoteIdentifier(options_.schema)),
+      node_url_(options_.lease.node_url) {
   if (options_.clock != nullptr) clock_ = options_.clock;
   last_purge_ = clock_->Now();
   ConnectionPoolOptions pool;
@@ -813,7 +814,7 @@ Result<bool> PgEventLog::AcquireLease() {
     epoch = tx.exec_params1("UPDATE " + schema_ +
                                 ".lease SET epoch = epoch + 1, node = $1, url = $2, "
                                 "acquired_at = now() RETURNING epoch",
-                            options_.lease.node_id, options_.lease.node_url)[0]
+                            options_.lease.node_id, node_url_)[0]
                 .as<int64_t>();
     LEDGER_ASSIGN_OR_RETURN(head, HeadIn(tx, schema_));
     return Status::Ok();

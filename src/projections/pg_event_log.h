@@ -61,6 +61,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -181,6 +182,11 @@ class PgEventLog final : public events::EventLog {
   int64_t lease_epoch() const { return lease_epoch_.load(std::memory_order_acquire); }
   Result<LeaseInfo> ReadLease() const;
   bool leased() const { return !options_.lease.node_id.empty(); }
+  const std::string& node_id() const { return options_.lease.node_id; }
+  const std::string& node_url() const { return node_url_; }
+  // The URL the lease row advertises, when it is known only once the node
+  // listens. REQUIRES: no AcquireLease runs or ran yet.
+  void SetNodeUrl(std::string url) { node_url_ = std::move(url); }
 
  private:
   PgEventLog(std::string conninfo, PgLogOptions options);
@@ -242,6 +248,7 @@ class PgEventLog final : public events::EventLog {
   Timestamp last_purge_{};  // guarded by write_mu_
   std::atomic<uint64_t> purged_{0};
   std::atomic<int64_t> lease_epoch_{0};
+  std::string node_url_;  // options_.lease.node_url until SetNodeUrl
   std::chrono::steady_clock::time_point last_spoke_{};  // guarded by write_mu_
   std::unique_ptr<StatementWatchdog> watchdog_;
 };

@@ -49,7 +49,8 @@ void ApiFixture::SetUp() {
   workers_ = std::make_unique<http::WorkerPool>(2, 64, "query");
   answers_ = std::make_unique<http::WorkerPool>(1, 64, "answer");
 
-  context_.sequencer = sequencer_.get();
+  sequencers_.Set(sequencer_, {});
+  context_.sequencers = &sequencers_;
   context_.log = log_.get();
   context_.queries = queries_.get();
   context_.projector = projector_.get();

@@ -73,7 +73,8 @@ class ApiFixture : public projections::testing::PgTest {
   std::shared_ptr<ledger::testing::DiskFullFileSystem> disk_ =
       std::make_shared<ledger::testing::DiskFullFileSystem>();
   std::unique_ptr<events::RocksEventLog> log_;
-  std::unique_ptr<commands::Sequencer> sequencer_;
+  std::shared_ptr<commands::Sequencer> sequencer_;
+  SequencerSlot sequencers_;
   std::unique_ptr<projections::Projector> projector_;
   std::unique_ptr<projections::ConnectionPool> pool_;
   std::unique_ptr<projections::QueryService> queries_;

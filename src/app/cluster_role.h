@@ -1,0 +1,98 @@
+#pragma once
+
+// A serve node's part on a cluster (several nodes on one PostgreSQL log):
+// the node that holds the log's sequencer lease runs the sequencer and the
+// projector; the others follow the log's head and the projector's
+// checkpoint, serve reads, and name the holder in the 503 of a write. A
+// thread takes the lease when no node holds it, keeps it while held, and
+// when it is lost stops the sequencer (its queued commands are refused,
+// kUnavailable) and puts the projector on standby. Taking the lease again
+// starts a new sequencer from the durable state in the log, so a node never
+// decides from a view another node may have moved.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "api/sequencer_slot.h"
+#include "commands/sequencer.h"
+#include "common/clock.h"
+#include "common/time_zone.h"
+#include "projections/pg_event_log.h"
+#include "projections/projector.h"
+
+namespace ledger::app {
+
+struct ClusterRoleOptions {
+  commands::SequencerOptions sequencer;
+  // How often a node that does not hold the lease tries to take it, and
+  // how often the holder checks it (KeepLease speaks only when due).
+  std::chrono::milliseconds lease_check{1'000};
+  // How often a node that does not sequence reads the log's new head.
+  std::chrono::milliseconds follow_interval{50};
+};
+
+// What /readyz and /metrics show of the node's role.
+struct ClusterRoleCounts {
+  bool sequencing = false;
+  int64_t epoch = 0;       // the lease's epoch as last seen
+  uint64_t takeovers = 0;  // times this node took the lease
+  uint64_t stepdowns = 0;  // times it lost or gave it up
+};
+
+class ClusterRole {
+ public:
+  // Everything must outlive the role. `projector` is put on standby until
+  // the node takes the lease.
+  ClusterRole(projections::PgEventLog* log, const Clock* clock, const TimeZone* time_zone,
+              projections::Projector* projector, api::SequencerSlot* slot,
+              ClusterRoleOptions options);
+  ~ClusterRole();
+  ClusterRole(const ClusterRole&) = delete;
+  ClusterRole& operator=(const ClusterRole&) = delete;
+
+  // Tries for the lease once (a node that gets it sequences when Start
+  // returns), then starts the thread.
+  void Start();
+  // Stops the sequencer (every queued command is answered), releases the
+  // lease so that another node takes over at once, joins the thread.
+  void Stop();
+
+  ClusterRoleCounts counts() const;
+
+ private:
+  void Run();
+  // Takes the lease if it is free, and starts sequencing.
+  void TryToLead();
+  // Stops sequencing: the lease is lost (`why`) or the node stops.
+  void StepDown(const Status& why);
+  // Reads the new head and who leads.
+  void Follow();
+
+  projections::PgEventLog* const log_;
+  const Clock* const clock_;
+  const TimeZone* const time_zone_;
+  projections::Projector* const projector_;
+  api::SequencerSlot* const slot_;
+  const ClusterRoleOptions options_;
+
+  std::shared_ptr<commands::Sequencer> sequencer_;  // the role thread's
+  std::chrono::steady_clock::time_point next_lease_check_{};
+  std::chrono::steady_clock::time_point next_follow_log_{};
+
+  std::atomic<bool> sequencing_{false};
+  std::atomic<int64_t> epoch_{0};
+  std::atomic<uint64_t> takeovers_{0};
+  std::atomic<uint64_t> stepdowns_{0};
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace ledger::app
