@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/time_zone.h"
 #include "events/event_log.h"
+#include "http/forwarder.h"
 #include "http/metrics.h"
 #include "http/worker_pool.h"
 #include "projections/projector.h"
@@ -27,6 +28,9 @@ struct ApiContext {
   const SequencerSlot* sequencers = nullptr;
   // This node's id on a cluster (empty on a single node).
   std::string node_id;
+  // A cluster node passes the writes it cannot sequence to the node that
+  // does (null: it answers 503 naming that node).
+  http::Forwarder* forwarder = nullptr;
   const events::EventLog* log = nullptr;
   const projections::QueryService* queries = nullptr;
   const projections::Projector* projector = nullptr;

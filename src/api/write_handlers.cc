@@ -37,6 +37,26 @@ http::Response NotTheSequencer(const ApiContext& c, const Request& request) {
   return ProblemAnswer(request, problem);
 }
 
+// A write this node cannot sequence goes to the node that can, once: a
+// request that was forwarded already is answered here (503), so requests
+// never circle between nodes that disagree on who leads.
+void PassOn(const ApiContext& c, const Request& request, const Respond& respond) {
+  const LeaderInfo leader = c.sequencers->leader();
+  if (c.forwarder == nullptr || leader.url.empty() ||
+      request.Header(http::kForwardedByHeader).has_value()) {
+    respond(NotTheSequencer(c, request));
+    return;
+  }
+  const Result<bool> forwarded = c.forwarder->Forward(leader.url, request, c.node_id, respond);
+  if (forwarded.ok() && *forwarded) return;
+  if (forwarded.ok()) {
+    respond(ProblemAnswer(request, RetryLater("overloaded", "too many writes are being passed "
+                                                            "on to the sequencing node")));
+    return;
+  }
+  respond(NotTheSequencer(c, request));
+}
+
 void Submit(const ApiContext& c, const Request& request, Respond respond, commands::Command command,
             std::string actor, std::string idempotency_key, WriteKind kind) {
   WriteRequest w{request.path, request.request_id, 0, false};
@@ -46,7 +66,7 @@ void Submit(const ApiContext& c, const Request& request, Respond respond, comman
   }
   std::shared_ptr<commands::Sequencer> sequencer = c.sequencers->Get();
   if (sequencer == nullptr) {
-    respond(NotTheSequencer(c, request));
+    PassOn(c, request, respond);
     return;
   }
   commands::Submission submission{std::move(command), std::move(actor), request.request_id,

@@ -105,6 +105,7 @@ void ClusterRole::TryToLead() {
   slot_->Set(sequencer_, api::LeaderInfo{log_->node_id(), log_->node_url(), epoch});
   sequencing_.store(true, std::memory_order_relaxed);
   takeovers_.fetch_add(1, std::memory_order_relaxed);
+  LeaderChanged(epoch);
   LEDGER_LOG(LogLevel::kInfo, "cluster", "took the sequencer lease")
       .Str("node", log_->node_id())
       .Int("epoch", epoch)
@@ -137,6 +138,13 @@ void ClusterRole::Follow() {
   if (!lease.ok()) return;
   epoch_.store(lease->epoch, std::memory_order_relaxed);
   slot_->SetLeader(api::LeaderInfo{lease->node_id, lease->node_url, lease->epoch});
+  LeaderChanged(lease->epoch);
+}
+
+void ClusterRole::LeaderChanged(int64_t epoch) {
+  if (epoch == known_epoch_) return;
+  known_epoch_ = epoch;
+  if (options_.on_leader_change) options_.on_leader_change();
 }
 
 }  // namespace ledger::app

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -34,6 +35,10 @@ struct ClusterRoleOptions {
   std::chrono::milliseconds lease_check{1'000};
   // How often a node that does not sequence reads the log's new head.
   std::chrono::milliseconds follow_interval{50};
+  // Called on the role's thread when the node that sequences changes (this
+  // node took the lease, or another node is seen holding a new epoch), e.g.
+  // to give up writes still on their way to the old one. Must not block.
+  std::function<void()> on_leader_change;
 };
 
 // What /readyz and /metrics show of the node's role.
@@ -72,6 +77,8 @@ class ClusterRole {
   void StepDown(const Status& why);
   // Reads the new head and who leads.
   void Follow();
+  // Tells on_leader_change when `epoch` is not the one last seen.
+  void LeaderChanged(int64_t epoch);
 
   projections::PgEventLog* const log_;
   const Clock* const clock_;
@@ -84,6 +91,7 @@ class ClusterRole {
   std::chrono::steady_clock::time_point next_lease_check_{};
   std::chrono::steady_clock::time_point next_follow_log_{};
 
+  int64_t known_epoch_ = 0;  // the epoch last reported, role thread only
   std::atomic<bool> sequencing_{false};
   std::atomic<int64_t> epoch_{0};
   std::atomic<uint64_t> takeovers_{0};

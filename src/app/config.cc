@@ -78,6 +78,8 @@ int64_t* IntegerField(Config& c, std::string_view name) {
   if (name == "state-cache-mib") return &c.state_cache_mib;
   if (name == "ready-max-lag-events") return &c.ready_max_lag_events;
   if (name == "lease-ms") return &c.lease_ms;
+  if (name == "forward-max-in-flight") return &c.forward_max_in_flight;
+  if (name == "forward-timeout-ms") return &c.forward_timeout_ms;
   return nullptr;
 }
 
@@ -112,6 +114,14 @@ const std::vector<OptionSpec>& ConfigOptions() {
        "with --log-url: a node that holds the sequencer lease and is silent this long loses it "
        "to another (default 5000)",
        true, 1'000, 600'000},
+      {"forward-max-in-flight",
+       "with --log-url: writes passed on to the sequencing node at once; more: 503 (default "
+       "1024)",
+       true, 1, 100'000},
+      {"forward-timeout-ms",
+       "with --log-url: the sequencing node must answer a passed-on write within this, else 503 "
+       "(default 10000)",
+       true, 100, kMaxTimeoutMs},
       {"jwt-secret",
        "HS256 secret of the API's tokens (default: generated once into "
        "DATA_DIR/jwt-secret)"},

@@ -30,6 +30,10 @@ struct Config {
   std::string advertise_url;
   // The sequencer lease's length: a holder silent this long loses it.
   int64_t lease_ms = 5'000;
+  // Writes a node passes on to the sequencing node: at once at most, and
+  // how long that node has to answer.
+  int64_t forward_max_in_flight = 1'024;
+  int64_t forward_timeout_ms = 10'000;
   std::string jwt_secret;  // empty: generated once into data_dir/jwt-secret
   std::string time_zone = "Asia/Seoul";
   // HTTP limits (docs/api.md).

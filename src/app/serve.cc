@@ -254,9 +254,17 @@ int RunService(const Config& config, Opened& opened, const sigset_t& signals, st
   // the node holds the sequencer lease with the PostgreSQL one.
   api::SequencerSlot sequencers;
   std::shared_ptr<commands::Sequencer> sequencer;
+  std::unique_ptr<http::Forwarder> forwarder;
   std::unique_ptr<ClusterRole> role;
   if (opened.pg_log != nullptr) {
+    http::ForwarderOptions forward;
+    forward.max_in_flight = static_cast<size_t>(config.forward_max_in_flight);
+    forward.timeout = std::chrono::milliseconds(config.forward_timeout_ms);
+    forwarder = http::Forwarder::Create(forward);
     ClusterRoleOptions role_options;
+    // Writes on their way to a node that no longer sequences are answered
+    // at once (503, retry) instead of after their deadline.
+    role_options.on_leader_change = [&forwarder] { forwarder->AbandonAll(); };
     role_options.sequencer = SequencerOptionsFor(config, projector.get());
     role_options.lease_check = std::chrono::milliseconds(config.lease_ms / 4);
     role = std::make_unique<ClusterRole>(opened.pg_log, &clock, &opened.zone, projector.get(),
@@ -282,7 +290,10 @@ int RunService(const Config& config, Opened& opened, const sigset_t& signals, st
 
   api::ApiContext context;
   context.sequencers = &sequencers;
-  if (opened.pg_log != nullptr) context.node_id = opened.pg_log->node_id();
+  if (opened.pg_log != nullptr) {
+    context.node_id = opened.pg_log->node_id();
+    context.forwarder = forwarder.get();
+  }
   context.log = opened.log.get();
   context.queries = &queries;
   context.projector = projector.get();
@@ -322,6 +333,7 @@ int RunService(const Config& config, Opened& opened, const sigset_t& signals, st
       .Str("signal", signal == SIGINT ? "SIGINT" : "SIGTERM");
 
   (*server)->Stop();  // no new requests; those in flight are answered
+  if (forwarder != nullptr) forwarder->Stop();
   // Every queued command is decided and answered; a cluster node also hands
   // the lease over.
   if (role != nullptr) role->Stop();

@@ -1,5 +1,5 @@
 // End-to-end, several serve nodes on one PostgreSQL log: one sequences, the
-// others serve reads and answer writes with 503 naming it; when the
+// others serve reads and pass writes on to it; when the
 // sequencing node dies (kill -9) or is paused longer than its lease
 // (SIGSTOP: the zombie), another takes over, and nothing acknowledged is
 // lost or written twice. PostgreSQL here is one durable server standing in
@@ -153,7 +153,7 @@ class ClusterTest : public ::testing::Test {
   std::vector<std::unique_ptr<ServerProcess>> nodes_;
 };
 
-TEST_F(ClusterTest, OneNodeSequencesTheOtherServesReadsAndNamesItForWrites) {
+TEST_F(ClusterTest, OneNodeSequencesTheOtherServesReadsAndPassesWritesOnToIt) {
   ServerProcess& a = StartNode(0, "a");
   ASSERT_TRUE(a.ok());
   ASSERT_TRUE(AwaitRole(a, "sequencer", "a")) << a.Log();
@@ -168,8 +168,22 @@ TEST_F(ClusterTest, OneNodeSequencesTheOtherServesReadsAndNamesItForWrites) {
   ASSERT_EQ(funded.status, 201) << funded.body;
   const std::string position = *funded.Header("x-ledger-position");
 
-  // A write to the follower is refused, naming the sequencer, and changes nothing.
-  const HttpResponse refused = Fund(b, id, "carol");
+  // A write to the follower is passed on to the sequencer, with the
+  // client's request id and key: its retry there is answered once.
+  const Headers keyed{Bearer("carol"), {"Idempotency-Key", "via-b"}, {"X-Request-Id", "rid-b-1"}};
+  const std::string fund_path = "/api/posts/" + std::to_string(id) + "/fundings";
+  const HttpResponse passed = Call(b, "POST", fund_path, kFundRoute, "{\"units\":1}", keyed);
+  ASSERT_EQ(passed.status, 201) << passed.body;
+  EXPECT_EQ(passed.Header("x-request-id").value_or(""), "rid-b-1");
+  const HttpResponse retried = Call(a, "POST", fund_path, kFundRoute, "{\"units\":1}", keyed);
+  EXPECT_EQ(retried.status, 201) << retried.body;
+  EXPECT_EQ(retried.Header("idempotent-replayed").value_or(""), "true");
+  EXPECT_EQ(retried.body, passed.body);
+
+  // A write that was passed on already is not passed on again: it is
+  // refused, naming the sequencer, and changes nothing.
+  const HttpResponse refused = Call(b, "POST", fund_path, kFundRoute, "{\"units\":1}",
+                                    {Bearer("erin"), {"X-Ledger-Forwarded-By", "elsewhere"}});
   EXPECT_EQ(refused.status, 503) << refused.body;
   EXPECT_EQ(ProblemName(refused), "unavailable");
   EXPECT_EQ(refused.Header("x-ledger-leader").value_or(""),
@@ -177,7 +191,8 @@ TEST_F(ClusterTest, OneNodeSequencesTheOtherServesReadsAndNamesItForWrites) {
   EXPECT_TRUE(refused.Header("retry-after").has_value());
 
   // The follower reads what the sequencer's projector wrote, waiting for it.
-  EXPECT_EQ(TotalOn(b, id, position), 1'000);
+  EXPECT_EQ(TotalOn(b, id, *passed.Header("x-ledger-position")), 2'000);
+  EXPECT_GT(std::stoll(*passed.Header("x-ledger-position")), std::stoll(position));
   // ... and follows the log's head.
   const auto until = steady_clock::now() + seconds(5);
   std::string head_b;
@@ -239,14 +254,14 @@ TEST_F(ClusterTest, ASequencerPausedPastItsLeaseIsDeposedAndNeverWritesAgain) {
   std::cout << "write stall after SIGSTOP of the sequencing node: " << stall->count() << " ms\n";
   ASSERT_EQ(kill(a.pid(), SIGCONT), 0);
 
-  // Woken, the old sequencer finds its session gone: it writes nothing and
-  // steps down to follow b.
+  // Woken, the old sequencer finds its session gone: it writes nothing,
+  // steps down to follow b, and passes its writes on to b.
   ASSERT_TRUE(AwaitRole(a, "follower", "b")) << a.Log();
-  const HttpResponse refused = Fund(a, id, "erin", "k3");
-  EXPECT_EQ(refused.status, 503) << refused.body;
+  const HttpResponse passed = Fund(a, id, "erin", "k3");
+  EXPECT_EQ(passed.status, 201) << passed.body;
   const HttpResponse last = Fund(b, id, "dave", "k4");
   ASSERT_EQ(last.status, 201) << last.body;
-  EXPECT_EQ(TotalOn(b, id, *last.Header("x-ledger-position")), 3 * 1'000);
+  EXPECT_EQ(TotalOn(b, id, *last.Header("x-ledger-position")), 4 * 1'000);
   const ToolResult verified = Verify();
   EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
 }
