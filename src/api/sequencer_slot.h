@@ -6,6 +6,7 @@
 // while another node (named by leader()) or none holds it; the write
 // handlers then answer 503 with the leader's address.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -23,8 +24,22 @@ struct LeaderInfo {
   int64_t epoch = 0;    // the lease's epoch; 0 without a lease
 };
 
+// What a cluster node counts of its role: the cluster's role thread writes,
+// /metrics reads. On a single node they stay as they start.
+struct ClusterCounters {
+  std::atomic<int64_t> lease_epoch{0};    // as this node last saw it
+  std::atomic<uint64_t> leases_taken{0};  // times this node took the lease
+  std::atomic<uint64_t> leases_lost{0};   // times it lost or gave it up
+  // Synchronous standbys streaming from the log's primary, as the
+  // sequencing node last read them; -1 when not known (a single node, a
+  // node that does not sequence).
+  std::atomic<int64_t> sync_standbys{-1};
+};
+
 class SequencerSlot {
  public:
+  ClusterCounters counters;
+
   // The sequencer to submit to; null while this node does not sequence. A
   // caller keeps the pointer only for one command and its answer: a
   // replaced sequencer refuses new commands (kUnavailable) and stays alive

@@ -43,6 +43,35 @@ double ProjectorLagSeconds(const ApiContext& c, int64_t head, int64_t position) 
   return std::max(0.0, std::chrono::duration<double>(age).count());
 }
 
+// The node's part in a cluster on a PostgreSQL log. A single node sequences
+// for good: 1, epoch 0, nothing passed on.
+void AddCluster(const ApiContext& c, std::vector<MetricFamily>& out) {
+  const ClusterCounters& n = c.sequencers->counters;
+  out.push_back(Gauge("ledger_cluster_sequencing",
+                      "1 while this node sequences writes (holds the sequencer lease on a "
+                      "cluster), else 0",
+                      c.sequencers->Get() != nullptr ? 1 : 0));
+  out.push_back(Gauge("ledger_cluster_lease_epoch",
+                      "Epoch of the sequencer lease as this node last saw it (0 on a single node)",
+                      static_cast<double>(n.lease_epoch.load(std::memory_order_relaxed))));
+  MetricFamily changes =
+      EmptyFamily("ledger_cluster_lease_changes_total",
+                  "Times this node took the sequencer lease (taken) and lost or gave it up (lost)",
+                  MetricType::kCounter);
+  AddSample(changes, static_cast<double>(n.leases_taken.load(std::memory_order_relaxed)),
+            {Label("change", "taken")});
+  AddSample(changes, static_cast<double>(n.leases_lost.load(std::memory_order_relaxed)),
+            {Label("change", "lost")});
+  out.push_back(std::move(changes));
+  out.push_back(Gauge("ledger_cluster_sync_standbys",
+                      "Synchronous standbys streaming from the log's primary, as the sequencing "
+                      "node last read them (-1: not known here)",
+                      static_cast<double>(n.sync_standbys.load(std::memory_order_relaxed))));
+  out.push_back(Gauge("ledger_cluster_forwards_in_flight",
+                      "Writes passed on to the sequencing node and not yet answered",
+                      c.forwarder != nullptr ? static_cast<double>(c.forwarder->in_flight()) : 0));
+}
+
 void AddReadSide(const ApiContext& c, std::vector<MetricFamily>& out) {
   const int64_t head = c.log->Head().position;
   const int64_t position = c.projector->position();
@@ -66,6 +95,7 @@ void AddReadSide(const ApiContext& c, std::vector<MetricFamily>& out) {
                         "Projector steps that failed (database errors, retried with backoff; "
                         "or the fatal one)",
                         static_cast<double>(c.projector->errors())));
+  AddCluster(c, out);
   out.push_back(Gauge("ledger_ready", "1 when GET /readyz answers 200, else 0",
                       ReadinessProblems(c).empty() ? 1 : 0));
 

@@ -50,8 +50,9 @@ void PassOn(const ApiContext& c, const Request& request, const Respond& respond)
   const Result<bool> forwarded = c.forwarder->Forward(leader.url, request, c.node_id, respond);
   if (forwarded.ok() && *forwarded) return;
   if (forwarded.ok()) {
-    respond(ProblemAnswer(request, RetryLater("overloaded", "too many writes are being passed "
-                                                            "on to the sequencing node")));
+    respond(ProblemAnswer(request, RetryLater("overloaded",
+                                              "too many writes are being passed "
+                                              "on to the sequencing node")));
     return;
   }
   respond(NotTheSequencer(c, request));

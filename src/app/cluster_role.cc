@@ -46,15 +46,6 @@ void ClusterRole::Stop() {
   log_->ReleaseLease();
 }
 
-ClusterRoleCounts ClusterRole::counts() const {
-  ClusterRoleCounts c;
-  c.sequencing = sequencing_.load(std::memory_order_relaxed);
-  c.epoch = epoch_.load(std::memory_order_relaxed);
-  c.takeovers = takeovers_.load(std::memory_order_relaxed);
-  c.stepdowns = stepdowns_.load(std::memory_order_relaxed);
-  return c;
-}
-
 void ClusterRole::Run() {
   pthread_setname_np(pthread_self(), "cluster-role");
   while (true) {
@@ -66,6 +57,10 @@ void ClusterRole::Run() {
       } else if (now >= next_lease_check_) {
         next_lease_check_ = now + options_.lease_check;
         if (const Status kept = log_->KeepLease(); !kept.ok()) StepDown(kept);
+      }
+      if (sequencer_ != nullptr && now >= next_replication_check_) {
+        next_replication_check_ = now + options_.lease_check;
+        CheckReplication();
       }
     }
     if (sequencer_ == nullptr) {
@@ -90,7 +85,7 @@ void ClusterRole::TryToLead() {
   if (!*taken) return;
   commands::SequencerOptions options = options_.sequencer;
   // An operator's --rebuild-state is for the first start only.
-  if (takeovers_.load(std::memory_order_relaxed) > 0) options.rebuild_state = false;
+  if (takeovers_ > 0) options.rebuild_state = false;
   auto started = commands::Sequencer::Start(log_, clock_, time_zone_, options);
   if (!started.ok()) {
     LEDGER_LOG(LogLevel::kError, "cluster", "took the sequencer lease but cannot sequence")
@@ -100,11 +95,11 @@ void ClusterRole::TryToLead() {
   }
   sequencer_ = std::shared_ptr<commands::Sequencer>(std::move(started).value());
   const int64_t epoch = log_->lease_epoch();
-  epoch_.store(epoch, std::memory_order_relaxed);
+  slot_->counters.lease_epoch.store(epoch, std::memory_order_relaxed);
   projector_->SetStandby(false);
   slot_->Set(sequencer_, api::LeaderInfo{log_->node_id(), log_->node_url(), epoch});
-  sequencing_.store(true, std::memory_order_relaxed);
-  takeovers_.fetch_add(1, std::memory_order_relaxed);
+  ++takeovers_;
+  slot_->counters.leases_taken.fetch_add(1, std::memory_order_relaxed);
   LeaderChanged(epoch);
   LEDGER_LOG(LogLevel::kInfo, "cluster", "took the sequencer lease")
       .Str("node", log_->node_id())
@@ -119,8 +114,8 @@ void ClusterRole::StepDown(const Status& why) {
   sequencer_->Stop();
   sequencer_.reset();
   held.reset();  // writers still answering hold their own references
-  sequencing_.store(false, std::memory_order_relaxed);
-  stepdowns_.fetch_add(1, std::memory_order_relaxed);
+  slot_->counters.leases_lost.fetch_add(1, std::memory_order_relaxed);
+  slot_->counters.sync_standbys.store(-1, std::memory_order_relaxed);
   LEDGER_LOG(LogLevel::kWarn, "cluster", "stopped sequencing")
       .Str("node", log_->node_id())
       .Str("reason", why.ToString());
@@ -136,9 +131,14 @@ void ClusterRole::Follow() {
   next_follow_log_ = now + options_.lease_check;
   const Result<projections::LeaseInfo> lease = log_->ReadLease();
   if (!lease.ok()) return;
-  epoch_.store(lease->epoch, std::memory_order_relaxed);
+  slot_->counters.lease_epoch.store(lease->epoch, std::memory_order_relaxed);
   slot_->SetLeader(api::LeaderInfo{lease->node_id, lease->node_url, lease->epoch});
   LeaderChanged(lease->epoch);
+}
+
+void ClusterRole::CheckReplication() {
+  const Result<int64_t> standbys = log_->SyncStandbys();
+  slot_->counters.sync_standbys.store(standbys.ok() ? *standbys : -1, std::memory_order_relaxed);
 }
 
 void ClusterRole::LeaderChanged(int64_t epoch) {

@@ -10,7 +10,6 @@
 // starts a new sequencer from the durable state in the log, so a node never
 // decides from a view another node may have moved.
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -41,14 +40,6 @@ struct ClusterRoleOptions {
   std::function<void()> on_leader_change;
 };
 
-// What /readyz and /metrics show of the node's role.
-struct ClusterRoleCounts {
-  bool sequencing = false;
-  int64_t epoch = 0;       // the lease's epoch as last seen
-  uint64_t takeovers = 0;  // times this node took the lease
-  uint64_t stepdowns = 0;  // times it lost or gave it up
-};
-
 class ClusterRole {
  public:
   // Everything must outlive the role. `projector` is put on standby until
@@ -67,8 +58,6 @@ class ClusterRole {
   // lease so that another node takes over at once, joins the thread.
   void Stop();
 
-  ClusterRoleCounts counts() const;
-
  private:
   void Run();
   // Takes the lease if it is free, and starts sequencing.
@@ -77,6 +66,8 @@ class ClusterRole {
   void StepDown(const Status& why);
   // Reads the new head and who leads.
   void Follow();
+  // Counts the synchronous standbys the log's primary has now.
+  void CheckReplication();
   // Tells on_leader_change when `epoch` is not the one last seen.
   void LeaderChanged(int64_t epoch);
 
@@ -92,10 +83,8 @@ class ClusterRole {
   std::chrono::steady_clock::time_point next_follow_log_{};
 
   int64_t known_epoch_ = 0;  // the epoch last reported, role thread only
-  std::atomic<bool> sequencing_{false};
-  std::atomic<int64_t> epoch_{0};
-  std::atomic<uint64_t> takeovers_{0};
-  std::atomic<uint64_t> stepdowns_{0};
+  uint64_t takeovers_ = 0;   // role thread only
+  std::chrono::steady_clock::time_point next_replication_check_{};
 
   std::mutex mu_;
   std::condition_variable cv_;

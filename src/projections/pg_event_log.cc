@@ -886,4 +886,17 @@ Result<LeaseInfo> PgEventLog::ReadLease() const {
   return info;
 }
 
+Result<int64_t> PgEventLog::SyncStandbys() const {
+  int64_t count = 0;
+  LEDGER_RETURN_IF_ERROR(
+      Read("reading the replication state", [&](pqxx::nontransaction& tx) -> Status {
+        count = tx.exec(
+                      "SELECT count(*) FROM pg_stat_replication "
+                      "WHERE state = 'streaming' AND sync_state IN ('sync', 'quorum')")[0][0]
+                    .as<int64_t>();
+        return Status::Ok();
+      }));
+  return count;
+}
+
 }  // namespace ledger::projections

@@ -181,6 +181,9 @@ class PgEventLog final : public events::EventLog {
   void ReleaseLease();
   int64_t lease_epoch() const { return lease_epoch_.load(std::memory_order_acquire); }
   Result<LeaseInfo> ReadLease() const;
+  // Synchronous standbys streaming from the server the readers reach (the
+  // primary, on a cluster): 0 on a server without replicas.
+  Result<int64_t> SyncStandbys() const;
   bool leased() const { return !options_.lease.node_id.empty(); }
   const std::string& node_id() const { return options_.lease.node_id; }
   const std::string& node_url() const { return node_url_; }
@@ -248,7 +251,7 @@ class PgEventLog final : public events::EventLog {
   Timestamp last_purge_{};  // guarded by write_mu_
   std::atomic<uint64_t> purged_{0};
   std::atomic<int64_t> lease_epoch_{0};
-  std::string node_url_;  // options_.lease.node_url until SetNodeUrl
+  std::string node_url_;                                // options_.lease.node_url until SetNodeUrl
   std::chrono::steady_clock::time_point last_spoke_{};  // guarded by write_mu_
   std::unique_ptr<StatementWatchdog> watchdog_;
 };
