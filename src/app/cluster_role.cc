@@ -76,7 +76,17 @@ void ClusterRole::Run() {
 }
 
 void ClusterRole::TryToLead() {
-  const Result<bool> taken = log_->AcquireLease();
+  projections::LeaseServer server;
+  if (options_.find_primary) {
+    const Result<projections::LeaseServer> found = options_.find_primary();
+    if (!found.ok()) {
+      LEDGER_LOG(LogLevel::kWarn, "cluster", "cannot find the log's primary")
+          .Str("error", found.status().ToString());
+      return;
+    }
+    server = *found;
+  }
+  const Result<bool> taken = log_->AcquireLease(server);
   if (!taken.ok()) {
     LEDGER_LOG(LogLevel::kWarn, "cluster", "cannot try for the sequencer lease")
         .Str("error", taken.status().ToString());

@@ -34,6 +34,10 @@ struct ClusterRoleOptions {
   std::chrono::milliseconds lease_check{1'000};
   // How often a node that does not sequence reads the log's new head.
   std::chrono::milliseconds follow_interval{50};
+  // Where the primary is, asked before every try for the lease (Patroni's
+  // REST API); null: any primary libpq connects to, on a timeline no older
+  // than one this node wrote to.
+  std::function<Result<projections::LeaseServer>()> find_primary;
   // Called on the role's thread when the node that sequences changes (this
   // node took the lease, or another node is seen holding a new epoch), e.g.
   // to give up writes still on their way to the old one. Must not block.

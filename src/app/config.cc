@@ -35,6 +35,7 @@ std::string* StringField(Config& c, std::string_view name) {
   if (name == "log-url") return &c.log_url;
   if (name == "node-id") return &c.node_id;
   if (name == "advertise-url") return &c.advertise_url;
+  if (name == "patroni-url") return &c.patroni_url;
   if (name == "jwt-secret") return &c.jwt_secret;
   if (name == "time-zone") return &c.time_zone;
   return nullptr;
@@ -110,6 +111,9 @@ const std::vector<OptionSpec>& ConfigOptions() {
       {"advertise-url",
        "the URL other nodes and clients reach this node at, with --log-url (default: "
        "http://HOST:PORT as bound)"},
+      {"patroni-url",
+       "with --log-url: Patroni's REST API of the log's cluster, http://HOST:PORT[,...]: a node "
+       "takes the sequencer lease only on the primary Patroni names, at its timeline"},
       {"lease-ms",
        "with --log-url: a node that holds the sequencer lease and is silent this long loses it "
        "to another (default 5000)",
@@ -223,10 +227,11 @@ Result<Config> LoadConfig(const std::map<std::string, std::string>& flags) {
     }
   }
   if (config.data_dir.empty()) return Status::InvalidArgument("data-dir must not be empty");
-  if (config.log_url.empty() && (!config.node_id.empty() || !config.advertise_url.empty())) {
+  if (config.log_url.empty() &&
+      (!config.node_id.empty() || !config.advertise_url.empty() || !config.patroni_url.empty())) {
     return Status::InvalidArgument(
-        "node-id and advertise-url name a node of a cluster on a PostgreSQL log: they need "
-        "log-url");
+        "node-id, advertise-url and patroni-url are for a node of a cluster on a PostgreSQL log: "
+        "they need log-url");
   }
   return config;
 }

@@ -28,6 +28,9 @@ struct Config {
   // nodes and clients reach it at (empty: http://LISTEN as bound).
   std::string node_id;
   std::string advertise_url;
+  // Patroni's REST API of the log's cluster, comma-separated http://HOST:PORT
+  // (empty: take the primary libpq connects to).
+  std::string patroni_url;
   // The sequencer lease's length: a holder silent this long loses it.
   int64_t lease_ms = 5'000;
   // Writes a node passes on to the sequencing node: at once at most, and

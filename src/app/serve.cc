@@ -20,6 +20,7 @@
 #include "api/sequencer_slot.h"
 #include "app/cluster_role.h"
 #include "app/command_support.h"
+#include "app/patroni.h"
 #include "commands/sequencer.h"
 #include "common/ascii.h"
 #include "common/clock.h"
@@ -44,6 +45,9 @@ namespace fs = std::filesystem;
 constexpr size_t kSecretBytes = 32;
 // Threads that build write answers (they copy a post or read one event).
 constexpr size_t kAnswerThreads = 2;
+// Questions to Patroni's REST API: at once, and how long one may take.
+constexpr size_t kPatroniQuestions = 4;
+constexpr std::chrono::milliseconds kPatroniTimeout{2'000};
 
 Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) {
   const size_t colon = listen.rfind(':');
@@ -255,6 +259,7 @@ int RunService(const Config& config, Opened& opened, const sigset_t& signals, st
   api::SequencerSlot sequencers;
   std::shared_ptr<commands::Sequencer> sequencer;
   std::unique_ptr<http::Forwarder> forwarder;
+  std::unique_ptr<http::Forwarder> patroni;  // asks Patroni where the primary is
   std::unique_ptr<ClusterRole> role;
   if (opened.pg_log != nullptr) {
     http::ForwarderOptions forward;
@@ -262,6 +267,18 @@ int RunService(const Config& config, Opened& opened, const sigset_t& signals, st
     forward.timeout = std::chrono::milliseconds(config.forward_timeout_ms);
     forwarder = http::Forwarder::Create(forward);
     ClusterRoleOptions role_options;
+    if (!config.patroni_url.empty()) {
+      auto urls = SplitPatroniUrls(config.patroni_url);
+      if (!urls.ok()) return LogStartFailure({"configuration", urls.status()});
+      http::ForwarderOptions ask;
+      ask.max_in_flight = kPatroniQuestions;
+      ask.timeout = kPatroniTimeout;
+      patroni = http::Forwarder::Create(ask);
+      role_options.find_primary = [&patroni, urls = *urls]() -> Result<projections::LeaseServer> {
+        LEDGER_ASSIGN_OR_RETURN(const PatroniLeader leader, FindPatroniLeader(*patroni, urls));
+        return projections::LeaseServer{leader.timeline, leader.port};
+      };
+    }
     // Writes on their way to a node that no longer sequences are answered
     // at once (503, retry) instead of after their deadline.
     role_options.on_leader_change = [&forwarder] { forwarder->AbandonAll(); };

@@ -789,7 +789,7 @@ Result<events::LogHead> PgEventLog::CatchUp() {
   });
 }
 
-Result<bool> PgEventLog::AcquireLease() {
+Result<bool> PgEventLog::AcquireLease(const LeaseServer& server) {
   if (!leased()) return Status::FailedPrecondition("the log was opened without a node id");
   if (options_.read_only) return Status::FailedPrecondition("the log was opened read-only");
   std::lock_guard write_lock(write_mu_);
@@ -802,6 +802,30 @@ Result<bool> PgEventLog::AcquireLease() {
   const Status status = Guard("taking the sequencer lease", [&]() -> Status {
     const Deadline deadline(watchdog_.get(), *writer, options_.commit_timeout);
     pqxx::nontransaction tx(*writer);
+    // Only a primary, on the timeline and port expected of it: the current
+    // timeline is the first eight hex digits of the current WAL file's name.
+    const pqxx::row where = tx.exec1(
+        "SELECT pg_is_in_recovery(), coalesce(inet_server_port(), 0), CASE WHEN "
+        "pg_is_in_recovery() THEN 0 ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), "
+        "1, 8))::bit(32)::int END");
+    const int64_t timeline = where[2].as<int64_t>();
+    const int64_t port = where[1].as<int64_t>();
+    if (where[0].as<bool>()) return Status::Unavailable("the server is a standby");
+    if (timeline < newest_timeline_) {
+      return Status::Unavailable("the server is on timeline " + std::to_string(timeline) +
+                                 ", older than timeline " + std::to_string(newest_timeline_) +
+                                 " this node wrote to: an old primary");
+    }
+    if (server.timeline != 0 && timeline != server.timeline) {
+      return Status::Unavailable("the server is on timeline " + std::to_string(timeline) +
+                                 ", the cluster's primary on timeline " +
+                                 std::to_string(server.timeline));
+    }
+    if (server.port != 0 && port != 0 && port != server.port) {
+      return Status::Unavailable("the server listens on port " + std::to_string(port) +
+                                 ", the cluster's primary on port " + std::to_string(server.port));
+    }
+    newest_timeline_ = timeline;
     // The lease's length: the server ends this session (and releases its
     // lock) once it has been silent this long.
     tx.exec0("SET idle_session_timeout = " + std::to_string(options_.lease.timeout.count()));

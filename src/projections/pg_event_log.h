@@ -96,6 +96,13 @@ struct PgLeaseOptions {
   std::chrono::milliseconds timeout{5'000};
 };
 
+// Which server a node may take the lease on (AcquireLease): the primary that
+// the cluster's manager (Patroni) names, at its timeline. Zero: not checked.
+struct LeaseServer {
+  int64_t timeline = 0;
+  int64_t port = 0;
+};
+
 // The lease row as stored: epoch 0 before any node took it.
 struct LeaseInfo {
   int64_t epoch = 0;
@@ -176,7 +183,11 @@ class PgEventLog final : public events::EventLog {
   // ReleaseLease ends the session (a clean stop: another node takes over at
   // once). lease_epoch() is the epoch held, 0 when none. ReadLease reads the
   // row, for any node.
-  Result<bool> AcquireLease();
+  // `server`: the session must be on that server's timeline and port, else
+  // kUnavailable and nothing taken. Without it, and always, a server that is
+  // a standby or on an older timeline than one this instance wrote to
+  // before (an old primary after a failover) is refused the same way.
+  Result<bool> AcquireLease(const LeaseServer& server = {});
   Status KeepLease();
   void ReleaseLease();
   int64_t lease_epoch() const { return lease_epoch_.load(std::memory_order_acquire); }
@@ -251,7 +262,8 @@ class PgEventLog final : public events::EventLog {
   Timestamp last_purge_{};  // guarded by write_mu_
   std::atomic<uint64_t> purged_{0};
   std::atomic<int64_t> lease_epoch_{0};
-  std::string node_url_;                                // options_.lease.node_url until SetNodeUrl
+  int64_t newest_timeline_ = 0;  // guarded by write_mu_: the highest one taken on
+  std::string node_url_;         // options_.lease.node_url until SetNodeUrl
   std::chrono::steady_clock::time_point last_spoke_{};  // guarded by write_mu_
   std::unique_ptr<StatementWatchdog> watchdog_;
 };

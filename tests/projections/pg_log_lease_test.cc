@@ -229,6 +229,23 @@ TEST_F(PgLogLeaseTest, AnAppendPastItsDeadlineIsCutOffAndSettledAsNotWritten) {
   EXPECT_EQ(StoredPosition(), 3);
 }
 
+TEST_F(PgLogLeaseTest, TakesTheLeaseOnlyOnThePrimaryAtTheTimelineItWasNamed) {
+  auto a = OpenNode("a");
+  ASSERT_NE(a, nullptr);
+  // The test server has never been promoted: timeline 1.
+  const auto elsewhere = a->AcquireLease(LeaseServer{2, 0});
+  EXPECT_EQ(elsewhere.status().code(), Status::Code::kUnavailable);
+  EXPECT_NE(elsewhere.status().message().find("timeline 1"), std::string::npos)
+      << elsewhere.status().ToString();
+  EXPECT_EQ(a->lease_epoch(), 0);
+  const auto read = a->ReadLease();
+  ASSERT_OK(read);
+  EXPECT_EQ(read->epoch, 0);  // nothing was taken
+  const auto here = a->AcquireLease(LeaseServer{1, 0});
+  ASSERT_OK(here);
+  EXPECT_TRUE(*here);
+}
+
 TEST_F(PgLogLeaseTest, RefusesALeaseShorterThanOneSecond) {
   PgLogOptions options;
   options.lease.node_id = "a";
