@@ -41,8 +41,8 @@ class PartialCopy {
 
 }  // namespace
 
-Result<BackupReport> BackupLog(RocksEventLog& log, const std::string& dir,
-                               const BackupOptions& options) {
+Result<BackupReport> WriteCheckedCopy(const std::string& dir, const CopyWriter& write, int attempts,
+                                      const BackupOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   std::error_code ec;
   const fs::path target = fs::absolute(dir, ec);
@@ -60,11 +60,10 @@ Result<BackupReport> BackupLog(RocksEventLog& log, const std::string& dir,
   const std::string partial = target.string() + ".partial-" + std::to_string(getpid());
 
   BackupReport report;
-  for (report.attempts = 1; report.attempts <= kBackupAttempts; ++report.attempts) {
-    LEDGER_ASSIGN_OR_RETURN(const LogHead seen, log.CatchUp());
+  for (report.attempts = 1; report.attempts <= attempts; ++report.attempts) {
     fs::remove_all(partial, ec);
     PartialCopy cleanup(partial);
-    LEDGER_RETURN_IF_ERROR(log.Checkpoint(partial));
+    LEDGER_ASSIGN_OR_RETURN(const LogHead seen, write(partial));
     LogHead copied;
     int64_t checked = 0;
     {
@@ -72,7 +71,7 @@ Result<BackupReport> BackupLog(RocksEventLog& log, const std::string& dir,
       read_only.read_only = true;
       LEDGER_ASSIGN_OR_RETURN(auto copy, RocksEventLog::Open(partial, read_only));
       copied = copy->Head();
-      if (copied.position < seen.position) continue;  // missed a flush: take it again
+      if (copied.position < seen.position) continue;  // short (a missed flush): again
       std::function<void(int64_t)> progress;
       if (options.progress) {
         progress = [&options, &copied](int64_t done) { options.progress(done, copied.position); };
@@ -102,9 +101,21 @@ Result<BackupReport> BackupLog(RocksEventLog& log, const std::string& dir,
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return report;
   }
-  return Status::Unavailable("every one of " + std::to_string(kBackupAttempts) +
+  return Status::Unavailable("every one of " + std::to_string(attempts) +
                              " copies of the log was short of its head: the service is "
                              "flushing too often; try again");
+}
+
+Result<BackupReport> BackupLog(RocksEventLog& log, const std::string& dir,
+                               const BackupOptions& options) {
+  return WriteCheckedCopy(
+      dir,
+      [&log](const std::string& partial) -> Result<LogHead> {
+        LEDGER_ASSIGN_OR_RETURN(const LogHead seen, log.CatchUp());
+        LEDGER_RETURN_IF_ERROR(log.Checkpoint(partial));
+        return seen;
+      },
+      kBackupAttempts, options);
 }
 
 }  // namespace ledger::events

@@ -31,6 +31,19 @@ struct BackupOptions {
   std::function<bool()> stop;
 };
 
+// Writes a RocksDB log into the (new) directory it is given and returns the
+// head the copy must reach at least.
+using CopyWriter = std::function<Result<LogHead>(const std::string& dir)>;
+
+// The checked copy every backup makes: `write` fills a temporary directory
+// next to `dir` (which must not exist; its parent must); the copy is opened
+// read-only (which checks its head record against its newest events), its
+// whole chain walked, its head required to reach what `write` returned
+// (else `write` runs again, up to `attempts` times); only then is it
+// renamed to `dir` and the rename made durable. Errors as BackupLog's.
+Result<BackupReport> WriteCheckedCopy(const std::string& dir, const CopyWriter& write, int attempts,
+                                      const BackupOptions& options = {});
+
 // Writes a consistent copy of `log` into `dir`, which must not exist (its
 // parent must): catches the log up with its primary, writes a RocksDB
 // checkpoint into a sibling temporary directory, opens that copy read-only
