@@ -4,6 +4,7 @@
 
 #include "app/command_support.h"
 #include "app/interrupt.h"
+#include "app/log_export.h"
 #include "app/progress.h"
 #include "app/subcommands.h"
 #include "app/tool_stores.h"
@@ -21,9 +22,11 @@ int BackupCommand(const std::vector<std::string>& args, std::ostream& out, std::
   });
   const auto invocation = Begin(
       args, "--to DIR [options]",
-      "Writes a consistent copy of the event log (a RocksDB checkpoint) while the service may "
-      "be writing, then checks the copy: it is opened, its whole hash chain walked, and only "
-      "then renamed to DIR. Prints the copy's head {\"backup\", \"position\", \"hash\"}: record "
+      "Writes a consistent copy of the event log (a RocksDB checkpoint; a log in PostgreSQL, "
+      "--log-url, is exported as one snapshot into the same kind of RocksDB log) while the "
+      "service may be writing, then checks the copy: it is opened, its whole hash chain walked, "
+      "and only then renamed to DIR. Prints the copy's head {\"backup\", \"position\", \"hash\"}: "
+      "record "
       "it with the copy. The read tables are not in the copy (they are rebuilt from it with "
       "`replay`); see docs/operations.md.\n\nexit: 0 done, 1 the log's chain is broken, 2 "
       "usage or I/O error, 130 interrupted (nothing is left in DIR).",
@@ -37,17 +40,14 @@ int BackupCommand(const std::vector<std::string>& args, std::ostream& out, std::
   const InterruptScope interrupts;
   auto tool = ToolLog::Open(invocation->config);
   if (!tool.ok()) return Fail(err, "backup", tool.status());
-  if ((*tool)->rocks() == nullptr) {
-    return Fail(err, "backup",
-                Status::FailedPrecondition("backup copies a RocksDB log; a log in PostgreSQL "
-                                           "(--log-url) is backed up with the cluster's own tools "
-                                           "(pg_basebackup, or pg_dump of its schema)"));
-  }
   Progress progress(err, "backup check", StderrIsTerminal());
   events::BackupOptions options;
   options.progress = [&progress](int64_t done, int64_t total) { progress.Update(done, total); };
   options.stop = StopRequested;
-  const auto report = events::BackupLog(*(*tool)->rocks(), dir, options);
+  // A log in PostgreSQL is exported, as one snapshot, into the same kind of
+  // copy.
+  const auto report = (*tool)->pg() != nullptr ? ExportLog(*(*tool)->pg(), dir, options)
+                                               : events::BackupLog(*(*tool)->rocks(), dir, options);
   progress.Finish();
   if (!report.ok()) return Fail(err, "backup", report.status());
   JsonWriter w;

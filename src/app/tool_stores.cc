@@ -22,7 +22,9 @@ Result<std::unique_ptr<ToolLog>> ToolLog::Open(const Config& config, bool check_
     options.read_only = true;
     if (!check_tail) options.verify_tail_events = 0;
     std::unique_ptr<ToolLog> tool(new ToolLog());
-    LEDGER_ASSIGN_OR_RETURN(tool->log_, projections::PgEventLog::Open(config.log_url, options));
+    LEDGER_ASSIGN_OR_RETURN(auto log, projections::PgEventLog::Open(config.log_url, options));
+    tool->pg_ = log.get();
+    tool->log_ = std::move(log);
     return tool;
   }
   const std::string path = config.data_dir + "/log";

@@ -12,6 +12,7 @@
 #include "common/result.h"
 #include "events/rocks_log.h"
 #include "projections/embedded_postgres.h"
+#include "projections/pg_event_log.h"
 
 namespace ledger::app {
 
@@ -33,12 +34,15 @@ class ToolLog {
   events::EventLog& log() { return *log_; }
   // The RocksDB log, or nullptr when the log is in PostgreSQL.
   events::RocksEventLog* rocks() { return rocks_; }
+  // The PostgreSQL log, or nullptr when the log is RocksDB's.
+  projections::PgEventLog* pg() { return pg_; }
 
  private:
   ToolLog() = default;
   std::string secondary_dir_;
   std::unique_ptr<events::EventLog> log_;
   events::RocksEventLog* rocks_ = nullptr;  // log_, when it is RocksDB's
+  projections::PgEventLog* pg_ = nullptr;   // log_, when it is PostgreSQL's
 };
 
 // The read-side PostgreSQL for verify and replay: --database-url when given;

@@ -923,4 +923,68 @@ Result<int64_t> PgEventLog::SyncStandbys() const {
   return count;
 }
 
+Result<events::LogHead> PgEventLog::Export(const ExportSink& sink) const {
+  LEDGER_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> connection,
+                          Connect(WithConnectTimeout(conninfo_, kDefaultConnectTimeout)));
+  events::LogHead head;
+  Status failed = Status::Ok();
+  LEDGER_RETURN_IF_ERROR(Guard("exporting the log", [&]() -> Status {
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(*connection);
+    LEDGER_ASSIGN_OR_RETURN(head, HeadIn(tx, schema_));
+    const auto page = static_cast<int64_t>(kLogScanPageRows);
+    for (int64_t next = 1; next <= head.position;) {
+      const pqxx::result rows = tx.exec_params("SELECT position, record FROM " + schema_ +
+                                                   ".events WHERE position >= $1 AND position <= "
+                                                   "$2 ORDER BY position LIMIT $3",
+                                               next, head.position, page);
+      if (rows.empty()) break;
+      for (const pqxx::row& row : rows) {
+        next = row[0].as<int64_t>() + 1;
+        if (failed = sink.record(next - 1, View(pqxx::binarystring(row[1]))); !failed.ok()) {
+          return Status::Ok();
+        }
+      }
+    }
+    std::string actor, key;
+    for (bool first = true;; first = false) {
+      const pqxx::result rows =
+          first ? tx.exec_params("SELECT actor, key, record FROM " + schema_ +
+                                     ".idempotency ORDER BY actor, key LIMIT $1",
+                                 page)
+                : tx.exec_params("SELECT actor, key, record FROM " + schema_ +
+                                     ".idempotency WHERE (actor, key) > ($1, $2) "
+                                     "ORDER BY actor, key LIMIT $3",
+                                 Bytes(actor), Bytes(key), page);
+      for (const pqxx::row& row : rows) {
+        actor = std::string(View(pqxx::binarystring(row[0])));
+        key = std::string(View(pqxx::binarystring(row[1])));
+        if (failed = sink.idempotency(actor, key, View(pqxx::binarystring(row[2]))); !failed.ok()) {
+          return Status::Ok();
+        }
+      }
+      if (rows.size() < kLogScanPageRows) break;
+    }
+    std::string state_key;
+    for (bool first = true;; first = false) {
+      const pqxx::result rows =
+          first ? tx.exec_params(
+                      "SELECT key, value FROM " + schema_ + ".state ORDER BY key LIMIT $1", page)
+                : tx.exec_params("SELECT key, value FROM " + schema_ +
+                                     ".state WHERE key > $1 ORDER BY key LIMIT $2",
+                                 Bytes(state_key), page);
+      for (const pqxx::row& row : rows) {
+        state_key = std::string(View(pqxx::binarystring(row[0])));
+        if (failed = sink.state(state_key, View(pqxx::binarystring(row[1]))); !failed.ok()) {
+          return Status::Ok();
+        }
+      }
+      if (rows.size() < kLogScanPageRows) break;
+    }
+    tx.commit();
+    return Status::Ok();
+  }));
+  LEDGER_RETURN_IF_ERROR(failed);
+  return head;
+}
+
 }  // namespace ledger::projections

@@ -192,6 +192,19 @@ class PgEventLog final : public events::EventLog {
   void ReleaseLease();
   int64_t lease_epoch() const { return lease_epoch_.load(std::memory_order_acquire); }
   Result<LeaseInfo> ReadLease() const;
+  // A logical export of the whole log as one snapshot (a read-only
+  // REPEATABLE READ transaction of its own, read in pages): every record up
+  // to that snapshot's head in position order, then every idempotency record
+  // (actor, key, encoded record), then every state entry in key order. The
+  // first error a callback returns stops the export with it. Returns the
+  // exported head.
+  struct ExportSink {
+    std::function<Status(int64_t position, std::string_view record)> record;
+    std::function<Status(std::string_view actor, std::string_view key, std::string_view record)>
+        idempotency;
+    std::function<Status(std::string_view key, std::string_view value)> state;
+  };
+  Result<events::LogHead> Export(const ExportSink& sink) const;
   // Synchronous standbys streaming from the server the readers reach (the
   // primary, on a cluster): 0 on a server without replicas.
   Result<int64_t> SyncStandbys() const;
