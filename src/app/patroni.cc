@@ -3,32 +3,53 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <optional>
+#include <utility>
 
 #include <rapidjson/document.h>
 
 namespace ledger::app {
 
+namespace {
+
+// The member `name` of `object` when it is a string / an integer (FindMember:
+// operator[] of a missing member would hand back a shared null value).
+const char* StringMember(const rapidjson::Value& object, const char* name) {
+  const auto it = object.FindMember(name);
+  return it != object.MemberEnd() && it->value.IsString() ? it->value.GetString() : nullptr;
+}
+std::optional<int64_t> IntMember(const rapidjson::Value& object, const char* name) {
+  const auto it = object.FindMember(name);
+  if (it == object.MemberEnd() || !it->value.IsInt64()) return std::nullopt;
+  return it->value.GetInt64();
+}
+
+}  // namespace
+
 Result<PatroniLeader> ParsePatroniCluster(std::string_view body) {
   rapidjson::Document d;
   d.Parse(body.data(), body.size());
-  if (d.HasParseError() || !d.IsObject() || !d.HasMember("members") || !d["members"].IsArray()) {
+  if (d.HasParseError() || !d.IsObject()) {
     return Status::InvalidArgument("not a Patroni /cluster answer");
   }
-  for (const rapidjson::Value& m : d["members"].GetArray()) {
-    if (!m.IsObject() || !m.HasMember("role") || !m["role"].IsString()) continue;
-    if (std::string_view(m["role"].GetString()) != "leader") continue;
-    const bool running = m.HasMember("state") && m["state"].IsString() &&
-                         std::string_view(m["state"].GetString()) == "running";
-    if (!running || !m.HasMember("host") || !m["host"].IsString() || !m.HasMember("port") ||
-        !m["port"].IsInt64() || !m.HasMember("timeline") || !m["timeline"].IsInt64()) {
+  const auto members = d.FindMember("members");
+  if (members == d.MemberEnd() || !members->value.IsArray()) {
+    return Status::InvalidArgument("not a Patroni /cluster answer");
+  }
+  for (const rapidjson::Value& m : members->value.GetArray()) {
+    if (!m.IsObject()) continue;
+    const char* role = StringMember(m, "role");
+    if (role == nullptr || std::string_view(role) != "leader") continue;
+    const char* state = StringMember(m, "state");
+    const char* host = StringMember(m, "host");
+    const std::optional<int64_t> port = IntMember(m, "port");
+    const std::optional<int64_t> timeline = IntMember(m, "timeline");
+    if (state == nullptr || std::string_view(state) != "running" || host == nullptr || !port ||
+        !timeline) {
       return Status::Unavailable("Patroni's leader is not running yet");
     }
-    PatroniLeader leader;
-    leader.name = m.HasMember("name") && m["name"].IsString() ? m["name"].GetString() : "";
-    leader.host = m["host"].GetString();
-    leader.port = m["port"].GetInt64();
-    leader.timeline = m["timeline"].GetInt64();
-    return leader;
+    const char* name = StringMember(m, "name");
+    return PatroniLeader{name != nullptr ? name : "", host, *port, *timeline};
   }
   return Status::Unavailable("Patroni names no leader (a failover may be under way)");
 }
@@ -43,8 +64,9 @@ Result<PatroniLeader> FindPatroniLeader(http::Forwarder& client,
     request.request_id = "patroni-cluster";
     auto answered = std::make_shared<std::promise<http::Response>>();
     std::future<http::Response> answer = answered->get_future();
-    const Result<bool> sent = client.Forward(
-        url, std::move(request), "", [answered](http::Response r) { answered->set_value(r); });
+    const Result<bool> sent =
+        client.Forward(url, std::move(request), "",
+                       [answered](http::Response r) { answered->set_value(std::move(r)); });
     Status failed = Status::Ok();
     if (!sent.ok()) {
       failed = sent.status();

@@ -77,7 +77,13 @@ class ForwarderImpl final : public Forwarder {
       io_.run();
     });
   }
-  ~ForwarderImpl() override { Stop(); }
+  ~ForwarderImpl() override {
+    try {
+      Stop();
+    } catch (const std::exception& e) {
+      LEDGER_LOG(LogLevel::kError, "forward", "stopping failed").Str("error", e.what());
+    }
+  }
   ForwarderImpl(const ForwarderImpl&) = delete;
   ForwarderImpl& operator=(const ForwarderImpl&) = delete;
 
