@@ -141,6 +141,16 @@ class ClusterTest : public ::testing::Test {
     return r.status == 200 ? Parse(r.body)["total_funded"].GetInt64() : -1;
   }
 
+  // Node a (which sequences) and node b (which follows it), and a post
+  // created through a: its id, 0 on failure.
+  int64_t StartPairWithAPost() {
+    const ServerProcess& a = StartNode(0, "a");
+    if (!AwaitRole(a, "sequencer", "a")) return 0;
+    const ServerProcess& b = StartNode(1, "b");
+    if (!AwaitRole(b, "follower", "a")) return 0;
+    return Create(a, "owner");
+  }
+
   ToolResult Verify() {
     std::vector<std::string> args{"verify", "--data-dir", dir_.Sub("tool")};
     const std::vector<std::string> flags = Flags("tool");
@@ -205,12 +215,10 @@ TEST_F(ClusterTest, OneNodeSequencesTheOtherServesReadsAndPassesWritesOnToIt) {
 }
 
 TEST_F(ClusterTest, WhenTheSequencerIsKilledAnotherTakesOverAndRetriesAreAnsweredOnce) {
-  ServerProcess& a = StartNode(0, "a");
-  ASSERT_TRUE(AwaitRole(a, "sequencer", "a")) << a.Log();
-  ServerProcess& b = StartNode(1, "b");
-  ASSERT_TRUE(AwaitRole(b, "follower", "a")) << b.Log();
-  const int64_t id = Create(a, "owner");
+  const int64_t id = StartPairWithAPost();
   ASSERT_NE(id, 0);
+  ServerProcess& a = *nodes_[0];
+  ServerProcess& b = *nodes_[1];
   const HttpResponse first = Fund(a, id, "bob", "before-kill");
   ASSERT_EQ(first.status, 201) << first.body;
 
@@ -240,12 +248,10 @@ TEST_F(ClusterTest, WhenTheSequencerIsKilledAnotherTakesOverAndRetriesAreAnswere
 }
 
 TEST_F(ClusterTest, ASequencerPausedPastItsLeaseIsDeposedAndNeverWritesAgain) {
-  ServerProcess& a = StartNode(0, "a");
-  ASSERT_TRUE(AwaitRole(a, "sequencer", "a")) << a.Log();
-  ServerProcess& b = StartNode(1, "b");
-  ASSERT_TRUE(AwaitRole(b, "follower", "a")) << b.Log();
-  const int64_t id = Create(a, "owner");
+  const int64_t id = StartPairWithAPost();
   ASSERT_NE(id, 0);
+  ServerProcess& a = *nodes_[0];
+  ServerProcess& b = *nodes_[1];
   ASSERT_EQ(Fund(a, id, "bob", "k1").status, 201);
 
   ASSERT_EQ(kill(a.pid(), SIGSTOP), 0);  // the zombie

@@ -56,6 +56,15 @@ class PgLogLeaseTest : public testing::PgTest {
         .as<int64_t>();
   }
 
+  // Nodes a and b with leases of `lease`, a holding it.
+  void OpenPairALeading(std::chrono::milliseconds lease) {
+    a_ = OpenNode("a", lease);
+    b_ = OpenNode("b", lease);
+    ASSERT_NE(a_, nullptr);
+    ASSERT_NE(b_, nullptr);
+    ASSERT_TRUE(AcquireWithin(*a_, 1s));
+  }
+
   // Tries AcquireLease until it is taken or `limit` passes.
   static bool AcquireWithin(PgEventLog& log, std::chrono::milliseconds limit) {
     const auto until = std::chrono::steady_clock::now() + limit;
@@ -66,6 +75,8 @@ class PgLogLeaseTest : public testing::PgTest {
     }
     return false;
   }
+
+  std::unique_ptr<PgEventLog> a_, b_;
 };
 
 TEST_F(PgLogLeaseTest, OnlyTheHolderAppendsAndTheRowNamesIt) {
@@ -105,11 +116,9 @@ TEST_F(PgLogLeaseTest, OnlyTheHolderAppendsAndTheRowNamesIt) {
 }
 
 TEST_F(PgLogLeaseTest, AnotherNodeTakesOverWhenTheHoldersSessionEndsAndTheOldOneWritesNothing) {
-  auto a = OpenNode("a");
-  auto b = OpenNode("b");
-  ASSERT_NE(a, nullptr);
-  ASSERT_NE(b, nullptr);
-  ASSERT_TRUE(AcquireWithin(*a, 1s));
+  OpenPairALeading(5'000ms);
+  PgEventLog* a = a_.get();
+  PgEventLog* b = b_.get();
   LogHead head;
   ASSERT_OK(a->Append(FundingsOf(head, 1, 1, 2), {}));
 
@@ -140,11 +149,9 @@ TEST_F(PgLogLeaseTest, AnotherNodeTakesOverWhenTheHoldersSessionEndsAndTheOldOne
 TEST_F(PgLogLeaseTest, AHolderSilentPastTheLeaseLosesItEvenWhenTheHeadDidNotMove) {
   // The zombie: a holder paused (SIGSTOP) longer than its lease wakes with a
   // head nobody moved; only its lost session keeps it from writing.
-  auto a = OpenNode("a", 1'000ms);
-  auto b = OpenNode("b", 1'000ms);
-  ASSERT_NE(a, nullptr);
-  ASSERT_NE(b, nullptr);
-  ASSERT_TRUE(AcquireWithin(*a, 1s));
+  OpenPairALeading(1'000ms);
+  PgEventLog* a = a_.get();
+  PgEventLog* b = b_.get();
   LogHead head;
   ASSERT_OK(a->Append(FundingsOf(head, 1, 1, 1), {}));
   // a says nothing; the server ends its session after the lease.
@@ -182,11 +189,9 @@ TEST_F(PgLogLeaseTest, AnAppendUnderAnEpochRaisedBehindItsBackIsRefused) {
 }
 
 TEST_F(PgLogLeaseTest, KeepLeaseHoldsAQuietLeaseAndReleaseHandsItOver) {
-  auto a = OpenNode("a", 1'000ms);
-  auto b = OpenNode("b", 1'000ms);
-  ASSERT_NE(a, nullptr);
-  ASSERT_NE(b, nullptr);
-  ASSERT_TRUE(AcquireWithin(*a, 1s));
+  OpenPairALeading(1'000ms);
+  PgEventLog* a = a_.get();
+  PgEventLog* b = b_.get();
   for (int i = 0; i < 15; ++i) {  // three lease lengths
     ASSERT_OK(a->KeepLease());
     std::this_thread::sleep_for(200ms);
