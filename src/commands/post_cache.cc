@@ -1,5 +1,6 @@
 #include "commands/post_cache.h"
 
+#include <array>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -54,16 +55,58 @@ Result<PostState> LoadPost(const events::EventLog& log, int64_t post_id) {
   return post;
 }
 
-Result<PostState> LoadPostSummary(const events::EventLog& log, int64_t post_id) {
+namespace {
+
+// The keys of a post's summary records.
+std::array<std::string, 3> SummaryKeys(int64_t post_id) {
+  return {state::TextKey(post_id), state::HeaderKey(post_id), state::TotalsKey(post_id)};
+}
+
+// LoadPostSummary, reading each key through `read`.
+template <typename Read>
+Result<PostState> LoadSummaryWith(const events::EventLog& log, int64_t post_id, const Read& read) {
   state::PostDecoder decoder(post_id, state::PostDecoder::Mode::kSummary);
-  for (const std::string& key :
-       {state::TextKey(post_id), state::HeaderKey(post_id), state::TotalsKey(post_id)}) {
-    LEDGER_ASSIGN_OR_RETURN(const std::optional<std::string> value, log.ReadState(key));
+  for (const std::string& key : SummaryKeys(post_id)) {
+    LEDGER_ASSIGN_OR_RETURN(const std::optional<std::string> value, read(key));
     if (value) LEDGER_RETURN_IF_ERROR(decoder.Add(key, *value));
   }
   LEDGER_ASSIGN_OR_RETURN(PostState post, decoder.Finish());
   LEDGER_RETURN_IF_ERROR(CheckVersion(log, post));
   return post;
+}
+
+}  // namespace
+
+Result<PostState> LoadPostSummary(const events::EventLog& log, int64_t post_id) {
+  return LoadSummaryWith(log, post_id,
+                         [&log](const std::string& key) { return log.ReadState(key); });
+}
+
+Status PostCache::Prefetch(std::span<const std::pair<int64_t, Need>> wants) {
+  std::vector<std::string> keys;
+  std::unordered_set<int64_t> posts;
+  for (const auto& [post_id, need] : wants) {
+    const auto it = entries_.find(post_id);
+    const bool cached = it != entries_.end();
+    if (!cached && posts.insert(post_id).second) {
+      for (std::string& key : SummaryKeys(post_id)) keys.push_back(std::move(key));
+    }
+    if (need.kind == Need::Kind::kBacker &&
+        !(cached &&
+          (it->second.whole || it->second.backers_read.contains(std::string(need.backer))))) {
+      keys.push_back(state::BackerKey(post_id, need.backer));
+    }
+  }
+  if (keys.size() < 2) return Status::Ok();  // nothing to gain
+  std::vector<std::optional<std::string>> values;
+  LEDGER_RETURN_IF_ERROR(log_->ReadStates(keys, &values));
+  for (size_t i = 0; i < keys.size(); ++i) prefetched_[std::move(keys[i])] = std::move(values[i]);
+  return Status::Ok();
+}
+
+Result<std::optional<std::string>> PostCache::ReadKey(const std::string& key) const {
+  if (const auto it = prefetched_.find(key); it != prefetched_.end()) return it->second;
+  return log_->ReadState(key);
 }
 
 size_t EstimatedBytes(const PostState& p) {
@@ -87,7 +130,9 @@ Result<PostState*> PostCache::Get(int64_t post_id, const Need& need,
     ++hits_;
     uses_.splice(uses_.begin(), uses_, it->second.use);
   } else {
-    LEDGER_ASSIGN_OR_RETURN(PostState loaded, LoadPostSummary(*log_, post_id));
+    LEDGER_ASSIGN_OR_RETURN(
+        PostState loaded,
+        LoadSummaryWith(*log_, post_id, [this](const std::string& key) { return ReadKey(key); }));
     ++loads_;
     Insert(post_id, std::move(loaded), /*whole=*/false);
     it = entries_.find(post_id);
@@ -121,7 +166,7 @@ Status PostCache::ReadBacker(int64_t post_id, Entry& entry, std::string_view nam
     return Status::Ok();
   }
   LEDGER_ASSIGN_OR_RETURN(const std::optional<std::string> value,
-                          log_->ReadState(state::BackerKey(post_id, name)));
+                          ReadKey(state::BackerKey(post_id, name)));
   if (value) {
     const Result<BackerTotal> backer = state::DecodeBacker(*value);
     if (!backer.ok()) {

@@ -74,6 +74,15 @@ class PostCache {
   Result<PostState*> Get(int64_t post_id, const Need& need,
                          std::span<const events::Event> unwritten);
   Result<PostState*> Get(int64_t post_id) { return Get(post_id, Need::Summary(), {}); }
+  // Reads at once (EventLog::ReadStates: one round trip where the log can)
+  // the state records that Get would read one by one for `wants`: the
+  // summaries of the posts not cached and the backers not read yet. They
+  // answer those reads until ClearPrefetched. REQUIRES: as Get, for each
+  // post; the durable state does not change before ClearPrefetched (one
+  // batch of the sequencer, prefetched before its decisions).
+  Status Prefetch(std::span<const std::pair<int64_t, Need>> wants);
+  void ClearPrefetched() { prefetched_.clear(); }
+
   // A new post with no events yet (its PostCreated is about to be applied).
   PostState& Create(int64_t post_id);
   // The cached state, or nullptr; does not count as a use.
@@ -109,6 +118,8 @@ class PostCache {
     std::unordered_set<int64_t> fundings_read;
   };
   PostState& Insert(int64_t post_id, PostState post, bool whole);
+  // ReadState through the prefetched records.
+  Result<std::optional<std::string>> ReadKey(const std::string& key) const;
   Status ReadBacker(int64_t post_id, Entry& entry, std::string_view name);
   Status ReadFunding(int64_t post_id, Entry& entry, int64_t position);
   Status ReadWhole(int64_t post_id, Entry& entry, std::span<const events::Event> unwritten);
@@ -118,7 +129,8 @@ class PostCache {
   const events::EventLog* const log_;
   const size_t capacity_bytes_;
   std::unordered_map<int64_t, Entry> entries_;
-  std::list<int64_t> uses_;    // most recent first
+  std::unordered_map<std::string, std::optional<std::string>> prefetched_;  // Prefetch
+  std::list<int64_t> uses_;                                                 // most recent first
   std::vector<int64_t> used_;  // handed out since the last Trim (may repeat)
   size_t bytes_ = 0;           // sum of entries' bytes
   // Backers are held within capacity_bytes_ / kBackerShare.

@@ -167,6 +167,8 @@ class Sequencer {
   // One batch (sequencer_batch.cc), on the sequencer thread under state_mu_.
   // Decides and writes `items`; returns their results in the same order.
   std::vector<CommandResult> ProcessBatch(std::vector<Item>& items);
+  // Reads at once what deciding `items` would read one by one.
+  void Prefetch(const std::vector<Item>& items, BatchScratch& batch);
   // The idempotency gate: true when `result` already answers `item` (its key
   // is in flight in this batch, or a stored record within retention replays
   // or refuses it); false when it is to be decided, its key now the batch's.

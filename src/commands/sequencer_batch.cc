@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -37,6 +38,9 @@ struct Sequencer::BatchScratch {
   // The posts whose PostSettled this batch seals, with their deadlines: they
   // left the schedule for this batch and go back if its write fails.
   std::vector<std::pair<int64_t, Timestamp>> settling;
+  // The stored idempotency records of the batch's keys, read before its
+  // decisions (Prefetch); a scope not in here is read when it is needed.
+  std::unordered_map<std::string, std::optional<events::IdempotencyRecord>> idempotency_found;
 };
 
 namespace {
@@ -81,10 +85,39 @@ CommandResult Replayed(std::string_view stored_outcome) {
 
 }  // namespace
 
+// Reads what the batch's decisions will read (idempotency records, post
+// summaries, backers) in as few reads as the log allows, instead of one read
+// per command: with the log in PostgreSQL each read is a round trip on the
+// sequencer's thread. Nothing is decided here, and a failed read is simply
+// left to the decisions, which read one by one and answer its error.
+void Sequencer::Prefetch(const std::vector<Item>& items, BatchScratch& batch) {
+  std::vector<std::pair<std::string_view, std::string_view>> scopes;
+  std::vector<std::pair<int64_t, PostCache::Need>> wants;
+  for (const Item& item : items) {
+    const Submission& sub = item.submission;
+    if (!sub.idempotency_key.empty()) scopes.emplace_back(sub.actor, sub.idempotency_key);
+    const int64_t target = TargetPost(sub.command);
+    if (target >= 1 && target < next_post_) {
+      wants.emplace_back(target, NeedOf(sub.command, sub.actor));
+    }
+  }
+  if (scopes.size() > 1) {
+    std::vector<std::optional<events::IdempotencyRecord>> records;
+    if (log_->FindIdempotencies(scopes, &records).ok()) {
+      for (size_t i = 0; i < scopes.size(); ++i) {
+        batch.idempotency_found.emplace(events::IdempotencyKey(scopes[i].first, scopes[i].second),
+                                        std::move(records[i]));
+      }
+    }
+  }
+  if (wants.size() > 1) (void)cache_.Prefetch(wants);
+}
+
 std::vector<CommandResult> Sequencer::ProcessBatch(std::vector<Item>& items) {
   std::vector<CommandResult> results(items.size());
   std::lock_guard state_lock(state_mu_);
   BatchScratch batch(log_->Head(), next_post_id(), std::max(clock_->Now(), last_recorded_at_));
+  if (!broken_) Prefetch(items, batch);
   for (size_t i = 0; i < items.size(); ++i) {
     if (broken_) {
       results[i] = Unavailable(broken_status_);
@@ -95,6 +128,7 @@ std::vector<CommandResult> Sequencer::ProcessBatch(std::vector<Item>& items) {
     batch.fresh.push_back(i);
   }
   CommitBatch(batch, results);
+  cache_.ClearPrefetched();                // the durable state moved on
   cache_.Trim();                           // written or undone: within bounds again
   schedule_.PublishPending(std::nullopt);  // for metrics()
   if (options_.count_metrics) PublishCacheCounts();
@@ -111,7 +145,11 @@ bool Sequencer::AnsweredByIdempotency(const Item& item, BatchScratch& batch,
     result.status = CommandStatus::kIdempotencyInFlight;
     return true;
   }
-  const auto found = log_->FindIdempotency(sub.actor, sub.idempotency_key);
+  const auto prefetched = batch.idempotency_found.find(scope);
+  const Result<std::optional<events::IdempotencyRecord>> found =
+      prefetched != batch.idempotency_found.end()
+          ? Result<std::optional<events::IdempotencyRecord>>(prefetched->second)
+          : log_->FindIdempotency(sub.actor, sub.idempotency_key);
   if (!found.ok()) {
     result = Unavailable(found.status());
     return true;

@@ -20,6 +20,27 @@ std::string_view WriteFailureCauseName(WriteFailureCause cause) {
   return "unknown";
 }
 
+Status EventLog::FindIdempotencies(
+    std::span<const std::pair<std::string_view, std::string_view>> scopes,
+    std::vector<std::optional<IdempotencyRecord>>* records) const {
+  records->clear();
+  for (const auto& [actor, key] : scopes) {
+    LEDGER_ASSIGN_OR_RETURN(std::optional<IdempotencyRecord> record, FindIdempotency(actor, key));
+    records->push_back(std::move(record));
+  }
+  return Status::Ok();
+}
+
+Status EventLog::ReadStates(std::span<const std::string> keys,
+                            std::vector<std::optional<std::string>>* values) const {
+  values->clear();
+  for (const std::string& key : keys) {
+    LEDGER_ASSIGN_OR_RETURN(std::optional<std::string> value, ReadState(key));
+    values->push_back(std::move(value));
+  }
+  return Status::Ok();
+}
+
 Status CheckFollows(const LogHead& previous, const Event& event) {
   const int64_t expected = previous.position + 1;
   if (event.position != expected) {

@@ -113,11 +113,21 @@ class EventLog {
 
   virtual Result<std::optional<IdempotencyRecord>> FindIdempotency(std::string_view actor,
                                                                    std::string_view key) const = 0;
+  // FindIdempotency of each (actor, key) of `scopes`, into `records` (same
+  // order). The default asks one by one; a backend whose reads are round
+  // trips (PostgreSQL) asks in one.
+  virtual Status FindIdempotencies(
+      std::span<const std::pair<std::string_view, std::string_view>> scopes,
+      std::vector<std::optional<IdempotencyRecord>>* records) const;
 
   // The sequencer's durable state. ReadState: the value of `key`, nullopt
   // when absent. ScanState: fn(key, value) for every key with from <= key <
   // to (an empty `to`: no upper bound), in key order, until fn returns false.
   virtual Result<std::optional<std::string>> ReadState(std::string_view key) const = 0;
+  // ReadState of each of `keys`, into `values` (same order); as
+  // FindIdempotencies, one round trip where the backend can.
+  virtual Status ReadStates(std::span<const std::string> keys,
+                            std::vector<std::optional<std::string>>* values) const;
   virtual Status ScanState(
       std::string_view from, std::string_view to,
       const std::function<bool(std::string_view key, std::string_view value)>& fn) const = 0;

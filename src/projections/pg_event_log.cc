@@ -707,6 +707,71 @@ Result<std::optional<std::string>> PgEventLog::ReadState(std::string_view key) c
   return value;
 }
 
+Status PgEventLog::FindIdempotencies(
+    std::span<const std::pair<std::string_view, std::string_view>> scopes,
+    std::vector<std::optional<events::IdempotencyRecord>>* records) const {
+  records->assign(scopes.size(), std::nullopt);
+  if (scopes.empty() || !tables_exist_) return Status::Ok();
+  ArrayLiteral actors, keys;
+  std::map<std::pair<std::string, std::string>, size_t> index;
+  for (size_t i = 0; i < scopes.size(); ++i) {
+    actors.Add(ByteaText(scopes[i].first));
+    keys.Add(ByteaText(scopes[i].second));
+    index.emplace(std::make_pair(std::string(scopes[i].first), std::string(scopes[i].second)), i);
+  }
+  pqxx::result rows;
+  LEDGER_RETURN_IF_ERROR(
+      Read("reading idempotency records", [&](pqxx::nontransaction& tx) -> Status {
+        rows = tx.exec_params("SELECT actor, key, record FROM " + schema_ +
+                                  ".idempotency WHERE (actor, key) IN "
+                                  "(SELECT * FROM unnest($1::bytea[], $2::bytea[]))",
+                              actors.Finish(), keys.Finish());
+        return Status::Ok();
+      }));
+  for (const pqxx::row& row : rows) {
+    const auto it = index.find({std::string(View(pqxx::binarystring(row[0]))),
+                                std::string(View(pqxx::binarystring(row[1])))});
+    if (it == index.end()) continue;
+    LEDGER_ASSIGN_OR_RETURN(events::IdempotencyRecord record,
+                            events::DecodeIdempotencyRecord(View(pqxx::binarystring(row[2]))));
+    (*records)[it->second] = std::move(record);
+  }
+  // A scope asked twice gets the record in both places.
+  for (size_t i = 0; i < scopes.size(); ++i) {
+    const size_t first = index.at({std::string(scopes[i].first), std::string(scopes[i].second)});
+    if (first != i) (*records)[i] = (*records)[first];
+  }
+  return Status::Ok();
+}
+
+Status PgEventLog::ReadStates(std::span<const std::string> keys,
+                              std::vector<std::optional<std::string>>* values) const {
+  values->assign(keys.size(), std::nullopt);
+  if (keys.empty() || !tables_exist_) return Status::Ok();
+  ArrayLiteral wanted;
+  std::map<std::string_view, std::vector<size_t>> index;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    wanted.Add(ByteaText(keys[i]));
+    index[keys[i]].push_back(i);
+  }
+  pqxx::result rows;
+  LEDGER_RETURN_IF_ERROR(
+      Read("reading the sequencer state", [&](pqxx::nontransaction& tx) -> Status {
+        rows = tx.exec_params(
+            "SELECT key, value FROM " + schema_ + ".state WHERE key = ANY($1::bytea[])",
+            wanted.Finish());
+        return Status::Ok();
+      }));
+  for (const pqxx::row& row : rows) {
+    const pqxx::binarystring key(row[0]);
+    const auto it = index.find(View(key));
+    if (it == index.end()) continue;
+    const std::string value(View(pqxx::binarystring(row[1])));
+    for (const size_t i : it->second) (*values)[i] = value;
+  }
+  return Status::Ok();
+}
+
 Status PgEventLog::ScanState(
     std::string_view from, std::string_view to,
     const std::function<bool(std::string_view key, std::string_view value)>& fn) const {

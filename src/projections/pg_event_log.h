@@ -157,7 +157,12 @@ class PgEventLog final : public events::EventLog {
                          std::vector<int64_t>* positions) const override;
   Result<std::optional<events::IdempotencyRecord>> FindIdempotency(
       std::string_view actor, std::string_view key) const override;
+  Status FindIdempotencies(
+      std::span<const std::pair<std::string_view, std::string_view>> scopes,
+      std::vector<std::optional<events::IdempotencyRecord>>* records) const override;
   Result<std::optional<std::string>> ReadState(std::string_view key) const override;
+  Status ReadStates(std::span<const std::string> keys,
+                    std::vector<std::optional<std::string>>* values) const override;
   Status ScanState(
       std::string_view from, std::string_view to,
       const std::function<bool(std::string_view key, std::string_view value)>& fn) const override;

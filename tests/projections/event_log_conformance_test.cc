@@ -202,6 +202,37 @@ TEST_P(EventLogConformance, StoresIdempotencyRecordsWithTheBatch) {
   EXPECT_EQ((*found)->outcome, "second");
 }
 
+TEST_P(EventLogConformance, ReadsSeveralStateKeysAndIdempotencyRecordsAtOnce) {
+  auto log = OpenLog();
+  ASSERT_NE(log, nullptr);
+  LogHead head;
+  const IdempotencyRecord record{events::Sha256("r"), events::testing::At(7), "kept"};
+  const std::vector<IdempotencyWrite> keyed{{"alice", "k1", record}, {"bob", "k1", record}};
+  const std::vector<StateWrite> state{{"a", std::string("1\0", 2)}, {"c", "3"}};
+  ASSERT_OK(log->Append(FundingsOf(head, 1, 1, 1), keyed, state));
+
+  // In the order asked, absent ones empty, one asked twice given twice.
+  const std::vector<std::string> keys{"c", "b", "a", "c"};
+  std::vector<std::optional<std::string>> values;
+  ASSERT_OK(log->ReadStates(keys, &values));
+  ASSERT_EQ(values.size(), 4U);
+  EXPECT_EQ(values[0], std::optional<std::string>("3"));
+  EXPECT_EQ(values[1], std::nullopt);
+  EXPECT_EQ(values[2], std::optional<std::string>(std::string("1\0", 2)));
+  EXPECT_EQ(values[3], std::optional<std::string>("3"));
+
+  const std::vector<std::pair<std::string_view, std::string_view>> scopes{
+      {"bob", "k1"}, {"carol", "k1"}, {"alice", "k1"}, {"bob", "k1"}, {"alicek", "1"}};
+  std::vector<std::optional<IdempotencyRecord>> records;
+  ASSERT_OK(log->FindIdempotencies(scopes, &records));
+  ASSERT_EQ(records.size(), 5U);
+  EXPECT_EQ(records[0], record);
+  EXPECT_EQ(records[1], std::nullopt);
+  EXPECT_EQ(records[2], record);
+  EXPECT_EQ(records[3], record);
+  EXPECT_EQ(records[4], std::nullopt);  // scoped per user, not by concatenation
+}
+
 TEST_P(EventLogConformance, StateMovesWithTheEventsAndScansInByteOrder) {
   LogHead head;
   {
