@@ -18,6 +18,11 @@
 # "--metrics off --log-level warn"), BENCH_ONLY_FUND (1: only the fund rows,
 # without the lag probe).
 #
+# A service that runs already (a node of ops/cluster): BENCH_API=http://HOST:PORT
+# and BENCH_JWT_SECRET (its secret) instead of starting one; the CPU column is
+# then "?" (it counts only a server this script started). BENCH_SKIP_SEED=1
+# uses the posts a previous run seeded there.
+#
 # Why a second fund run with more connections: a funding is answered only
 # after the fsync of its batch, so each connection has at most one funding
 # in flight per batch. If the fsync rather than the CPU were the limit, more
@@ -35,7 +40,7 @@ seconds=${BENCH_SECONDS:-20}
 connections=${BENCH_CONNECTIONS:-64}
 fund_connections=${BENCH_FUND_CONNECTIONS:-256}
 threads=${BENCH_THREADS:-2}
-secret=bench-secret-bench-secret-bench-secret
+secret=${BENCH_JWT_SECRET:-bench-secret-bench-secret-bench-secret}
 
 [[ -x $binary ]] || { echo "run.sh: $binary is missing (build first)" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "run.sh: wrk is missing (ops/dev deps)" >&2; exit 2; }
@@ -53,17 +58,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$binary" serve --listen 127.0.0.1:0 --data-dir "$work/data" --jwt-secret "$secret" \
-  --max-connections 4096 ${BENCH_SERVE_ARGS:-} >"$work/stdout" 2>"$work/stderr" &
-server_pid=$!
-port=
-for _ in $(seq 1 600); do
-  port=$(sed -n 's/.*serving on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/stdout")
-  [[ -n $port ]] && break
-  sleep 0.1
-done
-[[ -n $port ]] || { cat "$work/stderr" >&2; echo "run.sh: the server did not start" >&2; exit 1; }
-api=http://127.0.0.1:$port
+if [[ -n ${BENCH_API:-} ]]; then
+  api=$BENCH_API
+else
+  "$binary" serve --listen 127.0.0.1:0 --data-dir "$work/data" --jwt-secret "$secret" \
+    --max-connections 4096 ${BENCH_SERVE_ARGS:-} >"$work/stdout" 2>"$work/stderr" &
+  server_pid=$!
+  port=
+  for _ in $(seq 1 600); do
+    port=$(sed -n 's/.*serving on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/stdout")
+    [[ -n $port ]] && break
+    sleep 0.1
+  done
+  [[ -n $port ]] || { cat "$work/stderr" >&2; echo "run.sh: the server did not start" >&2; exit 1; }
+  api=http://127.0.0.1:$port
+fi
 
 token() { "$binary" token --jwt-secret "$secret" --data-dir "$work/data" --sub "$1"; }
 seeder=$(token seeder)
@@ -91,7 +100,7 @@ seed_batch() {
 export -f seed_batch
 export api seeder
 start=$(date +%s)
-seq 1 100 "$posts" | xargs -P 4 -I{} bash -c 'seed_batch {}'
+[[ ${BENCH_SKIP_SEED:-0} == 1 ]] || seq 1 100 "$posts" | xargs -P 4 -I{} bash -c 'seed_batch {}'
 seed_s=$(($(date +%s) - start))
 # Wait until the read tables hold every post: each read waits a few seconds
 # for the position (then 503), and projecting 100 000 creations can take
@@ -124,6 +133,7 @@ probe() {
 # embedded PostgreSQL, that cluster's backends), so that a change's cost per
 # request can be compared where requests/s alone is too noisy to tell.
 service_ticks() {
+  [[ -n $server_pid ]] || { echo 0; return; }
   local pids=$server_pid frontier=$server_pid
   while [[ -n $frontier ]]; do
     frontier=$(ps -o pid= --ppid "${frontier// /,}" | xargs || true)
@@ -151,7 +161,7 @@ run() {
   bad=$(sed -n 's/^unexpected_status \([0-9]*\)/\1/p' "$work/$name.txt")
   requests=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$work/$name.txt")
   cpu_us=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$ticks_per_s" -v n="${requests:-0}" \
-    'BEGIN { if (n > 0) printf "%.0f", t / hz * 1e6 / n; else print "?" }')
+    -v own="${server_pid:+1}" 'BEGIN { if (n > 0 && own) printf "%.0f", t / hz * 1e6 / n; else print "?" }')
   printf '| %s | %s | %.0f | %s | %s | %s | %s |\n' "$name" "$clients" "${rps:-0}" "${p50:-?}" \
     "${p99:-?}" "${bad:-?}" "$cpu_us"
 }
