@@ -34,6 +34,9 @@ struct ClusterCounters {
   // sequencing node last read them; -1 when not known (a single node, a
   // node that does not sequence).
   std::atomic<int64_t> sync_standbys{-1};
+  // The largest replay lag of any standby, in bytes of WAL; -1 when not
+  // known (as above, or the log's role may not read replication LSNs).
+  std::atomic<int64_t> standby_lag_bytes{-1};
 };
 
 class SequencerSlot {

@@ -67,6 +67,10 @@ void AddCluster(const ApiContext& c, std::vector<MetricFamily>& out) {
                       "Synchronous standbys streaming from the log's primary, as the sequencing "
                       "node last read them (-1: not known here)",
                       static_cast<double>(n.sync_standbys.load(std::memory_order_relaxed))));
+  out.push_back(Gauge("ledger_cluster_standby_lag_bytes",
+                      "Largest replay lag of a standby of the log's primary, in bytes of WAL, as "
+                      "the sequencing node last read it (-1: not known here)",
+                      static_cast<double>(n.standby_lag_bytes.load(std::memory_order_relaxed))));
   out.push_back(Gauge("ledger_cluster_forwards_in_flight",
                       "Writes passed on to the sequencing node and not yet answered",
                       c.forwarder != nullptr ? static_cast<double>(c.forwarder->in_flight()) : 0));

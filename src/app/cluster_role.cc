@@ -80,7 +80,12 @@ void ClusterRole::TryToLead() {
   if (options_.find_primary) {
     const Result<projections::LeaseServer> found = options_.find_primary();
     if (!found.ok()) {
-      LEDGER_LOG(LogLevel::kWarn, "cluster", "cannot find the log's primary")
+      // A cluster that could lose acknowledged writes is a configuration
+      // error, not a passing state.
+      const bool misconfigured = found.status().code() == Status::Code::kFailedPrecondition;
+      LEDGER_LOG(misconfigured ? LogLevel::kError : LogLevel::kWarn, "cluster",
+                 misconfigured ? "refusing to sequence on the log's cluster"
+                               : "cannot find the log's primary")
           .Str("error", found.status().ToString());
       return;
     }
@@ -126,6 +131,7 @@ void ClusterRole::StepDown(const Status& why) {
   held.reset();  // writers still answering hold their own references
   slot_->counters.leases_lost.fetch_add(1, std::memory_order_relaxed);
   slot_->counters.sync_standbys.store(-1, std::memory_order_relaxed);
+  slot_->counters.standby_lag_bytes.store(-1, std::memory_order_relaxed);
   LEDGER_LOG(LogLevel::kWarn, "cluster", "stopped sequencing")
       .Str("node", log_->node_id())
       .Str("reason", why.ToString());
@@ -147,8 +153,11 @@ void ClusterRole::Follow() {
 }
 
 void ClusterRole::CheckReplication() {
-  const Result<int64_t> standbys = log_->SyncStandbys();
-  slot_->counters.sync_standbys.store(standbys.ok() ? *standbys : -1, std::memory_order_relaxed);
+  const Result<projections::Replication> replication = log_->ReadReplication();
+  slot_->counters.sync_standbys.store(replication.ok() ? replication->sync_standbys : -1,
+                                      std::memory_order_relaxed);
+  slot_->counters.standby_lag_bytes.store(replication.ok() ? replication->max_lag_bytes : -1,
+                                          std::memory_order_relaxed);
 }
 
 void ClusterRole::LeaderChanged(int64_t epoch) {

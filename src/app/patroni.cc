@@ -54,35 +54,63 @@ Result<PatroniLeader> ParsePatroniCluster(std::string_view body) {
   return Status::Unavailable("Patroni names no leader (a failover may be under way)");
 }
 
+Status CheckPatroniConfig(std::string_view body) {
+  rapidjson::Document d;
+  d.Parse(body.data(), body.size());
+  if (d.HasParseError() || !d.IsObject()) {
+    return Status::InvalidArgument("not a Patroni /config answer");
+  }
+  const auto on = [&d](const char* name) {
+    const auto it = d.FindMember(name);
+    return it != d.MemberEnd() && it->value.IsBool() && it->value.GetBool();
+  };
+  if (!on("synchronous_mode") || !on("synchronous_mode_strict")) {
+    return Status::FailedPrecondition(
+        "Patroni is not in strict synchronous mode (synchronous_mode and "
+        "synchronous_mode_strict must be true): a failover could lose acknowledged writes");
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// GET `path` of `url` through `client`: the body of a 200.
+Result<std::string> Get(http::Forwarder& client, const std::string& url, std::string path) {
+  http::Request request;
+  request.method = "GET";
+  request.path = std::move(path);
+  request.request_id = "patroni";
+  auto answered = std::make_shared<std::promise<http::Response>>();
+  std::future<http::Response> answer = answered->get_future();
+  LEDGER_ASSIGN_OR_RETURN(const bool sent,
+                          client.Forward(url, std::move(request), "", [answered](http::Response r) {
+                            answered->set_value(std::move(r));
+                          }));
+  if (!sent) return Status::Unavailable("too many questions to Patroni at once");
+  http::Response r = answer.get();  // within the client's deadline
+  if (r.status != 200) return Status::Unavailable("HTTP " + std::to_string(r.status));
+  return std::move(r.body);
+}
+
+// The leader `url` names, once its configuration is checked.
+Result<PatroniLeader> AskMember(http::Forwarder& client, const std::string& url) {
+  LEDGER_ASSIGN_OR_RETURN(const std::string config, Get(client, url, "/config"));
+  LEDGER_RETURN_IF_ERROR(CheckPatroniConfig(config));
+  LEDGER_ASSIGN_OR_RETURN(const std::string cluster, Get(client, url, "/cluster"));
+  return ParsePatroniCluster(cluster);
+}
+
+}  // namespace
+
 Result<PatroniLeader> FindPatroniLeader(http::Forwarder& client,
                                         const std::vector<std::string>& urls) {
   std::string failures;
   for (const std::string& url : urls) {
-    http::Request request;
-    request.method = "GET";
-    request.path = "/cluster";
-    request.request_id = "patroni-cluster";
-    auto answered = std::make_shared<std::promise<http::Response>>();
-    std::future<http::Response> answer = answered->get_future();
-    const Result<bool> sent =
-        client.Forward(url, std::move(request), "",
-                       [answered](http::Response r) { answered->set_value(std::move(r)); });
-    Status failed = Status::Ok();
-    if (!sent.ok()) {
-      failed = sent.status();
-    } else if (!*sent) {
-      failed = Status::Unavailable("too many questions to Patroni at once");
-    } else {
-      const http::Response r = answer.get();  // within the client's deadline
-      if (r.status != 200) {
-        failed = Status::Unavailable("HTTP " + std::to_string(r.status));
-      } else {
-        Result<PatroniLeader> leader = ParsePatroniCluster(r.body);
-        if (leader.ok()) return leader;
-        failed = leader.status();
-      }
-    }
-    failures += (failures.empty() ? "" : "; ") + url + ": " + failed.message();
+    Result<PatroniLeader> leader = AskMember(client, url);
+    if (leader.ok()) return leader;
+    // A cluster that is not strict is refused, whichever member says so.
+    if (leader.status().code() == Status::Code::kFailedPrecondition) return leader.status();
+    failures += (failures.empty() ? "" : "; ") + url + ": " + leader.status().message();
   }
   return Status::Unavailable("no Patroni member names a running leader (" + failures + ")");
 }

@@ -28,9 +28,16 @@ struct PatroniLeader {
 // under way); kInvalidArgument when `body` is not a /cluster answer.
 Result<PatroniLeader> ParsePatroniCluster(std::string_view body);
 
+// OK when a /config answer has synchronous_mode and synchronous_mode_strict
+// on; kFailedPrecondition otherwise (a failover could lose acknowledged
+// writes, which was measured: strict mode is required).
+Status CheckPatroniConfig(std::string_view body);
+
 // Asks each of `urls` (http://HOST:PORT of Patroni's REST API) in turn for
-// /cluster through `client` and returns the leader of the first usable
-// answer; kUnavailable naming every failure when none has one.
+// /config (CheckPatroniConfig) and /cluster through `client` and returns the
+// leader of the first usable answers; kFailedPrecondition for a cluster not
+// in strict synchronous mode, kUnavailable naming every failure when no
+// member answers.
 Result<PatroniLeader> FindPatroniLeader(http::Forwarder& client,
                                         const std::vector<std::string>& urls);
 

@@ -284,10 +284,13 @@ Result<PgConnection*> PgEventLog::OpenWriter() {
         "FROM pg_stat_activity WHERE pid = pg_backend_pid()");
     writer_session_ = {row[1].as<int64_t>(), row[2].as<std::string>()};
     const auto commit = row[0].as<std::string>();
-    if (commit == "off") {
+    // "local" and "remote_write" acknowledge before a synchronous standby
+    // has the commit on disk: a failover could lose it.
+    if (commit == "off" || commit == "local" || commit == "remote_write") {
       return Status::FailedPrecondition(
-          "the log's PostgreSQL session has synchronous_commit = off: an append would be "
-          "acknowledged before it is durable");
+          "the log's PostgreSQL session has synchronous_commit = " + commit +
+          ": an append would be acknowledged before it is durable (on a cluster: on every "
+          "synchronous standby); it must be on or remote_apply");
     }
     return Status::Ok();
   }));
@@ -975,17 +978,19 @@ Result<LeaseInfo> PgEventLog::ReadLease() const {
   return info;
 }
 
-Result<int64_t> PgEventLog::SyncStandbys() const {
-  int64_t count = 0;
+Result<Replication> PgEventLog::ReadReplication() const {
+  Replication replication;
   LEDGER_RETURN_IF_ERROR(
       Read("reading the replication state", [&](pqxx::nontransaction& tx) -> Status {
-        count = tx.exec(
-                      "SELECT count(*) FROM pg_stat_replication "
-                      "WHERE state = 'streaming' AND sync_state IN ('sync', 'quorum')")[0][0]
-                    .as<int64_t>();
+        const pqxx::row row = tx.exec1(
+            "SELECT count(*) FILTER (WHERE state = 'streaming' AND sync_state IN "
+            "('sync', 'quorum')), coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), "
+            "replay_lsn)), -1)::bigint FROM pg_stat_replication");
+        replication.sync_standbys = row[0].as<int64_t>();
+        replication.max_lag_bytes = row[1].as<int64_t>();
         return Status::Ok();
       }));
-  return count;
+  return replication;
 }
 
 Result<events::LogHead> PgEventLog::Export(const ExportSink& sink) const {

@@ -103,6 +103,15 @@ struct LeaseServer {
   int64_t port = 0;
 };
 
+// The primary's standbys: how many stream synchronously (0 without
+// replicas), and the largest replay lag in bytes of WAL (-1 with no standby
+// or when the log's role may not read replication positions: grant it
+// pg_monitor).
+struct Replication {
+  int64_t sync_standbys = 0;
+  int64_t max_lag_bytes = -1;
+};
+
 // The lease row as stored: epoch 0 before any node took it.
 struct LeaseInfo {
   int64_t epoch = 0;
@@ -210,9 +219,9 @@ class PgEventLog final : public events::EventLog {
     std::function<Status(std::string_view key, std::string_view value)> state;
   };
   Result<events::LogHead> Export(const ExportSink& sink) const;
-  // Synchronous standbys streaming from the server the readers reach (the
-  // primary, on a cluster): 0 on a server without replicas.
-  Result<int64_t> SyncStandbys() const;
+  // What pg_stat_replication says on the server the readers reach (the
+  // primary, on a cluster).
+  Result<Replication> ReadReplication() const;
   bool leased() const { return !options_.lease.node_id.empty(); }
   const std::string& node_id() const { return options_.lease.node_id; }
   const std::string& node_url() const { return node_url_; }

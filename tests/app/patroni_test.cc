@@ -48,6 +48,20 @@ TEST(PatroniTest, NoLeaderOrOneNotRunningIsUnavailable) {
   EXPECT_EQ(ParsePatroniCluster("<html>").status().code(), Status::Code::kInvalidArgument);
 }
 
+TEST(PatroniTest, RequiresStrictSynchronousMode) {
+  EXPECT_OK(CheckPatroniConfig(
+      R"({"ttl": 10, "synchronous_mode": true, "synchronous_mode_strict": true})"));
+  for (const char* loose :
+       {R"({"synchronous_mode": true})",
+        R"({"synchronous_mode": true, "synchronous_mode_strict": false})",
+        R"({"synchronous_mode": false, "synchronous_mode_strict": true})", R"({})"}) {
+    const Status refused = CheckPatroniConfig(loose);
+    EXPECT_EQ(refused.code(), Status::Code::kFailedPrecondition) << loose;
+    EXPECT_NE(refused.message().find("strict"), std::string::npos);
+  }
+  EXPECT_EQ(CheckPatroniConfig("[").code(), Status::Code::kInvalidArgument);
+}
+
 TEST(PatroniTest, SplitsAndChecksTheUrlList) {
   const auto urls = SplitPatroniUrls("http://127.0.0.1:8008,http://10.0.0.2:8008");
   ASSERT_OK(urls);
@@ -59,6 +73,12 @@ TEST(PatroniTest, SplitsAndChecksTheUrlList) {
 TEST(PatroniTest, AsksEachMemberInTurnUntilOneNamesTheLeader) {
   // The first member is gone; the second answers /cluster.
   http::Router router;
+  router.Add("GET", "/config", [](const http::Request&, const http::Respond& respond) {
+    http::Response r;
+    r.content_type = "application/json";
+    r.body = R"({"synchronous_mode": true, "synchronous_mode_strict": true})";
+    respond(std::move(r));
+  });
   router.Add("GET", "/cluster", [](const http::Request&, const http::Respond& respond) {
     http::Response r;
     r.content_type = "application/json";

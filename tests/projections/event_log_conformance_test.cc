@@ -526,11 +526,22 @@ TEST_F(PgEventLogTest, PurgesIdempotencyRecordsPastRetentionInBoundedRounds) {
 }
 
 TEST_F(PgEventLogTest, RefusesASessionWithoutSynchronousCommit) {
-  // The test cluster's own default.
-  auto opened = PgEventLog::Open(conninfo());
-  ASSERT_FALSE(opened.ok());
-  EXPECT_EQ(opened.status().code(), Status::Code::kFailedPrecondition);
-  EXPECT_NE(opened.status().message().find("synchronous_commit"), std::string::npos);
+  // The test cluster's own default (off), and the settings that do not wait
+  // for a synchronous standby's flush.
+  for (const std::string setting : {"", "local", "remote_write"}) {
+    const std::string conninfo_with =
+        setting.empty() ? conninfo()
+                        : conninfo() + " options='-c synchronous_commit=" + setting + "'";
+    auto opened = PgEventLog::Open(conninfo_with);
+    ASSERT_FALSE(opened.ok()) << setting;
+    EXPECT_EQ(opened.status().code(), Status::Code::kFailedPrecondition);
+    EXPECT_NE(opened.status().message().find("synchronous_commit = " +
+                                             (setting.empty() ? "off" : setting)),
+              std::string::npos)
+        << opened.status().ToString();
+  }
+  auto applied = PgEventLog::Open(conninfo() + " options='-c synchronous_commit=remote_apply'");
+  EXPECT_OK(applied);
 }
 
 }  // namespace

@@ -251,6 +251,15 @@ TEST_F(PgLogLeaseTest, TakesTheLeaseOnlyOnThePrimaryAtTheTimelineItWasNamed) {
   EXPECT_TRUE(*here);
 }
 
+TEST_F(PgLogLeaseTest, ReportsNoStandbysOnAServerWithoutReplicas) {
+  auto a = OpenNode("a");
+  ASSERT_NE(a, nullptr);
+  const auto replication = a->ReadReplication();
+  ASSERT_OK(replication);
+  EXPECT_EQ(replication->sync_standbys, 0);
+  EXPECT_EQ(replication->max_lag_bytes, -1);
+}
+
 TEST_F(PgLogLeaseTest, RefusesALeaseShorterThanOneSecond) {
   PgLogOptions options;
   options.lease.node_id = "a";
