@@ -252,6 +252,11 @@ int RunService(const Config& config, Opened& opened, const sigset_t& signals, st
   projections::ProjectorOptions projector_options;
   projector_options.conninfo = opened.database.conninfo;
   projector_options.on_committed = [&waiter](int64_t position) { waiter.Notify(position); };
+  if (opened.pg_log != nullptr) {
+    // A cluster: other nodes project into the same tables at other times.
+    projector_options.shared_checkpoint = true;
+    projector_options.idle_in_transaction_timeout = std::chrono::milliseconds(config.lease_ms);
+  }
   projector = std::make_unique<projections::Projector>(opened.log.get(), projector_options);
 
   // Writes go to this node's sequencer: for good with the RocksDB log, while

@@ -61,6 +61,14 @@ Status Projector::EnsureConnected() {
   connection_.reset();
   LEDGER_ASSIGN_OR_RETURN(auto connection, Connect(options_.conninfo));
   LEDGER_RETURN_IF_ERROR(ApplyMigrations(*connection, options_.schema));
+  if (options_.idle_in_transaction_timeout.count() > 0) {
+    LEDGER_RETURN_IF_ERROR(Guard("setting the projector's session", [&]() -> Status {
+      pqxx::nontransaction(*connection)
+          .exec0("SET idle_in_transaction_session_timeout = " +
+                 std::to_string(options_.idle_in_transaction_timeout.count()));
+      return Status::Ok();
+    }));
+  }
   connection_ = std::move(connection);
   return Status::Ok();
 }
@@ -182,6 +190,13 @@ Result<size_t> Projector::ApplyBatch() {
     const StoredCheckpoint stored = LockCheckpoint(tx, options_.schema, options_.name);
     const int64_t known = position_.exchange(stored.position, std::memory_order_acq_rel);
     const events::LogHead head = log_->Head();
+    if (options_.shared_checkpoint && stored.position > head.position) {
+      return Status::Unavailable("checkpoint " + std::to_string(stored.position) +
+                                 " is past this node's view of the log (" +
+                                 std::to_string(head.position) +
+                                 "): another node projects; waiting for this one to catch up "
+                                 "or stand by");
+    }
     LEDGER_ASSIGN_OR_RETURN(const events::LogHead checkpoint,
                             CheckAgainstHead(stored, head, options_.name));
     // The first checkpoint read after a start (or one another projector of

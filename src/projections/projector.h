@@ -52,6 +52,17 @@ struct ProjectorOptions {
   // first one after a start, even when there is nothing to apply). Must not
   // block.
   std::function<void(int64_t position)> on_committed;
+  // Projectors of this name on other nodes move the same checkpoint (a
+  // cluster: the node that sequences projects, the others stand by). Then a
+  // checkpoint past this node's view of the log is not taken for read
+  // tables of another log but retried (kUnavailable): this node may be the
+  // one behind, e.g. a sequencer that was paused and lost its lease.
+  bool shared_checkpoint = false;
+  // Non-zero: the server ends this projector's session when it sits this long
+  // inside a transaction (idle_in_transaction_session_timeout), so that a
+  // node paused mid-batch does not hold the checkpoint row's lock, and with
+  // it every other node's projector, for as long as it is paused.
+  std::chrono::milliseconds idle_in_transaction_timeout{0};
   // Tests only: called inside each batch's transaction just before commit.
   std::function<void()> before_commit_for_testing;
 };

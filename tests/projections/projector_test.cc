@@ -472,6 +472,57 @@ TEST_F(ProjectorTest, AStandbyAppliesNothingAndFollowsTheCheckpointAnotherMoves)
   EXPECT_OK(standby.failure());
 }
 
+TEST_F(ProjectorTest, OnSharedTablesACheckpointPastThisViewIsRetriedNotFatal) {
+  // A sequencer paused past its lease wakes with its old head while the new
+  // one's projector has moved the checkpoint on.
+  Accept(Create("alice"));
+  ProjectorOptions options = Options();
+  options.shared_checkpoint = true;
+  Projector projector(log_.get(), options);
+  CatchUp(projector);
+  {
+    pqxx::work tx(pg_.db());
+    tx.exec0("UPDATE ledger_read.checkpoints SET position = position + 3");
+    tx.commit();
+  }
+  const auto behind = projector.Step();
+  ASSERT_FALSE(behind.ok());
+  EXPECT_EQ(behind.status().code(), Status::Code::kUnavailable) << behind.status().ToString();
+  EXPECT_OK(projector.failure());
+  // Standing by, it follows the checkpoint as it is.
+  projector.SetStandby(true);
+  const auto standing = projector.Step();
+  ASSERT_OK(standing);
+  EXPECT_EQ(projector.position(), log_->Head().position + 3);
+}
+
+TEST_F(ProjectorTest, ASessionPausedInsideABatchIsEndedByTheServerAndTheBatchRedone) {
+  // As a node paused (SIGSTOP) mid-batch: it holds the checkpoint row's lock
+  // only until the server ends its silent session.
+  ProjectorOptions options = Options();
+  options.idle_in_transaction_timeout = std::chrono::milliseconds(1'000);
+  bool paused = false;
+  options.before_commit_for_testing = [&paused] {
+    if (paused) return;
+    paused = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2'000));
+  };
+  Projector projector(log_.get(), options);
+  Accept(Create("alice"));
+  const auto cut = projector.Step();
+  ASSERT_FALSE(cut.ok());
+  EXPECT_EQ(cut.status().code(), Status::Code::kUnavailable) << cut.status().ToString();
+  // The row is free: another transaction takes its lock at once.
+  {
+    pqxx::work tx(pg_.db());
+    tx.exec0("SET LOCAL lock_timeout = '1s'");
+    tx.exec0("SELECT 1 FROM ledger_read.checkpoints FOR UPDATE");
+    tx.commit();
+  }
+  EXPECT_EQ(CatchUp(projector), 1);
+  ExpectMatchesState(1);
+}
+
 TEST_F(ProjectorTest, StopsWithoutCommittingWhenAPostRowIsMissing) {
   Accept(Create("alice"));
   Projector projector(log_.get(), Options());
