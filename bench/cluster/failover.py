@@ -132,8 +132,8 @@ class Cluster:
 
     def leader(self):
         s = self.status()
-        for m in (s or {}).get("members", []):
-            if m["role"] == "leader" and m["state"] == "running":
+        for m in (s or {}).get("postgres", []):
+            if m["role"] == "primary" and m["state"] == "running":
                 return m["name"]
         return None
 
@@ -190,8 +190,8 @@ def unhealthy(cluster):
     s = cluster.status()
     if s is None:
         return "ops/cluster status failed"
-    members = s["members"]
-    leaders = [m for m in members if m["role"] == "leader" and m["state"] == "running"]
+    members = s["postgres"]
+    leaders = [m for m in members if m["role"] == "primary" and m["state"] == "running"]
     if len(leaders) != 1:
         return "a leader (%s)" % ", ".join("%s %s/%s" % (m["name"], m["role"], m["state"]) for m in members)
     for m in members:
@@ -203,9 +203,9 @@ def unhealthy(cluster):
             return "%s to stream (%s, %s)" % (m["name"], m["state"], m["replication_state"])
     if not any(m["role"] == "sync_standby" and m["sync_state"] == "sync" for m in members):
         return "a synchronous standby"
-    for n in s["nodes"]:
+    for n in s["ledger"]:
         if n["pid"] is None:
-            return "ledger node %s to run" % n["id"]
+            return "ledger node %s to run" % n["node"]
     ready = readyz_all(cluster.nodes)
     epochs = set()
     sequencers = []

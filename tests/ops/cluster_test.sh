@@ -88,12 +88,12 @@ grep -q '^log-url postgresql://' <<<"$out" || fail "up printed no log-url"
 ! grep -q '^node ' <<<"$out" || fail "up printed node lines with --ledger-nodes 0"
 
 # --- one leader, one synchronous standby that streams
-leaders=$(status_field 'len([m for m in s["members"] if m["role"] == "leader" and m["state"] == "running"])')
+leaders=$(status_field 'len([m for m in s["postgres"] if m["role"] == "primary" and m["state"] == "running"])')
 ((leaders == 1)) || fail "status shows $leaders running leaders, not 1"
-syncs=$(status_field 'len([m for m in s["members"] if m["role"] == "sync_standby" and m["replication_state"] == "streaming" and m["sync_state"] == "sync"])')
+syncs=$(status_field 'len([m for m in s["postgres"] if m["role"] == "sync_standby" and m["replication_state"] == "streaming" and m["sync_state"] == "sync" and m["pid"]])')
 ((syncs == 1)) || fail "status shows $syncs streaming synchronous standbys, not 1"
-[[ $(status_field 's["nodes"]') == "[]" ]] || fail "status shows ledger nodes"
-read -r old_leader old_port < <(status_field '" ".join("%s %d" % (m["name"], m["port"]) for m in s["members"] if m["role"] == "leader")')
+[[ $(status_field 's["ledger"]') == "[]" ]] || fail "status shows ledger nodes"
+read -r old_leader old_port < <(status_field '" ".join("%s %d" % (m["name"], m["port"]) for m in s["postgres"] if m["role"] == "primary")')
 
 # --- a committed row: with synchronous_commit on and a synchronous standby,
 # the commit returns once the standby has flushed it
@@ -109,7 +109,7 @@ echo "$killed"
 new_leader="" new_port=""
 deadline=$((SECONDS + failover_limit))
 while ((SECONDS < deadline)); do
-  if read -r new_leader new_port < <(status_field '" ".join("%s %d" % (m["name"], m["port"]) for m in s["members"] if m["role"] == "leader" and m["state"] == "running")' 2>/dev/null) &&
+  if read -r new_leader new_port < <(status_field '" ".join("%s %d" % (m["name"], m["port"]) for m in s["postgres"] if m["role"] == "primary" and m["state"] == "running")' 2>/dev/null) &&
     [[ -n $new_leader && $new_leader != "$old_leader" ]]; then
     break
   fi
