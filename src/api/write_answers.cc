@@ -1,5 +1,6 @@
 #include "api/write_answers.h"
 
+#include <optional>
 #include <variant>
 #include <vector>
 
@@ -24,7 +25,9 @@ projections::PostDetail DetailOf(const commands::PostState& p, const ApiContext&
 
 // The answer to an accepted write, built off the completion thread.
 Response AcceptedAnswer(const ApiContext& c, const commands::Sequencer& sequencer,
-                        const WriteRequest& w, WriteKind kind, const commands::CommandOutcome& o) {
+                        const WriteRequest& w, WriteKind kind,
+                        const commands::CommandResult& result) {
+  const commands::CommandOutcome& o = result.outcome;
   const int64_t position = o.last_position;
   Response r;
   switch (kind) {
@@ -63,10 +66,15 @@ Response AcceptedAnswer(const ApiContext& c, const commands::Sequencer& sequence
       r.status = 204;
       break;
     case WriteKind::kFund: {
-      const Result<events::Event> written = events::ReadEvent(*c.log, position);
-      const events::PostFunded* funded =
-          written.ok() ? std::get_if<events::PostFunded>(&written->data) : nullptr;
-      if (funded == nullptr) {
+      // Decided now, the funding came with the result; a replay reads it
+      // back from the log.
+      std::optional<events::PostFunded> funded = result.funded;
+      if (!funded) {
+        const Result<events::Event> written = events::ReadEvent(*c.log, position);
+        const auto* read = written.ok() ? std::get_if<events::PostFunded>(&written->data) : nullptr;
+        if (read != nullptr) funded = *read;
+      }
+      if (!funded) {
         return ToResponse(
             RetryLater("unavailable", "the funding was recorded at position " +
                                           std::to_string(position) + " but could not be read back"),
@@ -88,7 +96,7 @@ Response WriteAnswer(const ApiContext& c, const commands::Sequencer& sequencer,
   Response r;
   switch (result.status) {
     case commands::CommandStatus::kAccepted:
-      r = AcceptedAnswer(c, sequencer, w, kind, result.outcome);
+      r = AcceptedAnswer(c, sequencer, w, kind, result);
       break;
     case commands::CommandStatus::kRejected:
       r = ToResponse(ProblemForRejection(result.outcome.rejection), w.path, w.request_id);

@@ -88,6 +88,10 @@ struct CommandResult {
   bool replayed = false;
   CommandOutcome outcome;  // for kAccepted and kRejected
   Status error;            // for kUnavailable and kInvalid
+  // The funding an accepted fund command recorded, when it was decided now
+  // (a replayed outcome leaves it empty: the event is read from the log).
+  // Answers need no read of the log for it.
+  std::optional<events::PostFunded> funded;
 };
 
 // The single writer of the log. One thread owns the in-memory state of every

@@ -202,6 +202,9 @@ void Sequencer::DecideAndSeal(const Item& item, BatchScratch& batch, CommandResu
     outcome.accepted = true;
     outcome.first_position = batch.head.position + 1;
     outcome.post_id = decision.events.front().stream;
+    if (const auto* funded = std::get_if<events::PostFunded>(&decision.events.front().data)) {
+      result.funded = *funded;
+    }
     for (NewEvent& decided : decision.events) SealEvent(sub, decided, batch);
     outcome.last_position = batch.head.position;
     outcome.stream_version = cache_.Peek(outcome.post_id)->version;

@@ -99,6 +99,31 @@ TEST_F(SequencerTest, RejectionsWithoutKeysWriteNothing) {
   EXPECT_EQ(log_->Head().position, 1);
 }
 
+TEST_F(SequencerTest, AnAcceptedFundingComesWithWhatItRecorded) {
+  const CommandResult created = Run(Create());
+  ASSERT_EQ(created.status, CommandStatus::kAccepted);
+  EXPECT_FALSE(created.funded.has_value());
+  const CommandResult funded = Run(Fund(1, "bob", 3, "key-9"));
+  ASSERT_EQ(funded.status, CommandStatus::kAccepted);
+  ASSERT_TRUE(funded.funded.has_value());
+  // What the answer shows is what the log holds at the outcome's position.
+  std::vector<events::Event> written;
+  ASSERT_OK(events::ReadEvents(*log_, funded.outcome.last_position, funded.outcome.last_position, 1,
+                               &written));
+  ASSERT_EQ(written.size(), 1u);
+  EXPECT_EQ(std::get<events::PostFunded>(written.front().data), *funded.funded);
+  EXPECT_EQ(funded.funded->backer, "bob");
+  EXPECT_EQ(funded.funded->units, 3);
+  // A replay was not decided now: it names only the position to read.
+  const CommandResult replay = Run(Fund(1, "bob", 3, "key-9"));
+  ASSERT_TRUE(replay.replayed);
+  EXPECT_FALSE(replay.funded.has_value());
+  // Nor does a rejection.
+  const CommandResult refused = Run(Fund(1, "alice"));
+  ASSERT_EQ(refused.status, CommandStatus::kRejected);
+  EXPECT_FALSE(refused.funded.has_value());
+}
+
 TEST_F(SequencerTest, ClosesFundingAtTheEndOfTheLastDayInSeoul) {
   // Without settlement, which would race the last funding at the deadline.
   SequencerOptions no_settling;
