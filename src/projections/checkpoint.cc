@@ -22,19 +22,21 @@ StoredCheckpoint FromRow(const pqxx::row& row) {
 
 StoredCheckpoint LockCheckpoint(pqxx::work& tx, std::string_view schema, const std::string& name) {
   const std::string s = QuoteIdentifier(schema);
-  tx.exec_params0("INSERT INTO " + s +
-                      ".checkpoints (name, position, hash, updated_at) "
-                      "VALUES ($1, 0, $2, now()) ON CONFLICT (name) DO NOTHING",
-                  name, events::ToHex(events::kGenesisHash));
-  return FromRow(tx.exec_params1(
-      "SELECT position, hash FROM " + s + ".checkpoints WHERE name = $1 FOR UPDATE", name));
+  tx.exec_prepared0(Prepared(tx, "INSERT INTO " + s +
+                                     ".checkpoints (name, position, hash, updated_at) "
+                                     "VALUES ($1, 0, $2, now()) ON CONFLICT (name) DO NOTHING"),
+                    name, events::ToHex(events::kGenesisHash));
+  return FromRow(tx.exec_prepared1(
+      Prepared(tx, "SELECT position, hash FROM " + s + ".checkpoints WHERE name = $1 FOR UPDATE"),
+      name));
 }
 
 std::optional<StoredCheckpoint> ReadCheckpoint(pqxx::transaction_base& tx, std::string_view schema,
                                                const std::string& name) {
-  const pqxx::result rows = tx.exec_params(
-      "SELECT position, hash FROM " + QuoteIdentifier(schema) + ".checkpoints WHERE name = $1",
-      name);
+  const pqxx::result rows =
+      tx.exec_prepared(Prepared(tx, "SELECT position, hash FROM " + QuoteIdentifier(schema) +
+                                        ".checkpoints WHERE name = $1"),
+                       name);
   if (rows.empty()) return std::nullopt;
   return FromRow(rows[0]);
 }
@@ -59,18 +61,20 @@ Result<events::LogHead> CheckAgainstHead(const StoredCheckpoint& checkpoint,
 
 void WriteCheckpoint(pqxx::work& tx, std::string_view schema, const std::string& name,
                      const events::LogHead& last) {
-  tx.exec_params0("UPDATE " + QuoteIdentifier(schema) +
-                      ".checkpoints SET position = $2, hash = $3, updated_at = now() "
-                      "WHERE name = $1",
-                  name, last.position, events::ToHex(last.hash));
+  tx.exec_prepared0(
+      Prepared(tx, "UPDATE " + QuoteIdentifier(schema) +
+                       ".checkpoints SET position = $2, hash = $3, updated_at = now() "
+                       "WHERE name = $1"),
+      name, last.position, events::ToHex(last.hash));
 }
 
 void InsertCheckpoint(pqxx::work& tx, std::string_view schema, const std::string& name,
                       const events::LogHead& last) {
-  tx.exec_params0("INSERT INTO " + QuoteIdentifier(schema) +
-                      ".checkpoints (name, position, hash, updated_at) VALUES ($1, $2, $3, "
-                      "now())",
-                  name, last.position, events::ToHex(last.hash));
+  tx.exec_prepared0(
+      Prepared(tx, "INSERT INTO " + QuoteIdentifier(schema) +
+                       ".checkpoints (name, position, hash, updated_at) VALUES ($1, $2, $3, "
+                       "now())"),
+      name, last.position, events::ToHex(last.hash));
 }
 
 }  // namespace ledger::projections

@@ -1,6 +1,9 @@
 #include "projections/database.h"
 
+#include <cstdint>
+
 #include <pqxx/connection>
+#include <pqxx/transaction_base>
 
 #include "common/check.h"
 
@@ -12,6 +15,21 @@ Result<std::unique_ptr<PgConnection>> Connect(const std::string& conninfo) {
   } catch (const std::exception& e) {
     return Status::Unavailable(std::string("cannot connect to PostgreSQL: ") + e.what());
   }
+}
+
+std::string Prepared(pqxx::transaction_base& tx, const std::string& sql) {
+  // FNV-1a over the text: the same name in every run, for
+  // pg_prepared_statements. Two texts under one name would make pqxx refuse
+  // the second (an error, never the wrong statement).
+  uint64_t h = 14695981039346656037ULL;
+  for (const char c : sql) {
+    h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  }
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string name = "ledger_0000000000000000";
+  for (size_t i = name.size(); i-- > name.size() - 16; h >>= 4) name[i] = kDigits[h & 15];
+  tx.conn().prepare(name, sql);
+  return name;
 }
 
 std::string QuoteIdentifier(std::string_view name) {

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include <pqxx/connection>
+#include <pqxx/transaction_base>
 
 #include "common/result.h"
 #include "projections/read_schema.h"
@@ -32,6 +33,15 @@ Result<std::unique_ptr<PgConnection>> Connect(const std::string& conninfo);
 // This is the module edge: no pqxx exception crosses it.
 template <typename Fn>
 Status Guard(std::string_view what, Fn&& fn);
+
+// Declares `sql` as a prepared statement of the transaction's connection
+// and returns its name, for tx.exec_prepared: the server parses and plans a
+// statement that runs for every batch once per session instead of on every
+// call. The name comes from the text, so each distinct text has its own (a
+// text built from data would prepare without bound: only fixed texts, which
+// may name a schema, belong here). Declaring is local; pqxx prepares on the
+// server at the first execution, on whichever connection that is.
+std::string Prepared(pqxx::transaction_base& tx, const std::string& sql);
 
 // Quotes an SQL identifier ("ledger_read"). REQUIRES: `name` matches
 // [a-z_][a-z0-9_]*, checked.

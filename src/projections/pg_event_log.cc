@@ -302,11 +302,12 @@ Status PgEventLog::Append(std::span<const events::EncodedEvent> events,
     const Deadline deadline(watchdog_.get(), *writer, options_.commit_timeout);
     pqxx::nontransaction tx(*writer);
     const int64_t moved =
-        tx.exec_params1(sql, after.position, hash_bytes(after.hash), before.position,
-                        hash_bytes(before.hash), positions.Finish(), streams.Finish(),
-                        versions.Finish(), records.Finish(), actors.Finish(), keys.Finish(),
-                        outcomes.Finish(), recorded.Finish(), state_arrays.deleted_keys.Finish(),
-                        state_arrays.put_keys.Finish(), state_arrays.put_values.Finish(), epoch)[0]
+        tx.exec_prepared1(Prepared(tx, sql), after.position, hash_bytes(after.hash),
+                          before.position, hash_bytes(before.hash), positions.Finish(),
+                          streams.Finish(), versions.Finish(), records.Finish(), actors.Finish(),
+                          keys.Finish(), outcomes.Finish(), recorded.Finish(),
+                          state_arrays.deleted_keys.Finish(), state_arrays.put_keys.Finish(),
+                          state_arrays.put_values.Finish(), epoch)[0]
             .as<int64_t>();
     last_spoke_ = std::chrono::steady_clock::now();
     if (moved != 1) {

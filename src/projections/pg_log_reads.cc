@@ -23,10 +23,11 @@ Status PgEventLog::ScanRecords(int64_t from, int64_t to,
     pqxx::result rows;
     LEDGER_RETURN_IF_ERROR(
         Read("reading events from the log", [&](pqxx::nontransaction& tx) -> Status {
-          rows = tx.exec_params("SELECT position, record FROM " + schema_ +
-                                    ".events WHERE position >= $1 AND position <= $2 "
-                                    "ORDER BY position LIMIT $3",
-                                next, to, static_cast<int64_t>(kLogScanPageRows));
+          rows =
+              tx.exec_prepared(Prepared(tx, "SELECT position, record FROM " + schema_ +
+                                                ".events WHERE position >= $1 AND position <= $2 "
+                                                "ORDER BY position LIMIT $3"),
+                               next, to, static_cast<int64_t>(kLogScanPageRows));
           return Status::Ok();
         }));
     for (const pqxx::row& row : rows) {
@@ -46,10 +47,10 @@ Status PgEventLog::StreamPositions(int64_t stream, int64_t from_version, size_t 
   pqxx::result rows;
   LEDGER_RETURN_IF_ERROR(
       Read("reading a stream of the log", [&](pqxx::nontransaction& tx) -> Status {
-        rows = tx.exec_params(
-            "SELECT position FROM " + schema_ +
-                ".events WHERE stream = $1 AND stream_version >= $2 "
-                "ORDER BY stream_version LIMIT $3",
+        rows = tx.exec_prepared(
+            Prepared(tx, "SELECT position FROM " + schema_ +
+                             ".events WHERE stream = $1 AND stream_version >= $2 "
+                             "ORDER BY stream_version LIMIT $3"),
             stream, from_version,
             static_cast<int64_t>(std::min<size_t>(max_count, std::numeric_limits<int64_t>::max())));
         return Status::Ok();
@@ -64,9 +65,10 @@ Result<std::optional<events::IdempotencyRecord>> PgEventLog::FindIdempotency(
   std::optional<std::string> value;
   LEDGER_RETURN_IF_ERROR(
       Read("reading an idempotency record", [&](pqxx::nontransaction& tx) -> Status {
-        const pqxx::result rows = tx.exec_params(
-            "SELECT record FROM " + schema_ + ".idempotency WHERE actor = $1 AND key = $2",
-            Bytes(actor), Bytes(key));
+        const pqxx::result rows =
+            tx.exec_prepared(Prepared(tx, "SELECT record FROM " + schema_ +
+                                              ".idempotency WHERE actor = $1 AND key = $2"),
+                             Bytes(actor), Bytes(key));
         if (!rows.empty()) value = std::string(View(pqxx::binarystring(rows[0][0])));
         return Status::Ok();
       }));
@@ -81,8 +83,8 @@ Result<std::optional<std::string>> PgEventLog::ReadState(std::string_view key) c
   std::optional<std::string> value;
   LEDGER_RETURN_IF_ERROR(
       Read("reading the sequencer state", [&](pqxx::nontransaction& tx) -> Status {
-        const pqxx::result rows =
-            tx.exec_params("SELECT value FROM " + schema_ + ".state WHERE key = $1", Bytes(key));
+        const pqxx::result rows = tx.exec_prepared(
+            Prepared(tx, "SELECT value FROM " + schema_ + ".state WHERE key = $1"), Bytes(key));
         if (!rows.empty()) value = std::string(View(pqxx::binarystring(rows[0][0])));
         return Status::Ok();
       }));
@@ -104,10 +106,11 @@ Status PgEventLog::FindIdempotencies(
   pqxx::result rows;
   LEDGER_RETURN_IF_ERROR(
       Read("reading idempotency records", [&](pqxx::nontransaction& tx) -> Status {
-        rows = tx.exec_params("SELECT actor, key, record FROM " + schema_ +
-                                  ".idempotency WHERE (actor, key) IN "
-                                  "(SELECT * FROM unnest($1::bytea[], $2::bytea[]))",
-                              actors.Finish(), keys.Finish());
+        rows =
+            tx.exec_prepared(Prepared(tx, "SELECT actor, key, record FROM " + schema_ +
+                                              ".idempotency WHERE (actor, key) IN "
+                                              "(SELECT * FROM unnest($1::bytea[], $2::bytea[]))"),
+                             actors.Finish(), keys.Finish());
         return Status::Ok();
       }));
   for (const pqxx::row& row : rows) {
@@ -139,9 +142,9 @@ Status PgEventLog::ReadStates(std::span<const std::string> keys,
   pqxx::result rows;
   LEDGER_RETURN_IF_ERROR(
       Read("reading the sequencer state", [&](pqxx::nontransaction& tx) -> Status {
-        rows = tx.exec_params(
-            "SELECT key, value FROM " + schema_ + ".state WHERE key = ANY($1::bytea[])",
-            wanted.Finish());
+        rows = tx.exec_prepared(Prepared(tx, "SELECT key, value FROM " + schema_ +
+                                                 ".state WHERE key = ANY($1::bytea[])"),
+                                wanted.Finish());
         return Status::Ok();
       }));
   for (const pqxx::row& row : rows) {

@@ -85,20 +85,21 @@ void InsertCreatedPosts(pqxx::work& tx, std::string_view schema, const PostChang
   }
   if (ids.size() == 0) return;
   const std::string s = QuoteIdentifier(schema);
-  tx.exec_params0("INSERT INTO " + s +
-                      ".posts (id, title, uploader, owner, description, target_amount, "
-                      "funding_unit, end_date, closes_at, created_at, funding_model, "
-                      "max_fundings_per_backer) "
-                      "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], "
-                      "$4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::date[], "
-                      "$9::timestamptz[], $10::timestamptz[], $11::text[], $12::bigint[])",
-                  ids.Finish(), titles.Finish(), uploaders.Finish(), owners.Finish(),
-                  descriptions.Finish(), targets.Finish(), units.Finish(), end_dates.Finish(),
-                  closes.Finish(), created_ats.Finish(), models.Finish(), limits.Finish());
-  tx.exec_params0("INSERT INTO " + s +
-                      ".post_stats (id, version, last_position) "
-                      "SELECT id, 1, 1 FROM unnest($1::bigint[]) AS v(id)",
-                  ids.Finish());
+  tx.exec_prepared0(
+      Prepared(tx, "INSERT INTO " + s +
+                       ".posts (id, title, uploader, owner, description, target_amount, "
+                       "funding_unit, end_date, closes_at, created_at, funding_model, "
+                       "max_fundings_per_backer) "
+                       "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], "
+                       "$4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::date[], "
+                       "$9::timestamptz[], $10::timestamptz[], $11::text[], $12::bigint[])"),
+      ids.Finish(), titles.Finish(), uploaders.Finish(), owners.Finish(), descriptions.Finish(),
+      targets.Finish(), units.Finish(), end_dates.Finish(), closes.Finish(), created_ats.Finish(),
+      models.Finish(), limits.Finish());
+  tx.exec_prepared0(Prepared(tx, "INSERT INTO " + s +
+                                     ".post_stats (id, version, last_position) "
+                                     "SELECT id, 1, 1 FROM unnest($1::bigint[]) AS v(id)"),
+                    ids.Finish());
 }
 
 void UpdateEditedPosts(pqxx::work& tx, std::string_view schema, const PostChanges& changes) {
@@ -128,24 +129,24 @@ void UpdateEditedPosts(pqxx::work& tx, std::string_view schema, const PostChange
     }
   }
   if (ids.size() == 0) return;
-  tx.exec_params0("UPDATE " + QuoteIdentifier(schema) +
-                      ".posts p SET title = COALESCE(v.title, p.title), "
-                      "uploader = COALESCE(v.uploader, p.uploader), "
-                      "description = COALESCE(v.description, p.description), "
-                      "funding_unit = COALESCE(v.funding_unit, p.funding_unit), "
-                      "end_date = COALESCE(v.end_date, p.end_date), "
-                      "closes_at = COALESCE(v.closes_at, p.closes_at), "
-                      "funding_model = COALESCE(v.funding_model, p.funding_model), "
-                      "max_fundings_per_backer = CASE WHEN v.limit_set THEN v.max_fundings "
-                      "ELSE p.max_fundings_per_backer END "
-                      "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], "
-                      "$5::bigint[], $6::date[], $7::timestamptz[], $8::text[], $9::boolean[], "
-                      "$10::bigint[]) "
-                      "AS v(id, title, uploader, description, funding_unit, end_date, "
-                      "closes_at, funding_model, limit_set, max_fundings) WHERE p.id = v.id",
-                  ids.Finish(), titles.Finish(), uploaders.Finish(), descriptions.Finish(),
-                  units.Finish(), end_dates.Finish(), closes.Finish(), models.Finish(),
-                  limit_set.Finish(), limits.Finish());
+  tx.exec_prepared0(
+      Prepared(tx, "UPDATE " + QuoteIdentifier(schema) +
+                       ".posts p SET title = COALESCE(v.title, p.title), "
+                       "uploader = COALESCE(v.uploader, p.uploader), "
+                       "description = COALESCE(v.description, p.description), "
+                       "funding_unit = COALESCE(v.funding_unit, p.funding_unit), "
+                       "end_date = COALESCE(v.end_date, p.end_date), "
+                       "closes_at = COALESCE(v.closes_at, p.closes_at), "
+                       "funding_model = COALESCE(v.funding_model, p.funding_model), "
+                       "max_fundings_per_backer = CASE WHEN v.limit_set THEN v.max_fundings "
+                       "ELSE p.max_fundings_per_backer END "
+                       "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], "
+                       "$5::bigint[], $6::date[], $7::timestamptz[], $8::text[], $9::boolean[], "
+                       "$10::bigint[]) "
+                       "AS v(id, title, uploader, description, funding_unit, end_date, "
+                       "closes_at, funding_model, limit_set, max_fundings) WHERE p.id = v.id"),
+      ids.Finish(), titles.Finish(), uploaders.Finish(), descriptions.Finish(), units.Finish(),
+      end_dates.Finish(), closes.Finish(), models.Finish(), limit_set.Finish(), limits.Finish());
 }
 
 void SetSettledStatus(pqxx::work& tx, std::string_view schema, const PostChanges& changes) {
@@ -156,10 +157,11 @@ void SetSettledStatus(pqxx::work& tx, std::string_view schema, const PostChanges
     statuses.Add(PostStatusName(StatusOf(c.settlement)));
   }
   if (ids.size() == 0) return;
-  tx.exec_params0("UPDATE " + QuoteIdentifier(schema) +
-                      ".posts p SET status = v.status "
-                      "FROM unnest($1::bigint[], $2::text[]) AS v(id, status) WHERE p.id = v.id",
-                  ids.Finish(), statuses.Finish());
+  tx.exec_prepared0(
+      Prepared(tx, "UPDATE " + QuoteIdentifier(schema) +
+                       ".posts p SET status = v.status "
+                       "FROM unnest($1::bigint[], $2::text[]) AS v(id, status) WHERE p.id = v.id"),
+      ids.Finish(), statuses.Finish());
 }
 
 void WriteFundings(pqxx::work& tx, std::string_view schema, const PostChanges& changes) {
@@ -186,24 +188,27 @@ void WriteFundings(pqxx::work& tx, std::string_view schema, const PostChanges& c
   // Earlier fundings before this batch's: a refund concerns the live
   // fundings that were stored before it.
   if (refunded_posts.size() > 0) {
-    tx.exec_params0("UPDATE " + table +
-                        " f SET state = 'refunded' FROM unnest($1::bigint[], $2::text[]) "
-                        "AS v(post_id, backer) WHERE f.post_id = v.post_id "
-                        "AND f.backer = v.backer AND f.state = 'live'",
-                    refunded_posts.Finish(), refunded_backers.Finish());
+    tx.exec_prepared0(
+        Prepared(tx, "UPDATE " + table +
+                         " f SET state = 'refunded' FROM unnest($1::bigint[], $2::text[]) "
+                         "AS v(post_id, backer) WHERE f.post_id = v.post_id "
+                         "AND f.backer = v.backer AND f.state = 'live'"),
+        refunded_posts.Finish(), refunded_backers.Finish());
   }
   if (cancelled.size() > 0) {
-    tx.exec_params0(
-        "UPDATE " + table + " SET state = 'cancelled' WHERE position = ANY($1::bigint[])",
+    tx.exec_prepared0(
+        Prepared(tx,
+                 "UPDATE " + table + " SET state = 'cancelled' WHERE position = ANY($1::bigint[])"),
         cancelled.Finish());
   }
   if (positions.size() == 0) return;
-  tx.exec_params0("INSERT INTO " + table +
-                      " (position, post_id, backer, units, amount, recorded_at, state) "
-                      "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], "
-                      "$4::bigint[], $5::bigint[], $6::timestamptz[], $7::text[])",
-                  positions.Finish(), posts.Finish(), backers.Finish(), units.Finish(),
-                  amounts.Finish(), recorded.Finish(), states.Finish());
+  tx.exec_prepared0(
+      Prepared(tx, "INSERT INTO " + table +
+                       " (position, post_id, backer, units, amount, recorded_at, state) "
+                       "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], "
+                       "$4::bigint[], $5::bigint[], $6::timestamptz[], $7::text[])"),
+      positions.Finish(), posts.Finish(), backers.Finish(), units.Finish(), amounts.Finish(),
+      recorded.Finish(), states.Finish());
 }
 
 void RemoveRefundedBackers(pqxx::work& tx, std::string_view schema, const PostChanges& changes,
@@ -218,12 +223,12 @@ void RemoveRefundedBackers(pqxx::work& tx, std::string_view schema, const PostCh
     }
   }
   if (ids.size() == 0) return;
-  const pqxx::result removed =
-      tx.exec_params("DELETE FROM " + QuoteIdentifier(schema) +
-                         ".backers b USING unnest($1::bigint[], $2::text[]) AS r(post_id, backer) "
-                         "WHERE b.post_id = r.post_id AND b.backer = r.backer "
-                         "RETURNING b.post_id, b.fundings",
-                     ids.Finish(), backers.Finish());
+  const pqxx::result removed = tx.exec_prepared(
+      Prepared(tx, "DELETE FROM " + QuoteIdentifier(schema) +
+                       ".backers b USING unnest($1::bigint[], $2::text[]) AS r(post_id, backer) "
+                       "WHERE b.post_id = r.post_id AND b.backer = r.backer "
+                       "RETURNING b.post_id, b.fundings"),
+      ids.Finish(), backers.Finish());
   for (const pqxx::row& row : removed) {
     const auto id = row[0].as<int64_t>();
     deltas->fundings[id] -= row[1].as<int64_t>();
@@ -237,15 +242,15 @@ void UpsertFundings(pqxx::work& tx, std::string_view schema, const PostChanges& 
   // left at zero fundings) is TakeCancelledFundings'.
   const BackerArrays a = CollectBackerChanges(changes, IsGrowth);
   if (a.ids.size() == 0) return;
-  const pqxx::result upserted = tx.exec_params(
-      "INSERT INTO " + QuoteIdentifier(schema) +
-          ".backers AS b (post_id, backer, units, amount, fundings) "
-          "SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], "
-          "$5::bigint[]) "
-          "ON CONFLICT (post_id, backer) DO UPDATE SET "
-          "units = b.units + EXCLUDED.units, amount = b.amount + EXCLUDED.amount, "
-          "fundings = b.fundings + EXCLUDED.fundings "
-          "RETURNING b.post_id, (b.xmax = 0) AS inserted",
+  const pqxx::result upserted = tx.exec_prepared(
+      Prepared(tx, "INSERT INTO " + QuoteIdentifier(schema) +
+                       ".backers AS b (post_id, backer, units, amount, fundings) "
+                       "SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], "
+                       "$5::bigint[]) "
+                       "ON CONFLICT (post_id, backer) DO UPDATE SET "
+                       "units = b.units + EXCLUDED.units, amount = b.amount + EXCLUDED.amount, "
+                       "fundings = b.fundings + EXCLUDED.fundings "
+                       "RETURNING b.post_id, (b.xmax = 0) AS inserted"),
       a.ids.Finish(), a.backers.Finish(), a.units.Finish(), a.amounts.Finish(),
       a.fundings.Finish());
   for (const pqxx::row& row : upserted) {
@@ -265,19 +270,21 @@ void TakeCancelledFundings(pqxx::work& tx, std::string_view schema, const PostCh
       "AS v(post_id, backer, units, amount, fundings)";
   // A row left with no live funding goes (a participant less); the table's
   // checks would refuse it at zero.
-  const pqxx::result removed = tx.exec_params(
-      "DELETE FROM " + table + " b USING " + changed +
-          " WHERE b.post_id = v.post_id AND b.backer = v.backer AND b.fundings + v.fundings = 0 "
-          "RETURNING b.post_id",
+  const pqxx::result removed =
+      tx.exec_prepared(Prepared(tx, "DELETE FROM " + table + " b USING " + changed +
+                                        " WHERE b.post_id = v.post_id AND b.backer = v.backer AND "
+                                        "b.fundings + v.fundings = 0 "
+                                        "RETURNING b.post_id"),
+                       a.ids.Finish(), a.backers.Finish(), a.units.Finish(), a.amounts.Finish(),
+                       a.fundings.Finish());
+  for (const pqxx::row& row : removed) deltas->participants[row[0].as<int64_t>()] -= 1;
+  tx.exec_prepared(
+      Prepared(tx, "UPDATE " + table +
+                       " b SET units = b.units + v.units, amount = b.amount + v.amount, "
+                       "fundings = b.fundings + v.fundings FROM " +
+                       changed + " WHERE b.post_id = v.post_id AND b.backer = v.backer"),
       a.ids.Finish(), a.backers.Finish(), a.units.Finish(), a.amounts.Finish(),
       a.fundings.Finish());
-  for (const pqxx::row& row : removed) deltas->participants[row[0].as<int64_t>()] -= 1;
-  tx.exec_params("UPDATE " + table +
-                     " b SET units = b.units + v.units, amount = b.amount + v.amount, "
-                     "fundings = b.fundings + v.fundings FROM " +
-                     changed + " WHERE b.post_id = v.post_id AND b.backer = v.backer",
-                 a.ids.Finish(), a.backers.Finish(), a.units.Finish(), a.amounts.Finish(),
-                 a.fundings.Finish());
 }
 
 Result<int64_t> UpdateFigures(pqxx::work& tx, std::string_view schema, const PostChanges& changes,
@@ -294,15 +301,17 @@ Result<int64_t> UpdateFigures(pqxx::work& tx, std::string_view schema, const Pos
     positions.Add(c.last_position);
   }
   if (ids.size() == 0) return 0;
-  const pqxx::result updated = tx.exec_params(
-      "UPDATE " + QuoteIdentifier(schema) +
-          ".post_stats p SET total_funded = p.total_funded + v.total, "
-          "funding_count = p.funding_count + v.fundings, "
-          "participant_count = p.participant_count + v.participants, "
-          "version = v.version, last_position = v.pos "
-          "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], "
-          "$5::bigint[], $6::bigint[]) AS v(id, total, fundings, participants, version, pos) "
-          "WHERE p.id = v.id RETURNING p.id",
+  const pqxx::result updated = tx.exec_prepared(
+      Prepared(
+          tx,
+          "UPDATE " + QuoteIdentifier(schema) +
+              ".post_stats p SET total_funded = p.total_funded + v.total, "
+              "funding_count = p.funding_count + v.fundings, "
+              "participant_count = p.participant_count + v.participants, "
+              "version = v.version, last_position = v.pos "
+              "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], "
+              "$5::bigint[], $6::bigint[]) AS v(id, total, fundings, participants, version, pos) "
+              "WHERE p.id = v.id RETURNING p.id"),
       ids.Finish(), totals.Finish(), fundings.Finish(), added.Finish(), versions.Finish(),
       positions.Finish());
   const auto changed = static_cast<int64_t>(ids.size());
@@ -326,7 +335,7 @@ void DeleteDeletedPosts(pqxx::work& tx, std::string_view schema, const PostChang
   const std::string s = QuoteIdentifier(schema);
   const std::string deleted = ids.Finish();
   for (const char* table : {".backers WHERE post_id", ".post_stats WHERE id", ".posts WHERE id"}) {
-    tx.exec_params0("DELETE FROM " + s + table + " = ANY($1::bigint[])", deleted);
+    tx.exec_prepared0(Prepared(tx, "DELETE FROM " + s + table + " = ANY($1::bigint[])"), deleted);
   }
 }
 
