@@ -61,14 +61,20 @@ Status Projector::EnsureConnected() {
   connection_.reset();
   LEDGER_ASSIGN_OR_RETURN(auto connection, Connect(options_.conninfo));
   LEDGER_RETURN_IF_ERROR(ApplyMigrations(*connection, options_.schema));
-  if (options_.idle_in_transaction_timeout.count() > 0) {
-    LEDGER_RETURN_IF_ERROR(Guard("setting the projector's session", [&]() -> Status {
-      pqxx::nontransaction(*connection)
-          .exec0("SET idle_in_transaction_session_timeout = " +
-                 std::to_string(options_.idle_in_transaction_timeout.count()));
-      return Status::Ok();
-    }));
-  }
+  // Every transaction of this session carries its own checkpoint: one that a
+  // crash loses is simply applied again, so none waits for the WAL flush (or,
+  // on a replicated cluster, for a standby's). That includes the transactions
+  // that only look at the checkpoint and lock it, which would otherwise wait
+  // a flush each time the projector finds nothing new.
+  LEDGER_RETURN_IF_ERROR(Guard("setting the projector's session", [&]() -> Status {
+    pqxx::nontransaction session(*connection);
+    session.exec0("SET synchronous_commit TO off");
+    if (options_.idle_in_transaction_timeout.count() > 0) {
+      session.exec0("SET idle_in_transaction_session_timeout = " +
+                    std::to_string(options_.idle_in_transaction_timeout.count()));
+    }
+    return Status::Ok();
+  }));
   connection_ = std::move(connection);
   return Status::Ok();
 }
@@ -221,9 +227,6 @@ Result<size_t> Projector::ApplyBatch() {
     if (last.position < head.position) Prefetch(last.position + 1, head.position);
 
     LEDGER_ASSIGN_OR_RETURN(const PostChanges changes, CoalesceBatch(batch));
-    // The checkpoint is in this transaction: if a crash loses the commit, the
-    // batch is simply applied again, so it need not wait for the WAL flush.
-    tx.exec0("SET LOCAL synchronous_commit TO off");
     LEDGER_ASSIGN_OR_RETURN(
         const int64_t rewritten,
         WriteChanges(tx, options_.schema, changes, checkpoint.position + 1, last.position));
