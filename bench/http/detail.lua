@@ -2,6 +2,10 @@
 package.path = os.getenv("BENCH_DIR") .. "/?.lua;" .. package.path
 local common = require("common")
 
+function setup(thread)
+  common.spread(thread)
+end
+
 function init(args)
   math.randomseed(os.time() + math.floor(os.clock() * 1e6))
 end

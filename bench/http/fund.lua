@@ -3,6 +3,10 @@
 -- was fsync'd first.
 package.path = os.getenv("BENCH_DIR") .. "/?.lua;" .. package.path
 local common = require("common")
+
+function setup(thread)
+  common.spread(thread)
+end
 local tokens
 
 function init(args)

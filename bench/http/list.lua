@@ -1,4 +1,11 @@
 -- GET /api/posts: the first page in the default order (-total_funded).
+package.path = os.getenv("BENCH_DIR") .. "/?.lua;" .. package.path
+local common = require("common")
+
+function setup(thread)
+  common.spread(thread)
+end
+
 function request()
   return wrk.format("GET", "/api/posts")
 end

@@ -21,7 +21,9 @@
 # A service that runs already (a node of ops/cluster): BENCH_API=http://HOST:PORT
 # and BENCH_JWT_SECRET (its secret) instead of starting one; the CPU column is
 # then "?" (it counts only a server this script started). BENCH_SKIP_SEED=1
-# uses the posts a previous run seeded there.
+# uses the posts a previous run seeded there. BENCH_SPREAD=HOST:PORT,... (the
+# cluster's nodes) spreads the wrk threads round robin over those addresses,
+# one thread per address unless BENCH_THREADS says otherwise.
 #
 # Why a second fund run with more connections: a funding is answered only
 # after the fsync of its batch, so each connection has at most one funding
@@ -39,7 +41,11 @@ fund_posts=${BENCH_FUND_POSTS:-1000}
 seconds=${BENCH_SECONDS:-20}
 connections=${BENCH_CONNECTIONS:-64}
 fund_connections=${BENCH_FUND_CONNECTIONS:-256}
-threads=${BENCH_THREADS:-2}
+spread=${BENCH_SPREAD:-}
+default_threads=2
+[[ -n $spread ]] && default_threads=$(tr ',' '\n' <<<"$spread" | grep -c .)
+threads=${BENCH_THREADS:-$default_threads}
+export BENCH_SPREAD=$spread
 secret=${BENCH_JWT_SECRET:-bench-secret-bench-secret-bench-secret}
 
 [[ -x $binary ]] || { echo "run.sh: $binary is missing (build first)" >&2; exit 2; }

@@ -1,5 +1,12 @@
 -- GET /api/posts?search=<term>: one of the words the seeding step put in
 -- titles (each in about 5 % of them), Korean or Latin, or a title number.
+package.path = os.getenv("BENCH_DIR") .. "/?.lua;" .. package.path
+local common = require("common")
+
+function setup(thread)
+  common.spread(thread)
+end
+
 local terms = {
   "%EC%B7%A8%EB%AF%B8",                  -- 취미
   "%EC%97%AC%ED%96%89",                  -- 여행
