@@ -68,6 +68,10 @@
 #include "common/result.h"
 #include "events/event_log.h"
 
+namespace pqxx {
+class result;
+}  // namespace pqxx
+
 namespace ledger::projections {
 
 struct PgConnection;  // database.h
@@ -244,6 +248,10 @@ class PgEventLog final : public events::EventLog {
   // fn must only fill its outputs after its queries succeeded.
   template <typename Fn>
   Status Read(std::string_view what, Fn&& fn) const;
+  // One fixed statement (prepared, see Prepared) through Read: its rows.
+  template <typename... Args>
+  Status Query(std::string_view what, pqxx::result* rows, const std::string& sql,
+               const Args&... args) const;
   // The writer's connection. Without a lease it is opened again when the
   // last one broke; with one, only AcquireLease opens it (a new session
   // holds no lock), and kUnavailable says the lease is not held.

@@ -177,4 +177,13 @@ Status PgEventLog::Read(std::string_view what, Fn&& fn) const {
   }
 }
 
+template <typename... Args>
+Status PgEventLog::Query(std::string_view what, pqxx::result* rows, const std::string& sql,
+                         const Args&... args) const {
+  return Read(what, [&](pqxx::nontransaction& tx) -> Status {
+    *rows = tx.exec_prepared(Prepared(tx, sql), args...);
+    return Status::Ok();
+  });
+}
+
 }  // namespace ledger::projections

@@ -21,15 +21,11 @@ Status PgEventLog::ScanRecords(int64_t from, int64_t to,
   int64_t next = std::max<int64_t>(from, 1);
   while (next <= to) {
     pqxx::result rows;
-    LEDGER_RETURN_IF_ERROR(
-        Read("reading events from the log", [&](pqxx::nontransaction& tx) -> Status {
-          rows =
-              tx.exec_prepared(Prepared(tx, "SELECT position, record FROM " + schema_ +
-                                                ".events WHERE position >= $1 AND position <= $2 "
-                                                "ORDER BY position LIMIT $3"),
-                               next, to, static_cast<int64_t>(kLogScanPageRows));
-          return Status::Ok();
-        }));
+    LEDGER_RETURN_IF_ERROR(Query("reading events from the log", &rows,
+                                 "SELECT position, record FROM " + schema_ +
+                                     ".events WHERE position >= $1 AND position <= $2 "
+                                     "ORDER BY position LIMIT $3",
+                                 next, to, static_cast<int64_t>(kLogScanPageRows)));
     for (const pqxx::row& row : rows) {
       const int64_t position = row[0].as<int64_t>();
       const pqxx::binarystring record(row[1]);
@@ -45,16 +41,12 @@ Status PgEventLog::StreamPositions(int64_t stream, int64_t from_version, size_t 
                                    std::vector<int64_t>* positions) const {
   if (max_count == 0 || !tables_exist_) return Status::Ok();
   pqxx::result rows;
-  LEDGER_RETURN_IF_ERROR(
-      Read("reading a stream of the log", [&](pqxx::nontransaction& tx) -> Status {
-        rows = tx.exec_prepared(
-            Prepared(tx, "SELECT position FROM " + schema_ +
-                             ".events WHERE stream = $1 AND stream_version >= $2 "
-                             "ORDER BY stream_version LIMIT $3"),
-            stream, from_version,
-            static_cast<int64_t>(std::min<size_t>(max_count, std::numeric_limits<int64_t>::max())));
-        return Status::Ok();
-      }));
+  LEDGER_RETURN_IF_ERROR(Query(
+      "reading a stream of the log", &rows,
+      "SELECT position FROM " + schema_ +
+          ".events WHERE stream = $1 AND stream_version >= $2 ORDER BY stream_version LIMIT $3",
+      stream, from_version,
+      static_cast<int64_t>(std::min<size_t>(max_count, std::numeric_limits<int64_t>::max()))));
   for (const pqxx::row& row : rows) positions->push_back(row[0].as<int64_t>());
   return Status::Ok();
 }
@@ -62,33 +54,25 @@ Status PgEventLog::StreamPositions(int64_t stream, int64_t from_version, size_t 
 Result<std::optional<events::IdempotencyRecord>> PgEventLog::FindIdempotency(
     std::string_view actor, std::string_view key) const {
   if (!tables_exist_) return std::optional<events::IdempotencyRecord>();
-  std::optional<std::string> value;
+  pqxx::result rows;
   LEDGER_RETURN_IF_ERROR(
-      Read("reading an idempotency record", [&](pqxx::nontransaction& tx) -> Status {
-        const pqxx::result rows =
-            tx.exec_prepared(Prepared(tx, "SELECT record FROM " + schema_ +
-                                              ".idempotency WHERE actor = $1 AND key = $2"),
-                             Bytes(actor), Bytes(key));
-        if (!rows.empty()) value = std::string(View(pqxx::binarystring(rows[0][0])));
-        return Status::Ok();
-      }));
-  if (!value) return std::optional<events::IdempotencyRecord>();
+      Query("reading an idempotency record", &rows,
+            "SELECT record FROM " + schema_ + ".idempotency WHERE actor = $1 AND key = $2",
+            Bytes(actor), Bytes(key)));
+  if (rows.empty()) return std::optional<events::IdempotencyRecord>();
   LEDGER_ASSIGN_OR_RETURN(events::IdempotencyRecord record,
-                          events::DecodeIdempotencyRecord(*value));
+                          events::DecodeIdempotencyRecord(View(pqxx::binarystring(rows[0][0]))));
   return std::optional<events::IdempotencyRecord>(std::move(record));
 }
 
 Result<std::optional<std::string>> PgEventLog::ReadState(std::string_view key) const {
   if (!tables_exist_) return std::optional<std::string>();
-  std::optional<std::string> value;
-  LEDGER_RETURN_IF_ERROR(
-      Read("reading the sequencer state", [&](pqxx::nontransaction& tx) -> Status {
-        const pqxx::result rows = tx.exec_prepared(
-            Prepared(tx, "SELECT value FROM " + schema_ + ".state WHERE key = $1"), Bytes(key));
-        if (!rows.empty()) value = std::string(View(pqxx::binarystring(rows[0][0])));
-        return Status::Ok();
-      }));
-  return value;
+  pqxx::result rows;
+  LEDGER_RETURN_IF_ERROR(Query("reading the sequencer state", &rows,
+                               "SELECT value FROM " + schema_ + ".state WHERE key = $1",
+                               Bytes(key)));
+  if (rows.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(View(pqxx::binarystring(rows[0][0])));
 }
 
 Status PgEventLog::FindIdempotencies(
@@ -104,15 +88,11 @@ Status PgEventLog::FindIdempotencies(
     index.emplace(std::make_pair(std::string(scopes[i].first), std::string(scopes[i].second)), i);
   }
   pqxx::result rows;
-  LEDGER_RETURN_IF_ERROR(
-      Read("reading idempotency records", [&](pqxx::nontransaction& tx) -> Status {
-        rows =
-            tx.exec_prepared(Prepared(tx, "SELECT actor, key, record FROM " + schema_ +
-                                              ".idempotency WHERE (actor, key) IN "
-                                              "(SELECT * FROM unnest($1::bytea[], $2::bytea[]))"),
-                             actors.Finish(), keys.Finish());
-        return Status::Ok();
-      }));
+  LEDGER_RETURN_IF_ERROR(Query("reading idempotency records", &rows,
+                               "SELECT actor, key, record FROM " + schema_ +
+                                   ".idempotency WHERE (actor, key) IN "
+                                   "(SELECT * FROM unnest($1::bytea[], $2::bytea[]))",
+                               actors.Finish(), keys.Finish()));
   for (const pqxx::row& row : rows) {
     const auto it = index.find({std::string(View(pqxx::binarystring(row[0]))),
                                 std::string(View(pqxx::binarystring(row[1])))});
@@ -141,12 +121,9 @@ Status PgEventLog::ReadStates(std::span<const std::string> keys,
   }
   pqxx::result rows;
   LEDGER_RETURN_IF_ERROR(
-      Read("reading the sequencer state", [&](pqxx::nontransaction& tx) -> Status {
-        rows = tx.exec_prepared(Prepared(tx, "SELECT key, value FROM " + schema_ +
-                                                 ".state WHERE key = ANY($1::bytea[])"),
-                                wanted.Finish());
-        return Status::Ok();
-      }));
+      Query("reading the sequencer state", &rows,
+            "SELECT key, value FROM " + schema_ + ".state WHERE key = ANY($1::bytea[])",
+            wanted.Finish()));
   for (const pqxx::row& row : rows) {
     const pqxx::binarystring key(row[0]);
     const auto it = index.find(View(key));
