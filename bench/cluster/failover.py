@@ -460,29 +460,25 @@ class Harness:
         elif kind == "standby":
             t = time.monotonic()
             info["action"] = c.run("kill-sync-standby").stdout.strip()
-        elif kind == "patroni":
+        elif kind in ("patroni", "node"):
+            # Killed: the primary's Patroni, or the sequencing node; another
+            # member must lead, or another node sequence, then it restarts.
+            kill, repair, key, wait, limit = (
+                (["kill-patroni-primary"], "restart-patroni", "new_leader",
+                 self.wait_new_leader, NEW_LEADER_LIMIT)
+                if kind == "patroni" else
+                (["kill-node", "--sequencer"], "restart-node", "new_sequencer",
+                 self.wait_new_sequencer, TAKEOVER_LIMIT))
             t = time.monotonic()
-            out = c.run("kill-patroni-primary").stdout.strip()
+            out = c.run(*kill).stdout.strip()
             info["action"] = out
-            member = out.split()[3]
-            leader = self.wait_new_leader(member, NEW_LEADER_LIMIT)
-            info["new_leader"] = leader
-            info["new_leader_after"] = round(time.monotonic() - t, 2)
-            if leader is None:
-                self.problems.append("round %d: no member other than %s led %ds after its Patroni was killed"
-                                     % (info["round"], member, NEW_LEADER_LIMIT))
-            info["repair"] = c.run("restart-patroni", member).stdout.strip()
-        elif kind == "node":
-            t = time.monotonic()
-            out = c.run("kill-node", "--sequencer").stdout.strip()
-            info["action"] = out
-            node_id = out.split()[3]
-            info["new_sequencer"] = self.wait_new_sequencer(node_id, TAKEOVER_LIMIT)
-            info["new_sequencer_after"] = round(time.monotonic() - t, 2)
-            if info["new_sequencer"] is None:
-                self.problems.append("round %d: no other node sequenced %ds after %s was killed"
-                                     % (info["round"], TAKEOVER_LIMIT, node_id))
-            info["repair"] = c.run("restart-node", node_id).stdout.strip()
+            victim = out.split()[3]
+            info[key] = wait(victim, limit)
+            info[key + "_after"] = round(time.monotonic() - t, 2)
+            if info[key] is None:
+                self.problems.append("round %d: nothing took over from %s within %ds after %s"
+                                     % (info["round"], victim, limit, " ".join(kill)))
+            info["repair"] = c.run(repair, victim).stdout.strip()
         elif kind == "zombie":
             t = time.monotonic()
             out = c.run("stop-node", "--sequencer").stdout.strip()
