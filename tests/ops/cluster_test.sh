@@ -17,20 +17,12 @@ cluster=$1
 psql=/usr/lib/postgresql/15/bin/psql
 readonly failover_limit=60
 
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-
-for tool in etcd patroni python3 curl; do
-  command -v "$tool" >/dev/null || fail "$tool not found (run ops/dev deps)"
-done
+# shellcheck source=tests/ops/cluster_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cluster_lib.sh"
+require_cluster_tools
 [[ -x $psql ]] || fail "$psql not found (run ops/dev deps)"
 
-dir=$(mktemp -d "${TMPDIR:-/tmp}/ops-cluster-test.XXXXXX")
-# As root, the members run as the user postgres, which must enter the
-# directory (mktemp makes it 0700).
-chmod 755 "$dir"
+dir=$(new_test_dir ops-cluster-test)
 
 cleanup() {
   local status=$?
@@ -41,12 +33,7 @@ cleanup() {
     status=1
   fi
   if ((status != 0)); then
-    local log
-    for log in "$dir"/etcd/etcd.log "$dir"/pg*/patroni.log; do
-      [[ -f $log ]] || continue
-      echo "--- last lines of $log" >&2
-      tail -n 30 "$log" >&2
-    done
+    tail_logs 30 "$dir"/etcd/etcd.log "$dir"/pg*/patroni.log
   fi
   rm -rf "$dir"
   exit "$status"

@@ -18,19 +18,11 @@ harness=$(realpath -- "$1")
 binary=$2
 cluster=$(dirname "$harness")/../../ops/cluster
 
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
+# shellcheck source=tests/ops/cluster_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cluster_lib.sh"
+require_cluster_tools
 
-for tool in etcd patroni python3 curl; do
-  command -v "$tool" >/dev/null || fail "$tool not found (run ops/dev deps)"
-done
-
-dir=$(mktemp -d "${TMPDIR:-/tmp}/ops-failover-test.XXXXXX")
-# As root, the members run as the user postgres, which must enter the
-# directory (mktemp makes it 0700).
-chmod 755 "$dir"
+dir=$(new_test_dir ops-failover-test)
 
 cleanup() {
   local status=$?
@@ -44,12 +36,7 @@ cleanup() {
     status=1
   fi
   if ((status != 0)); then
-    local log
-    for log in "$dir"/pg*/patroni.log "$dir"/node*/serve.log; do
-      [[ -f $log ]] || continue
-      echo "--- last lines of $log" >&2
-      tail -n 20 "$log" >&2
-    done
+    tail_logs 20 "$dir"/pg*/patroni.log "$dir"/node*/serve.log
   fi
   rm -rf "$dir"
   exit "$status"
