@@ -416,12 +416,8 @@ TEST_F(ApiFailuresTest, ShedsWritesWhenTheCommandQueueIsFullAndCountsTheRestOnce
 
 TEST_F(ApiFailuresTest, KeepsTakingWritesAndRefusesReadsWhilePostgresIsDown) {
   // The read side's own throwaway cluster, which the test stops and starts.
-  projections::EmbeddedPostgresOptions options;
-  options.data_dir = dir_.Sub("pg");
-  options.durable = false;
-  auto started = projections::EmbeddedPostgres::Start(options);
-  ASSERT_TRUE(started.ok()) << started.status().ToString();
-  pg_ = std::move(started).value();
+  pg_ = StartPostgres(dir_.Sub("pg"), /*durable=*/false);
+  ASSERT_NE(pg_, nullptr);
   ASSERT_TRUE(StartServer({"--database-url", pg_->ConnectionString("postgres"), "--db-pool-size",
                            "2", "--read-wait-ms", "500"}))
       << Log();
@@ -470,9 +466,8 @@ TEST_F(ApiFailuresTest, KeepsTakingWritesAndRefusesReadsWhilePostgresIsDown) {
   EXPECT_EQ(MetricSample(down.body, "ledger_log_head_position"),
             MetricSample(down.body, "ledger_projector_position").value_or(-2) + 1);
 
-  auto restarted = projections::EmbeddedPostgres::Start(options);
-  ASSERT_TRUE(restarted.ok()) << restarted.status().ToString();
-  pg_ = std::move(restarted).value();
+  pg_ = StartPostgres(dir_.Sub("pg"), /*durable=*/false);
+  ASSERT_NE(pg_, nullptr);
 
   // Reads recover and show the funding made during the outage. Meanwhile
   // only 503s (unavailable, or the projection not there yet) are fine.
@@ -524,12 +519,8 @@ TEST_F(ApiFailuresTest, KeepsItsLogInPostgresWhenGivenALogUrl) {
   // One durable cluster holds the log and the read tables, as a replicated
   // cluster would (the log refuses a session that does not wait for the
   // commit to be durable).
-  projections::EmbeddedPostgresOptions options;
-  options.data_dir = dir_.Sub("pg");
-  options.durable = true;
-  auto started = projections::EmbeddedPostgres::Start(options);
-  ASSERT_TRUE(started.ok()) << started.status().ToString();
-  pg_ = std::move(started).value();
+  pg_ = StartPostgres(dir_.Sub("pg"), /*durable=*/true);
+  ASSERT_NE(pg_, nullptr);
   const std::vector<std::string> flags{"--log-url", pg_->ConnectionString("postgres"),
                                        "--database-url", pg_->ConnectionString("postgres")};
   ASSERT_TRUE(StartServer(flags)) << Log();

@@ -42,12 +42,8 @@ class ClusterTest : public ::testing::Test {
   void SetUp() override {
     // The embedded PostgreSQL runs as its own user and must reach its folder.
     chmod(dir_.path().c_str(), 0711);
-    projections::EmbeddedPostgresOptions options;
-    options.data_dir = dir_.Sub("pg");
-    options.durable = true;
-    auto started = projections::EmbeddedPostgres::Start(options);
-    ASSERT_TRUE(started.ok()) << started.status().ToString();
-    pg_ = std::move(started).value();
+    pg_ = StartPostgres(dir_.Sub("pg"), /*durable=*/true);
+    ASSERT_NE(pg_, nullptr);
   }
   void TearDown() override {
     for (auto& node : nodes_) {

@@ -139,4 +139,18 @@ std::optional<double> ScrapeSample(const ServerProcess& server, const std::strin
   return MetricSample(r.body, series);
 }
 
+std::unique_ptr<projections::EmbeddedPostgres> StartPostgres(const std::string& data_dir,
+                                                             bool durable) {
+  projections::EmbeddedPostgresOptions options;
+  options.data_dir = data_dir;
+  options.durable = durable;
+  auto started = projections::EmbeddedPostgres::Start(options);
+  if (!started.ok()) {
+    ADD_FAILURE() << "PostgreSQL did not start in " << data_dir << ": "
+                  << started.status().ToString();
+    return nullptr;
+  }
+  return std::move(started).value();
+}
+
 }  // namespace ledger::e2e

@@ -5,6 +5,7 @@
 // parsing.
 
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 #include <rapidjson/document.h>
 
 #include "http_client.h"
+#include "projections/embedded_postgres.h"
 #include "server_process.h"
 
 namespace ledger::e2e {
@@ -59,5 +61,10 @@ std::optional<double> ScrapeSample(const ServerProcess& server, const std::strin
 // libfaketime's multi-threading variant (Debian package libfaketime, pulled
 // in by faketime), or nullopt when it is not installed.
 std::optional<std::string> FindLibFaketime();
+
+// Starts a PostgreSQL cluster of the test's own in `data_dir` (fsync on when
+// `durable`); null, and a failed expectation, when it does not start.
+std::unique_ptr<projections::EmbeddedPostgres> StartPostgres(const std::string& data_dir,
+                                                             bool durable);
 
 }  // namespace ledger::e2e
