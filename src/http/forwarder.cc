@@ -126,8 +126,10 @@ class ForwarderImpl final : public Forwarder {
 
   asio::awaitable<void> Run(Target target, Request request, std::string from, Respond respond) {
     Response answer = co_await Exchange(target, request, from);
-    respond(std::move(answer));
+    // The slot is free before the answer goes on: whoever the answer wakes
+    // sees in_flight() without it.
     in_flight_.fetch_sub(1);
+    respond(std::move(answer));
   }
 
   // 503: the other node's answer could not be had; the write may or may not
