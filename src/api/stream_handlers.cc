@@ -55,19 +55,9 @@ http::Response StreamAnswer(const ApiContext& c, const http::Request& request,
 }
 
 // The post's figures now (or that it was deleted), for the stream's first
-// frame; nullopt with `answer` set when the post never existed or the read
-// failed.
+// frame; nullopt with `answer` set when the read failed.
 std::optional<std::string> OpeningFigures(const ApiContext& c, const http::Request& request,
                                           int64_t id, http::Response& answer) {
-  std::vector<events::Event> first;
-  if (const Status s = events::ReadStream(*c.log, id, 1, 1, &first); !s.ok()) {
-    answer = ReadFailure(request, s);
-    return std::nullopt;
-  }
-  if (first.empty()) {
-    answer = ProblemAnswer(request, NoSuchPost());
-    return std::nullopt;
-  }
   // Read before the post, so the tables hold at least this position.
   const int64_t position = std::max<int64_t>(c.projector->position(), 0);
   const auto detail = c.queries->Detail(id, c.clock->Now());
@@ -77,6 +67,23 @@ std::optional<std::string> OpeningFigures(const ApiContext& c, const http::Reque
   }
   if (!detail->has_value()) return DeletedFiguresJson(id, position);
   return PostJson(**detail, position);
+}
+
+// On a worker: the post's first event, so that its figures are read only
+// once the tables hold at least its creation; nullopt with `answer` set for
+// a post that never existed or a failed read.
+std::optional<int64_t> CreatedAt(const ApiContext& c, const http::Request& request, int64_t id,
+                                 http::Response& answer) {
+  std::vector<events::Event> first;
+  if (const Status s = events::ReadStream(*c.log, id, 1, 1, &first); !s.ok()) {
+    answer = ReadFailure(request, s);
+    return std::nullopt;
+  }
+  if (first.empty()) {
+    answer = ProblemAnswer(request, NoSuchPost());
+    return std::nullopt;
+  }
+  return first.front().position;
 }
 
 }  // namespace
@@ -92,13 +99,36 @@ void PostStream(const ApiContext& c, const http::Request& request, const http::R
   if (Refused(id, request, respond)) return;
   const auto after = StartAfter(c, request);
   if (Refused(after, request, respond)) return;
-  RunOnWorker(c, request.path, request.request_id, respond,
-              [&c, request, id = *id, after = *after]() {
-                http::Response answer;
-                std::optional<std::string> figures = OpeningFigures(c, request, id, answer);
-                if (!figures) return answer;
-                return StreamAnswer(c, request, c.streams->Open(id, after, std::move(figures)));
-              });
+  // The figures come from the read tables; a post created a moment ago may
+  // not be in them yet (nor, just after a start, the tables themselves).
+  const auto open = [&c, request, respond, id = *id, after = *after](bool reached) {
+    if (!reached) {
+      respond(ProblemAnswer(request, RetryLater("position_not_reached",
+                                                "the read tables did not reach the post's "
+                                                "creation within " +
+                                                    std::to_string(c.read_wait.count()) + " ms")));
+      return;
+    }
+    RunOnWorker(c, request.path, request.request_id, respond, [&c, request, id, after] {
+      http::Response answer;
+      std::optional<std::string> figures = OpeningFigures(c, request, id, answer);
+      if (!figures) return answer;
+      return StreamAnswer(c, request, c.streams->Open(id, after, std::move(figures)));
+    });
+  };
+  const bool queued = c.workers->TrySubmit([&c, request, respond, id = *id, open] {
+    http::Response answer;
+    const std::optional<int64_t> created = CreatedAt(c, request, id, answer);
+    if (!created) {
+      respond(std::move(answer));
+      return;
+    }
+    c.waiter->Wait(*created, c.read_wait, open);
+  });
+  if (!queued) {
+    respond(ProblemAnswer(request,
+                          RetryLater("overloaded", "too many reads are waiting; retry shortly")));
+  }
 }
 
 }  // namespace ledger::api
