@@ -76,18 +76,32 @@ std::string Lower(std::string s) {
 
 }  // namespace
 
+bool Connection::Fill(std::chrono::steady_clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  if (left.count() <= 0 || !WaitReadable(fd_, left)) return false;
+  char chunk[16384];
+  const ssize_t n = recv(fd_, chunk, sizeof chunk, 0);
+  if (n <= 0) return false;
+  buffer_.append(chunk, static_cast<size_t>(n));
+  return true;
+}
+
+std::optional<std::string> Connection::ReadUntil(const std::string& needle,
+                                                 std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  size_t at;
+  while ((at = buffer_.find(needle)) == std::string::npos) {
+    if (!Fill(deadline)) return std::nullopt;
+  }
+  std::string read = buffer_.substr(0, at + needle.size());
+  buffer_.erase(0, at + needle.size());
+  return read;
+}
+
 std::optional<HttpResponse> Connection::Read(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  const auto fill = [&]() -> bool {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || !WaitReadable(fd_, left)) return false;
-    char chunk[16384];
-    const ssize_t n = recv(fd_, chunk, sizeof chunk, 0);
-    if (n <= 0) return false;
-    buffer_.append(chunk, static_cast<size_t>(n));
-    return true;
-  };
+  const auto fill = [&] { return Fill(deadline); };
   size_t header_end;
   while ((header_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
     if (!fill()) return std::nullopt;

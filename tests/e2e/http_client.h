@@ -47,6 +47,11 @@ class Connection {
   std::optional<HttpResponse> RoundTrip(const HttpRequest& request);
   // Reads one answer.
   std::optional<HttpResponse> Read(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Reads until `needle` arrives: everything up to and including it (taken
+  // out of what later reads see), or nullopt when the connection ends or
+  // `timeout` passes first. For answers that stream.
+  std::optional<std::string> ReadUntil(const std::string& needle,
+                                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
   // True when the server closed the connection (reads EOF) within `timeout`.
   bool ClosedByPeer(std::chrono::milliseconds timeout);
   // Bytes received but not (yet) taken as a whole answer: after a failed
@@ -54,6 +59,9 @@ class Connection {
   const std::string& unread() const { return buffer_; }
 
  private:
+  // Reads what arrives into buffer_; false on EOF, error or `deadline`.
+  bool Fill(std::chrono::steady_clock::time_point deadline);
+
   int fd_ = -1;
   std::string buffer_;
 };
