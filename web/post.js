@@ -2,7 +2,7 @@
 // by stream version, and both kept live by the post's stream: `ledger`
 // events are appended to the history, `figures` events replace the detail.
 
-import { getJson, query } from './api.js';
+import { ApiError, getJson, query } from './api.js';
 import { errorBox, h } from './dom.js';
 import { formatDday, formatInt, formatTime, formatWon, modelLabel, shortHash, statusLabel } from './format.js';
 import { openStream } from './live.js';
@@ -129,11 +129,16 @@ export function renderPost(root, id) {
   };
   more.addEventListener('click', () => loadHistory().catch((e) => errors.replaceChildren(errorBox(e))));
 
+  const showDeleted = () => {
+    article.dataset.status = 'deleted';
+    errors.replaceChildren(h('p', { class: 'note', id: 'post-deleted' },
+      '이 캠페인은 삭제되었습니다. 이벤트 기록은 원장에 그대로 남습니다.'));
+    const status = figures.querySelector('[data-field="status"]');
+    if (status) status.replaceChildren(h('span', { class: 'badge status-deleted' }, statusLabel('deleted')));
+  };
   const showDetail = (post) => {
     if (post.deleted) {
-      article.dataset.status = 'deleted';
-      const status = figures.querySelector('[data-field="status"]');
-      if (status) status.replaceChildren(h('span', { class: 'badge status-deleted' }, statusLabel('deleted')));
+      showDeleted();
       return;
     }
     title.textContent = post.title;
@@ -143,12 +148,13 @@ export function renderPost(root, id) {
 
   let closeStream = () => {};
   const start = async () => {
+    let detailMissing = false;
     try {
       showDetail(await getJson(`/api/posts/${id}`, { signal: abort.signal }));
     } catch (e) {
       if (e.name === 'AbortError') return;
+      detailMissing = e instanceof ApiError && e.status === 404;
       errors.replaceChildren(errorBox(e));
-      // A deleted post has no detail but still has its history.
     }
     try {
       await loadHistory();
@@ -157,6 +163,8 @@ export function renderPost(root, id) {
       errors.append(errorBox(e));
       return;
     }
+    // No detail but a history: the post was deleted.
+    if (detailMissing && lastVersion > 0) showDeleted();
     if (abort.signal.aborted) return;
     article.dataset.loaded = 'true';
     let figuresAt = 0;

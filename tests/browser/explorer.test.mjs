@@ -60,10 +60,11 @@ async function fund(id, units = 1, token = bob) {
   return r.body;
 }
 
-async function openPage(hash = '') {
+// `allow`: console errors the case causes on purpose (a 404 it asks for).
+async function openPage(hash = '', { allow = null } = {}) {
   const page = await context.newPage();
   page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(`${page.url()}: ${m.text()}`);
+    if (m.type() === 'error' && !(allow && allow.test(m.text()))) pageErrors.push(`${page.url()}: ${m.text()}`);
   });
   page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
   await page.goto(`${server.url}/${hash}`);
@@ -140,6 +141,23 @@ test('the board loads and searches Korean titles', { timeout: 60_000 }, async ()
   await page.close();
 });
 
+test('the board pages with its more button', { timeout: 60_000 }, async () => {
+  const posts = Array.from({ length: 25 }, (_, i) => ({
+    title: `페이지 넘김 ${String(i + 1).padStart(2, '0')}`, uploader: 'Alice', target_amount: 1000,
+    funding_unit: 100, end_date: '2030-12-31',
+  }));
+  const r = await server.call('POST', '/api/posts', { token: alice, body: posts });
+  assert.equal(r.status, 201, r.text);
+  const page = await openBoard('#/?search=페이지 넘김&order_by=created', { live: false });
+  assert.equal(await page.locator('#board-rows tr').count(), 20);
+  await page.click('#board-more');
+  await page.waitForFunction(() => document.querySelectorAll('#board-rows tr').length === 25);
+  assert.ok(await page.locator('#board-more').isHidden());
+  const titles = await page.locator('#board-rows a.post-link').allTextContents();
+  assert.deepEqual(titles, posts.map((p) => p.title));
+  await page.close();
+});
+
 test('a funding made through the API appears on the open board within a second', { timeout: 60_000 }, async () => {
   const post = await createPost({ title: '실시간 펀딩 확인', target_amount: 50_000 });
   await fund(post.id, 2);
@@ -170,6 +188,12 @@ test('a deleted post changes status on the open board', { timeout: 60_000 }, asy
   await page.waitForSelector(`tr[data-post-id="${post.id}"][data-status="deleted"]`, { timeout: 2000 });
   assert.equal(await row.locator('td.status').textContent(), '삭제됨');
   await page.close();
+  // Its page says so, and still shows its history.
+  const detail = await openPage(`#/posts/${post.id}`, { allow: /status of 404/ });
+  await detail.waitForSelector('#post-deleted');
+  assert.deepEqual(await detail.locator('#history-rows tr').evaluateAll((rows) => rows.map((r) => r.dataset.type)),
+    ['PostCreated', 'PostFunded', 'FundingRefunded', 'PostDeleted']);
+  await detail.close();
 });
 
 test('the post page shows the detail and its history, live', { timeout: 60_000 }, async () => {
