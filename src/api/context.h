@@ -23,6 +23,8 @@
 
 namespace ledger::api {
 
+class StreamHub;
+
 struct ApiContext {
   // Where writes go (empty on a node that does not sequence).
   const SequencerSlot* sequencers = nullptr;
@@ -42,6 +44,8 @@ struct ApiContext {
   // Building the answers of accepted writes (reads the log, copies state).
   http::WorkerPool* answers = nullptr;
   PositionWaiter* waiter = nullptr;
+  // The live streams (null: their routes are not served).
+  StreamHub* streams = nullptr;
   // /metrics serves these (the HTTP front's metrics) and the service's own
   // (service_metrics.h); null: 404.
   const http::HttpMetrics* http_metrics = nullptr;

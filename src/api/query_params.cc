@@ -309,4 +309,19 @@ Result<EventsQuery, Problem> ParseEventsQuery(std::string_view raw) {
   return q;
 }
 
+Result<std::optional<int64_t>, Problem> ParseStreamQuery(std::string_view raw) {
+  std::vector<Slot> slots = {{"after", {}}};
+  ParamErrors errors;
+  if (const Result<void, Problem> collected = Collect(raw, slots, errors); !collected.ok()) {
+    return collected.error();
+  }
+  std::optional<int64_t> after;
+  if (const std::optional<std::string>& text = slots[0].value) {
+    after = ParseNonNegativeDecimal(*text);
+    if (!after) errors.Add("after", Range(0, std::numeric_limits<int64_t>::max()));
+  }
+  if (!errors.empty()) return std::move(errors).ToProblem();
+  return after;
+}
+
 }  // namespace ledger::api

@@ -58,6 +58,11 @@ struct EventsQuery {
 // kDefaultEventsLimit). Errors as for ParseListQuery.
 Result<EventsQuery, http::Problem> ParseEventsQuery(std::string_view raw);
 
+// The streams (GET /api/events/stream, GET /api/posts/{id}/stream): `after`,
+// a log position (decimal int64 >= 0); nullopt when absent. Errors as for
+// ParseListQuery (unknown names included).
+Result<std::optional<int64_t>, http::Problem> ParseStreamQuery(std::string_view raw);
+
 // GET /api/posts/{id}: `as_of`, a log position (decimal int64 >= 0; see
 // docs/api.md, "The post as of a log position"); nullopt when absent. Only
 // as_of is judged: the route took no parameters before it and ignored every

@@ -11,6 +11,7 @@
 #include "api/jwt.h"
 #include "api/post_detail.h"
 #include "api/query_params.h"
+#include "api/read_support.h"
 #include "api/request_parts.h"
 #include "commands/fold.h"
 #include "http/problem.h"
@@ -28,16 +29,6 @@ namespace {
 // An as-of answer is the same for ever (docs/api.md): any cache may keep it
 // for a year, HTTP's longest conventional freshness, and need not revalidate.
 constexpr std::string_view kImmutableCacheControl = "public, max-age=31536000, immutable";
-
-// Runs `work` on a worker thread. A full worker queue answers 503.
-void RunOnWorker(const ApiContext& c, std::string_view request_path, std::string_view request_id,
-                 const Respond& respond, std::function<Response()> work) {
-  const bool queued = c.workers->TrySubmit([respond, work = std::move(work)] { respond(work()); });
-  if (!queued) {
-    respond(ToResponse(RetryLater("overloaded", "too many reads are waiting; retry shortly"),
-                       request_path, request_id));
-  }
-}
 
 // Runs `work` on a worker thread, after waiting for X-Min-Position if the
 // request asks for it. A full worker queue answers 503.
@@ -67,19 +58,6 @@ void Read(const ApiContext& c, const Request& request, const Respond& respond,
                                                      std::to_string(wait_ms) + " ms"),
                                       path, id));
                  });
-}
-
-// A read's failure: bad client input is 400; the database being away, or
-// the log's storage failing a read (RocksDB's I/O errors), 503; anything else
-// (a log that is corrupt) 500.
-Response ReadFailure(const Request& request, const Status& status) {
-  if (status.code() == Status::Code::kInvalidArgument) {
-    return ProblemAnswer(request, MakeProblem("invalid_parameter", std::string(status.message())));
-  }
-  if (status.code() == Status::Code::kUnavailable || status.code() == Status::Code::kIOError) {
-    return ProblemAnswer(request, RetryLater("unavailable", std::string(status.message())));
-  }
-  return ProblemAnswer(request, MakeProblem("internal", std::string(status.message())));
 }
 
 // GET /api/posts/{id}?as_of=N on a worker: the post folded from the log up

@@ -2,6 +2,7 @@
 
 #include "api/ops_handlers.h"
 #include "api/read_handlers.h"
+#include "api/stream_handlers.h"
 #include "api/web_handlers.h"
 #include "api/write_handlers.h"
 
@@ -27,6 +28,10 @@ void AddApiRoutes(const ApiContext* context, http::Router& router) {
   router.Add("GET", "/api/me/fundings", bind(MyFundings));
   router.Add("GET", "/api/events", bind(GlobalEvents));
   router.Add("GET", "/api/ledger/head", bind(Head));
+  if (c.streams != nullptr) {
+    router.Add("GET", "/api/events/stream", bind(EventsStream));
+    router.Add("GET", "/api/posts/{id}/stream", bind(PostStream));
+  }
   router.Add("GET", "/healthz", bind(Healthz));
   router.Add("GET", "/readyz", bind(Ready));
   router.Add("GET", "/openapi.json", bind(OpenApi));

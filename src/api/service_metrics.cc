@@ -2,9 +2,11 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 
 #include "api/build_info.h"
 #include "api/ops_handlers.h"
+#include "api/stream_hub.h"
 #include "http/process_metrics.h"
 
 namespace ledger::api {
@@ -41,6 +43,31 @@ double ProjectorLagSeconds(const ApiContext& c, int64_t head, int64_t position) 
   if (!events::ReadEvents(*c.log, next, next, 1, &first).ok() || first.empty()) return 0;
   const auto age = c.clock->Now() - first.front().recorded_at;
   return std::max(0.0, std::chrono::duration<double>(age).count());
+}
+
+// The live streams: open, refused at the cap, events handed to clients, and
+// streams the server ended, by reason.
+void AddStreams(const StreamStats& s, const StreamOptions& options,
+                std::vector<MetricFamily>& out) {
+  out.push_back(
+      Gauge("ledger_streams_open", "Event streams open now", static_cast<double>(s.open)));
+  out.push_back(Gauge("ledger_streams_max", "Bound of open event streams (max-streams)",
+                      static_cast<double>(options.max_streams)));
+  out.push_back(Counter("ledger_streams_opened_total", "Event streams opened",
+                        static_cast<double>(s.opened_total)));
+  out.push_back(Counter("ledger_streams_refused_total",
+                        "Event streams refused with 503 too_many_streams",
+                        static_cast<double>(s.refused_total)));
+  out.push_back(Counter("ledger_stream_events_sent_total",
+                        "Ledger events handed to stream clients (one per event per stream)",
+                        static_cast<double>(s.events_sent_total)));
+  MetricFamily cut = EmptyFamily("ledger_streams_cut_total",
+                                 "Event streams the server ended with event: cut, by reason",
+                                 MetricType::kCounter);
+  AddSample(cut, static_cast<double>(s.cut_slow_total), {Label("reason", "slow_consumer")});
+  AddSample(cut, static_cast<double>(s.cut_shutdown_total), {Label("reason", "shutting_down")});
+  AddSample(cut, static_cast<double>(s.cut_failed_total), {Label("reason", "unavailable")});
+  out.push_back(std::move(cut));
 }
 
 // The node's part in a cluster on a PostgreSQL log. A single node sequences
@@ -120,6 +147,7 @@ void AddReadSide(const ApiContext& c, std::vector<MetricFamily>& out) {
   out.push_back(Gauge("ledger_query_queue_capacity",
                       "Bound of the read-query queue (query-queue); full answers 503",
                       static_cast<double>(c.workers->capacity())));
+  if (c.streams != nullptr) AddStreams(c.streams->stats(), c.streams->options(), out);
 }
 
 // Settlements, refunds and cancellations. Every labelled series exists from

@@ -68,6 +68,9 @@ int64_t* IntegerField(Config& c, std::string_view name) {
   if (name == "header-limit-bytes") return &c.header_limit_bytes;
   if (name == "body-limit-bytes") return &c.body_limit_bytes;
   if (name == "max-connections") return &c.max_connections;
+  if (name == "max-streams") return &c.max_streams;
+  if (name == "stream-buffer-kib") return &c.stream_buffer_kib;
+  if (name == "stream-heartbeat-ms") return &c.stream_heartbeat_ms;
   if (name == "read-timeout-ms") return &c.read_timeout_ms;
   if (name == "idle-timeout-ms") return &c.idle_timeout_ms;
   if (name == "shutdown-grace-ms") return &c.shutdown_grace_ms;
@@ -134,6 +137,16 @@ const std::vector<OptionSpec>& ConfigOptions() {
       {"header-limit-bytes", "request header bytes before 431 (default 8192)", true, 1024, 1 << 20},
       {"body-limit-bytes", "request body bytes before 413 (default 65536)", true, 1024, 16 << 20},
       {"max-connections", "open connections before 503 (default 1024)", true, 1, 100'000},
+      {"max-streams",
+       "open event streams before 503 too_many_streams; each also holds a connection (default "
+       "1000)",
+       true, 1, 100'000},
+      {"stream-buffer-kib",
+       "event bytes queued for one stream's client before it is cut off as too slow (default 256)",
+       true, 4, 64 * 1024},
+      {"stream-heartbeat-ms",
+       "longest silence on an event stream before a heartbeat (default 15000)", true, 100,
+       kMaxTimeoutMs},
       {"read-timeout-ms", "a started request must arrive within this (default 10000)", true, 10,
        kMaxTimeoutMs},
       {"idle-timeout-ms", "an idle keep-alive connection is closed after this (default 60000)",

@@ -44,6 +44,9 @@ struct Config {
   int64_t header_limit_bytes = int64_t{8} * 1024;
   int64_t body_limit_bytes = int64_t{64} * 1024;
   int64_t max_connections = 1024;
+  int64_t max_streams = 1'000;
+  int64_t stream_buffer_kib = 256;
+  int64_t stream_heartbeat_ms = 15'000;
   int64_t read_timeout_ms = 10'000;
   int64_t idle_timeout_ms = 60'000;
   int64_t shutdown_grace_ms = 10'000;

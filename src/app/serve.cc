@@ -18,6 +18,7 @@
 #include "api/position_waiter.h"
 #include "api/routes.h"
 #include "api/sequencer_slot.h"
+#include "api/stream_hub.h"
 #include "app/cluster_role.h"
 #include "app/command_support.h"
 #include "app/patroni.h"
@@ -208,11 +209,15 @@ Result<Opened, StartFailure> Open(const Config& config) {
 }
 
 commands::SequencerOptions SequencerOptionsFor(const Config& config,
-                                               projections::Projector* projector) {
+                                               projections::Projector* projector,
+                                               api::StreamHub* streams) {
   commands::SequencerOptions options;
   options.queue_capacity = static_cast<size_t>(config.queue_capacity);
   options.idempotency_retention = std::chrono::seconds(config.idempotency_retention_s);
-  options.after_batch = [projector] { projector->Wake(); };
+  options.after_batch = [projector, streams] {
+    projector->Wake();
+    streams->LogAdvanced();
+  };
   options.count_metrics = config.metrics;
   options.state_cache_bytes = static_cast<size_t>(config.state_cache_mib) << 20;
   options.rebuild_state = config.rebuild_state;
@@ -225,6 +230,14 @@ projections::ConnectionPoolOptions PoolOptionsFor(const Config& config,
   options.conninfo = conninfo;
   options.max_connections = static_cast<size_t>(config.db_pool_size);
   options.read_only = true;  // the pool only serves reads
+  return options;
+}
+
+api::StreamOptions StreamOptionsFor(const Config& config) {
+  api::StreamOptions options;
+  options.max_streams = static_cast<size_t>(config.max_streams);
+  options.buffer_bytes = static_cast<size_t>(config.stream_buffer_kib) * 1024;
+  options.heartbeat = std::chrono::milliseconds(config.stream_heartbeat_ms);
   return options;
 }
 
@@ -249,9 +262,16 @@ int RunService(const Config& config, Opened& opened, const sigset_t& signals, st
   SystemClock clock;
   std::unique_ptr<projections::Projector> projector;
   api::PositionWaiter waiter([&projector] { return projector ? projector->position() : -1; });
+  // The streams read figures through their own pool connection.
+  projections::ConnectionPool pool(PoolOptionsFor(config, opened.database.conninfo));
+  projections::QueryService queries(pool, opened.zone);
+  api::StreamHub streams(opened.log.get(), &queries, &clock, StreamOptionsFor(config));
   projections::ProjectorOptions projector_options;
   projector_options.conninfo = opened.database.conninfo;
-  projector_options.on_committed = [&waiter](int64_t position) { waiter.Notify(position); };
+  projector_options.on_committed = [&waiter, &streams](int64_t position) {
+    waiter.Notify(position);
+    streams.Projected(position);
+  };
   if (opened.pg_log != nullptr) {
     // A cluster: other nodes project into the same tables at other times.
     projector_options.shared_checkpoint = true;
@@ -287,21 +307,21 @@ int RunService(const Config& config, Opened& opened, const sigset_t& signals, st
     // Writes on their way to a node that no longer sequences are answered
     // at once (503, retry) instead of after their deadline.
     role_options.on_leader_change = [&forwarder] { forwarder->AbandonAll(); };
-    role_options.sequencer = SequencerOptionsFor(config, projector.get());
+    role_options.sequencer = SequencerOptionsFor(config, projector.get(), &streams);
     role_options.lease_check = std::chrono::milliseconds(config.lease_ms / 4);
     role = std::make_unique<ClusterRole>(opened.pg_log, &clock, &opened.zone, projector.get(),
                                          &sequencers, role_options);
   } else {
-    auto started = commands::Sequencer::Start(opened.log.get(), &clock, &opened.zone,
-                                              SequencerOptionsFor(config, projector.get()));
+    auto started =
+        commands::Sequencer::Start(opened.log.get(), &clock, &opened.zone,
+                                   SequencerOptionsFor(config, projector.get(), &streams));
     if (!started.ok()) return LogStartFailure({"sequencer", started.status()});
     sequencer = std::move(started).value();
     sequencers.Set(sequencer, {});
   }
   projector->Start();
+  streams.Start();
 
-  projections::ConnectionPool pool(PoolOptionsFor(config, opened.database.conninfo));
-  projections::QueryService queries(pool, opened.zone);
   http::HttpMetrics metrics;
   http::WorkerPool workers(static_cast<size_t>(config.db_pool_size),
                            static_cast<size_t>(config.query_queue), "query");
@@ -325,6 +345,7 @@ int RunService(const Config& config, Opened& opened, const sigset_t& signals, st
   context.workers = &workers;
   context.answers = &answers;
   context.waiter = &waiter;
+  context.streams = &streams;
   // metrics = off: no /metrics and nothing counted or timed (for measuring
   // what the instrumentation costs).
   context.http_metrics = config.metrics ? &metrics : nullptr;
@@ -354,7 +375,8 @@ int RunService(const Config& config, Opened& opened, const sigset_t& signals, st
   LEDGER_LOG(LogLevel::kInfo, "serve", "shutting down")
       .Str("signal", signal == SIGINT ? "SIGINT" : "SIGTERM");
 
-  (*server)->Stop();  // no new requests; those in flight are answered
+  (*server)->Stop();  // no new requests; those in flight are answered; streams say farewell
+  streams.Stop();
   if (forwarder != nullptr) forwarder->Stop();
   // Every queued command is decided and answered; a cluster node also hands
   // the lease over.

@@ -5,12 +5,16 @@
 #include <string_view>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 // The Boost headers must stay between these two.
 // clang-format off
 #include "http/boost_warnings_begin.h"
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -41,6 +45,9 @@ constexpr size_t kBufferKeepBytes = size_t{16} * 1024;
 // it; so the server half-closes and drops what arrives for a while first.
 constexpr std::chrono::milliseconds kLingerTimeout{1'000};
 constexpr size_t kLingerBytesMax = size_t{1024} * 1024;
+// A client of a stream only listens; one that sends more than this while
+// streaming is cut off.
+constexpr size_t kStreamInputBytesMax = size_t{64} * 1024;
 
 void LogHandlerThrew(std::string_view request_id, std::string_view method, std::string_view route,
                      std::string_view error) {
@@ -67,7 +74,8 @@ Connection::Connection(ConnectionOwner& owner, tcp::socket socket, bool rejected
       rejected_(rejected),
       executor_(socket.get_executor()),
       stream_(std::move(socket)),
-      read_deadline_(executor_) {}
+      read_deadline_(executor_),
+      stream_timer_(executor_) {}
 
 asio::awaitable<void> Connection::Run(std::shared_ptr<Connection> self) {
   if (self->rejected_) {
@@ -82,6 +90,8 @@ void Connection::OnStopping() {
   asio::post(executor_, [self = shared_from_this()] {
     if (self->phase_ == Phase::kReading || self->phase_ == Phase::kLingering) {
       self->stream_.close();
+    } else if (self->phase_ == Phase::kStreaming) {
+      self->stream_timer_.cancel();  // the loop sees stopping() and says farewell
     }
   });
 }
@@ -237,6 +247,21 @@ asio::awaitable<bool> Connection::Handle(BeastRequest message) {
         .Int("status", response->status);
     response = InternalError(path, request_id);
   }
+  if (response->stream != nullptr) {
+    const std::shared_ptr<StreamSource> source = std::move(response->stream);
+    if (!head && response->status == 200 && !owner_.stopping()) {
+      const std::chrono::milliseconds heartbeat = response->heartbeat;
+      const bool written = co_await WriteStreamHead(std::move(*response), version, request_id);
+      owner_.Observe(method, route, path, request_id, 200, read_at);
+      if (written) {
+        co_await Stream(*source, heartbeat, version >= 11);
+      } else {
+        source->Close();
+      }
+      co_return false;
+    }
+    source->Close();  // HEAD, or an answer that is not a stream after all
+  }
   const bool close = !keep_alive || response->close || owner_.stopping();
   const int status = response->status;
   const bool written = co_await Write(std::move(*response), version, head, request_id, close);
@@ -298,6 +323,117 @@ asio::awaitable<bool> Connection::Write(Response response, unsigned version, boo
   const auto [ec, bytes] = co_await bhttp::async_write(stream_, *message, kNoThrow);
   stream_.expires_never();
   co_return !ec;
+}
+
+asio::awaitable<bool> Connection::WriteStreamHead(Response response, unsigned version,
+                                                  const std::string& request_id) {
+  phase_ = Phase::kWriting;
+  response.body.clear();
+  std::optional<BeastResponse> message;
+  try {
+    message = ToMessage(std::move(response), version, false, request_id, true);
+  } catch (const std::exception& e) {
+    LEDGER_LOG(LogLevel::kError, "http", "could not build an answer")
+        .Str("request_id", request_id)
+        .Str("error", e.what());
+    co_return false;
+  }
+  message->erase(bhttp::field::content_length);
+  if (version >= 11) message->chunked(true);
+  bhttp::response_serializer<bhttp::string_body> serializer(*message);
+  stream_.expires_after(owner_.limits().write_timeout);
+  const auto [ec, bytes] = co_await bhttp::async_write_header(stream_, serializer, kNoThrow);
+  stream_.expires_never();
+  co_return !ec;
+}
+
+asio::awaitable<void> Connection::Stream(StreamSource& source, std::chrono::milliseconds heartbeat,
+                                         bool chunked) {
+  phase_ = Phase::kStreaming;
+  // Nothing more is read as a request on this connection.
+  buffer_.clear();
+  buffer_.shrink_to_fit();
+  source.Start([weak = weak_from_this()] {
+    const std::shared_ptr<Connection> self = weak.lock();
+    if (!self) return;
+    asio::post(self->executor_, [self] {
+      self->stream_woken_ = true;
+      self->stream_timer_.cancel();
+    });
+  });
+  WatchForHangUp();
+  std::vector<StreamSource::Chunk> chunks;
+  SteadyClock::time_point last_write = SteadyClock::now();
+  bool more = true;
+  bool failed = false;
+  while (more && !client_gone_) {
+    if (owner_.stopping()) {
+      chunks.assign(1, source.Farewell());
+      failed = !co_await WriteChunks(chunks, chunked);
+      break;
+    }
+    stream_woken_ = false;
+    chunks.clear();
+    more = source.Take(chunks);
+    if (!chunks.empty()) {
+      if (!co_await WriteChunks(chunks, chunked)) {
+        failed = true;
+        break;
+      }
+      last_write = SteadyClock::now();
+      continue;
+    }
+    if (!more || stream_woken_) continue;
+    stream_timer_.expires_at(last_write + heartbeat);
+    const auto [ec] = co_await stream_timer_.async_wait(kNoThrow);
+    if (ec || stream_woken_ || client_gone_ || owner_.stopping()) continue;
+    chunks.assign(1, source.Heartbeat());
+    if (!co_await WriteChunks(chunks, chunked)) {
+      failed = true;
+      break;
+    }
+    last_write = SteadyClock::now();
+  }
+  source.Close();
+  if (!failed && !client_gone_ && chunked) {
+    stream_.expires_after(owner_.limits().write_timeout);
+    co_await asio::async_write(stream_, bhttp::make_chunk_last(), kNoThrow);
+    stream_.expires_never();
+  }
+}
+
+asio::awaitable<bool> Connection::WriteChunks(const std::vector<StreamSource::Chunk>& chunks,
+                                              bool chunked) {
+  std::vector<asio::const_buffer> buffers;
+  buffers.reserve(chunks.size());
+  for (const StreamSource::Chunk& chunk : chunks) {
+    if (chunk != nullptr && !chunk->empty()) buffers.emplace_back(chunk->data(), chunk->size());
+  }
+  if (buffers.empty()) co_return true;
+  beast::error_code ec;
+  size_t bytes = 0;
+  stream_.expires_after(owner_.limits().write_timeout);
+  if (chunked) {
+    std::tie(ec, bytes) = co_await asio::async_write(stream_, bhttp::make_chunk(buffers), kNoThrow);
+  } else {
+    std::tie(ec, bytes) = co_await asio::async_write(stream_, buffers, kNoThrow);
+  }
+  stream_.expires_never();
+  co_return !ec;
+}
+
+void Connection::WatchForHangUp() {
+  stream_.socket().async_read_some(
+      asio::buffer(hang_up_probe_),
+      [self = shared_from_this()](const beast::error_code& ec, size_t bytes) {
+        self->stream_input_bytes_ += bytes;
+        if (ec || self->stream_input_bytes_ > kStreamInputBytesMax) {
+          self->client_gone_ = true;
+          self->stream_timer_.cancel();
+          return;
+        }
+        self->WatchForHangUp();
+      });
 }
 
 asio::awaitable<void> Connection::Linger() {

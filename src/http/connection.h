@@ -4,6 +4,7 @@
 // its own strand, from the first byte of a request to the last of its answer.
 // Only the server's own files include this header.
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 // The Boost headers must stay between these two.
 // clang-format off
@@ -34,6 +36,7 @@
 #include "http/response_slot.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "http/stream_source.h"
 
 namespace ledger::http {
 
@@ -92,7 +95,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
 
-  enum class Phase { kReading, kHandling, kWriting, kLingering };
+  enum class Phase { kReading, kHandling, kWriting, kStreaming, kLingering };
   enum class ReadResult {
     kComplete,
     kClosed,
@@ -134,6 +137,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Returns whether the whole answer was written.
   boost::asio::awaitable<bool> Write(Response response, unsigned version, bool head,
                                      const std::string& request_id, bool close);
+  // Writes the head of a streamed answer (chunked for HTTP/1.1, else
+  // delimited by the close); returns whether it was written.
+  boost::asio::awaitable<bool> WriteStreamHead(Response response, unsigned version,
+                                               const std::string& request_id);
+  // Writes what `source` produces until it ends, the client goes away, a
+  // write fails or the server stops; then closes the source.
+  boost::asio::awaitable<void> Stream(StreamSource& source, std::chrono::milliseconds heartbeat,
+                                      bool chunked);
+  boost::asio::awaitable<bool> WriteChunks(const std::vector<StreamSource::Chunk>& chunks,
+                                           bool chunked);
+  // While streaming: a read that notices the client closing (or sending more
+  // than kStreamInputBytesMax, which it has no reason to).
+  void WatchForHangUp();
   // Half-closes, then drops what the client still sends until it closes too,
   // kLingerTimeout passes or kLingerBytesMax arrive.
   boost::asio::awaitable<void> Linger();
@@ -152,6 +168,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Phase phase_ = Phase::kReading;
   uint64_t read_generation_ = 0;
   bool read_timed_out_ = false;
+  // Streaming: woken by the source, a hang-up or Stop.
+  boost::asio::steady_timer stream_timer_;
+  bool stream_woken_ = false;
+  bool client_gone_ = false;
+  size_t stream_input_bytes_ = 0;
+  std::array<char, 64> hang_up_probe_{};
 
   // Shared with Stop's thread.
   std::mutex pending_mu_;

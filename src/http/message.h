@@ -3,12 +3,16 @@
 // HTTP requests and responses as the rest of the service sees them: plain
 // values, no Beast types. The server (server.h) converts at its edge.
 
+#include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "http/stream_source.h"
 
 namespace ledger::http {
 
@@ -49,6 +53,12 @@ struct Response {
   HeaderList headers;  // besides Content-Type, Content-Length, X-Request-Id
   // Close the connection after this answer.
   bool close = false;
+  // Set: the body is this stream (status 200, `body` empty), written with
+  // chunked transfer coding (HTTP/1.0: until the connection closes); the
+  // connection closes when the stream ends. A HEAD request gets the head only.
+  std::shared_ptr<StreamSource> stream;
+  // With `stream`: the longest silence before a StreamSource::Heartbeat.
+  std::chrono::milliseconds heartbeat{15'000};
 };
 
 // Completes a request. Called exactly once, from any thread.

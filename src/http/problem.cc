@@ -46,6 +46,7 @@ constexpr std::array kProblems = {
     Entry{"unavailable", 503, "The service is unavailable"},
     Entry{"position_not_reached", 503, "The read tables have not reached that position yet"},
     Entry{"too_many_connections", 503, "Too many connections"},
+    Entry{"too_many_streams", 503, "Too many open streams"},
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include "common/check.h"
 #include "common/utf8.h"
+#include "projections/array_literal.h"
 #include "projections/connection_pool.h"
 #include "projections/database.h"
 #include "projections/query_support.h"
@@ -339,6 +340,30 @@ Result<PostPage> QueryService::List(const ListRequest& request, Timestamp now) c
   return page;
 }
 
+namespace {
+
+// A row of kSummaryColumns followed by kDetailColumns.
+PostDetail DetailFromRow(const pqxx::row& row, CivilDate today) {
+  PostDetail d;
+  d.summary = SummaryFromRow(row, today);
+  d.target_amount = row[4].as<int64_t>();
+  d.end_date = CivilDate(std::chrono::sys_days(std::chrono::days(row[5].as<int64_t>())));
+  d.description = row[kSummaryColumnCount].as<std::string>();
+  d.funding_unit = row[kSummaryColumnCount + 1].as<int64_t>();
+  d.participant_count = row[kSummaryColumnCount + 2].as<int64_t>();
+  d.created_at = Timestamp(std::chrono::microseconds(row[kSummaryColumnCount + 3].as<int64_t>()));
+  d.version = row[kSummaryColumnCount + 4].as<int64_t>();
+  const std::optional<events::FundingModel> model =
+      events::FundingModelFromName(row[kSummaryColumnCount + 5].as<std::string>());
+  LEDGER_CHECK(model.has_value(), "the table's check allows only the two models");
+  d.funding_model = *model;
+  const pqxx::field limit = row[kSummaryColumnCount + 6];
+  if (!limit.is_null()) d.max_fundings_per_backer = limit.as<int64_t>();
+  return d;
+}
+
+}  // namespace
+
 Result<std::optional<PostDetail>> QueryService::Detail(int64_t id, Timestamp now) const {
   std::optional<PostDetail> detail;
   if (id <= 0) return detail;  // ids start at 1
@@ -348,25 +373,26 @@ Result<std::optional<PostDetail>> QueryService::Detail(int64_t id, Timestamp now
     const pqxx::result rows = ExecPrepared(tx, "detail", sql, id);
     detail.reset();
     if (rows.empty()) return;
-    const pqxx::row row = rows[0];
-    PostDetail d;
-    d.summary = SummaryFromRow(row, time_zone_.LocalDate(now));
-    d.target_amount = row[4].as<int64_t>();
-    d.end_date = CivilDate(std::chrono::sys_days(std::chrono::days(row[5].as<int64_t>())));
-    d.description = row[kSummaryColumnCount].as<std::string>();
-    d.funding_unit = row[kSummaryColumnCount + 1].as<int64_t>();
-    d.participant_count = row[kSummaryColumnCount + 2].as<int64_t>();
-    d.created_at = Timestamp(std::chrono::microseconds(row[kSummaryColumnCount + 3].as<int64_t>()));
-    d.version = row[kSummaryColumnCount + 4].as<int64_t>();
-    const std::optional<events::FundingModel> model =
-        events::FundingModelFromName(row[kSummaryColumnCount + 5].as<std::string>());
-    LEDGER_CHECK(model.has_value(), "the table's check allows only the two models");
-    d.funding_model = *model;
-    const pqxx::field limit = row[kSummaryColumnCount + 6];
-    if (!limit.is_null()) d.max_fundings_per_backer = limit.as<int64_t>();
-    detail = std::move(d);
+    detail = DetailFromRow(rows[0], time_zone_.LocalDate(now));
   }));
   return detail;
+}
+
+Result<std::vector<PostDetail>> QueryService::Details(std::span<const int64_t> ids,
+                                                      Timestamp now) const {
+  std::vector<PostDetail> details;
+  if (ids.empty()) return details;
+  ArrayLiteral wanted;
+  for (const int64_t id : ids) wanted.Add(id);
+  const std::string sql = "SELECT " + std::string(kSummaryColumns) + std::string(kDetailColumns) +
+                          " FROM " + posts_ + " WHERE id = ANY($1::bigint[]) ORDER BY id";
+  LEDGER_RETURN_IF_ERROR(ReadOnly(pool_, "reading posts", [&](pqxx::transaction_base& tx) {
+    const pqxx::result rows = ExecPrepared(tx, "details", sql, wanted.Finish());
+    details.clear();
+    const CivilDate today = time_zone_.LocalDate(now);
+    for (const pqxx::row& row : rows) details.push_back(DetailFromRow(row, today));
+  }));
+  return details;
 }
 
 PoolUsage QueryService::pool_usage() const {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -182,6 +183,9 @@ class QueryService {
 
   // The post, or nullopt when there is no live post `id`.
   Result<std::optional<PostDetail>> Detail(int64_t id, Timestamp now) const;
+  // The posts of `ids` that exist (not deleted), in id order. One query,
+  // whatever the number of ids (the streams' figures after a projected batch).
+  Result<std::vector<PostDetail>> Details(std::span<const int64_t> ids, Timestamp now) const;
 
   // `backer`'s fundings of every post, deleted ones included, newest first.
   // A backer with none gets an empty page.

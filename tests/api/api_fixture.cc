@@ -30,22 +30,33 @@ void ApiFixture::SetUp() {
   auto log = events::RocksEventLog::Open(dir_.Sub("log"), log_options);
   ASSERT_OK(log);
   log_ = std::move(log).value();
+  pool_ = std::make_unique<projections::ConnectionPool>(
+      projections::ConnectionPoolOptions{.conninfo = conninfo(), .max_connections = 2});
+  queries_ = std::make_unique<projections::QueryService>(*pool_, zone_);
+  StreamOptions stream_options;
+  stream_options.max_streams = kFixtureMaxStreams;
+  stream_options.poll = std::chrono::milliseconds(10);
+  streams_ = std::make_unique<StreamHub>(log_.get(), queries_.get(), &clock_, stream_options);
+  streams_->Start();
   waiter_ = std::make_unique<PositionWaiter>(
       [this] { return projector_ ? projector_->position() : int64_t{-1}; });
   projections::ProjectorOptions projector_options;
   projector_options.conninfo = conninfo();
   projector_options.poll_interval = std::chrono::milliseconds(10);
-  projector_options.on_committed = [this](int64_t position) { waiter_->Notify(position); };
+  projector_options.on_committed = [this](int64_t position) {
+    waiter_->Notify(position);
+    if (streams_) streams_->Projected(position);
+  };
   projector_ = std::make_unique<projections::Projector>(log_.get(), projector_options);
   commands::SequencerOptions sequencer_options;
-  sequencer_options.after_batch = [this] { projector_->Wake(); };
+  sequencer_options.after_batch = [this] {
+    projector_->Wake();
+    if (streams_) streams_->LogAdvanced();
+  };
   auto sequencer = commands::Sequencer::Start(log_.get(), &clock_, &zone_, sequencer_options);
   ASSERT_OK(sequencer);
   sequencer_ = std::move(sequencer).value();
   projector_->Start();
-  pool_ = std::make_unique<projections::ConnectionPool>(
-      projections::ConnectionPoolOptions{.conninfo = conninfo(), .max_connections = 2});
-  queries_ = std::make_unique<projections::QueryService>(*pool_, zone_);
   workers_ = std::make_unique<http::WorkerPool>(2, 64, "query");
   answers_ = std::make_unique<http::WorkerPool>(1, 64, "answer");
 
@@ -60,16 +71,19 @@ void ApiFixture::SetUp() {
   context_.workers = workers_.get();
   context_.answers = answers_.get();
   context_.waiter = waiter_.get();
+  context_.streams = streams_.get();
   context_.http_metrics = &metrics_;
   context_.read_wait = std::chrono::milliseconds(5'000);
 }
 
 void ApiFixture::TearDown() {
+  if (streams_) streams_->Stop();
   if (sequencer_) sequencer_->Stop();
   if (answers_) answers_->Stop();
   if (workers_) workers_->Stop();
   if (projector_) projector_->Stop();
   waiter_.reset();
+  streams_.reset();
   queries_.reset();
   pool_.reset();
   PgTest::TearDown();

@@ -18,6 +18,7 @@
 
 #include "api/context.h"
 #include "api/position_waiter.h"
+#include "api/stream_hub.h"
 #include "commands/sequencer.h"
 #include "common/clock.h"
 #include "common/time_zone.h"
@@ -40,6 +41,8 @@ using HandlerFn = void (*)(const ApiContext&, const http::Request&, const http::
 inline constexpr std::string_view kPostBody =
     R"({"title":"내 취미 만들기","uploader":"Alice","description":"hobby kits",)"
     R"("target_amount":1000000,"funding_unit":1000,"end_date":"2026-12-31"})";
+
+inline constexpr size_t kFixtureMaxStreams = 4;
 
 class ApiFixture : public projections::testing::PgTest {
  protected:
@@ -81,6 +84,9 @@ class ApiFixture : public projections::testing::PgTest {
   std::unique_ptr<http::WorkerPool> workers_;
   std::unique_ptr<http::WorkerPool> answers_;
   std::unique_ptr<PositionWaiter> waiter_;
+  // Polls the log every 10 ms and hears of projected positions; at most
+  // kFixtureMaxStreams streams.
+  std::unique_ptr<StreamHub> streams_;
   http::HttpMetrics metrics_;
   ApiContext context_;
 };

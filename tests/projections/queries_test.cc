@@ -743,6 +743,28 @@ TEST_F(QueriesTest, DetailOfAMissingPostIsEmpty) {
   EXPECT_FALSE(deleted->has_value());
 }
 
+TEST_F(QueriesTest, DetailsReadsManyPostsInIdOrderAsDetailDoes) {
+  Insert({.id = 1, .title = "one", .total_funded = 10});
+  Insert({.id = 2, .title = "two"});
+  Insert({.id = 3, .title = "three", .total_funded = 30});
+  Delete("id = 2");
+  const std::vector<int64_t> ids = {3, 2, 1, 9};
+  const Result<std::vector<PostDetail>> details = service_->Details(ids, now_);
+  ASSERT_OK(details);
+  ASSERT_EQ(details->size(), 2u);  // 2 is deleted, 9 never was
+  for (const PostDetail& d : *details) {
+    const Result<std::optional<PostDetail>> one = service_->Detail(d.summary.id, now_);
+    ASSERT_OK(one);
+    ASSERT_TRUE(one->has_value());
+    EXPECT_EQ(d, **one);
+  }
+  EXPECT_EQ((*details)[0].summary.id, 1);
+  EXPECT_EQ((*details)[1].summary.id, 3);
+  const Result<std::vector<PostDetail>> none = service_->Details({}, now_);
+  ASSERT_OK(none);
+  EXPECT_TRUE(none->empty());
+}
+
 // --- schema and failures --------------------------------------------------
 
 TEST_F(QueriesTest, ReadsTheSchemaItIsGiven) {

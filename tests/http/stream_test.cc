@@ -1,0 +1,199 @@
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "http/raw_client.h"
+#include "http/server.h"
+#include "http/stream_source.h"
+#include "support/status_matchers.h"
+
+namespace ledger::http {
+namespace {
+
+using namespace std::chrono_literals;
+using test_support::Client;
+using Clock = std::chrono::steady_clock;
+
+// A source the test feeds by hand.
+class TestSource final : public StreamSource {
+ public:
+  void Start(Wake wake) override {
+    const std::lock_guard lock(mu_);
+    wake_ = std::move(wake);
+  }
+  bool Take(std::vector<Chunk>& out) override {
+    const std::lock_guard lock(mu_);
+    for (std::string& text : ready_) out.push_back(std::make_shared<const std::string>(text));
+    ready_.clear();
+    return !ended_;
+  }
+  Chunk Heartbeat() override { return std::make_shared<const std::string>("<beat>"); }
+  Chunk Farewell() override { return std::make_shared<const std::string>("<bye>"); }
+  void Close() override { closes.fetch_add(1); }
+
+  void Push(std::string text) {
+    Wake wake;
+    {
+      const std::lock_guard lock(mu_);
+      ready_.push_back(std::move(text));
+      wake = wake_;
+    }
+    if (wake) wake();
+  }
+  void End() {
+    Wake wake;
+    {
+      const std::lock_guard lock(mu_);
+      ended_ = true;
+      wake = wake_;
+    }
+    if (wake) wake();
+  }
+  bool started() {
+    const std::lock_guard lock(mu_);
+    return static_cast<bool>(wake_);
+  }
+
+  std::atomic<int> closes{0};
+
+ private:
+  std::mutex mu_;
+  Wake wake_;
+  std::vector<std::string> ready_;
+  bool ended_ = false;
+};
+
+bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 3s) {
+  const Clock::time_point deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return condition();
+}
+
+class HttpStreamTest : public ::testing::Test {
+ protected:
+  void Start(std::chrono::milliseconds heartbeat = 60s) {
+    router_.Add("GET", "/s", [this, heartbeat](const Request&, const Respond& respond) {
+      Response r;
+      r.content_type = "text/event-stream";
+      r.headers.emplace_back("Cache-Control", "no-store");
+      r.stream = source_;
+      r.heartbeat = heartbeat;
+      respond(std::move(r));
+    });
+    ServerOptions options;
+    options.port = 0;
+    options.limits.shutdown_grace = 2s;
+    auto started = HttpServer::Start(std::move(options), std::move(router_), nullptr);
+    ASSERT_OK(started);
+    server_ = std::move(started).value();
+  }
+
+  std::shared_ptr<TestSource> source_ = std::make_shared<TestSource>();
+  Router router_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(HttpStreamTest, WritesChunksAsTheSourceProducesThemAndEndsWithTheLastChunk) {
+  Start();
+  Client client(server_->port());
+  ASSERT_TRUE(client.Get("/s"));
+  const auto head = client.ReadUntil("\r\n\r\n");
+  ASSERT_TRUE(head);
+  EXPECT_NE(head->find("HTTP/1.1 200 OK"), std::string::npos) << *head;
+  EXPECT_NE(head->find("Transfer-Encoding: chunked"), std::string::npos) << *head;
+  EXPECT_NE(head->find("Content-Type: text/event-stream"), std::string::npos) << *head;
+  EXPECT_NE(head->find("Cache-Control: no-store"), std::string::npos) << *head;
+  EXPECT_NE(head->find("Connection: close"), std::string::npos) << *head;
+  EXPECT_EQ(head->find("Content-Length"), std::string::npos) << *head;
+  ASSERT_TRUE(Eventually([&] { return source_->started(); }));
+
+  source_->Push("first");
+  EXPECT_EQ(client.ReadUntil("first\r\n"), "5\r\nfirst\r\n");
+  source_->Push("ab");
+  source_->Push("cde");
+  // Taken together or one by one; either way, in order and whole.
+  const auto more = client.ReadUntil("cde\r\n");
+  ASSERT_TRUE(more);
+  EXPECT_TRUE(*more == "5\r\nabcde\r\n" || *more == "2\r\nab\r\n3\r\ncde\r\n") << *more;
+  source_->End();
+  EXPECT_EQ(client.ReadUntil("\r\n\r\n"), "0\r\n\r\n");
+  EXPECT_TRUE(client.WaitClosed(2s));
+  EXPECT_TRUE(Eventually([&] { return source_->closes.load() == 1; }));
+}
+
+TEST_F(HttpStreamTest, SendsAHeartbeatAfterSilence) {
+  Start(50ms);
+  Client client(server_->port());
+  ASSERT_TRUE(client.Get("/s"));
+  ASSERT_TRUE(client.ReadUntil("\r\n\r\n"));
+  EXPECT_TRUE(client.ReadUntil("<beat>\r\n", 2s));
+  EXPECT_TRUE(client.ReadUntil("<beat>\r\n", 2s));  // and again
+}
+
+TEST_F(HttpStreamTest, ClosesTheSourceWhenTheClientGoesAway) {
+  Start();
+  {
+    Client client(server_->port());
+    ASSERT_TRUE(client.Get("/s"));
+    ASSERT_TRUE(client.ReadUntil("\r\n\r\n"));
+    ASSERT_TRUE(Eventually([&] { return source_->started(); }));
+  }
+  // Noticed without anything to write.
+  EXPECT_TRUE(Eventually([&] { return source_->closes.load() == 1; }));
+}
+
+TEST_F(HttpStreamTest, CutsOffAClientThatSendsWhileStreaming) {
+  Start();
+  Client client(server_->port());
+  ASSERT_TRUE(client.Get("/s"));
+  ASSERT_TRUE(client.ReadUntil("\r\n\r\n"));
+  const std::string junk(16 * 1024, 'x');
+  for (int i = 0; i < 8 && client.Send(junk); ++i) {
+  }
+  EXPECT_TRUE(Eventually([&] { return source_->closes.load() == 1; }));
+}
+
+TEST_F(HttpStreamTest, SaysFarewellWhenTheServerStops) {
+  Start();
+  Client client(server_->port());
+  ASSERT_TRUE(client.Get("/s"));
+  ASSERT_TRUE(client.ReadUntil("\r\n\r\n"));
+  ASSERT_TRUE(Eventually([&] { return source_->started(); }));
+  const Clock::time_point start = Clock::now();
+  server_->Stop();
+  EXPECT_LT(Clock::now() - start, 1s);  // a stream does not hold Stop for its grace
+  EXPECT_TRUE(client.ReadUntil("<bye>\r\n", 1s));
+  EXPECT_TRUE(client.ReadUntil("0\r\n\r\n", 1s));
+  EXPECT_TRUE(client.WaitClosed(1s));
+  EXPECT_EQ(source_->closes.load(), 1);
+}
+
+TEST_F(HttpStreamTest, DelimitsAnHttp10StreamByClosing) {
+  Start();
+  Client client(server_->port());
+  ASSERT_TRUE(client.Send("GET /s HTTP/1.0\r\n\r\n"));
+  const auto head = client.ReadUntil("\r\n\r\n");
+  ASSERT_TRUE(head);
+  EXPECT_NE(head->find("HTTP/1.0 200 OK"), std::string::npos) << *head;
+  EXPECT_EQ(head->find("chunked"), std::string::npos) << *head;
+  EXPECT_EQ(head->find("Content-Length"), std::string::npos) << *head;
+  ASSERT_TRUE(Eventually([&] { return source_->started(); }));
+  source_->Push("plain");
+  EXPECT_EQ(client.ReadUntil("plain"), "plain");
+  source_->End();
+  EXPECT_TRUE(client.WaitClosed(2s));
+}
+
+}  // namespace
+}  // namespace ledger::http
