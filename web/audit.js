@@ -28,7 +28,7 @@ function setSummary(el, ok, text) {
 
 function resultRow(e, r) {
   return h('tr', { dataset: { position: String(e.position), ok: String(r.ok) }, class: r.ok ? 'ok' : 'bad' },
-    h('td', { class: 'mark' }, h('span', { 'aria-label': r.ok ? '일치' : '불일치' }, r.ok ? '✓' : '✗')),
+    h('td', { class: 'mark' }, h('span', { role: 'img', 'aria-label': r.ok ? '일치' : '불일치' }, r.ok ? '✓' : '✗')),
     h('td', { class: 'num' }, String(e.position)),
     h('td', { class: 'num' }, String(e.stream_version)),
     h('td', {}, h('code', {}, String(e.type))),

@@ -105,12 +105,14 @@ export function renderPost(root, id) {
   let lastVersion = 0;
   let lastPosition = 0;
   let complete = false;
+  let historyTitle = null;  // the title as of the last event shown
 
   const appendEvents = (items) => {
     for (const e of items) {
       const version = Number(e.stream_version);
       if (version !== lastVersion + 1) continue;  // a duplicate, or a gap the pager fills
       history.append(historyRow(e));
+      if (typeof e.data?.title === 'string') historyTitle = e.data.title;
       lastVersion = version;
       lastPosition = Number(e.position);
     }
@@ -131,6 +133,7 @@ export function renderPost(root, id) {
 
   const showDeleted = () => {
     article.dataset.status = 'deleted';
+    if (historyTitle !== null) title.textContent = historyTitle;
     errors.replaceChildren(h('p', { class: 'note', id: 'post-deleted' },
       '이 캠페인은 삭제되었습니다. 이벤트 기록은 원장에 그대로 남습니다.'));
     const status = figures.querySelector('[data-field="status"]');

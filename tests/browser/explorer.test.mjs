@@ -191,6 +191,7 @@ test('a deleted post changes status on the open board', { timeout: 60_000 }, asy
   // Its page says so, and still shows its history.
   const detail = await openPage(`#/posts/${post.id}`, { allow: /status of 404/ });
   await detail.waitForSelector('#post-deleted');
+  assert.equal(await detail.locator('#post-title').textContent(), '곧 지울 캠페인');
   assert.deepEqual(await detail.locator('#history-rows tr').evaluateAll((rows) => rows.map((r) => r.dataset.type)),
     ['PostCreated', 'PostFunded', 'FundingRefunded', 'PostDeleted']);
   await detail.close();
