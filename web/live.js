@@ -1,4 +1,5 @@
-// Server-Sent Event streams of the ledger (docs/api.md, "Streams"): one
+// Server-Sent Event streams of the ledger (GET /api/events/stream and
+// GET /api/posts/{id}/stream; `id:` is the log position): one
 // EventSource per view, its state shown in the page header. EventSource
 // reconnects by itself, resuming with Last-Event-ID.
 
