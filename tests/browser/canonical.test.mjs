@@ -117,13 +117,22 @@ test('a live ledger re-checks from genesis to its head', async () => {
   });
   assert.equal(ok.status, 201, ok.text);
   const id = /"id":(\d+)/.exec(ok.text)[1];
-  assert.equal((await server.call('POST', `/api/posts/${id}/fundings`, { token: bob, body: { units: 1 } })).status, 201);
+  // Every optional member of PostEdited, max_fundings_per_backer as null.
+  const terms = { end_date: '2030-02-01', funding_model: 'all_or_nothing', max_fundings_per_backer: null };
+  assert.equal((await server.call('PATCH', `/api/posts/${id}`, { token: alice, body: terms })).status, 200);
+  const fund = () => server.call('POST', `/api/posts/${id}/fundings`, { token: bob, body: { units: 1 } });
+  assert.equal((await fund()).status, 201);
+  const second = await fund();
+  assert.equal(second.status, 201);
+  const cancel = await server.call('DELETE', `/api/posts/${id}/fundings/${second.body.position}`, { token: bob });
+  assert.equal(cancel.status, 204, cancel.text);
   assert.equal((await server.call('PATCH', `/api/posts/${id}`, { token: alice, body: { title: '바뀐 제목\t' } })).status, 200);
   assert.equal((await server.call('DELETE', `/api/posts/${id}`, { token: alice })).status, 204);
 
   const feed = await server.call('GET', '/api/events?after=0&limit=1000');
   const envelopes = parseJson(feed.text, { lossless: true }).items;
-  assert.deepEqual(envelopes.map((e) => e.type), ['PostCreated', 'PostFunded', 'PostEdited', 'FundingRefunded', 'PostDeleted']);
+  assert.deepEqual(envelopes.map((e) => e.type), ['PostCreated', 'PostEdited', 'PostFunded', 'PostFunded',
+    'FundingCancelled', 'PostEdited', 'FundingRefunded', 'PostDeleted']);
   for (const e of envelopes) {
     // Byte for byte: the canonical text plus prev_hash and hash is the item as served.
     const served = `${canonicalJson(e).slice(0, -1)},"prev_hash":"${e.prev_hash}","hash":"${e.hash}"}`;

@@ -320,6 +320,11 @@ test('a post that reaches its deadline is settled on the open pages', { timeout:
   await shot(board, 'board-settled');
   await board.close();
   await detail.close();
+  // PostSettled's canonical bytes too.
+  const audit = await openPage(`#/audit/${post.id}`);
+  await audit.waitForSelector('#audit-summary[data-state="ok"]', { timeout: 15_000 });
+  assert.ok(await audit.locator('#post-chain tr[data-ok="true"]').count() >= 3);
+  await audit.close();
 });
 
 test('no page logged an error (CSP violations included)', () => {
