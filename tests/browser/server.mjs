@@ -15,19 +15,26 @@ const kStartTimeoutMs = 60_000;
 const kStopTimeoutMs = 30_000;
 
 const running = new Set();
-function killAll() {
+function signalAll(signal) {
   for (const child of running) {
     try {
-      child.kill('SIGKILL');
+      child.kill(signal);
     } catch {
       // already gone
     }
   }
 }
-process.on('exit', killAll);
+// Last resort, when the test exits without stop(): nothing else can run here.
+process.on('exit', () => signalAll('SIGKILL'));
+// Stopped from outside (Ctrl-C, ctest's timeout): stop every server as
+// stop() does (it stops its PostgreSQL too, and its directory goes), then exit.
+const servers = new Set();
 for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    killAll();
+  process.once(signal, async () => {
+    await Promise.race([
+      Promise.all([...servers].map((server) => server.stop())),
+      new Promise((resolve) => setTimeout(resolve, 15_000)),
+    ]);
     process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
   });
 }
@@ -59,6 +66,7 @@ export class LedgerServer {
     this.child = null;
     this.url = null;
     this.logPath = path.join(this.dir, 'serve.log');
+    servers.add(this);
   }
 
   writeClock() {
@@ -146,6 +154,7 @@ export class LedgerServer {
       code = child.exitCode;
     }
     this.child = null;
+    servers.delete(this);
     rmSync(this.dir, { recursive: true, force: true });
     return code;
   }
