@@ -3,6 +3,7 @@
 #include "api/ops_handlers.h"
 #include "api/read_handlers.h"
 #include "api/stream_handlers.h"
+#include "api/web_handlers.h"
 #include "api/write_handlers.h"
 
 namespace ledger::api {
@@ -35,6 +36,7 @@ void AddApiRoutes(const ApiContext* context, http::Router& router) {
   router.Add("GET", "/readyz", bind(Ready));
   router.Add("GET", "/openapi.json", bind(OpenApi));
   if (c.http_metrics != nullptr) router.Add("GET", "/metrics", bind(Metrics));
+  AddWebRoutes(router);
 }
 
 }  // namespace ledger::api
