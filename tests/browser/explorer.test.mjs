@@ -6,7 +6,9 @@
 // Environment: FUNDING_LEDGER_BINARY (the funding-ledger binary),
 // FUNDING_LEDGER_NODE_MODULES (ops/node/node_modules), FUNDING_LEDGER_SCREENSHOTS
 // (a directory), CHROMIUM (default /usr/bin/chromium). Exits 77 (skipped)
-// when Chromium or playwright-core is not installed (`ops/dev deps`).
+// when Chromium or playwright-core is not installed (`ops/dev deps`), except
+// under CI (CI=true), where `ops/dev deps` installed both and their absence
+// is a failure: a browser test that silently skips there would prove nothing.
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -25,8 +27,9 @@ const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const kLiveBoundMs = 1000;
 
 if (!existsSync(chromiumPath) || !existsSync(path.join(nodeModules, 'playwright-core'))) {
-  console.log(`SKIP: needs ${chromiumPath} and ${nodeModules}/playwright-core (run ops/dev deps)`);
-  process.exit(77);
+  const ci = (process.env.CI ?? '') !== '' && process.env.CI !== 'false';
+  console.log(`${ci ? 'FAIL' : 'SKIP'}: needs ${chromiumPath} and ${nodeModules}/playwright-core (run ops/dev deps)`);
+  process.exit(ci ? 1 : 77);
 }
 const { chromium } = createRequire(path.resolve(nodeModules, 'index.js'))('playwright-core');
 
