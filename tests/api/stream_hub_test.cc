@@ -35,12 +35,14 @@ struct SseFrame {
 class Reader {
  public:
   explicit Reader(std::shared_ptr<http::StreamSource> source) : source_(std::move(source)) {
-    source_->Start([this] {
+    // The wake may come after Close (the contract allows it), so it holds
+    // what it touches.
+    source_->Start([signal = signal_] {
       {
-        const std::lock_guard lock(mu_);
-        woken_ = true;
+        const std::lock_guard lock(signal->mu);
+        signal->woken = true;
       }
-      cv_.notify_all();
+      signal->cv.notify_all();
     });
   }
   Reader(const Reader&) = delete;
@@ -59,10 +61,10 @@ class Reader {
     const Clock::time_point deadline = Clock::now() + timeout;
     while (more(frames_) && !ended_) {
       {
-        std::unique_lock lock(mu_);
-        cv_.wait_until(lock, deadline, [this] { return woken_; });
-        if (!woken_) break;
-        woken_ = false;
+        std::unique_lock lock(signal_->mu);
+        signal_->cv.wait_until(lock, deadline, [this] { return signal_->woken; });
+        if (!signal_->woken) break;
+        signal_->woken = false;
       }
       Take();
     }
@@ -108,10 +110,13 @@ class Reader {
     }
   }
 
+  struct Signal {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool woken = false;
+  };
+  std::shared_ptr<Signal> signal_ = std::make_shared<Signal>();
   std::shared_ptr<http::StreamSource> source_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool woken_ = false;
   bool ended_ = false;
   bool closed_ = false;
   std::vector<SseFrame> frames_;
