@@ -324,6 +324,44 @@ std::string EncodeEnvelopeJson(const Event& event) {
   return std::move(w).Take();
 }
 
+std::optional<RecordEnvelope> EnvelopeFromRecord(const Hash& prev_hash, const Hash& hash,
+                                                 std::string_view canonical) {
+  // Reads the digits after `prefix` at the start of `text` and moves past
+  // them and `suffix`.
+  const auto number = [](std::string_view& text, std::string_view prefix,
+                         std::string_view suffix) -> std::optional<int64_t> {
+    if (!text.starts_with(prefix)) return std::nullopt;
+    text.remove_prefix(prefix.size());
+    int64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end == text.data() || *text.data() == '0' || value <= 0) {
+      return std::nullopt;
+    }
+    text.remove_prefix(static_cast<size_t>(end - text.data()));
+    if (!text.starts_with(suffix)) return std::nullopt;
+    text.remove_prefix(suffix.size());
+    return value;
+  };
+  std::string_view rest = canonical;
+  const std::optional<int64_t> position = number(rest, "{\"position\":", ",");
+  if (!position) return std::nullopt;
+  const std::optional<int64_t> stream = number(rest, "\"stream\":\"post-", "\",");
+  if (!stream || !canonical.ends_with("}}")) return std::nullopt;
+  RecordEnvelope envelope{*position, *stream, {}};
+  constexpr std::string_view kPrev = ",\"prev_hash\":\"";
+  constexpr std::string_view kHash = "\",\"hash\":\"";
+  constexpr size_t kHexChars = 64;
+  std::string& json = envelope.json;
+  json.reserve(canonical.size() + kPrev.size() + kHash.size() + 2 * kHexChars + 2);
+  json.append(canonical.substr(0, canonical.size() - 1));
+  json.append(kPrev);
+  json.append(ToHex(prev_hash));
+  json.append(kHash);
+  json.append(ToHex(hash));
+  json.append("\"}");
+  return envelope;
+}
+
 std::string EncodeHeadJson(const LogHead& head) {
   JsonWriter w;
   w.StartObject().Member("position", head.position).Member("hash", ToHex(head.hash)).EndObject();

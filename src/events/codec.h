@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,6 +24,21 @@ std::string EncodeCanonical(const Event& event);
 // The envelope as served to clients and audit tools: the canonical fields
 // followed by "prev_hash" and "hash" in hex.
 std::string EncodeEnvelopeJson(const Event& event);
+
+// A stored event's envelope straight from its record, without decoding it:
+// the canonical bytes with "prev_hash" and "hash" added before their closing
+// brace. For every record the service writes this is byte for byte
+// EncodeEnvelopeJson(DecodeRecord(record)), because canonical bytes
+// re-encode to themselves (upcast events included). nullopt when the bytes do
+// not start as canonical bytes do (`{"position":P,"stream":"post-S",`) or do
+// not end in `}}`: the caller then decodes. The hash is not checked here.
+struct RecordEnvelope {
+  int64_t position = 0;
+  int64_t stream = 0;
+  std::string json;
+};
+std::optional<RecordEnvelope> EnvelopeFromRecord(const Hash& prev_hash, const Hash& hash,
+                                                 std::string_view canonical);
 
 // {"position": N, "hash": "<64 hex>"}: the log head as GET /api/ledger/head
 // serves it and `funding-ledger head` prints it.

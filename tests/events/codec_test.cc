@@ -211,6 +211,47 @@ TEST(CodecTest, EnvelopeCarriesHashesInHex) {
   EXPECT_NE(json.find("\"hash\":\"" + ToHex(e.hash) + "\""), std::string::npos);
 }
 
+TEST(CodecTest, TheEnvelopeOfARecordIsTheEnvelopeOfItsDecodedEvent) {
+  std::vector<Event> events = OneOfEach();
+  Event v1 = Created();
+  v1.schema_version = 1;
+  events.push_back(v1);
+  Hash prev = kGenesisHash;
+  for (Event& e : events) {
+    e.prev_hash = prev;
+    const std::string record = SealRecord(e, EncodeCanonical(e));
+    prev = e.hash;
+    const auto view = ParseRecord(record);
+    ASSERT_OK(view);
+    const std::optional<RecordEnvelope> envelope =
+        EnvelopeFromRecord(view->prev_hash, view->hash, view->canonical);
+    ASSERT_TRUE(envelope.has_value()) << view->canonical;
+    EXPECT_EQ(envelope->position, e.position);
+    EXPECT_EQ(envelope->stream, e.stream);
+    const auto decoded = DecodeRecord(record);
+    ASSERT_OK(decoded);
+    EXPECT_EQ(envelope->json, EncodeEnvelopeJson(*decoded));
+  }
+}
+
+TEST(CodecTest, TheEnvelopeOfARecordNeedsTheCanonicalStartAndEnd) {
+  const Hash h = kGenesisHash;
+  const std::string good = EncodeCanonical(Created());
+  ASSERT_TRUE(EnvelopeFromRecord(h, h, good).has_value());
+  for (const std::string& bad : {
+           std::string("{\"stream\":\"post-1\",\"position\":1,\"data\":{}}"),
+           std::string("{\"position\":01,\"stream\":\"post-1\",\"data\":{}}"),
+           std::string("{\"position\":0,\"stream\":\"post-1\",\"data\":{}}"),
+           std::string("{\"position\":1,\"stream\":\"post-x\",\"data\":{}}"),
+           std::string("{\"position\":1,\"stream\":\"post-1\",\"data\":{}"),
+           std::string("{\"position\":1 ,\"stream\":\"post-1\",\"data\":{}}"),
+           good.substr(0, good.size() - 1),
+           std::string(),
+       }) {
+    EXPECT_FALSE(EnvelopeFromRecord(h, h, bad).has_value()) << bad;
+  }
+}
+
 TEST(CodecTest, HeadIsExact) {
   LogHead head{12, {}};
   head.hash.fill(0xaa);
