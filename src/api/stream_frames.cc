@@ -28,8 +28,12 @@ std::string SseRetryFrame(std::chrono::milliseconds retry) {
 }
 
 std::string SseLedgerFrame(const events::Event& event) {
-  const std::string head = "id: " + std::to_string(event.position) + "\nevent: ledger\n";
-  return Frame(head, events::EncodeEnvelopeJson(event));
+  return SseLedgerFrame(event.position, events::EncodeEnvelopeJson(event));
+}
+
+std::string SseLedgerFrame(int64_t position, std::string_view envelope_json) {
+  const std::string head = "id: " + std::to_string(position) + "\nevent: ledger\n";
+  return Frame(head, envelope_json);
 }
 
 std::string SseFiguresFrame(std::string_view json) { return Frame("event: figures\n", json); }

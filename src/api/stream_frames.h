@@ -22,6 +22,8 @@ std::string SseRetryFrame(std::chrono::milliseconds retry);
 // id: <position> / event: ledger / data: <the envelope, as GET /api/events
 // serves it>.
 std::string SseLedgerFrame(const events::Event& event);
+// The same from an envelope already encoded (events::EnvelopeFromRecord).
+std::string SseLedgerFrame(int64_t position, std::string_view envelope_json);
 
 // event: figures / data: `json` (no id: figures are not log positions).
 std::string SseFiguresFrame(std::string_view json);
