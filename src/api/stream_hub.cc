@@ -154,7 +154,7 @@ class StreamHub::Core {
  public:
   Core(const events::EventLog* log, const projections::QueryService* queries, const Clock* clock,
        StreamOptions options)
-      : log_(log), queries_(queries), clock_(clock), options_(std::move(options)) {}
+      : log_(log), queries_(queries), clock_(clock), options_(options) {}
 
   const StreamOptions& options() const { return options_; }
 
@@ -645,7 +645,7 @@ void StreamHub::Core::EndAll() {
 
 StreamHub::StreamHub(const events::EventLog* log, const projections::QueryService* queries,
                      const Clock* clock, StreamOptions options)
-    : core_(std::make_shared<Core>(log, queries, clock, std::move(options))) {}
+    : core_(std::make_shared<Core>(log, queries, clock, options)) {}
 
 StreamHub::~StreamHub() { Stop(); }
 

@@ -143,7 +143,7 @@ const std::vector<OptionSpec>& ConfigOptions() {
        true, 1, 100'000},
       {"stream-buffer-kib",
        "event bytes queued for one stream's client before it is cut off as too slow (default 256)",
-       true, 4, 64 * 1024},
+       true, 4, int64_t{64} * 1024},
       {"stream-heartbeat-ms",
        "longest silence on an event stream before a heartbeat (default 15000)", true, 100,
        kMaxTimeoutMs},
