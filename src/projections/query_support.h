@@ -26,6 +26,10 @@ inline constexpr std::string_view kQueryCanceled = "57014";
 // backend): the connection is gone although libpq reported an SQL error.
 inline constexpr std::string_view kAdminShutdown = "57P01";
 inline constexpr std::string_view kCrashShutdown = "57P02";
+// SQLSTATE undefined_table: the read tables are not there. Just after a
+// start the projector has not created them yet, so a read then is "retry
+// shortly", not a server error.
+inline constexpr std::string_view kUndefinedTable = "42P01";
 
 // Runs `sql` as the statement `name`, prepared on the connection the first
 // time it is used there: later runs skip parsing and planning. pqxx keeps
@@ -60,6 +64,12 @@ Status ReadOnly(ConnectionPool& pool, std::string_view what, Body&& body) {
       } catch (const pqxx::sql_error& e) {
         if (e.sqlstate() == kQueryCanceled) {
           return Status::Unavailable(std::string(what) + ": query timed out");
+        }
+        if (e.sqlstate() == kUndefinedTable) {
+          return Status::Unavailable(std::string(what) +
+                                     ": the read tables do not exist yet (the projector creates "
+                                     "them when it first reaches PostgreSQL): " +
+                                     e.what());
         }
         if (e.sqlstate() == kAdminShutdown || e.sqlstate() == kCrashShutdown) {
           connection_lost = true;

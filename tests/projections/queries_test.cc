@@ -780,6 +780,23 @@ TEST_F(QueriesTest, ReadsTheSchemaItIsGiven) {
   EXPECT_FALSE(live->has_value());
 }
 
+TEST_F(QueriesTest, ReadTablesNotCreatedYetAreUnavailableNotAnError) {
+  // As just after a start, before the projector applied the migrations.
+  const QueryService early(*pool_, seoul_, "ledger_read_not_yet");
+  const Result<PostPage> page = early.List({}, now_);
+  ASSERT_FALSE(page.ok());
+  EXPECT_EQ(page.status().code(), Status::Code::kUnavailable) << page.status().ToString();
+  const Result<std::optional<PostDetail>> detail = early.Detail(1, now_);
+  ASSERT_FALSE(detail.ok());
+  EXPECT_EQ(detail.status().code(), Status::Code::kUnavailable) << detail.status().ToString();
+  // Once they exist, the same service reads them.
+  ASSERT_OK(ApplyMigrations(db(), "ledger_read_not_yet"));
+  Insert({.id = 1}, "ledger_read_not_yet");
+  const Result<std::optional<PostDetail>> later = early.Detail(1, now_);
+  ASSERT_OK(later);
+  EXPECT_TRUE(later->has_value());
+}
+
 TEST_F(QueriesTest, AnUnreachableDatabaseIsUnavailable) {
   ConnectionPool nowhere(ConnectionPoolOptions{.conninfo = "host=/nonexistent dbname=x"});
   const QueryService service(nowhere, seoul_);
