@@ -11,6 +11,7 @@
 
 #include "api/json_out.h"
 #include "api/stream_frames.h"
+#include "api/stream_subscription.h"
 #include "common/check.h"
 #include "common/log.h"
 #include "events/codec.h"
@@ -19,8 +20,6 @@
 
 namespace ledger::api {
 namespace {
-
-using Chunk = http::StreamSource::Chunk;
 
 // A page of the live fan-out: the feeder reads at most this much of the log
 // at once (and at most a quarter of a stream's buffer, so that one page
@@ -42,12 +41,7 @@ constexpr std::chrono::milliseconds kFiguresEvery{250};
 // A failing log or database is logged at most this often.
 constexpr std::chrono::seconds kWarnEvery{5};
 
-struct Frame {
-  Chunk bytes;
-  int64_t position = 0;  // of a ledger event; 0 for anything else
-};
-
-Chunk MakeChunk(std::string text) { return std::make_shared<const std::string>(std::move(text)); }
+using Frame = StreamFrame;
 
 // A ledger event's frame and the post it belongs to.
 struct LedgerFrame {
@@ -93,8 +87,9 @@ Status ReadLivePage(const events::EventLog& log, int64_t from, int64_t to, size_
       return fail(Status::Corruption("it names position " + std::to_string(envelope->position)));
     }
     if (wanted(envelope->stream)) {
-      page->frames.push_back(LedgerFrame{
-          envelope->stream, Frame{MakeChunk(SseLedgerFrame(position, envelope->json)), position}});
+      page->frames.push_back(
+          LedgerFrame{envelope->stream,
+                      Frame{MakeStreamChunk(SseLedgerFrame(position, envelope->json)), position}});
     }
     page->last = position;
     bytes += record.size();
@@ -105,67 +100,11 @@ Status ReadLivePage(const events::EventLog& log, int64_t from, int64_t to, size_
 
 }  // namespace
 
-// One client's stream: frames queued by the feeder, taken by the connection.
-class Subscription final : public http::StreamSource {
- public:
-  Subscription(std::shared_ptr<StreamHub::Core> core, int64_t post_id, int64_t after,
-               std::vector<Frame> opening);
-
-  void Start(Wake wake) override;
-  bool Take(std::vector<Chunk>& out) override;
-  Chunk Heartbeat() override;
-  Chunk Farewell() override;
-  void Close() override;
-
-  int64_t post_id() const { return post_id_; }
-
-  // The feeder's side. Push queues `frames`; past the buffer, the stream is
-  // cut after those that fit. False once the stream has ended.
-  bool Push(std::span<const Frame> frames);
-  // Ends the stream after what is queued with `event: cut` naming `reason`.
-  void Cut(std::string_view reason);
-  bool ended() const;
-  size_t queued_bytes() const;
-
-  // Feeder only: the last position queued (or the start), and for a post
-  // stream catching up, the next stream version to read (0: not found yet).
-  int64_t cursor = 0;
-  int64_t next_version = 0;
-
- private:
-  void CutLocked(std::string_view reason);
-
-  const std::shared_ptr<StreamHub::Core> core_;
-  const int64_t post_id_;
-
-  mutable std::mutex mu_;
-  std::vector<Frame> queue_;   // guarded by mu_
-  size_t queued_bytes_ = 0;    // guarded by mu_
-  int64_t taken_ = 0;          // guarded by mu_: the last position handed out
-  int64_t queued_last_ = 0;    // guarded by mu_: the last position queued
-  bool ended_ = false;         // guarded by mu_: no more frames will come
-  bool closed_ = false;        // guarded by mu_
-  bool started_ = false;       // guarded by mu_; wake_ is fixed once set
-  bool wake_pending_ = false;  // guarded by mu_
-  Wake wake_;
-};
-
-class StreamHub::Core {
+class StreamHub::Core final : public StreamShared {
  public:
   Core(const events::EventLog* log, const projections::QueryService* queries, const Clock* clock,
        StreamOptions options)
-      : log_(log), queries_(queries), clock_(clock), options_(options) {}
-
-  const StreamOptions& options() const { return options_; }
-
-  // Counters (any thread).
-  std::atomic<uint64_t> open{0};
-  std::atomic<uint64_t> opened_total{0};
-  std::atomic<uint64_t> refused_total{0};
-  std::atomic<uint64_t> events_sent_total{0};
-  std::atomic<uint64_t> cut_slow_total{0};
-  std::atomic<uint64_t> cut_shutdown_total{0};
-  std::atomic<uint64_t> cut_failed_total{0};
+      : StreamShared(options), log_(log), queries_(queries), clock_(clock) {}
 
   void Signal(bool log_moved, int64_t projected) {
     {
@@ -176,7 +115,7 @@ class StreamHub::Core {
     }
     cv_.notify_one();
   }
-  void Nudge() { Signal(false, 0); }
+  void Nudge() override { Signal(false, 0); }
 
   void Add(std::shared_ptr<Subscription> subscription) {
     {
@@ -186,7 +125,7 @@ class StreamHub::Core {
     }
     cv_.notify_one();
   }
-  void Closed() {
+  void Closed() override {
     closed_.fetch_add(1, std::memory_order_relaxed);
     Nudge();
   }
@@ -220,7 +159,6 @@ class StreamHub::Core {
   const events::EventLog* const log_;
   const projections::QueryService* const queries_;
   const Clock* const clock_;
-  const StreamOptions options_;
   std::atomic<uint64_t> closed_{0};
 
   std::mutex mu_;
@@ -245,136 +183,6 @@ class StreamHub::Core {
   std::chrono::steady_clock::time_point warned_at_{};
 };
 
-// ---- Subscription ----
-
-Subscription::Subscription(std::shared_ptr<StreamHub::Core> core, int64_t post_id, int64_t after,
-                           std::vector<Frame> opening)
-    : cursor(after), core_(std::move(core)), post_id_(post_id), queue_(std::move(opening)) {
-  for (const Frame& f : queue_) queued_bytes_ += f.bytes->size();
-  taken_ = after;
-  queued_last_ = after;
-}
-
-void Subscription::Start(Wake wake) {
-  bool call = false;
-  {
-    const std::lock_guard lock(mu_);
-    wake_ = std::move(wake);
-    started_ = true;
-    call = !queue_.empty() || ended_;
-    wake_pending_ = call;
-  }
-  if (call) wake_();
-}
-
-bool Subscription::Take(std::vector<Chunk>& out) {
-  uint64_t events = 0;
-  bool more = true;
-  bool was_full = false;
-  {
-    const std::lock_guard lock(mu_);
-    wake_pending_ = false;
-    was_full = queued_bytes_ * 2 >= core_->options().buffer_bytes;
-    for (Frame& f : queue_) {
-      out.push_back(std::move(f.bytes));
-      if (f.position > 0) {
-        taken_ = f.position;
-        ++events;
-      }
-    }
-    queue_.clear();
-    // An idle stream keeps no buffer.
-    if (queue_.capacity() > 64) std::vector<Frame>().swap(queue_);
-    queued_bytes_ = 0;
-    more = !ended_;
-  }
-  core_->events_sent_total.fetch_add(events, std::memory_order_relaxed);
-  // A stream catching up waits for room before its next page.
-  if (was_full) core_->Nudge();
-  return more;
-}
-
-Chunk Subscription::Heartbeat() {
-  static const Chunk kHeartbeat = MakeChunk(std::string(kSseHeartbeat));
-  return kHeartbeat;
-}
-
-Chunk Subscription::Farewell() {
-  int64_t resume_after = 0;
-  {
-    const std::lock_guard lock(mu_);
-    resume_after = taken_;
-    ended_ = true;
-  }
-  core_->cut_shutdown_total.fetch_add(1, std::memory_order_relaxed);
-  return MakeChunk(SseCutFrame("shutting_down", resume_after));
-}
-
-void Subscription::Close() {
-  {
-    const std::lock_guard lock(mu_);
-    if (closed_) return;
-    closed_ = true;
-    ended_ = true;
-    queue_ = {};
-    queued_bytes_ = 0;
-  }
-  core_->open.fetch_sub(1, std::memory_order_relaxed);
-  core_->Closed();
-}
-
-bool Subscription::Push(std::span<const Frame> frames) {
-  bool call = false;
-  {
-    const std::lock_guard lock(mu_);
-    if (ended_) return false;
-    const size_t limit = core_->options().buffer_bytes;
-    for (const Frame& f : frames) {
-      if (queued_bytes_ + f.bytes->size() > limit) {
-        core_->cut_slow_total.fetch_add(1, std::memory_order_relaxed);
-        CutLocked("slow_consumer");
-        break;
-      }
-      queue_.push_back(f);
-      queued_bytes_ += f.bytes->size();
-      if (f.position > 0) queued_last_ = f.position;
-    }
-    call = started_ && !wake_pending_;
-    if (call) wake_pending_ = true;
-  }
-  if (call) wake_();
-  return true;
-}
-
-void Subscription::Cut(std::string_view reason) {
-  bool call = false;
-  {
-    const std::lock_guard lock(mu_);
-    if (ended_) return;
-    CutLocked(reason);
-    call = started_ && !wake_pending_;
-    if (call) wake_pending_ = true;
-  }
-  if (call) wake_();
-}
-
-void Subscription::CutLocked(std::string_view reason) {
-  Chunk cut = MakeChunk(SseCutFrame(reason, queued_last_));
-  queued_bytes_ += cut->size();
-  queue_.push_back(Frame{std::move(cut), 0});
-  ended_ = true;
-}
-
-bool Subscription::ended() const {
-  const std::lock_guard lock(mu_);
-  return ended_;
-}
-
-size_t Subscription::queued_bytes() const {
-  const std::lock_guard lock(mu_);
-  return queued_bytes_;
-}
-
 // ---- the feeder ----
 
 void StreamHub::Core::Run() {
@@ -385,7 +193,7 @@ void StreamHub::Core::Run() {
     {
       std::unique_lock lock(mu_);
       if (!more) {
-        cv_.wait_for(lock, options_.poll, [this] { return stop_ || nudged_ || log_moved_; });
+        cv_.wait_for(lock, options().poll, [this] { return stop_ || nudged_ || log_moved_; });
       }
       if (stop_) break;
       nudged_ = false;
@@ -457,7 +265,7 @@ bool StreamHub::Core::FanOut() {
     return !whole_.empty() || by_post_.contains(stream);
   };
   if (const Status s =
-          ReadLivePage(*log_, live_ + 1, head, options_.buffer_bytes / 4, wanted, &page);
+          ReadLivePage(*log_, live_ + 1, head, options().buffer_bytes / 4, wanted, &page);
       !s.ok()) {
     Warn("reading new events for the streams", s);
     return false;  // tried again at the next wake or poll
@@ -506,7 +314,7 @@ bool StreamHub::Core::CatchUp() {
       it = catching_up_.erase(it);
       continue;
     }
-    if (s.queued_bytes() * 2 < options_.buffer_bytes && !s.ended()) more = true;
+    if (s.queued_bytes() * 2 < options().buffer_bytes && !s.ended()) more = true;
     ++it;
   }
   return more;
@@ -515,12 +323,12 @@ bool StreamHub::Core::CatchUp() {
 bool StreamHub::Core::CatchUpPage(Subscription& s) {
   if (s.cursor >= live_) return true;
   // Wait for the client to take what it has (Take nudges the feeder).
-  if (s.queued_bytes() * 2 >= options_.buffer_bytes) return false;
+  if (s.queued_bytes() * 2 >= options().buffer_bytes) return false;
   std::vector<events::Event> page;
   Status status;
   if (s.post_id() == 0) {
     status = events::ReadEvents(*log_, s.cursor + 1, live_, kCatchUpPageEvents,
-                                options_.buffer_bytes / 4, &page);
+                                options().buffer_bytes / 4, &page);
   } else {
     status = ReadPostPage(s, &page);
   }
@@ -535,7 +343,7 @@ bool StreamHub::Core::CatchUpPage(Subscription& s) {
   for (const events::Event& e : page) {
     if (e.position <= s.cursor) continue;
     if (e.position > live_) break;  // the fan-out brings it
-    frames.push_back(Frame{MakeChunk(SseLedgerFrame(e)), e.position});
+    frames.push_back(Frame{MakeStreamChunk(SseLedgerFrame(e)), e.position});
   }
   if (!frames.empty()) {
     s.Push(frames);
@@ -612,7 +420,7 @@ void StreamHub::Core::SendFigures(int64_t projected) {
     } else {
       json = DeletedFiguresJson(id, projected);
     }
-    const Frame frame{MakeChunk(SseFiguresFrame(json)), 0};
+    const Frame frame{MakeStreamChunk(SseFiguresFrame(json)), 0};
     const auto watchers = by_post_.find(id);
     if (watchers == by_post_.end()) continue;
     for (const std::shared_ptr<Subscription>& s : watchers->second) {
@@ -677,8 +485,8 @@ std::shared_ptr<http::StreamSource> StreamHub::Open(int64_t post_id, int64_t aft
   } while (!core.open.compare_exchange_weak(open, open + 1, std::memory_order_relaxed));
   core.opened_total.fetch_add(1, std::memory_order_relaxed);
   std::vector<Frame> opening;
-  opening.push_back(Frame{MakeChunk(SseRetryFrame(core.options().retry)), 0});
-  if (figures_json) opening.push_back(Frame{MakeChunk(SseFiguresFrame(*figures_json)), 0});
+  opening.push_back(Frame{MakeStreamChunk(SseRetryFrame(core.options().retry)), 0});
+  if (figures_json) opening.push_back(Frame{MakeStreamChunk(SseFiguresFrame(*figures_json)), 0});
   auto subscription = std::make_shared<Subscription>(core_, post_id, after, std::move(opening));
   core.Add(subscription);
   return subscription;

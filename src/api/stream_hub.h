@@ -85,9 +85,9 @@ class StreamHub {
   const StreamOptions& options() const;
   StreamStats stats() const;
 
-  class Core;  // shared with the streams, so that one may outlive the hub
-
  private:
+  class Core;  // the feeder's state, shared with the streams (stream_subscription.h)
+
   std::shared_ptr<Core> core_;
   std::thread feeder_;
   bool started_ = false;
