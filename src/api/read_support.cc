@@ -8,13 +8,18 @@
 
 namespace ledger::api {
 
-void RunOnWorker(const ApiContext& c, std::string_view request_path, std::string_view request_id,
-                 const http::Respond& respond, std::function<http::Response()> work) {
-  const bool queued = c.workers->TrySubmit([respond, work = std::move(work)] { respond(work()); });
-  if (!queued) {
+void SubmitRead(const ApiContext& c, std::string_view request_path, std::string_view request_id,
+                const http::Respond& respond, std::function<void()> job) {
+  if (!c.workers->TrySubmit(std::move(job))) {
     respond(http::ToResponse(RetryLater("overloaded", "too many reads are waiting; retry shortly"),
                              request_path, request_id));
   }
+}
+
+void RunOnWorker(const ApiContext& c, std::string_view request_path, std::string_view request_id,
+                 const http::Respond& respond, std::function<http::Response()> work) {
+  SubmitRead(c, request_path, request_id, respond,
+             [respond, work = std::move(work)] { respond(work()); });
 }
 
 http::Response ReadFailure(const http::Request& request, const Status& status) {

@@ -12,8 +12,13 @@
 
 namespace ledger::api {
 
-// Runs `work` on a worker thread and answers with what it returns. A full
-// worker queue answers 503 overloaded at once.
+// Runs `job` on a worker thread; the job answers through `respond` itself,
+// now or later. A full worker queue answers 503 overloaded at once.
+void SubmitRead(const ApiContext& c, std::string_view request_path, std::string_view request_id,
+                const http::Respond& respond, std::function<void()> job);
+
+// Runs `work` on a worker thread and answers with what it returns (or, with
+// the queue full, 503 overloaded).
 void RunOnWorker(const ApiContext& c, std::string_view request_path, std::string_view request_id,
                  const http::Respond& respond, std::function<http::Response()> work);
 

@@ -116,7 +116,7 @@ void PostStream(const ApiContext& c, const http::Request& request, const http::R
       return StreamAnswer(c, request, c.streams->Open(id, after, std::move(figures)));
     });
   };
-  const bool queued = c.workers->TrySubmit([&c, request, respond, id = *id, open] {
+  SubmitRead(c, request.path, request.request_id, respond, [&c, request, respond, id = *id, open] {
     http::Response answer;
     const std::optional<int64_t> created = CreatedAt(c, request, id, answer);
     if (!created) {
@@ -125,10 +125,6 @@ void PostStream(const ApiContext& c, const http::Request& request, const http::R
     }
     c.waiter->Wait(*created, c.read_wait, open);
   });
-  if (!queued) {
-    respond(ProblemAnswer(request,
-                          RetryLater("overloaded", "too many reads are waiting; retry shortly")));
-  }
 }
 
 }  // namespace ledger::api
