@@ -16,6 +16,7 @@
 #include "projections/array_literal.h"
 #include "projections/connection_pool.h"
 #include "projections/database.h"
+#include "projections/list_statement.h"
 #include "projections/query_support.h"
 
 namespace ledger::projections {
@@ -26,34 +27,10 @@ static_assert(kDefaultListLimit >= 1 && kDefaultListLimit <= kMaxListLimit);
 // 128 bits hold total_funded × 100 for any int64 total (GCC extension).
 __extension__ using Int128 = __int128;
 
-// posts.title_grams holds the title's substrings of up to this many
-// characters (schemas/sql/003_title_grams.sql).
-constexpr size_t kMaxGramCodePoints = 2;
-
-// Columns of a PostSummary plus what its derived figures need. end_date as
-// days since 1970-01-01 and closes_at as µs since the epoch: exact integers,
-// no text parsing. EXTRACT returns numeric since PostgreSQL 14, so the
-// multiplication is exact.
-constexpr std::string_view kSummaryColumns =
-    "id, title, uploader, total_funded, target_amount, "
-    "(end_date - DATE '1970-01-01') AS end_day, status";
-constexpr int kSummaryColumnCount = 7;
-
 constexpr std::string_view kDetailColumns =
     ", description, funding_unit, participant_count, "
     "(EXTRACT(EPOCH FROM created_at) * 1000000)::bigint AS created_at_us, version, "
     "funding_model, max_fundings_per_backer";
-
-bool ByTotal(OrderBy order) {
-  return order == OrderBy::kTotalFundedAsc || order == OrderBy::kTotalFundedDesc;
-}
-bool ByEndDate(OrderBy order) {
-  return order == OrderBy::kEndDateAsc || order == OrderBy::kEndDateDesc;
-}
-bool Descending(OrderBy order) {
-  return order == OrderBy::kCreatedDesc || order == OrderBy::kTotalFundedDesc ||
-         order == OrderBy::kEndDateDesc;
-}
 
 }  // namespace
 
@@ -63,19 +40,6 @@ std::string ListFilterKey(std::string_view search, const std::optional<PostStatu
 }
 
 namespace {
-
-// `term` as a LIKE pattern matching it anywhere: its own %, _ and \ are
-// escaped with \ (the ESCAPE character of the query), so they match
-// literally.
-std::string ContainsPattern(std::string_view term) {
-  std::string pattern = "%";
-  for (const char c : term) {
-    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
-    pattern += c;
-  }
-  pattern += '%';
-  return pattern;
-}
 
 // The trimmed search term, or kInvalidArgument.
 Result<std::string> NormalizeSearch(std::string_view raw) {
@@ -106,115 +70,6 @@ PostSummary SummaryFromRow(const pqxx::row& row, CivilDate today) {
   LEDGER_CHECK(status.has_value(), "the table's check allows only the three statuses");
   s.status = *status;
   return s;
-}
-
-// Numbered parameters of one statement. Only fixed SQL text and the quoted
-// schema go into a statement's text; every value the client chose is added
-// here.
-class StatementParams {
- public:
-  // Adds `value`; returns its placeholder ($1, $2, ...).
-  std::string Add(std::string value) {
-    values_.push_back(std::move(value));
-    return "$" + std::to_string(values_.size());
-  }
-  std::vector<std::string> Take() && { return std::move(values_); }
-
- private:
-  std::vector<std::string> values_;
-};
-
-// One list query: its SQL, its parameters, and the name it is prepared under
-// on each connection (empty: planned on every run).
-struct ListStatement {
-  std::string sql;
-  std::vector<std::string> params;
-  std::string prepared_name;
-};
-
-// The condition that keeps titles containing `search`; empty for no search.
-std::string SearchCondition(const std::string& search, StatementParams& params) {
-  if (search.empty()) return "";
-  if (CountCodePoints(search).value_or(0) <= kMaxGramCodePoints) {
-    // pg_trgm takes nothing from a pattern this short; posts_title_grams
-    // serves it (migration 003). The condition is exact: ILIKE lower-cases
-    // both sides character by character, so the title contains the term
-    // case-insensitively exactly when its grams contain the lower-cased
-    // term. Without an ILIKE beside it the planner estimates the matches
-    // from the array's statistics, and walks the sort order when they are
-    // many.
-    return " AND title_grams @> ARRAY[lower(" + params.Add(search) + ")]";
-  }
-  // Served by posts_title_trgm.
-  return " AND title ILIKE " + params.Add(ContainsPattern(search)) + " ESCAPE '\\'";
-}
-
-// The condition that keeps posts in `status`; empty for every status.
-std::string StatusCondition(const std::optional<PostStatus>& status, StatementParams& params) {
-  if (!status) return "";
-  return " AND status = " + params.Add(std::string(PostStatusName(*status)));
-}
-
-// The condition that keeps the posts after `after` in `order`; empty on the
-// first page.
-std::string AfterCondition(OrderBy order, const std::optional<CursorKey>& after,
-                           StatementParams& params) {
-  if (!after) return "";
-  // Row comparison: the btree post_stats (total_funded, id), or the primary key, seeks
-  // straight to the key; never OFFSET.
-  const char* op = Descending(order) ? " < " : " > ";
-  if (ByTotal(order)) {
-    const std::string total = params.Add(std::to_string(after->total_funded));
-    const std::string id = params.Add(std::to_string(after->id));
-    return " AND (total_funded, id)" + std::string(op) + "(" + total + "::bigint, " + id +
-           "::bigint)";
-  }
-  if (ByEndDate(order)) {
-    // posts' own id (post_id), so that posts_end_date_id serves it.
-    const std::string day = params.Add(std::to_string(after->end_day));
-    const std::string id = params.Add(std::to_string(after->id));
-    return " AND (end_date, post_id)" + std::string(op) + "(DATE '1970-01-01' + " + day +
-           "::integer, " + id + "::bigint)";
-  }
-  return " AND id" + std::string(op) + params.Add(std::to_string(after->id)) + "::bigint";
-}
-
-// ORDER BY `order`, with id breaking ties of total_funded: keyset pages need
-// a strict order.
-std::string OrderClause(OrderBy order) {
-  const std::string direction = Descending(order) ? " DESC" : "";
-  if (ByTotal(order)) return " ORDER BY total_funded" + direction + ", id" + direction;
-  if (ByEndDate(order)) return " ORDER BY end_date" + direction + ", post_id" + direction;
-  return " ORDER BY id" + direction;
-}
-
-// The query for one page of `posts` (the quoted view) in `order`: titles
-// containing `search` (trimmed; empty: all) in `status` (nullopt: any), after
-// `after` (nullopt: the first page), `limit` + 1 rows at most.
-ListStatement BuildListStatement(std::string_view posts, OrderBy order, const std::string& search,
-                                 const std::optional<PostStatus>& status,
-                                 const std::optional<CursorKey>& after, int limit) {
-  StatementParams params;
-  std::string sql =
-      "SELECT " + std::string(kSummaryColumns) + " FROM " + std::string(posts) + " WHERE true";
-  sql += SearchCondition(search, params);
-  sql += StatusCondition(status, params);
-  sql += AfterCondition(order, after, params);
-  sql += OrderClause(order);
-  // One row more than asked tells whether another page exists.
-  sql += " LIMIT " + params.Add(std::to_string(limit + 1)) + "::bigint";
-  // The statement's text depends only on the order, the status filter and
-  // whether there is a cursor, so those name it. A search is planned on every run instead: how
-  // many titles match decides between walking the sort order and collecting
-  // the trigram index's matches first, and a generic plan cannot see that (it
-  // walks every post for a rare term).
-  std::string name;
-  if (search.empty()) {
-    name = std::string("list_") + (after ? "after_" : "first_") +
-           std::to_string(static_cast<int>(order)) + (status ? "_status" : "");
-  }
-  return ListStatement{
-      .sql = std::move(sql), .params = std::move(params).Take(), .prepared_name = std::move(name)};
 }
 
 // The page of `rows` (up to `limit` + 1 rows of kSummaryColumns): the first
@@ -326,7 +181,7 @@ Result<PostPage> QueryService::List(const ListRequest& request, Timestamp now) c
   }
 
   const ListStatement statement =
-      BuildListStatement(posts_, request.order, search, request.status, after, request.limit);
+      BuildListStatement(schema_, request.order, search, request.status, after, request.limit);
   const CivilDate today = time_zone_.LocalDate(now);
   PostPage page;
   LEDGER_RETURN_IF_ERROR(ReadOnly(pool_, "listing posts", [&](pqxx::transaction_base& tx) {

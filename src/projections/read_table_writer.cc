@@ -96,10 +96,12 @@ void InsertCreatedPosts(pqxx::work& tx, std::string_view schema, const PostChang
       ids.Finish(), titles.Finish(), uploaders.Finish(), owners.Finish(), descriptions.Finish(),
       targets.Finish(), units.Finish(), end_dates.Finish(), closes.Finish(), created_ats.Finish(),
       models.Finish(), limits.Finish());
+  // The title again: the index that orders by total carries it (migration 005).
   tx.exec_prepared0(Prepared(tx, "INSERT INTO " + s +
-                                     ".post_stats (id, version, last_position) "
-                                     "SELECT id, 1, 1 FROM unnest($1::bigint[]) AS v(id)"),
-                    ids.Finish());
+                                     ".post_stats (id, title, version, last_position) "
+                                     "SELECT id, title, 1, 1 "
+                                     "FROM unnest($1::bigint[], $2::text[]) AS v(id, title)"),
+                    ids.Finish(), titles.Finish());
 }
 
 void UpdateEditedPosts(pqxx::work& tx, std::string_view schema, const PostChanges& changes) {
@@ -110,10 +112,12 @@ void UpdateEditedPosts(pqxx::work& tx, std::string_view schema, const PostChange
   const auto text_or_null = [](ArrayLiteral& column, const std::optional<std::string>& v) {
     v ? column.Add(*v) : column.AddNull();
   };
+  bool retitled = false;
   for (const auto& [id, c] : changes) {
     if (c.created || c.deleted || !c.has_edits()) continue;
     const events::PostEdited& x = c.edits;
     ids.Add(id);
+    retitled = retitled || x.title.has_value();
     text_or_null(titles, x.title);
     text_or_null(uploaders, x.uploader);
     text_or_null(descriptions, x.description);
@@ -147,6 +151,13 @@ void UpdateEditedPosts(pqxx::work& tx, std::string_view schema, const PostChange
                        "closes_at, funding_model, limit_set, max_fundings) WHERE p.id = v.id"),
       ids.Finish(), titles.Finish(), uploaders.Finish(), descriptions.Finish(), units.Finish(),
       end_dates.Finish(), closes.Finish(), models.Finish(), limit_set.Finish(), limits.Finish());
+  if (!retitled) return;
+  // post_stats keeps a copy of the title for the search walk (migration 005).
+  tx.exec_prepared0(Prepared(tx, "UPDATE " + QuoteIdentifier(schema) +
+                                     ".post_stats p SET title = v.title "
+                                     "FROM unnest($1::bigint[], $2::text[]) AS v(id, title) "
+                                     "WHERE p.id = v.id AND v.title IS NOT NULL"),
+                    ids.Finish(), titles.Finish());
 }
 
 void SetSettledStatus(pqxx::work& tx, std::string_view schema, const PostChanges& changes) {

@@ -188,14 +188,15 @@ int64_t CopyPosts(pqxx::work& tx, const std::string& schema,
 void CopyPostStats(pqxx::work& tx, const std::string& schema,
                    std::span<const commands::PostState> posts,
                    std::span<const int64_t> last_position) {
-  pqxx::stream_to out{tx, schema + ".post_stats",
-                      std::vector<std::string>{"id", "total_funded", "participant_count",
-                                               "funding_count", "version", "last_position"}};
+  pqxx::stream_to out{
+      tx, schema + ".post_stats",
+      std::vector<std::string>{"id", "total_funded", "participant_count", "funding_count",
+                               "version", "last_position", "title"}};
   for (size_t i = 0; i < posts.size(); ++i) {
     const commands::PostState& p = posts[i];
     if (!IsLive(p)) continue;
     out << std::make_tuple(p.id, p.total_funded, p.participant_count(), p.funding_count, p.version,
-                           last_position[i]);
+                           last_position[i], p.title);
   }
   out.complete();
 }

@@ -43,7 +43,8 @@ constexpr std::string_view kPostColumns[] = {"title",
                                              "last_position",
                                              "funding_model",
                                              "max_fundings_per_backer",
-                                             "status"};
+                                             "status",
+                                             "post_stats.title"};
 constexpr size_t kPostColumnCount = std::size(kPostColumns);
 constexpr pqxx::row::size_type kTotalFundedColumn = 10;  // index in the row (id is 0)
 
@@ -67,7 +68,8 @@ std::vector<std::string> ExpectedColumns(const commands::PostState& p, int64_t l
           std::to_string(last_position),
           std::string(events::FundingModelName(p.funding_model)),
           p.max_fundings_per_backer ? std::to_string(*p.max_fundings_per_backer) : "NULL",
-          std::string(PostStatusName(StatusOf(p.settlement)))};
+          std::string(PostStatusName(StatusOf(p.settlement))),
+          p.title};
 }
 
 void CompareBackers(int64_t id, const commands::PostState& p, const Backers& found,
@@ -198,11 +200,11 @@ void CompareRange(pqxx::transaction_base& tx, const std::string& s,
                   const commands::FoldedLog& folded, int64_t lo, int64_t hi, Collector& out) {
   const std::string ts = std::string(kTimestampFormat);
   const pqxx::result posts = tx.exec_params(
-      "SELECT id, title, uploader, owner, description, target_amount, funding_unit, "
+      "SELECT id, p.title, uploader, owner, description, target_amount, funding_unit, "
       "to_char(end_date, 'YYYY-MM-DD'), to_char(closes_at AT TIME ZONE 'UTC', " +
           ts + "), to_char(created_at AT TIME ZONE 'UTC', " + ts +
           "), s.total_funded, s.participant_count, s.funding_count, s.version, s.last_position, "
-          "p.funding_model, p.max_fundings_per_backer, p.status "
+          "p.funding_model, p.max_fundings_per_backer, p.status, s.title "
           "FROM " +
           s + ".posts p LEFT JOIN " + s +
           ".post_stats s USING (id) WHERE id BETWEEN $1 AND $2 ORDER BY id",

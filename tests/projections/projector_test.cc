@@ -60,8 +60,9 @@ class ProjectorTest : public commands::testing::SequencerFixture {
     const pqxx::result r = tx.exec_params(
         "SELECT title, uploader, owner, description, target_amount, funding_unit, end_date, "
         "total_funded, participant_count, funding_count, version, last_position, funding_model, "
-        "COALESCE(max_fundings_per_backer::text, 'none') AS max_fundings_per_backer, status "
-        "FROM ledger_read.post_view WHERE id = $1",
+        "COALESCE(max_fundings_per_backer::text, 'none') AS max_fundings_per_backer, status, "
+        "(SELECT s.title FROM ledger_read.post_stats s WHERE s.id = v.id) AS stats_title "
+        "FROM ledger_read.post_view v WHERE id = $1",
         id);
     std::map<std::string, std::string> out;
     if (r.empty()) return out;
@@ -80,6 +81,7 @@ class ProjectorTest : public commands::testing::SequencerFixture {
     }
     ASSERT_FALSE(row.empty()) << "post " << id << " has no row";
     EXPECT_EQ(row.at("title"), state->title);
+    EXPECT_EQ(row.at("stats_title"), state->title) << "post_stats' copy, post " << id;
     EXPECT_EQ(row.at("uploader"), state->uploader);
     EXPECT_EQ(row.at("owner"), state->owner);
     EXPECT_EQ(row.at("description"), state->description);

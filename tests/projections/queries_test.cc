@@ -25,6 +25,7 @@
 #include "pg_fixture.h"
 #include "projections/connection_pool.h"
 #include "projections/database.h"
+#include "projections/list_statement.h"
 #include "projections/migrations.h"
 #include "support/status_matchers.h"
 #include "support/time_literals.h"
@@ -93,7 +94,8 @@ class QueriesTest : public PgTest {
                                                 std::chrono::seconds(row.id))));
     tx.exec_params("INSERT INTO " + s +
                        ".post_stats (id, total_funded, participant_count, funding_count, version, "
-                       "last_position) VALUES ($1, $2, $3, $3, $4, $1)",
+                       "last_position, title) SELECT $1, $2, $3, $3, $4, $1, title FROM " +
+                       s + ".posts WHERE id = $1",
                    row.id, row.total_funded, row.participant_count, row.version);
     tx.commit();
   }
@@ -316,8 +318,16 @@ class SearchTest : public QueriesTest {
     }
   }
 
+  // The matches in created order. Checks that the default order's walk
+  // (one post a page, so that each page's walk finds its two rows) finds the
+  // same posts.
   std::vector<int64_t> Search(const std::string& term) const {
-    return Unpaginated(OrderBy::kCreatedAsc, term);
+    const std::vector<int64_t> found = Unpaginated(OrderBy::kCreatedAsc, term);
+    std::vector<int64_t> walked =
+        Walk({.search = term, .order = OrderBy::kTotalFundedDesc, .limit = 1});
+    std::sort(walked.begin(), walked.end());
+    EXPECT_EQ(walked, found) << "searching " << term << " in the order by total";
+    return found;
   }
 };
 
@@ -386,38 +396,116 @@ class SearchPlanTest : public SearchTest {
         "SELECT g, 'post number ' || g, 'u', 'o', '', 1, 1, '2026-12-31', now(), now() "
         "FROM generate_series(1000, 20999) g");
     Exec(
-        "INSERT INTO ledger_read.post_stats (id, version, last_position) "
-        "SELECT g, 1, g FROM generate_series(1000, 20999) g");
+        "INSERT INTO ledger_read.post_stats (id, version, last_position, title) "
+        "SELECT g, 1, g, 'post number ' || g FROM generate_series(1000, 20999) g");
     // VACUUM also empties the GIN pending lists, as autovacuum would; the
     // planner counts pending entries against the index.
     pqxx::nontransaction(db()).exec0("VACUUM ANALYZE ledger_read.posts, ledger_read.post_stats");
   }
 
-  // The plan of the default list query with a search, in the shape
-  // QueryService::List writes it.
+  // The generic plan (what a connection runs once it has prepared the
+  // statement) of the default list query searching `term`, as
+  // QueryService::List builds it.
   std::string Plan(const std::string& term) {
-    const bool short_term = CountCodePoints(term).value_or(0) <= 2;
-    const std::string sql =
-        std::string("EXPLAIN SELECT id FROM ledger_read.post_view WHERE true AND ") +
-        (short_term ? "title_grams @> ARRAY[lower($1)]" : "title ILIKE $1 ESCAPE '\\'") +
-        " ORDER BY total_funded DESC, id DESC LIMIT 21";
+    const ListStatement statement =
+        BuildListStatement(QuoteIdentifier(kReadSchema), OrderBy::kTotalFundedDesc, term,
+                           std::nullopt, std::nullopt, kDefaultListLimit);
     pqxx::work tx(db());
-    const pqxx::result rows = tx.exec_params(sql, short_term ? term : "%" + term + "%");
+    tx.exec0("PREPARE plan_probe AS " + statement.sql);
+    tx.exec0("SET LOCAL plan_cache_mode = force_generic_plan");
+    std::string values;
+    for (const std::string& value : statement.params) {
+      values += (values.empty() ? "" : ", ") + tx.quote(value);
+    }
     std::string plan;
-    for (const pqxx::row& r : rows) plan += r[0].as<std::string>() + "\n";
+    for (const pqxx::row& r : tx.exec("EXPLAIN EXECUTE plan_probe(" + values + ")")) {
+      plan += r[0].as<std::string>() + "\n";
+    }
+    tx.exec0("DEALLOCATE plan_probe");
     return plan;
   }
 };
 
-TEST_F(SearchPlanTest, UsesTheTrigramIndexFromThreeCharacters) {
+TEST_F(SearchPlanTest, WalksTheOrderThroughOneIndexAlone) {
+  for (const std::string term : {"취미를", "미"}) {
+    const std::string plan = Plan(term);
+    EXPECT_NE(plan.find("Index Only Scan Backward using post_stats_total_funded_id"),
+              std::string::npos)
+        << term << "\n"
+        << plan;
+    // Matched on the lower-cased copy, without ILIKE's lower() per row.
+    EXPECT_NE(plan.find("title_lower ~~ $"), std::string::npos) << term << "\n" << plan;
+  }
+}
+
+TEST_F(SearchPlanTest, CollectsRareTermsThroughTheTrigramIndexFromThreeCharacters) {
   const std::string plan = Plan("취미를");
   EXPECT_NE(plan.find("posts_title_trgm"), std::string::npos) << plan;
 }
 
-TEST_F(SearchPlanTest, UsesTheGramIndexForShorterTerms) {
+TEST_F(SearchPlanTest, CollectsRareTermsThroughTheGramIndexForShorterTerms) {
   for (const std::string term : {"취미", "미", "Cl"}) {
     const std::string plan = Plan(term);
     EXPECT_NE(plan.find("posts_title_grams"), std::string::npos) << term << "\n" << plan;
+  }
+}
+
+// Searches in the order by total on both sides of the walk's bound: a term
+// that fills its pages within kSearchWalkRows, one found only past them, and
+// one with a few matches inside and more past them.
+class SearchWalkTest : public SearchTest {
+ protected:
+  static constexpr int64_t kPosts = 2 * kSearchWalkRows + 500;
+
+  void SetUp() override {
+    SearchTest::SetUp();
+    // total_funded = id: the order by -total is by -id. In it, posts 1..2000
+    // lie past the first kSearchWalkRows rows.
+    Exec(
+        "INSERT INTO ledger_read.posts (id, title, uploader, owner, description, target_amount, "
+        "funding_unit, end_date, closes_at, created_at) "
+        "SELECT g, 'walk ' || g || CASE WHEN g % 10 = 0 THEN ' common' ELSE '' END "
+        "|| CASE WHEN g IN (3, 500, 999) THEN ' 드문' ELSE '' END "
+        "|| CASE WHEN g IN (4490, 4000, 3333, 3001, 2600) OR g BETWEEN 1001 AND 1030 "
+        "THEN ' Sparse' ELSE '' END, "
+        "'u', 'o', '', 1, 1, '2026-12-31', now(), now() "
+        "FROM generate_series(100, " +
+        std::to_string(kPosts) + ") g");
+    Exec(
+        "INSERT INTO ledger_read.post_stats (id, total_funded, version, last_position, title) "
+        "SELECT id, id, 1, id, title FROM ledger_read.posts WHERE id >= 100");
+    pqxx::nontransaction(db()).exec0("VACUUM ANALYZE ledger_read.posts, ledger_read.post_stats");
+  }
+
+  // The matches of `pattern` in `order`, by a plain query.
+  std::vector<int64_t> Expected(const std::string& pattern, OrderBy order) {
+    pqxx::work tx(db());
+    const std::string direction = order == OrderBy::kTotalFundedDesc ? " DESC" : "";
+    std::vector<int64_t> ids;
+    for (const pqxx::row& r :
+         tx.exec_params("SELECT id FROM ledger_read.post_view WHERE title ILIKE $1 ORDER BY "
+                        "total_funded" +
+                            direction + ", id" + direction,
+                        pattern)) {
+      ids.push_back(r[0].as<int64_t>());
+    }
+    return ids;
+  }
+};
+
+TEST_F(SearchWalkTest, AnswersWhatThePlainQueryAnswersOnEverySideOfTheBound) {
+  const std::pair<std::string, std::string> terms[] = {
+      {"common", "%common%"}, {"드문", "%드문%"}, {"sparse", "%sparse%"}, {"mm", "%mm%"}};
+  for (const auto& [term, pattern] : terms) {
+    for (const OrderBy order : {OrderBy::kTotalFundedDesc, OrderBy::kTotalFundedAsc}) {
+      const std::vector<int64_t> expected = Expected(pattern, order);
+      ASSERT_FALSE(expected.empty()) << term;
+      for (const int limit : {1, kDefaultListLimit, kMaxListLimit}) {
+        if (limit == 1 && expected.size() > 100) continue;  // pages enough at 20
+        EXPECT_EQ(Walk({.search = term, .order = order, .limit = limit}), expected)
+            << term << " in order " << static_cast<int>(order) << ", " << limit << " a page";
+      }
+    }
   }
 }
 
@@ -428,8 +516,8 @@ TEST_F(QueriesTest, PagesSeekThroughTheSortIndexes) {
       "SELECT g, 'post ' || g, 'u', 'o', '', 1, 1, '2026-12-31', now(), now() "
       "FROM generate_series(1, 20000) g");
   Exec(
-      "INSERT INTO ledger_read.post_stats (id, total_funded, version, last_position) "
-      "SELECT g, g % 1000, 1, g FROM generate_series(1, 20000) g");
+      "INSERT INTO ledger_read.post_stats (id, total_funded, version, last_position, title) "
+      "SELECT g, g % 1000, 1, g, 'post ' || g FROM generate_series(1, 20000) g");
   pqxx::nontransaction(db()).exec0("VACUUM ANALYZE ledger_read.posts, ledger_read.post_stats");
   pqxx::work tx(db());
   const auto text = [](const pqxx::result& rows) {

@@ -624,9 +624,21 @@ TEST_F(ReplayVerifyTest, VerifyNamesTheFiguresOfAPostWithoutThem) {
   EXPECT_TRUE(Has(report, 3, "version", std::to_string(post3.version), "NULL")) << Describe(report);
   EXPECT_TRUE(Has(report, 3, "total_funded/backers", "NULL", std::to_string(post3.total_funded)))
       << Describe(report);
-  // total_funded, participant_count, funding_count, version, last_position
-  // and the sum of the backers.
-  EXPECT_EQ(report.mismatch_count, 6) << Describe(report);
+  // total_funded, participant_count, funding_count, version, last_position,
+  // the title's copy and the sum of the backers.
+  EXPECT_TRUE(Has(report, 3, "post_stats.title", post3.title, "NULL")) << Describe(report);
+  EXPECT_EQ(report.mismatch_count, 7) << Describe(report);
+}
+
+TEST_F(ReplayVerifyTest, VerifyNamesATamperedCopyOfTheTitle) {
+  BuildHistory();
+  MustReplay();
+  // Search walks post_stats' copy; a wrong copy finds the wrong posts.
+  Query("UPDATE ledger_read.post_stats SET title = 'x' WHERE id = 3");
+  const PostState post3 = *sequencer_->FindWholePost(3);
+  const VerifyReport report = MustVerify();
+  EXPECT_TRUE(Has(report, 3, "post_stats.title", post3.title, "x")) << Describe(report);
+  EXPECT_EQ(report.mismatch_count, 1) << Describe(report);
 }
 
 TEST_F(ReplayVerifyTest, VerifyNamesACheckpointWhoseHashIsNotTheLogs) {
