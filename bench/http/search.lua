@@ -20,8 +20,12 @@ function init(args)
   math.randomseed(os.time() + math.floor(os.clock() * 1e6))
 end
 
+-- BENCH_SEARCH_TERM (URL-encoded): that term alone.
+local only = os.getenv("BENCH_SEARCH_TERM")
+
 function request()
-  return wrk.format("GET", "/api/posts?search=" .. terms[math.random(1, #terms)])
+  local term = only or terms[math.random(1, #terms)]
+  return wrk.format("GET", "/api/posts?search=" .. term)
 end
 
 function done(summary, latency, requests)
