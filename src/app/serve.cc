@@ -177,7 +177,10 @@ Result<std::unique_ptr<events::EventLog>> OpenServiceLog(const Config& config) {
     options.lease.node_id = config.node_id.empty() ? DefaultNodeId(config.listen) : config.node_id;
     options.lease.node_url = config.advertise_url;
     options.lease.timeout = std::chrono::milliseconds(config.lease_ms);
-    LEDGER_ASSIGN_OR_RETURN(auto log, projections::PgEventLog::Open(config.log_url, options));
+    LEDGER_ASSIGN_OR_RETURN(
+        auto log,
+        projections::PgEventLog::Open(
+            projections::WithApplicationName(config.log_url, "funding-ledger-log"), options));
     return std::unique_ptr<events::EventLog>(std::move(log));
   }
   events::RocksLogOptions log_options;
@@ -227,7 +230,9 @@ commands::SequencerOptions SequencerOptionsFor(const Config& config,
 projections::ConnectionPoolOptions PoolOptionsFor(const Config& config,
                                                   const std::string& conninfo) {
   projections::ConnectionPoolOptions options;
-  options.conninfo = conninfo;
+  // Named, so that pg_stat_activity (and bench/http's CPU budget) tells the
+  // read pool's backends from the projector's.
+  options.conninfo = projections::WithApplicationName(conninfo, "funding-ledger-reads");
   options.max_connections = static_cast<size_t>(config.db_pool_size);
   options.read_only = true;  // the pool only serves reads
   return options;
@@ -267,7 +272,8 @@ int RunService(const Config& config, Opened& opened, const sigset_t& signals, st
   projections::QueryService queries(pool, opened.zone);
   api::StreamHub streams(opened.log.get(), &queries, &clock, StreamOptionsFor(config));
   projections::ProjectorOptions projector_options;
-  projector_options.conninfo = opened.database.conninfo;
+  projector_options.conninfo =
+      projections::WithApplicationName(opened.database.conninfo, "funding-ledger-projector");
   projector_options.on_committed = [&waiter, &streams](int64_t position) {
     waiter.Notify(position);
     streams.Projected(position);

@@ -1,5 +1,7 @@
 #include "projections/connection_pool.h"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -11,10 +13,17 @@
 
 namespace ledger::projections {
 
-std::string WithConnectTimeout(std::string_view conninfo, std::chrono::seconds timeout) {
+std::string WithConninfoSetting(std::string_view conninfo, std::string_view key,
+                                std::string_view value) {
+  LEDGER_CHECK(!value.empty() && std::all_of(value.begin(), value.end(),
+                                             [](char c) {
+                                               return std::isalnum(static_cast<unsigned char>(c)) ||
+                                                      c == '_' || c == '.' || c == '-';
+                                             }),
+               "a conninfo value that needs no quoting");
   std::string out(conninfo);
-  if (conninfo.find("connect_timeout") != std::string_view::npos) return out;
-  const std::string setting = "connect_timeout=" + std::to_string(timeout.count());
+  if (conninfo.find(key) != std::string_view::npos) return out;
+  const std::string setting = std::string(key) + "=" + std::string(value);
   if (conninfo.starts_with("postgresql://") || conninfo.starts_with("postgres://")) {
     out += (conninfo.find('?') == std::string_view::npos ? '?' : '&');
     out += setting;
@@ -23,6 +32,14 @@ std::string WithConnectTimeout(std::string_view conninfo, std::chrono::seconds t
     out += setting;
   }
   return out;
+}
+
+std::string WithConnectTimeout(std::string_view conninfo, std::chrono::seconds timeout) {
+  return WithConninfoSetting(conninfo, "connect_timeout", std::to_string(timeout.count()));
+}
+
+std::string WithApplicationName(std::string_view conninfo, std::string_view name) {
+  return WithConninfoSetting(conninfo, "application_name", name);
 }
 
 ConnectionPool::ConnectionPool(ConnectionPoolOptions options)

@@ -131,8 +131,18 @@ class ConnectionPool::Lease {
   bool discard_ = false;
 };
 
-// `conninfo` with connect_timeout set to `timeout` unless it already sets one,
-// in the conninfo's own syntax (key=value or URI query parameter).
+// `conninfo` with `key` set to `value` unless it already sets `key`, in the
+// conninfo's own syntax (key=value or URI query parameter). REQUIRES: `value`
+// needs no quoting or escaping in either ([A-Za-z0-9_.-]+), checked.
+std::string WithConninfoSetting(std::string_view conninfo, std::string_view key,
+                                std::string_view value);
+
+// `conninfo` with connect_timeout set to `timeout` unless it already sets one.
 std::string WithConnectTimeout(std::string_view conninfo, std::chrono::seconds timeout);
+
+// `conninfo` naming its connections `name` in pg_stat_activity
+// (application_name) unless it names them itself. REQUIRES: as
+// WithConninfoSetting's value.
+std::string WithApplicationName(std::string_view conninfo, std::string_view name);
 
 }  // namespace ledger::projections

@@ -63,6 +63,24 @@ TEST(WithConnectTimeoutTest, AddsTheTimeoutInTheConninfosOwnSyntax) {
             "postgresql://h/db?connect_timeout=30");
 }
 
+TEST(WithApplicationNameTest, NamesTheConnectionsUnlessTheConninfoDoes) {
+  EXPECT_EQ(WithApplicationName("host=/run/pg", "funding-ledger-reads"),
+            "host=/run/pg application_name=funding-ledger-reads");
+  EXPECT_EQ(WithApplicationName("postgresql://h/db?sslmode=disable", "funding-ledger-reads"),
+            "postgresql://h/db?sslmode=disable&application_name=funding-ledger-reads");
+  EXPECT_EQ(WithApplicationName("host=h application_name=mine", "funding-ledger-reads"),
+            "host=h application_name=mine");
+}
+
+TEST_F(ConnectionPoolTest, NamedConnectionsShowTheirNameInPgStatActivity) {
+  ConnectionPool pool({.conninfo = WithApplicationName(conninfo(), "funding-ledger-reads")});
+  auto lease = pool.Acquire();
+  ASSERT_OK(lease);
+  pqxx::nontransaction tx(lease->connection());
+  EXPECT_EQ(tx.exec1("SELECT current_setting('application_name')")[0].as<std::string>(),
+            "funding-ledger-reads");
+}
+
 TEST_F(ConnectionPoolTest, OpensConnectionsLazily) {
   ConnectionPool pool(Options(3));
   EXPECT_EQ(pool.open(), 0u);
