@@ -16,7 +16,8 @@
 # run), BENCH_THREADS (2), LEDGER_BENCH_DIR (data directory parent, default
 # /tmp), BENCH_SERVE_ARGS (more flags for serve, split on spaces, e.g.
 # "--metrics off --log-level warn"), BENCH_ONLY_FUND (1: only the fund rows,
-# without the lag probe).
+# without the lag probe), BENCH_BUDGET (1: a second table of each run's CPU
+# per request by thread and PostgreSQL backend, and wrk's).
 #
 # A service that runs already (a node of ops/cluster): BENCH_API=http://HOST:PORT
 # and BENCH_JWT_SECRET (its secret) instead of starting one; the CPU column is
@@ -153,13 +154,46 @@ service_ticks() {
 }
 ticks_per_s=$(getconf CLK_TCK)
 
+# BENCH_BUDGET=1: the service's CPU per request split by where it was spent,
+# for issue 18's budget. Lines "group ticks": the service's threads by name
+# (its HTTP threads are named after the binary), its PostgreSQL's backends by
+# application_name (the read pool, the projector), and that cluster's own
+# processes (WAL writer, checkpointer, autovacuum) as "postgres:other".
+budget_ticks() {
+  local t name
+  for t in /proc/"$server_pid"/task/*; do
+    name=$(cat "$t/comm" 2>/dev/null) || continue
+    [[ $name == funding-ledger ]] && name=http
+    echo "$name $(sed 's/.*) //' "$t/stat" 2>/dev/null | awk '{ print $12 + $13 }')"
+  done
+  local cluster=$work/data/pg/cluster names
+  names=$(runuser -u postgres -- psql -h "$cluster" -d postgres -XAtq -F ' ' \
+    -c "SELECT pid, application_name FROM pg_stat_activity" 2>/dev/null || true)
+  local p
+  for p in $(pgrep -f "postgres: " -P "$(head -1 "$cluster/postmaster.pid")" || true); do
+    name=$(awk -v p="$p" '$1 == p { print $2 }' <<<"$names")
+    case $name in
+      funding-ledger-reads) name=postgres:reads ;;
+      funding-ledger-projector) name=postgres:projector ;;
+      *) name=postgres:other ;;
+    esac
+    echo "$name $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }')"
+  done | awk 'NF == 2'
+}
+budget_rows=()
+
 run() {
   local name=$1 script=$2 clients=${3:-$connections}
   local ticks_before ticks_after
   ticks_before=$(service_ticks)
-  wrk -t"$threads" -c"$clients" -d"${seconds}s" --latency -s "$here/$script" "$api" \
-    >"$work/$name.txt" 2>&1 || true
+  [[ ${BENCH_BUDGET:-0} == 1 && -n $server_pid ]] && budget_ticks >"$work/budget-before"
+  # `times` in the subshell: wrk's own CPU (its second line, the children's).
+  (
+    wrk -t"$threads" -c"$clients" -d"${seconds}s" --latency -s "$here/$script" "$api" || true
+    times >"$work/wrk-times"
+  ) >"$work/$name.txt" 2>&1
   ticks_after=$(service_ticks)
+  [[ ${BENCH_BUDGET:-0} == 1 && -n $server_pid ]] && budget_ticks >"$work/budget-after"
   local rps p50 p99 bad requests cpu_us
   rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$work/$name.txt")
   p50=$(awk '$1=="50%"{print $2}' "$work/$name.txt")
@@ -170,6 +204,20 @@ run() {
     -v own="${server_pid:+1}" 'BEGIN { if (n > 0 && own) printf "%.0f", t / hz * 1e6 / n; else print "?" }')
   printf '| %s | %s | %.0f | %s | %s | %s | %s |\n' "$name" "$clients" "${rps:-0}" "${p50:-?}" \
     "${p99:-?}" "${bad:-?}" "$cpu_us"
+  if [[ ${BENCH_BUDGET:-0} == 1 && -n $server_pid && ${requests:-0} -gt 0 ]]; then
+    # µs of CPU per request for each group that spent any, then wrk's.
+    budget_rows+=("| $name | $clients | $(
+      awk -v hz="$ticks_per_s" -v n="$requests" '
+        FNR == NR { before[$1] += $2; next }
+        { after[$1] += $2 }
+        END {
+          for (g in after) if (after[g] - before[g] > 0)
+            printf "%s %.1f, ", g, (after[g] - before[g]) / hz * 1e6 / n
+        }' "$work/budget-before" "$work/budget-after" | sed 's/, $//'
+    ) | $(awk -v n="$requests" 'END {
+        split($1, u, /[ms]/); split($2, s, /[ms]/)
+        printf "%.1f", ((u[1] * 60 + u[2]) + (s[1] * 60 + s[2])) * 1e6 / n }' "$work/wrk-times") |")
+  fi
 }
 
 {
@@ -181,25 +229,33 @@ run() {
   if [[ ${BENCH_ONLY_FUND:-0} == 1 ]]; then
     run "fund (1 000 posts, durable)" fund.lua
     run "fund (1 000 posts, durable)" fund.lua "$fund_connections"
-    exit 0
+  else
+    probe &
+    probe_pid=$!
+    run "fund (1 000 posts, durable)" fund.lua
+    run "fund (1 000 posts, durable)" fund.lua "$fund_connections"
+    touch "$work/stop-probe"
+    wait "$probe_pid" || true
+    run "detail" detail.lua
+    run "list, default order" list.lua
+    run "title search" search.lua
+    # Issue 18's goal: one common Korean word (취미, in 5 % of the titles).
+    BENCH_SEARCH_TERM=%EC%B7%A8%EB%AF%B8 run "title search, 취미 alone" search.lua
   fi
-  probe &
-  probe_pid=$!
-  run "fund (1 000 posts, durable)" fund.lua
-  run "fund (1 000 posts, durable)" fund.lua "$fund_connections"
-  touch "$work/stop-probe"
-  wait "$probe_pid" || true
-  run "detail" detail.lua
-  run "list, default order" list.lua
-  run "title search" search.lua
-  # Issue 18's goal: one common Korean word (취미, in 5 % of the titles).
-  BENCH_SEARCH_TERM=%EC%B7%A8%EB%AF%B8 run "title search, 취미 alone" search.lua
-  echo
   if [[ -s $work/lag ]]; then
+    echo
     sort -n "$work/lag" | awk '{v[NR]=$1} END {
       p50 = int(NR * 0.50) + 1; if (p50 > NR) p50 = NR
       p99 = int(NR * 0.99) + 1; if (p99 > NR) p99 = NR
       printf "Projection lag seen by a client during the fund runs (%d probes): ", NR
       printf "p50 %.0f ms, p99 %.0f ms, max %.0f ms.\n", v[p50] * 1000, v[p99] * 1000, v[NR] * 1000 }'
+  fi
+  if ((${#budget_rows[@]} > 0)); then
+    echo
+    echo "CPU per request by where it was spent (µs, BENCH_BUDGET=1):"
+    echo
+    echo "| scenario | connections | service: thread or backend µs | wrk µs |"
+    echo "|---|---:|---|---:|"
+    printf '%s\n' "${budget_rows[@]}"
   fi
 } >"$out"
