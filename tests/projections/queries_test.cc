@@ -450,6 +450,29 @@ TEST_F(SearchPlanTest, CollectsRareTermsThroughTheGramIndexForShorterTerms) {
   }
 }
 
+TEST_F(SearchPlanTest, ASearchIsPlannedOnceAConnectionHasRunItAFewTimes) {
+  // One connection, so that its prepared statements are the ones List used.
+  ConnectionPool pool({.conninfo = conninfo(), .max_connections = 1});
+  const QueryService service(pool, seoul_);
+  // Terms no title holds: their custom plans look cheapest.
+  for (const std::string term : {"없는 말", "없"}) {  // trigrams, grams
+    for (int run = 0; run < 8; ++run) ASSERT_OK(service.List({.search = term}, now_));
+  }
+  auto lease = pool.Acquire();
+  ASSERT_OK(lease);
+  pqxx::nontransaction tx(lease->connection());
+  const pqxx::result plans = tx.exec(
+      "SELECT name, generic_plans, custom_plans FROM pg_prepared_statements "
+      "WHERE name LIKE 'search%' ORDER BY name");
+  ASSERT_EQ(plans.size(), 2u);
+  for (const pqxx::row& r : plans) {
+    // PostgreSQL makes five custom plans before it compares them with the
+    // generic one; then it keeps the generic plan.
+    EXPECT_EQ(r[2].as<int>(), 5) << r[0].as<std::string>();
+    EXPECT_EQ(r[1].as<int>(), 3) << r[0].as<std::string>();
+  }
+}
+
 // Searches in the order by total on both sides of the walk's bound: a term
 // that fills its pages within kSearchWalkRows, one found only past them, and
 // one with a few matches inside and more past them.
