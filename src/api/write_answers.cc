@@ -23,7 +23,8 @@ projections::PostDetail DetailOf(const commands::PostState& p, const ApiContext&
   return DetailAt(p, *c.time_zone, c.clock->Now());
 }
 
-// The answer to an accepted write, built off the completion thread.
+// The answer to an accepted write (off the completion thread when
+// AnswerMayRead).
 Response AcceptedAnswer(const ApiContext& c, const commands::Sequencer& sequencer,
                         const WriteRequest& w, WriteKind kind,
                         const commands::CommandResult& result) {
@@ -90,6 +91,21 @@ Response AcceptedAnswer(const ApiContext& c, const commands::Sequencer& sequence
 }
 
 }  // namespace
+
+bool AnswerMayRead(WriteKind kind, const commands::CommandResult& result) {
+  if (result.status != commands::CommandStatus::kAccepted) return false;
+  switch (kind) {
+    case WriteKind::kCreate:
+    case WriteKind::kEdit:
+      return true;
+    case WriteKind::kFund:
+      return !result.funded.has_value();
+    case WriteKind::kDelete:
+    case WriteKind::kCancel:
+      return false;
+  }
+  return true;
+}
 
 Response WriteAnswer(const ApiContext& c, const commands::Sequencer& sequencer,
                      const WriteRequest& w, WriteKind kind, const commands::CommandResult& result) {

@@ -23,8 +23,14 @@ struct WriteRequest {
   bool create_array = false;  // create: the client sent an array
 };
 
-// Built off the sequencer's completion thread: it may copy posts out of
-// `sequencer` (the one that decided) and read the log.
+// True when WriteAnswer may copy posts out of the sequencer or read the
+// log for this result: an accepted create or edit, or an accepted funding
+// without its event (a replay). Such an answer is built off the sequencer's
+// completion thread; any other is built from `result` alone.
+bool AnswerMayRead(WriteKind kind, const commands::CommandResult& result);
+
+// May copy posts out of `sequencer` (the one that decided) and read the log
+// (AnswerMayRead).
 http::Response WriteAnswer(const ApiContext& c, const commands::Sequencer& sequencer,
                            const WriteRequest& w, WriteKind kind,
                            const commands::CommandResult& result);

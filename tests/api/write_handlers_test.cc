@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "api/write_answers.h"
 #include "api_fixture.h"
 
 namespace ledger::api {
@@ -143,6 +144,53 @@ TEST_F(WriteHandlersTest, FundWithAnEmptyBodyFundsOneUnit) {
   EXPECT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(r.body, R"({"post_id":1,"backer":"bob","units":1,"amount":1000,"position":2})");
   EXPECT_EQ(HeaderOf(r, "X-Ledger-Position"), "2");
+}
+
+TEST_F(WriteHandlersTest, RetriedFundingReplaysTheFundingReadBackFromTheLog) {
+  CreatePost();
+  const auto fund = [this] {
+    return Call(FundPost, Req("POST", "/api/posts/1/fundings", R"({"units":2})",
+                              {{"authorization", Bearer("bob")},
+                               {"content-type", "application/json"},
+                               {"idempotency-key", "fund-1"}},
+                              "1"));
+  };
+  // The first answer is built from the sequencer's result on its completion
+  // thread; the replay's, from the event read back on the answer pool.
+  const http::Response first = fund();
+  const http::Response again = fund();
+  EXPECT_EQ(first.status, 201) << first.body;
+  EXPECT_EQ(first.body, R"({"post_id":1,"backer":"bob","units":2,"amount":2000,"position":2})");
+  EXPECT_EQ(again.status, 201) << again.body;
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(HeaderOf(again, "X-Ledger-Position"), "2");
+  EXPECT_EQ(HeaderOf(first, "Idempotent-Replayed"), std::nullopt);
+  EXPECT_EQ(HeaderOf(again, "Idempotent-Replayed"), "true");
+  EXPECT_EQ(log_->Head().position, 2);
+}
+
+TEST(AnswerMayReadTest, OnlyAcceptedCreatesEditsAndReplayedFundingsRead) {
+  commands::CommandResult accepted;
+  accepted.status = commands::CommandStatus::kAccepted;
+  EXPECT_TRUE(AnswerMayRead(WriteKind::kCreate, accepted));
+  EXPECT_TRUE(AnswerMayRead(WriteKind::kEdit, accepted));
+  EXPECT_TRUE(AnswerMayRead(WriteKind::kFund, accepted));  // a replay: no event with it
+  EXPECT_FALSE(AnswerMayRead(WriteKind::kDelete, accepted));
+  EXPECT_FALSE(AnswerMayRead(WriteKind::kCancel, accepted));
+  commands::CommandResult funded = accepted;
+  funded.funded = events::PostFunded{};
+  EXPECT_FALSE(AnswerMayRead(WriteKind::kFund, funded));
+  for (const commands::CommandStatus status :
+       {commands::CommandStatus::kRejected, commands::CommandStatus::kIdempotencyMismatch,
+        commands::CommandStatus::kIdempotencyInFlight, commands::CommandStatus::kOverloaded,
+        commands::CommandStatus::kUnavailable, commands::CommandStatus::kInvalid}) {
+    commands::CommandResult refused;
+    refused.status = status;
+    for (const WriteKind kind : {WriteKind::kCreate, WriteKind::kEdit, WriteKind::kDelete,
+                                 WriteKind::kFund, WriteKind::kCancel}) {
+      EXPECT_FALSE(AnswerMayRead(kind, refused)) << static_cast<int>(kind);
+    }
+  }
 }
 
 TEST_F(WriteHandlersTest, FundAnswersTheRejectionsOfTheDomain) {
