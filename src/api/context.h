@@ -7,10 +7,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "api/position_waiter.h"
 #include "api/sequencer_slot.h"
+#include "api/verified_tokens.h"
 #include "commands/sequencer.h"
 #include "common/clock.h"
 #include "common/time_zone.h"
@@ -39,6 +41,8 @@ struct ApiContext {
   const Clock* clock = nullptr;
   const TimeZone* time_zone = nullptr;
   std::string jwt_secret;
+  // Tokens verified under jwt_secret (shared: the context is copied).
+  std::shared_ptr<VerifiedTokens> tokens = std::make_shared<VerifiedTokens>();
   // Queries and log reads.
   http::WorkerPool* workers = nullptr;
   // Building the answers of accepted writes (reads the log, copies state).

@@ -123,6 +123,24 @@ Status CheckHeader(std::string_view encoded) {
 }
 
 // The claims of a token whose signature was checked; Problem on any flaw.
+// Why `claims` admit no request at `now` (exp, nbf and iat with
+// kTokenLeeway), or nullopt.
+std::optional<std::string> TimeFault(const TokenClaims& claims, Timestamp now) {
+  // RFC 7519 §4.1.4: valid strictly before exp; the leeway absorbs skew.
+  if (now >= claims.expires_at + kTokenLeeway) {
+    return "the token expired at " + FormatTimestamp(claims.expires_at);
+  }
+  if (claims.not_before && now + kTokenLeeway < *claims.not_before) {
+    return "the token is not valid before " + FormatTimestamp(*claims.not_before);
+  }
+  // A token from the future means a broken clock at the issuer or a forgery
+  // with a lifetime longer than it admits; either way it is not trusted.
+  if (claims.issued_at && now + kTokenLeeway < *claims.issued_at) {
+    return "the token was issued in the future, at " + FormatTimestamp(*claims.issued_at);
+  }
+  return std::nullopt;
+}
+
 Result<TokenClaims, Problem> ReadClaims(std::string_view encoded, Timestamp now) {
   const std::optional<std::string> text = Base64UrlDecode(encoded);
   if (!text) return InvalidToken("the token's claim set is not base64url without padding");
@@ -163,23 +181,15 @@ Result<TokenClaims, Problem> ReadClaims(std::string_view encoded, Timestamp now)
       return InvalidToken("the token's iat is not a NumericDate in whole seconds");
     }
   }
-  // RFC 7519 §4.1.4: valid strictly before exp; the leeway absorbs skew.
-  if (now >= out.expires_at + kTokenLeeway) {
-    return InvalidToken("the token expired at " + FormatTimestamp(out.expires_at));
-  }
-  if (out.not_before && now + kTokenLeeway < *out.not_before) {
-    return InvalidToken("the token is not valid before " + FormatTimestamp(*out.not_before));
-  }
-  // A token from the future means a broken clock at the issuer or a forgery
-  // with a lifetime longer than it admits; either way it is not trusted.
-  if (out.issued_at && now + kTokenLeeway < *out.issued_at) {
-    return InvalidToken("the token was issued in the future, at " +
-                        FormatTimestamp(*out.issued_at));
-  }
+  if (std::optional<std::string> fault = TimeFault(out, now)) return InvalidToken(*fault);
   return out;
 }
 
 }  // namespace
+
+bool TokenTimesHold(const TokenClaims& claims, Timestamp now) {
+  return !TimeFault(claims, now).has_value();
+}
 
 Status CheckSubject(std::string_view sub) {
   if (sub.empty()) return Status::InvalidArgument("sub is empty");

@@ -53,6 +53,10 @@ Status CheckSubject(std::string_view sub);
 // REQUIRES: `secret` is not empty.
 std::string MintToken(std::string_view secret, const TokenClaims& claims);
 
+// True when `claims`' exp, nbf and iat admit a request at `now`, with
+// kTokenLeeway: the part of VerifyBearer's checks that depends on the time.
+bool TokenTimesHold(const TokenClaims& claims, Timestamp now);
+
 // Checks `authorization` (the Authorization header, nullopt when absent) at
 // `now`: "Bearer <token>" (scheme case-insensitive), at most kMaxTokenBytes,
 // three strict base64url parts, a header with alg exactly "HS256", typ absent

@@ -123,7 +123,8 @@ void GetPost(const ApiContext& c, const Request& request, const Respond& respond
 }
 
 void MyFundings(const ApiContext& c, const Request& request, const Respond& respond) {
-  const auto claims = VerifyBearer(request.Header("authorization"), c.jwt_secret, c.clock->Now());
+  const auto claims =
+      c.tokens->Verify(request.Header("authorization"), c.jwt_secret, c.clock->Now());
   if (Refused(claims, request, respond)) return;
   auto page_request = ParsePageQuery(request.query);
   if (Refused(page_request, request, respond)) return;
@@ -139,7 +140,8 @@ void MyFundings(const ApiContext& c, const Request& request, const Respond& resp
 void PostBackers(const ApiContext& c, const Request& request, const Respond& respond) {
   const auto id = PostId(request);
   if (Refused(id, request, respond)) return;
-  const auto claims = VerifyBearer(request.Header("authorization"), c.jwt_secret, c.clock->Now());
+  const auto claims =
+      c.tokens->Verify(request.Header("authorization"), c.jwt_secret, c.clock->Now());
   if (Refused(claims, request, respond)) return;
   auto page_request = ParsePageQuery(request.query);
   if (Refused(page_request, request, respond)) return;

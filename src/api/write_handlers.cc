@@ -20,7 +20,7 @@ namespace {
 
 // The caller's verified token (401 unauthorized when there is none).
 Result<TokenClaims, Problem> Authenticate(const ApiContext& c, const Request& request) {
-  return VerifyBearer(request.Header("authorization"), c.jwt_secret, c.clock->Now());
+  return c.tokens->Verify(request.Header("authorization"), c.jwt_secret, c.clock->Now());
 }
 
 // The 503 of a node that does not sequence: it names the node that does,

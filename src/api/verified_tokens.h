@@ -1,0 +1,58 @@
+#pragma once
+
+// Bearer tokens already verified, so that a client's requests with the token
+// it holds cost a lookup instead of base64, HMAC-SHA256 and a JSON parse
+// (4 of the 21 µs an HTTP thread spent on a funding; docs/performance.md,
+// issue 18).
+
+#include <array>
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "api/jwt.h"
+#include "common/clock.h"
+#include "common/result.h"
+#include "http/problem.h"
+
+namespace ledger::api {
+
+// How many tokens the cache keeps: kTokenCacheShards shards of at most
+// kTokenCacheShardTokens each. A shard that is full is emptied before it
+// takes the next token. Only tokens whose signature checked are kept, so only
+// holders of the secret can fill it: at most 16 384 × kMaxTokenBytes (64 MiB),
+// about 4 MiB with tokens of ours.
+inline constexpr size_t kTokenCacheShards = 16;
+inline constexpr size_t kTokenCacheShardTokens = 1'024;
+
+// Thread-safe. Answers exactly what VerifyBearer answers. A token is kept
+// once VerifyBearer accepted it; a kept token is accepted again, without its
+// signature and claims being checked again, while its exp, nbf and iat hold at
+// the request's time (TokenTimesHold); otherwise VerifyBearer judges it anew
+// and names what is wrong. One cache serves one secret: a call with any other
+// secret than the first call's is judged by VerifyBearer alone.
+class VerifiedTokens {
+ public:
+  Result<TokenClaims, http::Problem> Verify(std::optional<std::string_view> authorization,
+                                            std::string_view secret, Timestamp now);
+
+  // Tokens kept now.
+  size_t size() const;
+
+ private:
+  struct Shard {
+    mutable std::mutex mu;
+    std::unordered_map<std::string, TokenClaims> tokens;  // guarded by mu
+  };
+  Shard& ShardOf(std::string_view token);
+  bool ServesSecret(std::string_view secret);
+
+  std::once_flag secret_set_;
+  std::string secret_;  // the first call's, set once under secret_set_
+  std::array<Shard, kTokenCacheShards> shards_;
+};
+
+}  // namespace ledger::api
