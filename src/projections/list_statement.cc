@@ -129,7 +129,7 @@ std::string OrderClause(OrderBy order) {
 // a factor of 20). So the statement chooses at run time, with a structure the
 // planner cannot rearrange (materialized CTEs):
 //   - hits: walk at most kSearchWalkRows of the order from the cursor, through
-//     post_stats_total_funded_id alone (it carries the title), and keep the
+//     post_stats_total_funded_id alone (it carries the lower-cased title), and keep the
 //     first limit + 1 matches. A word in one title of fifty fills the page
 //     within about a thousand rows.
 //   - found: only when the walk did not fill the page, every match from the
