@@ -31,13 +31,6 @@ std::string ShortDigest(std::string_view bytes) {
   return events::ToHex(events::Sha256(bytes)).substr(0, kDigestHexDigits);
 }
 
-bool ByTotal(OrderBy order) {
-  return order == OrderBy::kTotalFundedAsc || order == OrderBy::kTotalFundedDesc;
-}
-bool ByEndDate(OrderBy order) {
-  return order == OrderBy::kEndDateAsc || order == OrderBy::kEndDateDesc;
-}
-
 // The cursor text without its check field, ending in the separator.
 std::string Payload(OrderBy order, std::string_view filter, const CursorKey& key) {
   std::string out;

@@ -26,6 +26,18 @@ enum class OrderBy : uint8_t {
   kEndDateDesc,      // -end_date
 };
 
+// Whether `order` sorts by total_funded, by end_date, and downwards.
+inline bool ByTotal(OrderBy order) {
+  return order == OrderBy::kTotalFundedAsc || order == OrderBy::kTotalFundedDesc;
+}
+inline bool ByEndDate(OrderBy order) {
+  return order == OrderBy::kEndDateAsc || order == OrderBy::kEndDateDesc;
+}
+inline bool Descending(OrderBy order) {
+  return order == OrderBy::kCreatedDesc || order == OrderBy::kTotalFundedDesc ||
+         order == OrderBy::kEndDateDesc;
+}
+
 // The canonical English spelling ("-total_funded"); the Korean aliases map to
 // the same value, so a cursor made under one spelling is valid under the other.
 std::string_view OrderByName(OrderBy order);

@@ -14,17 +14,6 @@ namespace {
 // characters (schemas/sql/003_title_grams.sql).
 constexpr size_t kMaxGramCodePoints = 2;
 
-bool ByTotal(OrderBy order) {
-  return order == OrderBy::kTotalFundedAsc || order == OrderBy::kTotalFundedDesc;
-}
-bool ByEndDate(OrderBy order) {
-  return order == OrderBy::kEndDateAsc || order == OrderBy::kEndDateDesc;
-}
-bool Descending(OrderBy order) {
-  return order == OrderBy::kCreatedDesc || order == OrderBy::kTotalFundedDesc ||
-         order == OrderBy::kEndDateDesc;
-}
-
 // `term` as a LIKE pattern matching it anywhere: its own %, _ and \ are
 // escaped with \ (the ESCAPE character of the query), so they match
 // literally.
