@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "common/utf8.h"
-#include "projections/database.h"
 
 namespace ledger::projections {
 namespace {

@@ -29,12 +29,6 @@ inline constexpr int kDefaultListLimit = 20;
 inline constexpr int kMaxListLimit = 100;
 // Counted after trimming Unicode white space.
 inline constexpr size_t kMaxSearchCodePoints = 100;
-// A title search in an order by total first walks at most this many posts of
-// the order for its page, then collects every match from the title indexes
-// (QueryService::List). Break-even at 100 000 posts: a word in about one
-// title of 150.
-inline constexpr int kSearchWalkRows = 2000;
-static_assert(kSearchWalkRows > kMaxListLimit);
 
 // created, -created, total_funded, -total_funded, end_date, -end_date, the
 // Korean spellings 생성일, 총펀딩금액 and 마감일 (each with an optional leading
