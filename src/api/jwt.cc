@@ -122,7 +122,6 @@ Status CheckHeader(std::string_view encoded) {
   return Status::Ok();
 }
 
-// The claims of a token whose signature was checked; Problem on any flaw.
 // Why `claims` admit no request at `now` (exp, nbf and iat with
 // kTokenLeeway), or nullopt.
 std::optional<std::string> TimeFault(const TokenClaims& claims, Timestamp now) {
@@ -141,6 +140,7 @@ std::optional<std::string> TimeFault(const TokenClaims& claims, Timestamp now) {
   return std::nullopt;
 }
 
+// The claims of a token whose signature was checked; Problem on any flaw.
 Result<TokenClaims, Problem> ReadClaims(std::string_view encoded, Timestamp now) {
   const std::optional<std::string> text = Base64UrlDecode(encoded);
   if (!text) return InvalidToken("the token's claim set is not base64url without padding");
@@ -187,6 +187,15 @@ Result<TokenClaims, Problem> ReadClaims(std::string_view encoded, Timestamp now)
 
 }  // namespace
 
+std::optional<std::string_view> BearerCredentials(std::string_view authorization) {
+  // RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token.
+  const size_t space = authorization.find(' ');
+  if (!EqualsIgnoreAsciiCase(authorization.substr(0, space), "Bearer")) return std::nullopt;
+  std::string_view token = space == std::string_view::npos ? "" : authorization.substr(space);
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  return token;
+}
+
 bool TokenTimesHold(const TokenClaims& claims, Timestamp now) {
   return !TimeFault(claims, now).has_value();
 }
@@ -230,15 +239,9 @@ Result<TokenClaims, Problem> VerifyBearer(std::optional<std::string_view> author
                                           std::string_view secret, Timestamp now) {
   LEDGER_CHECK(!secret.empty(), "the JWT secret is configured before tokens are used");
   if (!authorization) return Challenge("the request has no Authorization header");
-  // RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme is
-  // case-insensitive (RFC 9110 §11.1).
-  const std::string_view value = *authorization;
-  const size_t space = value.find(' ');
-  if (!EqualsIgnoreAsciiCase(value.substr(0, space), "Bearer")) {
-    return Challenge("the Authorization header must use the Bearer scheme");
-  }
-  std::string_view token = space == std::string_view::npos ? "" : value.substr(space);
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  const std::optional<std::string_view> credentials = BearerCredentials(*authorization);
+  if (!credentials) return Challenge("the Authorization header must use the Bearer scheme");
+  const std::string_view token = *credentials;
   if (token.empty()) return InvalidToken("the Authorization header has no token");
   if (token.size() > kMaxTokenBytes) {
     return InvalidToken("the token is longer than " + std::to_string(kMaxTokenBytes) + " bytes");

@@ -53,6 +53,11 @@ Status CheckSubject(std::string_view sub);
 // REQUIRES: `secret` is not empty.
 std::string MintToken(std::string_view secret, const TokenClaims& claims);
 
+// The credentials of an Authorization header of the Bearer scheme (RFC 6750
+// §2.1; the scheme case-insensitive, RFC 9110 §11.1), leading spaces dropped,
+// possibly empty; nullopt for any other scheme.
+std::optional<std::string_view> BearerCredentials(std::string_view authorization);
+
 // True when `claims`' exp, nbf and iat admit a request at `now`, with
 // kTokenLeeway: the part of VerifyBearer's checks that depends on the time.
 bool TokenTimesHold(const TokenClaims& claims, Timestamp now);

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -43,9 +44,15 @@ class VerifiedTokens {
   size_t size() const;
 
  private:
+  // Looks a token up by the request's view of it, without a copy.
+  struct TokenHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view token) const { return std::hash<std::string_view>{}(token); }
+  };
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, TokenClaims> tokens;  // guarded by mu
+    std::unordered_map<std::string, TokenClaims, TokenHash, std::equal_to<>>
+        tokens;  // guarded by mu
   };
   Shard& ShardOf(std::string_view token);
   bool ServesSecret(std::string_view secret);
