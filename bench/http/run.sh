@@ -159,12 +159,16 @@ ticks_per_s=$(getconf CLK_TCK)
 # (its HTTP threads are named after the binary), its PostgreSQL's backends by
 # application_name (the read pool, the projector), and that cluster's own
 # processes (WAL writer, checkpointer, autovacuum) as "postgres:other".
+budget=0
+[[ ${BENCH_BUDGET:-0} == 1 && -n $server_pid ]] && budget=1
+# utime + stime of one /proc/.../stat (fields 12 and 13 after the name).
+stat_ticks() { sed 's/.*) //' "$1" 2>/dev/null | awk '{ print $12 + $13 }'; }
 budget_ticks() {
   local t name
   for t in /proc/"$server_pid"/task/*; do
     name=$(cat "$t/comm" 2>/dev/null) || continue
     [[ $name == funding-ledger ]] && name=http
-    echo "$name $(sed 's/.*) //' "$t/stat" 2>/dev/null | awk '{ print $12 + $13 }')"
+    echo "$name $(stat_ticks "$t/stat")"
   done
   local cluster=$work/data/pg/cluster names
   names=$(runuser -u postgres -- psql -h "$cluster" -d postgres -XAtq -F ' ' \
@@ -177,7 +181,7 @@ budget_ticks() {
       funding-ledger-projector) name=postgres:projector ;;
       *) name=postgres:other ;;
     esac
-    echo "$name $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }')"
+    echo "$name $(stat_ticks "/proc/$p/stat")"
   done | awk 'NF == 2'
 }
 budget_rows=()
@@ -186,14 +190,14 @@ run() {
   local name=$1 script=$2 clients=${3:-$connections}
   local ticks_before ticks_after
   ticks_before=$(service_ticks)
-  [[ ${BENCH_BUDGET:-0} == 1 && -n $server_pid ]] && budget_ticks >"$work/budget-before"
+  ((budget)) && budget_ticks >"$work/budget-before"
   # `times` in the subshell: wrk's own CPU (its second line, the children's).
   (
     wrk -t"$threads" -c"$clients" -d"${seconds}s" --latency -s "$here/$script" "$api" || true
     times >"$work/wrk-times"
   ) >"$work/$name.txt" 2>&1
   ticks_after=$(service_ticks)
-  [[ ${BENCH_BUDGET:-0} == 1 && -n $server_pid ]] && budget_ticks >"$work/budget-after"
+  ((budget)) && budget_ticks >"$work/budget-after"
   local rps p50 p99 bad requests cpu_us
   rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$work/$name.txt")
   p50=$(awk '$1=="50%"{print $2}' "$work/$name.txt")
@@ -204,7 +208,7 @@ run() {
     -v own="${server_pid:+1}" 'BEGIN { if (n > 0 && own) printf "%.0f", t / hz * 1e6 / n; else print "?" }')
   printf '| %s | %s | %.0f | %s | %s | %s | %s |\n' "$name" "$clients" "${rps:-0}" "${p50:-?}" \
     "${p99:-?}" "${bad:-?}" "$cpu_us"
-  if [[ ${BENCH_BUDGET:-0} == 1 && -n $server_pid && ${requests:-0} -gt 0 ]]; then
+  if ((budget)) && [[ ${requests:-0} -gt 0 ]]; then
     # µs of CPU per request for each group that spent any, then wrk's.
     budget_rows+=("| $name | $clients | $(
       awk -v hz="$ticks_per_s" -v n="$requests" '
