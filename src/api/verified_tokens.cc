@@ -16,7 +16,10 @@ Result<TokenClaims, http::Problem> VerifiedTokens::Verify(
     std::lock_guard lock(shard.mu);
     const auto kept = shard.tokens.find(*token);
     if (kept != shard.tokens.end()) {
-      if (TokenTimesHold(kept->second, now)) return kept->second;
+      if (TokenTimesHold(kept->second, now)) {
+        hits_.fetch_add(1, std::memory_order_relaxed);
+        return kept->second;
+      }
       shard.tokens.erase(kept);
     }
   }

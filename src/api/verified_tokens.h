@@ -6,7 +6,9 @@
 // issue 18).
 
 #include <array>
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -42,6 +44,8 @@ class VerifiedTokens {
 
   // Tokens kept now.
   size_t size() const;
+  // Requests answered from a kept token so far.
+  uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
 
  private:
   // Looks a token up by the request's view of it, without a copy.
@@ -57,6 +61,7 @@ class VerifiedTokens {
   Shard& ShardOf(std::string_view token);
   bool ServesSecret(std::string_view secret);
 
+  std::atomic<uint64_t> hits_{0};
   std::once_flag secret_set_;
   std::string secret_;  // the first call's, set once under secret_set_
   std::array<Shard, kTokenCacheShards> shards_;

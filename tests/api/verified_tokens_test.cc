@@ -46,11 +46,13 @@ TEST(VerifiedTokensTest, AnswersWhatVerifyBearerAnswersFirstAndAgain) {
     EXPECT_EQ(r->expires_at, VerifyBearer(header, kSecret, Now())->expires_at);
   }
   EXPECT_EQ(tokens.size(), 1u);
+  EXPECT_EQ(tokens.hits(), 2u);  // checked once, then found twice
   // The scheme is case-insensitive, and extra spaces before the token are
   // allowed: the same token, the same entry.
   const std::string token = header.substr(7);
   EXPECT_TRUE(tokens.Verify("bEaReR   " + token, kSecret, Now()).ok());
   EXPECT_EQ(tokens.size(), 1u);
+  EXPECT_EQ(tokens.hits(), 3u);
 }
 
 TEST(VerifiedTokensTest, AKeptTokenPastItsExpiryIsRefusedAsExpired) {
@@ -86,6 +88,7 @@ TEST(VerifiedTokensTest, AnAlteredTokenIsCheckedNotTakenFromTheCache) {
   EXPECT_EQ(r.error().status, 401);
   EXPECT_EQ(Detail(r), Detail(VerifyBearer(altered, kSecret, Now())));
   EXPECT_EQ(tokens.size(), 1u);
+  EXPECT_EQ(tokens.hits(), 0u);
 }
 
 TEST(VerifiedTokensTest, RefusalsAreTheSameAsVerifyBearers) {
@@ -138,6 +141,8 @@ TEST(VerifiedTokensTest, ThreadsShareIt) {
   }
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(tokens.size(), headers.size());
+  // Each token checked once per thread at most, found every other time.
+  EXPECT_GE(tokens.hits(), 4u * 200 * headers.size() - 4 * headers.size());
 }
 
 }  // namespace
