@@ -1,5 +1,6 @@
 #include "http/connection.h"
 
+#include <algorithm>
 #include <array>
 #include <exception>
 #include <string_view>
@@ -34,11 +35,10 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 
-// How much the wait for a request's first byte reads at once.
+// How much the first read of a request takes at once. A connection waits
+// for that byte without a buffer, and gives its buffer back between
+// requests, so an idle or silent connection holds no read buffer at all.
 constexpr size_t kReadChunkBytes = size_t{16} * 1024;
-// A connection's read buffer grows to its largest request; past this it is
-// given back between requests, so 1024 idle connections do not each keep 64 KiB.
-constexpr size_t kBufferKeepBytes = size_t{16} * 1024;
 // After an answer that ends a connection mid-request (408, 413, 431, 400,
 // 503) the client may still be sending. Closing with unread bytes makes the
 // kernel send a reset, which can destroy the answer before the client reads
@@ -61,24 +61,26 @@ void LogHandlerThrew(std::string_view request_id, std::string_view method, std::
 }  // namespace
 
 Connection::Registration::Registration(ConnectionOwner& owner, Connection* connection,
-                                       bool rejected)
-    : owner_(owner), connection_(connection), rejected_(rejected) {
-  owner_.Enter(rejected_);
+                                       Admission admission, const asio::ip::address& address)
+    : owner_(owner), connection_(connection), admission_(admission), address_(address) {
+  owner_.Enter(admission_);
 }
 
-Connection::Registration::~Registration() { owner_.Leave(connection_, rejected_); }
+Connection::Registration::~Registration() { owner_.Leave(connection_, admission_, address_); }
 
-Connection::Connection(ConnectionOwner& owner, tcp::socket socket, bool rejected)
-    : registration_(owner, this, rejected),
+Connection::Connection(ConnectionOwner& owner, tcp::socket socket, Admission admission,
+                       const asio::ip::address& address)
+    : registration_(owner, this, admission, address),
       owner_(owner),
-      rejected_(rejected),
+      admission_(admission),
+      accepted_at_(SteadyClock::now()),
       executor_(socket.get_executor()),
       stream_(std::move(socket)),
       read_deadline_(executor_),
       stream_timer_(executor_) {}
 
 asio::awaitable<void> Connection::Run(std::shared_ptr<Connection> self) {
-  if (self->rejected_) {
+  if (self->admission_ != Admission::kServe) {
     co_await self->TurnAway();
   } else {
     co_await self->Serve();
@@ -119,36 +121,71 @@ asio::awaitable<void> Connection::Serve() {
       co_await AnswerReadError(result, parser);
       co_return;
     }
+    read_one_ = true;
     if (!co_await Handle(parser.release())) co_return;
-    if (buffer_.size() == 0 && buffer_.capacity() > kBufferKeepBytes) buffer_.shrink_to_fit();
   }
 }
 
 asio::awaitable<Connection::ReadResult> Connection::ReadRequest(Parser& parser) {
   phase_ = Phase::kReading;
+  const ServerLimits& limits = owner_.limits();
+  const std::chrono::milliseconds head_window = std::min(limits.head_timeout, limits.read_timeout);
+  // A new connection's first head is timed from its accept; a later one
+  // from its first byte.
+  const bool first = !read_one_;
+  SteadyClock::time_point started = accepted_at_;
+  if (first) ArmReadDeadline(started + head_window, ReadDeadline::kFirstByte);
   beast::error_code ec;
   size_t bytes = 0;
   if (buffer_.size() == 0) {
-    stream_.expires_after(owner_.limits().idle_timeout);
-    std::tie(ec, bytes) =
-        co_await stream_.async_read_some(buffer_.prepare(kReadChunkBytes), kNoThrow);
-    stream_.expires_never();
-    if (ec) co_return ReadResult::kClosed;  // idle timeout, client gone, or Stop
+    buffer_.shrink_to_fit();  // nothing held while waiting
+    if (!first) ArmReadDeadline(SteadyClock::now() + limits.idle_timeout, ReadDeadline::kFirstByte);
+    std::tie(ec) = co_await stream_.socket().async_wait(tcp::socket::wait_read, kNoThrow);
+    if (!ec) {
+      std::tie(ec, bytes) =
+          co_await stream_.socket().async_read_some(buffer_.prepare(kReadChunkBytes), kNoThrow);
+    }
+    const bool timed_out = read_timed_out_;
+    if (ec || bytes == 0) {
+      DisarmReadDeadline();
+      // Only a new connection's silence is counted; a kept-alive one going
+      // idle is ordinary.
+      if (timed_out && first) owner_.TimedOut(ReadDeadline::kFirstByte);
+      co_return ReadResult::kClosed;  // silent too long, client gone, or Stop
+    }
     buffer_.commit(bytes);
   }
-  ArmReadDeadline();
-  std::tie(ec, bytes) = co_await bhttp::async_read_header(stream_, buffer_, parser, kNoThrow);
+  if (first) {
+    read_deadline_which_ = ReadDeadline::kHead;  // same deadline, now for the head
+  } else {
+    started = SteadyClock::now();
+    ArmReadDeadline(started + head_window, ReadDeadline::kHead);
+  }
+  // A deadline that ran out between two reads cancelled neither: look
+  // before each.
+  if (read_timed_out_) {
+    ec = asio::error::timed_out;
+  } else {
+    std::tie(ec, bytes) = co_await bhttp::async_read_header(stream_, buffer_, parser, kNoThrow);
+  }
   if (!ec && !parser.is_done()) {
+    ArmReadDeadline(started + limits.read_timeout, ReadDeadline::kBody);
     const auto& header = parser.get();
     if (header.version() == 11 && beast::iequals(header[bhttp::field::expect], "100-continue")) {
       bhttp::response<bhttp::empty_body> proceed{bhttp::status::continue_, 11};
       std::tie(ec, bytes) = co_await bhttp::async_write(stream_, proceed, kNoThrow);
     }
+    if (!ec && read_timed_out_) ec = asio::error::timed_out;
     if (!ec) std::tie(ec, bytes) = co_await bhttp::async_read(stream_, buffer_, parser, kNoThrow);
   }
+  const bool timed_out = read_timed_out_;
+  const ReadDeadline which = read_deadline_which_;
   DisarmReadDeadline();
   if (!ec) co_return ReadResult::kComplete;
-  if (read_timed_out_) co_return ReadResult::kTimedOut;
+  if (timed_out) {
+    owner_.TimedOut(which);
+    co_return which == ReadDeadline::kBody ? ReadResult::kTimedOut : ReadResult::kHeadTimedOut;
+  }
   if (ec == bhttp::error::header_limit) co_return ReadResult::kHeaderTooLarge;
   if (ec == bhttp::error::body_limit) co_return ReadResult::kBodyTooLarge;
   if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) {
@@ -160,10 +197,11 @@ asio::awaitable<Connection::ReadResult> Connection::ReadRequest(Parser& parser) 
   co_return ReadResult::kClosed;  // a socket error, or Stop closed it
 }
 
-void Connection::ArmReadDeadline() {
+void Connection::ArmReadDeadline(SteadyClock::time_point at, ReadDeadline which) {
   read_timed_out_ = false;
+  read_deadline_which_ = which;
   const uint64_t generation = ++read_generation_;
-  read_deadline_.expires_after(owner_.limits().read_timeout);
+  read_deadline_.expires_at(at);
   read_deadline_.async_wait([weak = weak_from_this(), generation](const beast::error_code& ec) {
     const std::shared_ptr<Connection> self = weak.lock();
     // A stale expiry (the read already finished) must not cancel a
@@ -184,6 +222,12 @@ asio::awaitable<void> Connection::AnswerReadError(ReadResult result, const Parse
   const ServerLimits& limits = owner_.limits();
   Problem problem;
   switch (result) {
+    case ReadResult::kHeadTimedOut:
+      problem = MakeProblem(
+          "request_timeout",
+          "the request head did not arrive within " +
+              std::to_string(std::min(limits.head_timeout, limits.read_timeout).count()) + " ms");
+      break;
     case ReadResult::kTimedOut:
       problem =
           MakeProblem("request_timeout", "the request did not arrive within " +
@@ -454,9 +498,14 @@ asio::awaitable<void> Connection::Linger() {
 
 asio::awaitable<void> Connection::TurnAway() {
   const SteadyClock::time_point start = SteadyClock::now();
-  Problem problem = MakeProblem(
-      "too_many_connections", "the server is at its limit of " +
-                                  std::to_string(owner_.limits().max_connections) + " connections");
+  const ServerLimits& limits = owner_.limits();
+  Problem problem =
+      MakeProblem("too_many_connections",
+                  admission_ == Admission::kAddressFull
+                      ? "your address has the most connections open that one address may: " +
+                            std::to_string(limits.max_connections_per_address)
+                      : "the server is at its limit of " + std::to_string(limits.max_connections) +
+                            " connections");
   problem.headers.emplace_back("Retry-After", "1");
   problem.close = true;
   const std::string request_id = GenerateRequestId();

@@ -48,6 +48,20 @@ using SteadyClock = std::chrono::steady_clock;
 
 class Connection;
 
+// What the accept loop decided for a connection.
+enum class Admission {
+  kServe,        // served
+  kServerFull,   // answered 503: the server is at max_connections
+  kAddressFull,  // answered 503: its address is at max_connections_per_address
+};
+
+// Which wait of a request ran out.
+enum class ReadDeadline {
+  kFirstByte,  // a new connection sent nothing (closed silently)
+  kHead,       // the request head (408)
+  kBody,       // the whole request (408)
+};
+
 // What a connection needs of the server that accepted it. The owner outlives
 // every connection it registered.
 class ConnectionOwner {
@@ -64,18 +78,24 @@ class ConnectionOwner {
   // without the query.
   virtual void Observe(std::string_view method, std::string_view route, std::string_view path,
                        std::string_view request_id, int status, SteadyClock::time_point since) = 0;
-  // A connection came (its constructor) and went (its destructor).
-  virtual void Enter(bool rejected) = 0;
-  virtual void Leave(Connection* connection, bool rejected) = 0;
+  // A connection came (its constructor) and went (its destructor). A served
+  // connection's address slot, taken by the accept loop, is given back by
+  // Leave.
+  virtual void Enter(Admission admission) = 0;
+  virtual void Leave(Connection* connection, Admission admission,
+                     const boost::asio::ip::address& address) = 0;
+  // A wait of a request ran out.
+  virtual void TimedOut(ReadDeadline deadline) = 0;
 
   virtual ~ConnectionOwner() = default;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  // `rejected`: the server is at max_connections; the connection is answered
-  // 503 too_many_connections and closed.
-  Connection(ConnectionOwner& owner, boost::asio::ip::tcp::socket socket, bool rejected);
+  // A connection not admitted (kServerFull, kAddressFull) is answered 503
+  // too_many_connections and closed. `address` is the client's.
+  Connection(ConnectionOwner& owner, boost::asio::ip::tcp::socket socket, Admission admission,
+             const boost::asio::ip::address& address);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -99,6 +119,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   enum class ReadResult {
     kComplete,
     kClosed,
+    kHeadTimedOut,
     kTimedOut,
     kHeaderTooLarge,
     kBodyTooLarge,
@@ -109,7 +130,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // connection is gone only after its socket and timer are.
   class Registration {
    public:
-    Registration(ConnectionOwner& owner, Connection* connection, bool rejected);
+    Registration(ConnectionOwner& owner, Connection* connection, Admission admission,
+                 const boost::asio::ip::address& address);
     Registration(const Registration&) = delete;
     Registration& operator=(const Registration&) = delete;
     ~Registration();
@@ -117,15 +139,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
    private:
     ConnectionOwner& owner_;
     Connection* const connection_;
-    const bool rejected_;
+    const Admission admission_;
+    const boost::asio::ip::address address_;
   };
 
   boost::asio::awaitable<void> Serve();
-  // Idle wait (idle_timeout, tcp_stream's expiry: closes silently) until the
-  // first byte, then the whole request within read_timeout (our own timer, as
-  // tcp_stream's expiry would close the socket before the 408 is written).
+  // Waits for the first byte without a buffer (a new connection within
+  // head_timeout of its accept, a kept-alive one within idle_timeout; either
+  // is closed silently when it runs out), then the head within head_timeout
+  // and the whole request within read_timeout. One timer holds each
+  // deadline in turn (tcp_stream's expiry would close the socket before the
+  // 408 is written).
   boost::asio::awaitable<ReadResult> ReadRequest(Parser& parser);
-  void ArmReadDeadline();
+  void ArmReadDeadline(SteadyClock::time_point at, ReadDeadline which);
   void DisarmReadDeadline();
   // The 408, 413, 431 or 400 of a request that could not be read whole.
   boost::asio::awaitable<void> AnswerReadError(ReadResult result, const Parser& parser);
@@ -153,12 +179,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Half-closes, then drops what the client still sends until it closes too,
   // kLingerTimeout passes or kLingerBytesMax arrive.
   boost::asio::awaitable<void> Linger();
-  // The 503 too_many_connections of a rejected connection.
+  // The 503 too_many_connections of a connection not admitted.
   boost::asio::awaitable<void> TurnAway();
 
   Registration registration_;
   ConnectionOwner& owner_;
-  const bool rejected_;                          // answered 503 and closed
+  const Admission admission_;
+  const SteadyClock::time_point accepted_at_;
   const boost::asio::any_io_executor executor_;  // the connection's strand
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
@@ -167,7 +194,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Used on the strand only.
   Phase phase_ = Phase::kReading;
   uint64_t read_generation_ = 0;
+  ReadDeadline read_deadline_which_ = ReadDeadline::kFirstByte;
   bool read_timed_out_ = false;
+  bool read_one_ = false;  // a request has been read whole
   // Streaming: woken by the source, a hang-up or Stop.
   boost::asio::steady_timer stream_timer_;
   bool stream_woken_ = false;

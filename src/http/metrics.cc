@@ -1,17 +1,22 @@
 #include "http/metrics.h"
 
 #include <array>
+#include <functional>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 
 #include <prometheus/client_metric.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+
+#include "common/check.h"
 
 namespace ledger::http {
 namespace {
@@ -97,11 +102,41 @@ struct HttpMetrics::Impl {
         durations(prometheus::BuildHistogram()
                       .Name("http_request_duration_seconds")
                       .Help("Time from a request fully read to its answer written")
-                      .Register(registry)) {}
+                      .Register(registry)),
+        open(prometheus::BuildGauge()
+                 .Name("http_connections_open")
+                 .Help("Client connections being served (not those being turned away)")
+                 .Register(registry)
+                 .Add({})),
+        turned_away(prometheus::BuildCounter()
+                        .Name("http_connections_turned_away_total")
+                        .Help("Connections answered 503 too_many_connections (server_full, "
+                              "address_full) or closed unanswered while too many were "
+                              "(dropped)")
+                        .Register(registry)),
+        timed_out(prometheus::BuildCounter()
+                      .Name("http_connections_timed_out_total")
+                      .Help("Connections closed because a request came too slowly: a new one "
+                            "silent (first_byte), its head (head) or the whole request (body)")
+                      .Register(registry)) {
+    // Every series from the start, at 0.
+    for (const char* reason : {"server_full", "address_full", "dropped"}) {
+      turned_away_by.emplace(reason, &turned_away.Add({{"reason", reason}}));
+    }
+    for (const char* phase : {"first_byte", "head", "body"}) {
+      timed_out_by.emplace(phase, &timed_out.Add({{"phase", phase}}));
+    }
+  }
 
   prometheus::Registry registry;
   prometheus::Family<prometheus::Counter>& requests;
   prometheus::Family<prometheus::Histogram>& durations;
+  prometheus::Gauge& open;
+  prometheus::Family<prometheus::Counter>& turned_away;
+  prometheus::Family<prometheus::Counter>& timed_out;
+  // Filled in the constructor, read-only after.
+  std::map<std::string, prometheus::Counter*, std::less<>> turned_away_by;
+  std::map<std::string, prometheus::Counter*, std::less<>> timed_out_by;
   std::mutex mu;
   // Family::Add allocates a histogram on every call even when the series
   // exists, so each series is looked up there once and kept here.
@@ -138,6 +173,22 @@ void HttpMetrics::Observe(std::string_view method, std::string_view route, int s
   }
   series.requests->Increment();
   series.duration->Observe(seconds);
+}
+
+void HttpMetrics::ConnectionOpened() { impl_->open.Increment(); }
+
+void HttpMetrics::ConnectionClosed() { impl_->open.Decrement(); }
+
+void HttpMetrics::CountTurnedAway(std::string_view reason) {
+  const auto it = impl_->turned_away_by.find(reason);
+  LEDGER_CHECK(it != impl_->turned_away_by.end(), "a known reason to turn a connection away");
+  it->second->Increment();
+}
+
+void HttpMetrics::CountTimedOut(std::string_view phase) {
+  const auto it = impl_->timed_out_by.find(phase);
+  LEDGER_CHECK(it != impl_->timed_out_by.end(), "a known phase of a request");
+  it->second->Increment();
 }
 
 std::string HttpMetrics::Expose(const std::vector<MetricFamily>& more) const {

@@ -13,7 +13,11 @@
 namespace ledger::http {
 
 // http_requests_total (counter) and http_request_duration_seconds (histogram,
-// 0.1 ms .. 10 s), both labelled method, route and status. Thread-safe.
+// 0.1 ms .. 10 s), both labelled method, route and status; the server's
+// connections: http_connections_open (gauge),
+// http_connections_turned_away_total{reason} (server_full, address_full,
+// dropped) and http_connections_timed_out_total{phase} (first_byte, head,
+// body). Thread-safe.
 class HttpMetrics {
  public:
   HttpMetrics();
@@ -26,6 +30,12 @@ class HttpMetrics {
   // its own series. Methods outside the standard ones count as "other" for the
   // same reason: the client chooses them.
   void Observe(std::string_view method, std::string_view route, int status, double seconds);
+
+  // The connection metrics. Unknown reasons and phases are a bug (checked).
+  void ConnectionOpened();
+  void ConnectionClosed();
+  void CountTurnedAway(std::string_view reason);
+  void CountTimedOut(std::string_view phase);
 
   // Prometheus text exposition (format 0.0.4) of these families followed by
   // `more` (collected at scrape time by other modules), in order.

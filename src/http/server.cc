@@ -93,11 +93,18 @@ class HttpServer::Impl final : public ConnectionOwner {
   bool stopping() const override { return stopping_.load(std::memory_order_acquire); }
   void Observe(std::string_view method, std::string_view route, std::string_view path,
                std::string_view request_id, int status, SteadyClock::time_point since) override;
-  void Enter(bool rejected) override;
-  void Leave(Connection* connection, bool rejected) override;
+  void Enter(Admission admission) override;
+  void Leave(Connection* connection, Admission admission,
+             const asio::ip::address& address) override;
+  void TimedOut(ReadDeadline deadline) override;
+
+  ConnectionCounts connection_counts() const;
 
  private:
   asio::awaitable<void> AcceptLoop();
+  // What the accept loop does with a connection from `address`; a served one
+  // has taken its address's slot.
+  Admission Admit(const asio::ip::address& address);
   void RunIo();
   std::vector<std::shared_ptr<Connection>> Snapshot();
 
@@ -115,6 +122,15 @@ class HttpServer::Impl final : public ConnectionOwner {
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> serving_{0};    // counted against max_connections
   std::atomic<size_t> rejecting_{0};  // being answered 503
+  std::atomic<uint64_t> turned_away_full_{0};
+  std::atomic<uint64_t> turned_away_address_{0};
+  std::atomic<uint64_t> dropped_{0};
+  std::atomic<uint64_t> head_timeouts_{0};
+  std::atomic<uint64_t> silent_closes_{0};
+
+  // Served connections by client address, when they are capped per address.
+  std::mutex address_mu_;
+  std::unordered_map<asio::ip::address, size_t> per_address_;  // guarded by address_mu_
 
   std::mutex mu_;
   std::condition_variable drained_;  // connections_ became empty
@@ -199,13 +215,29 @@ asio::awaitable<void> HttpServer::Impl::AcceptLoop() {
       co_await retry.async_wait(kNoThrow);
       continue;
     }
-    const bool rejected = serving_.load() >= options_.limits.max_connections;
-    if (rejected && rejecting_.load() >= kRejectingMax) {
+    beast::error_code remote_ec;
+    const tcp::endpoint remote = socket.remote_endpoint(remote_ec);
+    if (remote_ec) {  // gone already
+      socket.close(remote_ec);
+      continue;
+    }
+    const Admission admission = Admit(remote.address());
+    if (admission != Admission::kServe && rejecting_.load() >= kRejectingMax) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      if (metrics_ != nullptr) metrics_->CountTurnedAway("dropped");
       beast::error_code ignored;
       socket.close(ignored);
       continue;
     }
-    auto connection = std::make_shared<Connection>(*this, std::move(socket), rejected);
+    if (admission == Admission::kServerFull) {
+      turned_away_full_.fetch_add(1, std::memory_order_relaxed);
+      if (metrics_ != nullptr) metrics_->CountTurnedAway("server_full");
+    } else if (admission == Admission::kAddressFull) {
+      turned_away_address_.fetch_add(1, std::memory_order_relaxed);
+      if (metrics_ != nullptr) metrics_->CountTurnedAway("address_full");
+    }
+    auto connection =
+        std::make_shared<Connection>(*this, std::move(socket), admission, remote.address());
     {
       const std::lock_guard lock(mu_);
       connections_.emplace(connection.get(), connection);
@@ -215,13 +247,70 @@ asio::awaitable<void> HttpServer::Impl::AcceptLoop() {
   }
 }
 
-void HttpServer::Impl::Enter(bool rejected) { (rejected ? rejecting_ : serving_).fetch_add(1); }
+Admission HttpServer::Impl::Admit(const asio::ip::address& address) {
+  const ServerLimits& limits = options_.limits;
+  if (serving_.load() >= limits.max_connections) return Admission::kServerFull;
+  if (limits.max_connections_per_address == 0) return Admission::kServe;
+  const std::lock_guard lock(address_mu_);
+  size_t& open = per_address_[address];
+  if (open >= limits.max_connections_per_address) return Admission::kAddressFull;
+  ++open;
+  return Admission::kServe;
+}
 
-void HttpServer::Impl::Leave(Connection* connection, bool rejected) {
-  (rejected ? rejecting_ : serving_).fetch_sub(1);
+void HttpServer::Impl::Enter(Admission admission) {
+  if (admission != Admission::kServe) {
+    rejecting_.fetch_add(1);
+    return;
+  }
+  serving_.fetch_add(1);
+  if (metrics_ != nullptr) metrics_->ConnectionOpened();
+}
+
+void HttpServer::Impl::Leave(Connection* connection, Admission admission,
+                             const asio::ip::address& address) {
+  if (admission != Admission::kServe) {
+    rejecting_.fetch_sub(1);
+  } else {
+    serving_.fetch_sub(1);
+    if (metrics_ != nullptr) metrics_->ConnectionClosed();
+    if (options_.limits.max_connections_per_address != 0) {
+      const std::lock_guard lock(address_mu_);
+      const auto it = per_address_.find(address);
+      if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+    }
+  }
   const std::lock_guard lock(mu_);
   connections_.erase(connection);
   if (connections_.empty()) drained_.notify_all();
+}
+
+void HttpServer::Impl::TimedOut(ReadDeadline deadline) {
+  switch (deadline) {
+    case ReadDeadline::kFirstByte:
+      silent_closes_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case ReadDeadline::kHead:
+      head_timeouts_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case ReadDeadline::kBody:
+      break;
+  }
+  if (metrics_ != nullptr)
+    metrics_->CountTimedOut(deadline == ReadDeadline::kFirstByte ? "first_byte"
+                            : deadline == ReadDeadline::kHead    ? "head"
+                                                                 : "body");
+}
+
+ConnectionCounts HttpServer::Impl::connection_counts() const {
+  ConnectionCounts counts;
+  counts.open = serving_.load();
+  counts.turned_away_full = turned_away_full_.load();
+  counts.turned_away_address = turned_away_address_.load();
+  counts.dropped = dropped_.load();
+  counts.head_timeouts = head_timeouts_.load();
+  counts.silent_closes = silent_closes_.load();
+  return counts;
 }
 
 std::vector<std::shared_ptr<Connection>> HttpServer::Impl::Snapshot() {
@@ -296,7 +385,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions options, Rou
     return Status::InvalidArgument("header_limit_bytes must be 1..4294967295");
   }
   if (limits.read_timeout.count() <= 0 || limits.idle_timeout.count() <= 0 ||
-      limits.write_timeout.count() <= 0 || limits.shutdown_grace.count() < 0) {
+      limits.head_timeout.count() <= 0 || limits.write_timeout.count() <= 0 ||
+      limits.shutdown_grace.count() < 0) {
     return Status::InvalidArgument("timeouts must be positive");
   }
   auto impl = std::make_unique<Impl>(std::move(options), std::move(router), metrics);
@@ -311,6 +401,8 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::~HttpServer() = default;
 
 uint16_t HttpServer::port() const { return impl_->port(); }
+
+ConnectionCounts HttpServer::connection_counts() const { return impl_->connection_counts(); }
 
 void HttpServer::Stop() { impl_->Stop(); }
 

@@ -17,12 +17,31 @@ namespace ledger::http {
 
 class HttpMetrics;
 
+// How the server's connections are doing, since it started. Every count
+// only grows.
+struct ConnectionCounts {
+  size_t open = 0;                   // served now (not the turned-away ones)
+  uint64_t turned_away_full = 0;     // 503: the server was at max_connections
+  uint64_t turned_away_address = 0;  // 503: the address was at its cap
+  uint64_t dropped = 0;              // closed unanswered: too many being turned away
+  uint64_t head_timeouts = 0;        // 408: the head came too slowly
+  uint64_t silent_closes = 0;        // a new connection that never sent a byte
+};
+
 // Every way a client can hold on to the server, bounded. Answers given at a
 // limit use the problems of docs/api.md.
 struct ServerLimits {
   size_t header_limit_bytes = size_t{8} * 1024;  // over → 431 header_fields_too_large, then close
   size_t body_limit_bytes = size_t{64} * 1024;   // over → 413 payload_too_large, then close
   size_t max_connections = 1024;                 // over → 503 too_many_connections, then close
+  // Open connections from one client address (IPv4, or IPv6 /128); over →
+  // 503 too_many_connections, then close. 0: no cap per address.
+  size_t max_connections_per_address = 256;
+  // The head of a request (request line and headers) must arrive in this,
+  // counted from the connection's accept for its first request and from the
+  // first byte for later ones → 408 request_timeout, close. A new
+  // connection that sends nothing in this time is closed silently.
+  std::chrono::milliseconds head_timeout{5'000};
   // A started request must fully arrive in this → 408 request_timeout, close.
   std::chrono::milliseconds read_timeout{10'000};
   // A keep-alive connection waiting for its next request → closed silently.
@@ -55,6 +74,9 @@ class HttpServer {
 
   // The bound port (the one chosen when options.port was 0).
   uint16_t port() const;
+
+  // Thread-safe.
+  ConnectionCounts connection_counts() const;
 
   // Graceful: stops accepting, closes connections that are idle or still
   // reading a request, gives handlers that have not answered yet up to

@@ -48,9 +48,21 @@ struct RawResponse {
 
 class Client {
  public:
-  explicit Client(uint16_t port) {
+  // `source`: the local address to connect from (any of 127.0.0.0/8 reaches
+  // the server), so that tests can be several clients; null: the kernel's
+  // choice.
+  explicit Client(uint16_t port, const char* source = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd_ < 0) throw std::runtime_error("socket failed");
+    if (source != nullptr) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      if (::inet_pton(AF_INET, source, &local.sin_addr) != 1 ||
+          ::bind(fd_, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) {
+        ::close(fd_);
+        throw std::runtime_error("bind to the source address failed");
+      }
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);

@@ -448,9 +448,123 @@ TEST_F(HttpServerTest, ClosesIdleKeepAliveConnectionSilently) {
   const Clock::time_point start = Clock::now();
   EXPECT_TRUE(client.WaitClosed(5s));
   EXPECT_GE(Clock::now() - start, 150ms);
+}
 
+TEST_F(HttpServerTest, ClosesASilentNewConnectionAtTheHeadTimeout) {
+  limits_.head_timeout = 200ms;
+  limits_.idle_timeout = 60s;  // not the one that applies to a new connection
+  Start();
   Client silent(port());
-  EXPECT_TRUE(silent.WaitClosed(5s));
+  const Clock::time_point start = Clock::now();
+  EXPECT_TRUE(silent.WaitClosed(5s));  // nothing written: no 408
+  EXPECT_GE(Clock::now() - start, 150ms);
+  EXPECT_EQ(server_->connection_counts().silent_closes, 1u);
+  EXPECT_EQ(server_->connection_counts().head_timeouts, 0u);
+}
+
+TEST_F(HttpServerTest, AnswersAHeadSlowerThanTheHeadTimeoutWith408) {
+  router_.Add("GET", "/a", Answer("a"));
+  limits_.head_timeout = 300ms;
+  limits_.read_timeout = 10s;
+  Start();
+  Client client(port());
+  const Clock::time_point start = Clock::now();
+  // A byte at a time, the way a slow-loris client keeps a connection.
+  for (const char c : std::string("GET /a HTTP/1.1\r\nHost: t\r\n")) {
+    if (!client.Send(std::string(1, c))) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  auto response = client.Read(false, 5s);
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 408);
+  EXPECT_EQ(response->ProblemName(), "request_timeout");
+  EXPECT_NE(response->body.find("request head did not arrive within 300 ms"), std::string::npos)
+      << response->body;
+  EXPECT_GE(Clock::now() - start, 250ms);
+  EXPECT_LT(Clock::now() - start, 5s);
+  EXPECT_TRUE(client.WaitClosed());
+  EXPECT_EQ(server_->connection_counts().head_timeouts, 1u);
+}
+
+TEST_F(HttpServerTest, TimesALaterHeadFromItsFirstByteNotFromTheIdleWait) {
+  router_.Add("GET", "/a", Answer("a"));
+  limits_.head_timeout = 300ms;
+  limits_.idle_timeout = 10s;
+  Start();
+  Client client(port());
+  ASSERT_TRUE(client.Get("/a"));
+  ASSERT_TRUE(client.Read());
+  // Idle for longer than the head timeout: still open (idle_timeout rules).
+  std::this_thread::sleep_for(600ms);
+  ASSERT_TRUE(client.Get("/a"));
+  auto second = client.Read();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->status, 200);
+  // Then a head started and never finished: 408 after head_timeout.
+  ASSERT_TRUE(client.Send("GET /a HTTP/1.1\r\n"));
+  auto slow = client.Read(false, 5s);
+  ASSERT_TRUE(slow);
+  EXPECT_EQ(slow->status, 408);
+}
+
+TEST_F(HttpServerTest, TurnsAwayConnectionsOverTheCapOfOneAddressOnly) {
+  router_.Add("GET", "/a", Answer("a"));
+  limits_.max_connections_per_address = 2;
+  Start();
+  auto first = std::make_unique<Client>(port(), "127.0.0.2");
+  Client second(port(), "127.0.0.2");
+  for (Client* c : {first.get(), &second}) {
+    ASSERT_TRUE(c->Get("/a"));
+    auto response = c->Read();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+  }
+  Client third(port(), "127.0.0.2");
+  third.Get("/a");
+  auto turned_away = third.Read();
+  ASSERT_TRUE(turned_away);
+  EXPECT_EQ(turned_away->status, 503);
+  EXPECT_EQ(turned_away->ProblemName(), "too_many_connections");
+  EXPECT_NE(turned_away->body.find("your address"), std::string::npos) << turned_away->body;
+  EXPECT_EQ(turned_away->Header("retry-after"), "1");
+  EXPECT_TRUE(third.WaitClosed());
+  EXPECT_EQ(server_->connection_counts().turned_away_address, 1u);
+
+  // Another address is served all the while.
+  Client other(port(), "127.0.0.3");
+  ASSERT_TRUE(other.Get("/a"));
+  auto served = other.Read();
+  ASSERT_TRUE(served);
+  EXPECT_EQ(served->status, 200);
+
+  // When one of the address's connections closes, its slot comes back
+  // (the server notices the close asynchronously).
+  first.reset();
+  const Clock::time_point deadline = Clock::now() + 5s;
+  int status = 0;
+  while (Clock::now() < deadline && status != 200) {
+    Client again(port(), "127.0.0.2");
+    again.Get("/a");
+    auto response = again.Read();
+    status = response ? response->status : 0;
+    if (status != 200) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(status, 200);
+}
+
+TEST_F(HttpServerTest, CapsNoAddressWhenThePerAddressCapIsZero) {
+  router_.Add("GET", "/a", Answer("a"));
+  limits_.max_connections_per_address = 0;
+  Start();
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 20; ++i) {
+    clients.push_back(std::make_unique<Client>(port(), "127.0.0.2"));
+    ASSERT_TRUE(clients.back()->Get("/a"));
+    auto response = clients.back()->Read();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+  }
+  EXPECT_EQ(server_->connection_counts().open, 20u);
 }
 
 TEST_F(HttpServerTest, WaitsForHandlerThatAnswersFromAnotherThread) {
