@@ -13,6 +13,7 @@
 #include "api/position_waiter.h"
 #include "api/sequencer_slot.h"
 #include "api/verified_tokens.h"
+#include "api/write_limiter.h"
 #include "commands/sequencer.h"
 #include "common/clock.h"
 #include "common/time_zone.h"
@@ -43,6 +44,9 @@ struct ApiContext {
   std::string jwt_secret;
   // Tokens verified under jwt_secret (shared: the context is copied).
   std::shared_ptr<VerifiedTokens> tokens = std::make_shared<VerifiedTokens>();
+  // Writes per user (null: not limited). Counted where they are
+  // sequenced, so a cluster limits a user once, on the sequencing node.
+  WriteLimiter* write_limiter = nullptr;
   // Queries and log reads.
   http::WorkerPool* workers = nullptr;
   // Building the answers of accepted writes (reads the log, copies state).

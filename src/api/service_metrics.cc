@@ -336,6 +336,14 @@ std::vector<MetricFamily> ServiceFamilies(const ApiContext& c) {
     out.push_back(std::move(family));
   }
   AddReadSide(c, out);
+  if (c.write_limiter != nullptr) {
+    out.push_back(Counter("ledger_writes_rate_limited_total",
+                          "Writes answered 429 too_many_requests: their user was over "
+                          "--write-rate",
+                          static_cast<double>(c.write_limiter->refused())));
+    out.push_back(Gauge("ledger_write_rate_users", "Users whose write buckets are kept (not full)",
+                        static_cast<double>(c.write_limiter->users())));
+  }
   out.push_back(BuildInfoFamily(BuildVersion(), BuildRevision()));
   if (const auto process = SampleThisProcess()) {
     for (MetricFamily& family : ProcessFamilies(*process)) out.push_back(std::move(family));

@@ -143,6 +143,7 @@ Response WriteAnswer(const ApiContext& c, const commands::Sequencer& sequencer,
     }
   }
   if (result.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+  r.headers.insert(r.headers.end(), w.rate_fields.begin(), w.rate_fields.end());
   return r;
 }
 

@@ -21,6 +21,8 @@ struct WriteRequest {
   std::string request_id;
   size_t posts_created = 0;   // create: how many
   bool create_array = false;  // create: the client sent an array
+  // The writer's RateLimit fields (write_limiter.h), when writes are limited.
+  http::HeaderList rate_fields;
 };
 
 // True when WriteAnswer may copy posts out of the sequencer or read the

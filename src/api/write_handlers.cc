@@ -23,6 +23,14 @@ Result<TokenClaims, Problem> Authenticate(const ApiContext& c, const Request& re
   return c.tokens->Verify(request.Header("authorization"), c.jwt_secret, c.clock->Now());
 }
 
+// "2.5", "10": a rate as people write it.
+std::string FormatRate(double per_second) {
+  std::string text = std::to_string(per_second);
+  text.erase(text.find_last_not_of('0') + 1);
+  if (!text.empty() && text.back() == '.') text.pop_back();
+  return text;
+}
+
 // The 503 of a node that does not sequence: it names the node that does,
 // when one is known, so that a client or proxy can send the write there.
 http::Response NotTheSequencer(const ApiContext& c, const Request& request) {
@@ -60,7 +68,7 @@ void PassOn(const ApiContext& c, const Request& request, const Respond& respond)
 
 void Submit(const ApiContext& c, const Request& request, Respond respond, commands::Command command,
             std::string actor, std::string idempotency_key, WriteKind kind) {
-  WriteRequest w{request.path, request.request_id, 0, false};
+  WriteRequest w{request.path, request.request_id, 0, false, {}};
   if (const auto* create = std::get_if<commands::CreatePosts>(&command)) {
     w.posts_created = create->posts.size();
     w.create_array = create->as_array;
@@ -69,6 +77,21 @@ void Submit(const ApiContext& c, const Request& request, Respond respond, comman
   if (sequencer == nullptr) {
     PassOn(c, request, respond);
     return;
+  }
+  if (c.write_limiter != nullptr) {
+    const RateDecision decision = c.write_limiter->Take(actor, c.clock->Now());
+    w.rate_fields = c.write_limiter->Fields(decision);
+    if (!decision.allowed) {
+      Problem problem = http::MakeProblem(
+          "too_many_requests",
+          "this user may write " + std::to_string(c.write_limiter->limits().burst) +
+              " times at once and then at most " +
+              FormatRate(c.write_limiter->limits().per_second) + " times a second; retry in " +
+              std::to_string(decision.retry_after_s) + " s");
+      problem.headers = std::move(w.rate_fields);
+      respond(ProblemAnswer(request, problem));
+      return;
+    }
   }
   commands::Submission submission{std::move(command), std::move(actor), request.request_id,
                                   std::move(idempotency_key)};

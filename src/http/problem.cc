@@ -40,6 +40,7 @@ constexpr std::array kProblems = {
     Entry{"end_date_in_past", 422, "The end date is in the past"},
     Entry{"target_immutable", 422, "The target amount cannot change"},
     Entry{"idempotency_key_reused", 422, "The idempotency key was used for another request"},
+    Entry{"too_many_requests", 429, "Too many requests"},
     Entry{"header_fields_too_large", 431, "The request headers are too large"},
     Entry{"internal", 500, "Internal error"},
     Entry{"overloaded", 503, "The service is overloaded"},

@@ -241,5 +241,49 @@ TEST_F(WriteHandlersTest, CancelAnswersTheRejectionsOfTheDomain) {
   EXPECT_EQ(log_->Head().position, 2);
 }
 
+TEST_F(WriteHandlersTest, WritesPastAUsersRateAre429WithRetryAfterAndRateLimitFields) {
+  WriteLimiter limiter({.per_second = 1, .burst = 2});
+  context_.write_limiter = &limiter;
+  CreatePost();  // through the sequencer directly: not counted
+  const http::Response first = FundAs("1", "bob");
+  EXPECT_EQ(first.status, 201) << first.body;
+  EXPECT_EQ(HeaderOf(first, "RateLimit-Policy"), "\"writes\";q=2;w=2");
+  EXPECT_EQ(HeaderOf(first, "RateLimit"), "\"writes\";r=1;t=1");
+  EXPECT_EQ(FundAs("1", "bob").status, 201);
+  const http::Response refused = FundAs("1", "bob");
+  EXPECT_EQ(refused.status, 429) << refused.body;
+  EXPECT_EQ(refused.content_type, "application/problem+json");
+  EXPECT_TRUE(Has(refused.body, "urn:funding-ledger:problem:too_many_requests")) << refused.body;
+  EXPECT_TRUE(Has(refused.body, "2 times at once and then at most 1 times a second"))
+      << refused.body;
+  EXPECT_EQ(HeaderOf(refused, "Retry-After"), "1");
+  EXPECT_EQ(HeaderOf(refused, "RateLimit"), "\"writes\";r=0;t=1");
+  EXPECT_EQ(limiter.refused(), 1u);
+  // Nothing was appended for the refused write.
+  EXPECT_EQ(log_->Head().position, 3);
+  // Another user has a bucket of their own; a second later bob has one write.
+  EXPECT_EQ(FundAs("1", "carol").status, 201);
+  clock_.Advance(std::chrono::seconds(1));
+  EXPECT_EQ(FundAs("1", "bob").status, 201);
+  context_.write_limiter = nullptr;
+}
+
+TEST_F(WriteHandlersTest, EveryKindOfWriteCountsAgainstTheSameBucket) {
+  WriteLimiter limiter({.per_second = 1, .burst = 3});
+  context_.write_limiter = &limiter;
+  EXPECT_EQ(Create(std::string(kPostBody)).status, 201);  // alice: 1
+  http::Request edit = Req("PATCH", "/api/posts/1", R"({"title":"새 제목"})",
+                           {{"content-type", "application/json"},
+                            {"authorization", Bearer("alice")},
+                            {"if-match", "\"1\""}},
+                           "1");
+  EXPECT_EQ(Call(EditPost, std::move(edit)).status, 200);  // alice: 2
+  const http::Response rejected = FundAs("1", "alice");    // a refused funding still counts
+  EXPECT_EQ(rejected.status, 403) << rejected.body;
+  EXPECT_EQ(HeaderOf(rejected, "RateLimit"), "\"writes\";r=0;t=3");
+  EXPECT_EQ(Create(std::string(kPostBody)).status, 429);
+  context_.write_limiter = nullptr;
+}
+
 }  // namespace
 }  // namespace ledger::api
