@@ -68,6 +68,8 @@ int64_t* IntegerField(Config& c, std::string_view name) {
   if (name == "header-limit-bytes") return &c.header_limit_bytes;
   if (name == "body-limit-bytes") return &c.body_limit_bytes;
   if (name == "max-connections") return &c.max_connections;
+  if (name == "max-connections-per-address") return &c.max_connections_per_address;
+  if (name == "head-timeout-ms") return &c.head_timeout_ms;
   if (name == "max-streams") return &c.max_streams;
   if (name == "stream-buffer-kib") return &c.stream_buffer_kib;
   if (name == "stream-heartbeat-ms") return &c.stream_heartbeat_ms;
@@ -78,6 +80,8 @@ int64_t* IntegerField(Config& c, std::string_view name) {
   if (name == "db-pool-size") return &c.db_pool_size;
   if (name == "query-queue") return &c.query_queue;
   if (name == "queue-capacity") return &c.queue_capacity;
+  if (name == "write-rate") return &c.write_rate;
+  if (name == "write-burst") return &c.write_burst;
   if (name == "idempotency-retention-s") return &c.idempotency_retention_s;
   if (name == "state-cache-mib") return &c.state_cache_mib;
   if (name == "ready-max-lag-events") return &c.ready_max_lag_events;
@@ -136,7 +140,13 @@ const std::vector<OptionSpec>& ConfigOptions() {
       {"io-threads", "HTTP I/O threads (default 2)", true, 1, 64},
       {"header-limit-bytes", "request header bytes before 431 (default 8192)", true, 1024, 1 << 20},
       {"body-limit-bytes", "request body bytes before 413 (default 65536)", true, 1024, 16 << 20},
-      {"max-connections", "open connections before 503 (default 1024)", true, 1, 100'000},
+      {"max-connections",
+       "open connections before 503 (default 0: from the open-file limit, raised to its hard "
+       "value, less 1024 kept for the log and the database, at most 65536)",
+       true, 0, 1'000'000},
+      {"max-connections-per-address",
+       "open connections from one client address before 503; 0: no cap (default 256)", true, 0,
+       1'000'000},
       {"max-streams",
        "open event streams before 503 too_many_streams; each also holds a connection (default "
        "1000)",
@@ -147,6 +157,10 @@ const std::vector<OptionSpec>& ConfigOptions() {
       {"stream-heartbeat-ms",
        "longest silence on an event stream before a heartbeat (default 15000)", true, 100,
        kMaxTimeoutMs},
+      {"head-timeout-ms",
+       "a request's head must arrive within this, from a new connection's accept or a later "
+       "request's first byte; else 408 (default 5000)",
+       true, 10, kMaxTimeoutMs},
       {"read-timeout-ms", "a started request must arrive within this (default 10000)", true, 10,
        kMaxTimeoutMs},
       {"idle-timeout-ms", "an idle keep-alive connection is closed after this (default 60000)",
@@ -157,6 +171,12 @@ const std::vector<OptionSpec>& ConfigOptions() {
       {"db-pool-size", "PostgreSQL connections for reads (default 8)", true, 1, 256},
       {"query-queue", "reads waiting for a connection before 503 (default 1024)", true, 1,
        1'000'000},
+      {"write-rate",
+       "writes (create, edit, delete, fund, cancel) one user may make a second on average; "
+       "more: 429 too_many_requests. 0: not limited (default 10)",
+       true, 0, 1'000'000},
+      {"write-burst", "writes one user may make at once before --write-rate applies (default 100)",
+       true, 1, 1'000'000},
       {"queue-capacity", "commands waiting for the sequencer before 503 (default 16384)", true, 1,
        1'000'000},
       {"idempotency-retention-s", "how long Idempotency-Key answers are kept (default 86400)", true,

@@ -43,10 +43,12 @@ struct Config {
   int64_t io_threads = 2;
   int64_t header_limit_bytes = int64_t{8} * 1024;
   int64_t body_limit_bytes = int64_t{64} * 1024;
-  int64_t max_connections = 1024;
+  int64_t max_connections = 0;                // 0: from the open-file limit (fd_limit.h)
+  int64_t max_connections_per_address = 256;  // 0: no cap
   int64_t max_streams = 1'000;
   int64_t stream_buffer_kib = 256;
   int64_t stream_heartbeat_ms = 15'000;
+  int64_t head_timeout_ms = 5'000;
   int64_t read_timeout_ms = 10'000;
   int64_t idle_timeout_ms = 60'000;
   int64_t shutdown_grace_ms = 10'000;
@@ -58,6 +60,10 @@ struct Config {
   int64_t query_queue = 1'024;
   // Write side.
   int64_t queue_capacity = 16'384;
+  // Writes per user: a token bucket of write_burst, refilled at write_rate a
+  // second (0: not limited).
+  int64_t write_rate = 10;
+  int64_t write_burst = 100;
   int64_t idempotency_retention_s = int64_t{24} * 3600;
   // The sequencer's posts kept in memory; the rest are read from the
   // durable state when needed.

@@ -1,8 +1,10 @@
 #include "app/serve.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +23,7 @@
 #include "api/stream_hub.h"
 #include "app/cluster_role.h"
 #include "app/command_support.h"
+#include "app/fd_limit.h"
 #include "app/patroni.h"
 #include "commands/sequencer.h"
 #include "common/ascii.h"
@@ -151,6 +154,8 @@ void StopReadDatabase(ReadDatabase& database) {
 struct Opened {
   std::string host;
   uint16_t port = 0;
+  // --max-connections, or the cap the open-file limit allows.
+  uint64_t max_connections = 0;
   TimeZone zone;
   std::string jwt_secret;
   std::unique_ptr<events::EventLog> log;
@@ -193,6 +198,12 @@ Result<std::unique_ptr<events::EventLog>> OpenServiceLog(const Config& config) {
 Result<Opened, StartFailure> Open(const Config& config) {
   const auto listen = ParseListen(config.listen);
   if (!listen.ok()) return StartFailure{"configuration", listen.status()};
+  const uint64_t fd_limit = RaiseFileDescriptorLimit();
+  const auto max_connections = ConnectionCap(config.max_connections, fd_limit);
+  if (!max_connections.ok()) return StartFailure{"configuration", max_connections.status()};
+  LEDGER_LOG(LogLevel::kInfo, "serve", "connections capped")
+      .Int("max_connections", static_cast<int64_t>(*max_connections))
+      .Int("open_file_limit", static_cast<int64_t>(std::min<uint64_t>(fd_limit, INT64_MAX)));
   auto zone = TimeZone::Load(config.time_zone);
   if (!zone.ok()) return StartFailure{"time zone", zone.status()};
   if (const Status dir = PrepareDataDir(config.data_dir); !dir.ok()) {
@@ -206,9 +217,14 @@ Result<Opened, StartFailure> Open(const Config& config) {
   if (!database.ok()) return StartFailure{"embedded PostgreSQL", database.status()};
   auto* pg_log =
       config.log_url.empty() ? nullptr : static_cast<projections::PgEventLog*>(log->get());
-  return Opened{
-      listen->first,          listen->second, std::move(zone).value(),    std::move(secret).value(),
-      std::move(log).value(), pg_log,         std::move(database).value()};
+  return Opened{listen->first,
+                listen->second,
+                *max_connections,
+                std::move(zone).value(),
+                std::move(secret).value(),
+                std::move(log).value(),
+                pg_log,
+                std::move(database).value()};
 }
 
 commands::SequencerOptions SequencerOptionsFor(const Config& config,
@@ -253,7 +269,10 @@ http::ServerOptions ServerOptionsFor(const Config& config, const Opened& opened)
   options.io_threads = static_cast<int>(config.io_threads);
   options.limits.header_limit_bytes = static_cast<size_t>(config.header_limit_bytes);
   options.limits.body_limit_bytes = static_cast<size_t>(config.body_limit_bytes);
-  options.limits.max_connections = static_cast<size_t>(config.max_connections);
+  options.limits.max_connections = static_cast<size_t>(opened.max_connections);
+  options.limits.max_connections_per_address =
+      static_cast<size_t>(config.max_connections_per_address);
+  options.limits.head_timeout = std::chrono::milliseconds(config.head_timeout_ms);
   options.limits.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
   options.limits.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   options.limits.shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);
@@ -355,6 +374,12 @@ int RunService(const Config& config, Opened& opened, const sigset_t& signals, st
   // metrics = off: no /metrics and nothing counted or timed (for measuring
   // what the instrumentation costs).
   context.http_metrics = config.metrics ? &metrics : nullptr;
+  std::unique_ptr<api::WriteLimiter> write_limiter;
+  if (config.write_rate > 0) {
+    write_limiter = std::make_unique<api::WriteLimiter>(api::WriteLimits{
+        .per_second = static_cast<double>(config.write_rate), .burst = config.write_burst});
+    context.write_limiter = write_limiter.get();
+  }
   context.read_wait = std::chrono::milliseconds(config.read_wait_ms);
   context.ready_max_lag_events = config.ready_max_lag_events;
   http::Router router;
