@@ -184,7 +184,8 @@ start_ready() {
   local t0 t1 port=
   t0=$(now_ns)
   "$binary" serve --listen 127.0.0.1:0 "${common[@]}" --log-level warn \
-    --max-connections 4096 "${serve_cache[@]}" >"$work/serve.out" 2>>"$work/serve.err" &
+    --max-connections 4096 --max-connections-per-address 0 --write-rate 0 "${serve_cache[@]}" \
+    >"$work/serve.out" 2>>"$work/serve.err" &
   server_pid=$!
   while kill -0 "$server_pid" 2>/dev/null; do
     if [[ -z $port ]]; then

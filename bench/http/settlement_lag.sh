@@ -80,7 +80,8 @@ faked=(env TZ=UTC LD_PRELOAD="$libfaketime" FAKETIME="@$fake_start" FAKETIME_DON
 start_server() {
   : >"$work/stdout"
   "$@" "$binary" serve --listen 127.0.0.1:0 --data-dir "$work/data" --jwt-secret "$secret" \
-    --max-connections 4096 --log-level warn >"$work/stdout" 2>"$work/stderr" &
+    --max-connections 4096 --max-connections-per-address 0 --write-rate 0 --log-level warn \
+    >"$work/stdout" 2>"$work/stderr" &
   server_pid=$!
   local port=
   for _ in $(seq 1 600); do

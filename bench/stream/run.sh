@@ -152,6 +152,7 @@ start_server() {
   # shellcheck disable=SC2086  # STREAM_SERVE_ARGS is split on purpose
   "$binary" serve --listen 127.0.0.1:0 --data-dir "$data" --jwt-secret "$secret" \
     --max-streams "$max_streams" --max-connections $((max_streams + 4096)) \
+    --max-connections-per-address 0 --write-rate 0 \
     ${STREAM_SERVE_ARGS:-} >"$work/$name.stdout" 2>"$work/$name.stderr" &
   server_pid=$!
   port=
