@@ -68,30 +68,62 @@ Connection::Registration::Registration(ConnectionOwner& owner, Connection* conne
 
 Connection::Registration::~Registration() { owner_.Leave(connection_, admission_, address_); }
 
+Connection::AnyStream Connection::MakeStream(tcp::socket socket,
+                                             const std::shared_ptr<asio::ssl::context>& tls) {
+  if (tls == nullptr) return AnyStream(std::in_place_type<PlainStream>, std::move(socket));
+  return AnyStream(std::in_place_type<TlsStream>, std::move(socket), *tls);
+}
+
 Connection::Connection(ConnectionOwner& owner, tcp::socket socket, Admission admission,
-                       const asio::ip::address& address)
+                       const asio::ip::address& address, std::shared_ptr<asio::ssl::context> tls)
     : registration_(owner, this, admission, address),
       owner_(owner),
       admission_(admission),
       accepted_at_(SteadyClock::now()),
       executor_(socket.get_executor()),
-      stream_(std::move(socket)),
+      tls_(std::move(tls)),
+      stream_(MakeStream(std::move(socket), tls_)),
       read_deadline_(executor_),
       stream_timer_(executor_) {}
 
+beast::tcp_stream& Connection::Tcp() {
+  if (auto* tls = std::get_if<TlsStream>(&stream_)) return tls->next_layer();
+  return std::get<PlainStream>(stream_);
+}
+
 asio::awaitable<void> Connection::Run(std::shared_ptr<Connection> self) {
-  if (self->admission_ != Admission::kServe) {
+  // A connection turned away over TLS is answered over TLS too: its
+  // handshake is one of the at most kRejectingMax being turned away.
+  // (The handshake's outcome is held in a variable: GCC 12 miscompiles a
+  // co_await in an if's condition here, to an illegal instruction.)
+  const bool go_on = co_await self->Handshake();
+  if (go_on && self->admission_ != Admission::kServe) {
     co_await self->TurnAway();
-  } else {
+  } else if (go_on) {
     co_await self->Serve();
   }
-  self->stream_.close();
+  self->Tcp().close();
+}
+
+asio::awaitable<bool> Connection::Handshake() {
+  auto* tls = std::get_if<TlsStream>(&stream_);
+  if (tls == nullptr) co_return true;
+  const ServerLimits& limits = owner_.limits();
+  ArmReadDeadline(accepted_at_ + std::min(limits.head_timeout, limits.read_timeout),
+                  ReadDeadline::kFirstByte);
+  const auto [ec] = co_await tls->async_handshake(asio::ssl::stream_base::server, kNoThrow);
+  DisarmReadDeadline();
+  if (ec) {
+    owner_.HandshakeFailed();
+    co_return false;
+  }
+  co_return true;
 }
 
 void Connection::OnStopping() {
   asio::post(executor_, [self = shared_from_this()] {
     if (self->phase_ == Phase::kReading || self->phase_ == Phase::kLingering) {
-      self->stream_.close();
+      self->Tcp().close();
     } else if (self->phase_ == Phase::kStreaming) {
       self->stream_timer_.cancel();  // the loop sees stopping() and says farewell
     }
@@ -106,7 +138,7 @@ void Connection::Abort() {
     slot = pending_;
   }
   if (slot) slot->Complete(std::nullopt);
-  asio::post(executor_, [self = shared_from_this()] { self->stream_.close(); });
+  asio::post(executor_, [self = shared_from_this()] { self->Tcp().close(); });
 }
 
 asio::awaitable<void> Connection::Serve() {
@@ -140,10 +172,16 @@ asio::awaitable<Connection::ReadResult> Connection::ReadRequest(Parser& parser) 
   if (buffer_.size() == 0) {
     buffer_.shrink_to_fit();  // nothing held while waiting
     if (!first) ArmReadDeadline(SteadyClock::now() + limits.idle_timeout, ReadDeadline::kFirstByte);
-    std::tie(ec) = co_await stream_.socket().async_wait(tcp::socket::wait_read, kNoThrow);
+    if (std::holds_alternative<PlainStream>(stream_)) {
+      // Readiness first, so that a waiting connection holds no buffer.
+      std::tie(ec) = co_await Tcp().socket().async_wait(tcp::socket::wait_read, kNoThrow);
+    }
+    // (Over TLS the socket's readiness says nothing: decrypted bytes may be
+    // waiting in the TLS layer already. Its read waits with a buffer.)
     if (!ec) {
-      std::tie(ec, bytes) =
-          co_await stream_.socket().async_read_some(buffer_.prepare(kReadChunkBytes), kNoThrow);
+      std::tie(ec, bytes) = co_await OnStream([this](auto& s) {
+        return s.async_read_some(buffer_.prepare(kReadChunkBytes), kNoThrow);
+      });
     }
     const bool timed_out = read_timed_out_;
     if (ec || bytes == 0) {
@@ -166,17 +204,22 @@ asio::awaitable<Connection::ReadResult> Connection::ReadRequest(Parser& parser) 
   if (read_timed_out_) {
     ec = asio::error::timed_out;
   } else {
-    std::tie(ec, bytes) = co_await bhttp::async_read_header(stream_, buffer_, parser, kNoThrow);
+    std::tie(ec, bytes) = co_await OnStream(
+        [&](auto& s) { return bhttp::async_read_header(s, buffer_, parser, kNoThrow); });
   }
   if (!ec && !parser.is_done()) {
     ArmReadDeadline(started + limits.read_timeout, ReadDeadline::kBody);
     const auto& header = parser.get();
     if (header.version() == 11 && beast::iequals(header[bhttp::field::expect], "100-continue")) {
       bhttp::response<bhttp::empty_body> proceed{bhttp::status::continue_, 11};
-      std::tie(ec, bytes) = co_await bhttp::async_write(stream_, proceed, kNoThrow);
+      std::tie(ec, bytes) =
+          co_await OnStream([&](auto& s) { return bhttp::async_write(s, proceed, kNoThrow); });
     }
     if (!ec && read_timed_out_) ec = asio::error::timed_out;
-    if (!ec) std::tie(ec, bytes) = co_await bhttp::async_read(stream_, buffer_, parser, kNoThrow);
+    if (!ec) {
+      std::tie(ec, bytes) = co_await OnStream(
+          [&](auto& s) { return bhttp::async_read(s, buffer_, parser, kNoThrow); });
+    }
   }
   const bool timed_out = read_timed_out_;
   const ReadDeadline which = read_deadline_which_;
@@ -209,7 +252,7 @@ void Connection::ArmReadDeadline(SteadyClock::time_point at, ReadDeadline which)
     if (ec || !self || self->read_generation_ != generation) return;
     self->read_timed_out_ = true;
     beast::error_code ignored;
-    self->stream_.socket().cancel(ignored);  // keeps the socket open for the 408
+    self->Tcp().socket().cancel(ignored);  // keeps the socket open for the 408
   });
 }
 
@@ -264,7 +307,7 @@ asio::awaitable<bool> Connection::Handle(BeastRequest message) {
   phase_ = Phase::kHandling;
   // Stop may have closed the socket after the request arrived; a handler
   // must not act on a request whose answer cannot be delivered.
-  if (!stream_.socket().is_open()) co_return false;
+  if (!Tcp().socket().is_open()) co_return false;
   const SteadyClock::time_point read_at = SteadyClock::now();
   const unsigned version = message.version();
   const bool keep_alive = message.keep_alive();
@@ -363,9 +406,10 @@ asio::awaitable<bool> Connection::Write(Response response, unsigned version, boo
         .Str("error", e.what());
     co_return false;
   }
-  stream_.expires_after(owner_.limits().write_timeout);
-  const auto [ec, bytes] = co_await bhttp::async_write(stream_, *message, kNoThrow);
-  stream_.expires_never();
+  Tcp().expires_after(owner_.limits().write_timeout);
+  const auto [ec, bytes] =
+      co_await OnStream([&](auto& s) { return bhttp::async_write(s, *message, kNoThrow); });
+  Tcp().expires_never();
   co_return !ec;
 }
 
@@ -385,9 +429,10 @@ asio::awaitable<bool> Connection::WriteStreamHead(Response response, unsigned ve
   message->erase(bhttp::field::content_length);
   if (version >= 11) message->chunked(true);
   bhttp::response_serializer<bhttp::string_body> serializer(*message);
-  stream_.expires_after(owner_.limits().write_timeout);
-  const auto [ec, bytes] = co_await bhttp::async_write_header(stream_, serializer, kNoThrow);
-  stream_.expires_never();
+  Tcp().expires_after(owner_.limits().write_timeout);
+  const auto [ec, bytes] = co_await OnStream(
+      [&](auto& s) { return bhttp::async_write_header(s, serializer, kNoThrow); });
+  Tcp().expires_never();
   co_return !ec;
 }
 
@@ -440,9 +485,10 @@ asio::awaitable<void> Connection::Stream(StreamSource& source, std::chrono::mill
   }
   source.Close();
   if (!failed && !client_gone_ && chunked) {
-    stream_.expires_after(owner_.limits().write_timeout);
-    co_await asio::async_write(stream_, bhttp::make_chunk_last(), kNoThrow);
-    stream_.expires_never();
+    Tcp().expires_after(owner_.limits().write_timeout);
+    co_await OnStream(
+        [](auto& s) { return asio::async_write(s, bhttp::make_chunk_last(), kNoThrow); });
+    Tcp().expires_never();
   }
 }
 
@@ -456,44 +502,58 @@ asio::awaitable<bool> Connection::WriteChunks(const std::vector<StreamSource::Ch
   if (buffers.empty()) co_return true;
   beast::error_code ec;
   size_t bytes = 0;
-  stream_.expires_after(owner_.limits().write_timeout);
+  Tcp().expires_after(owner_.limits().write_timeout);
   if (chunked) {
-    std::tie(ec, bytes) = co_await asio::async_write(stream_, bhttp::make_chunk(buffers), kNoThrow);
+    std::tie(ec, bytes) = co_await OnStream(
+        [&](auto& s) { return asio::async_write(s, bhttp::make_chunk(buffers), kNoThrow); });
   } else {
-    std::tie(ec, bytes) = co_await asio::async_write(stream_, buffers, kNoThrow);
+    std::tie(ec, bytes) =
+        co_await OnStream([&](auto& s) { return asio::async_write(s, buffers, kNoThrow); });
   }
-  stream_.expires_never();
+  Tcp().expires_never();
   co_return !ec;
 }
 
 void Connection::WatchForHangUp() {
-  stream_.socket().async_read_some(
-      asio::buffer(hang_up_probe_),
-      [self = shared_from_this()](const beast::error_code& ec, size_t bytes) {
-        self->stream_input_bytes_ += bytes;
-        if (ec || self->stream_input_bytes_ > kStreamInputBytesMax) {
-          self->client_gone_ = true;
-          self->stream_timer_.cancel();
-          return;
-        }
-        self->WatchForHangUp();
-      });
+  // Over TLS through the TLS stream: the socket's own bytes are records
+  // that only the TLS layer may consume.
+  OnStream([this](auto& s) {
+    s.async_read_some(asio::buffer(hang_up_probe_),
+                      [self = shared_from_this()](const beast::error_code& ec, size_t bytes) {
+                        self->stream_input_bytes_ += bytes;
+                        if (ec || self->stream_input_bytes_ > kStreamInputBytesMax) {
+                          self->client_gone_ = true;
+                          self->stream_timer_.cancel();
+                          return;
+                        }
+                        self->WatchForHangUp();
+                      });
+  });
 }
 
 asio::awaitable<void> Connection::Linger() {
   phase_ = Phase::kLingering;
+  if (owner_.stopping()) co_return;
+  if (auto* tls = std::get_if<TlsStream>(&stream_)) {
+    // TLS closes with close_notify both ways; the shutdown reads (and drops)
+    // what the client still sends until its own close_notify or EOF.
+    Tcp().expires_after(kLingerTimeout);
+    co_await tls->async_shutdown(kNoThrow);
+    Tcp().expires_never();
+    co_return;
+  }
   beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  if (ec || owner_.stopping()) co_return;
-  stream_.expires_after(kLingerTimeout);
+  Tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) co_return;
+  Tcp().expires_after(kLingerTimeout);
   std::array<char, 4096> scratch{};
   size_t drained = 0;
   while (drained < kLingerBytesMax) {
-    const auto [read_ec, bytes] = co_await stream_.async_read_some(asio::buffer(scratch), kNoThrow);
+    const auto [read_ec, bytes] = co_await Tcp().async_read_some(asio::buffer(scratch), kNoThrow);
     if (read_ec) break;
     drained += bytes;
   }
-  stream_.expires_never();
+  Tcp().expires_never();
 }
 
 asio::awaitable<void> Connection::TurnAway() {

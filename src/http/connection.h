@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 // The Boost headers must stay between these two.
@@ -25,7 +26,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include "http/boost_warnings_end.h"
@@ -86,6 +89,8 @@ class ConnectionOwner {
                      const boost::asio::ip::address& address) = 0;
   // A wait of a request ran out.
   virtual void TimedOut(ReadDeadline deadline) = 0;
+  // A TLS handshake failed or did not finish within head_timeout.
+  virtual void HandshakeFailed() = 0;
 
   virtual ~ConnectionOwner() = default;
 };
@@ -93,9 +98,12 @@ class ConnectionOwner {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   // A connection not admitted (kServerFull, kAddressFull) is answered 503
-  // too_many_connections and closed. `address` is the client's.
+  // too_many_connections and closed. `address` is the client's. `tls`: the
+  // server's TLS context when the connection was accepted (null: plain
+  // HTTP); the connection keeps it, so a reload never changes it midway.
   Connection(ConnectionOwner& owner, boost::asio::ip::tcp::socket socket, Admission admission,
-             const boost::asio::ip::address& address);
+             const boost::asio::ip::address& address,
+             std::shared_ptr<boost::asio::ssl::context> tls);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -114,6 +122,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
+  using PlainStream = boost::beast::tcp_stream;
+  using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+  using AnyStream = std::variant<PlainStream, TlsStream>;
+
+  static AnyStream MakeStream(boost::asio::ip::tcp::socket socket,
+                              const std::shared_ptr<boost::asio::ssl::context>& tls);
+  // The TCP stream (its timeouts, its close), under TLS or not.
+  boost::beast::tcp_stream& Tcp();
+  // Calls `op` with the stream requests are read from and answers written
+  // to: the TCP stream, or the TLS stream over it.
+  template <class Op>
+  decltype(auto) OnStream(Op&& op) {
+    return std::visit(std::forward<Op>(op), stream_);
+  }
+  // Over TLS: the handshake, within what is left of head_timeout since the
+  // accept. Returns whether the connection may go on.
+  boost::asio::awaitable<bool> Handshake();
 
   enum class Phase { kReading, kHandling, kWriting, kStreaming, kLingering };
   enum class ReadResult {
@@ -186,8 +211,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ConnectionOwner& owner_;
   const Admission admission_;
   const SteadyClock::time_point accepted_at_;
-  const boost::asio::any_io_executor executor_;  // the connection's strand
-  boost::beast::tcp_stream stream_;
+  const boost::asio::any_io_executor executor_;           // the connection's strand
+  const std::shared_ptr<boost::asio::ssl::context> tls_;  // outlives stream_
+  AnyStream stream_;
   boost::beast::flat_buffer buffer_;
   boost::asio::steady_timer read_deadline_;
 

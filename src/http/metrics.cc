@@ -119,7 +119,7 @@ struct HttpMetrics::Impl {
                       .Help("Connections closed because a request came too slowly: a new one "
                             "silent (first_byte), its head (head) or the whole request (body)")
                       .Register(registry)) {
-    // Every series from the start, at 0.
+    // Every series from the start, at 0 (the TLS ones once TLS is on).
     for (const char* reason : {"server_full", "address_full", "dropped"}) {
       turned_away_by.emplace(reason, &turned_away.Add({{"reason", reason}}));
     }
@@ -137,6 +137,10 @@ struct HttpMetrics::Impl {
   // Filled in the constructor, read-only after.
   std::map<std::string, prometheus::Counter*, std::less<>> turned_away_by;
   std::map<std::string, prometheus::Counter*, std::less<>> timed_out_by;
+  // Made by the first TLS load (the families are absent on plain HTTP).
+  std::once_flag tls_once;
+  prometheus::Counter* tls_handshakes_failed = nullptr;
+  prometheus::Gauge* tls_expiry = nullptr;
   std::mutex mu;
   // Family::Add allocates a histogram on every call even when the series
   // exists, so each series is looked up there once and kept here.
@@ -183,6 +187,28 @@ void HttpMetrics::CountTurnedAway(std::string_view reason) {
   const auto it = impl_->turned_away_by.find(reason);
   LEDGER_CHECK(it != impl_->turned_away_by.end(), "a known reason to turn a connection away");
   it->second->Increment();
+}
+
+void HttpMetrics::SetTlsCertificateExpiry(std::chrono::system_clock::time_point not_after) {
+  std::call_once(impl_->tls_once, [this] {
+    impl_->tls_handshakes_failed =
+        &prometheus::BuildCounter()
+             .Name("http_tls_handshakes_failed_total")
+             .Help("TLS handshakes that failed or did not finish within the head timeout")
+             .Register(impl_->registry)
+             .Add({});
+    impl_->tls_expiry = &prometheus::BuildGauge()
+                             .Name("http_tls_certificate_expiry_timestamp_seconds")
+                             .Help("When the served TLS certificate expires (Unix time)")
+                             .Register(impl_->registry)
+                             .Add({});
+  });
+  impl_->tls_expiry->Set(std::chrono::duration<double>(not_after.time_since_epoch()).count());
+}
+
+void HttpMetrics::CountTlsHandshakeFailure() {
+  // A handshake comes only after the first load made the counter.
+  if (impl_->tls_handshakes_failed != nullptr) impl_->tls_handshakes_failed->Increment();
 }
 
 void HttpMetrics::CountTimedOut(std::string_view phase) {

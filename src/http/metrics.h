@@ -3,6 +3,7 @@
 // The HTTP front's request metrics and the Prometheus text exposition of
 // /metrics. prometheus-cpp stays inside metrics.cc.
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,6 +37,10 @@ class HttpMetrics {
   void ConnectionClosed();
   void CountTurnedAway(std::string_view reason);
   void CountTimedOut(std::string_view phase);
+  // http_tls_handshakes_failed_total and
+  // http_tls_certificate_expiry_timestamp_seconds (present once TLS is on).
+  void CountTlsHandshakeFailure();
+  void SetTlsCertificateExpiry(std::chrono::system_clock::time_point not_after);
 
   // Prometheus text exposition (format 0.0.4) of these families followed by
   // `more` (collected at scrape time by other modules), in order.

@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "http/connection.h"
 #include "http/metrics.h"
+#include "http/tls_context.h"
 
 namespace ledger::http {
 namespace {
@@ -97,6 +98,12 @@ class HttpServer::Impl final : public ConnectionOwner {
   void Leave(Connection* connection, Admission admission,
              const asio::ip::address& address) override;
   void TimedOut(ReadDeadline deadline) override;
+  void HandshakeFailed() override;
+
+  // Loads the TLS files again; on success new connections use them.
+  Status ReloadTls();
+  // Loads them the first time (Start); InvalidArgument says what is wrong.
+  Status LoadTls();
 
   ConnectionCounts connection_counts() const;
 
@@ -105,6 +112,7 @@ class HttpServer::Impl final : public ConnectionOwner {
   // What the accept loop does with a connection from `address`; a served one
   // has taken its address's slot.
   Admission Admit(const asio::ip::address& address);
+  std::shared_ptr<asio::ssl::context> CurrentTls();
   void RunIo();
   std::vector<std::shared_ptr<Connection>> Snapshot();
 
@@ -127,6 +135,13 @@ class HttpServer::Impl final : public ConnectionOwner {
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> head_timeouts_{0};
   std::atomic<uint64_t> silent_closes_{0};
+
+  std::atomic<uint64_t> handshakes_failed_{0};
+
+  // The TLS context new connections get (null: plain HTTP). Replaced whole
+  // by a reload; a connection keeps the one it was accepted with.
+  std::mutex tls_mu_;
+  std::shared_ptr<asio::ssl::context> tls_;  // guarded by tls_mu_
 
   // Served connections by client address, when they are capped per address.
   std::mutex address_mu_;
@@ -236,8 +251,8 @@ asio::awaitable<void> HttpServer::Impl::AcceptLoop() {
       turned_away_address_.fetch_add(1, std::memory_order_relaxed);
       if (metrics_ != nullptr) metrics_->CountTurnedAway("address_full");
     }
-    auto connection =
-        std::make_shared<Connection>(*this, std::move(socket), admission, remote.address());
+    auto connection = std::make_shared<Connection>(*this, std::move(socket), admission,
+                                                   remote.address(), CurrentTls());
     {
       const std::lock_guard lock(mu_);
       connections_.emplace(connection.get(), connection);
@@ -302,6 +317,33 @@ void HttpServer::Impl::TimedOut(ReadDeadline deadline) {
                                                                  : "body");
 }
 
+void HttpServer::Impl::HandshakeFailed() {
+  handshakes_failed_.fetch_add(1, std::memory_order_relaxed);
+  if (metrics_ != nullptr) metrics_->CountTlsHandshakeFailure();
+}
+
+std::shared_ptr<asio::ssl::context> HttpServer::Impl::CurrentTls() {
+  const std::lock_guard lock(tls_mu_);
+  return tls_;
+}
+
+Status HttpServer::Impl::LoadTls() {
+  if (!options_.tls.enabled()) return Status::Ok();
+  LEDGER_ASSIGN_OR_RETURN(LoadedTls loaded,
+                          LoadTlsContext(options_.tls, std::chrono::system_clock::now()));
+  if (metrics_ != nullptr) metrics_->SetTlsCertificateExpiry(loaded.not_after);
+  const std::lock_guard lock(tls_mu_);
+  tls_ = std::move(loaded.context);
+  return Status::Ok();
+}
+
+Status HttpServer::Impl::ReloadTls() {
+  if (!options_.tls.enabled()) {
+    return Status::FailedPrecondition("the server serves plain HTTP: there is no TLS to reload");
+  }
+  return LoadTls();
+}
+
 ConnectionCounts HttpServer::Impl::connection_counts() const {
   ConnectionCounts counts;
   counts.open = serving_.load();
@@ -310,6 +352,7 @@ ConnectionCounts HttpServer::Impl::connection_counts() const {
   counts.dropped = dropped_.load();
   counts.head_timeouts = head_timeouts_.load();
   counts.silent_closes = silent_closes_.load();
+  counts.handshakes_failed = handshakes_failed_.load();
   return counts;
 }
 
@@ -390,6 +433,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions options, Rou
     return Status::InvalidArgument("timeouts must be positive");
   }
   auto impl = std::make_unique<Impl>(std::move(options), std::move(router), metrics);
+  LEDGER_RETURN_IF_ERROR(impl->LoadTls());
   LEDGER_RETURN_IF_ERROR(impl->Listen());
   impl->Launch();
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
@@ -403,6 +447,8 @@ HttpServer::~HttpServer() = default;
 uint16_t HttpServer::port() const { return impl_->port(); }
 
 ConnectionCounts HttpServer::connection_counts() const { return impl_->connection_counts(); }
+
+Status HttpServer::ReloadTls() { return impl_->ReloadTls(); }
 
 void HttpServer::Stop() { impl_->Stop(); }
 

@@ -26,6 +26,7 @@ struct ConnectionCounts {
   uint64_t dropped = 0;              // closed unanswered: too many being turned away
   uint64_t head_timeouts = 0;        // 408: the head came too slowly
   uint64_t silent_closes = 0;        // a new connection that never sent a byte
+  uint64_t handshakes_failed = 0;    // TLS handshakes that failed or timed out
 };
 
 // Every way a client can hold on to the server, bounded. Answers given at a
@@ -52,11 +53,27 @@ struct ServerLimits {
   std::chrono::milliseconds write_timeout{10'000};
 };
 
+// PEM files of the listener's TLS: a certificate chain (leaf first) and its
+// private key. Both empty: plain HTTP.
+struct TlsFiles {
+  std::string cert_path;
+  std::string key_path;
+  bool enabled() const { return !cert_path.empty() || !key_path.empty(); }
+};
+
+// Whether `files` would serve (the checks of Start, without a server):
+// InvalidArgument saying what is wrong, e.g. "tls-cert: the certificate in
+// PATH expired on DATE".
+Status CheckTlsFiles(const TlsFiles& files);
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0 = ephemeral
   int io_threads = 2;    // io_context threads
   ServerLimits limits;
+  // Empty: plain HTTP. Else every connection speaks TLS 1.2 or 1.3 with
+  // these files, which Start checks (and fails on, with InvalidArgument).
+  TlsFiles tls;
 };
 
 class HttpServer {
@@ -77,6 +94,11 @@ class HttpServer {
 
   // Thread-safe.
   ConnectionCounts connection_counts() const;
+
+  // Reads the TLS files again (SIGHUP): on success, connections accepted
+  // from now on use them; on failure (InvalidArgument, as Start's) the files
+  // in use stay. FailedPrecondition without TLS. Thread-safe.
+  Status ReloadTls();
 
   // Graceful: stops accepting, closes connections that are idle or still
   // reading a request, gives handlers that have not answered yet up to
