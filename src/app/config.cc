@@ -38,6 +38,8 @@ std::string* StringField(Config& c, std::string_view name) {
   if (name == "patroni-url") return &c.patroni_url;
   if (name == "jwt-secret") return &c.jwt_secret;
   if (name == "time-zone") return &c.time_zone;
+  if (name == "tls-cert") return &c.tls_cert;
+  if (name == "tls-key") return &c.tls_key;
   return nullptr;
 }
 
@@ -137,6 +139,10 @@ const std::vector<OptionSpec>& ConfigOptions() {
        "HS256 secret of the API's tokens (default: generated once into "
        "DATA_DIR/jwt-secret)"},
       {"time-zone", "IANA zone of end dates and d_day (default Asia/Seoul)"},
+      {"tls-cert",
+       "PEM certificate chain (leaf first) of the listener: serve HTTPS, TLS 1.2 and 1.3 only, "
+       "with --tls-key; SIGHUP rereads both (default: plain HTTP)"},
+      {"tls-key", "PEM private key of --tls-cert"},
       {"io-threads", "HTTP I/O threads (default 2)", true, 1, 64},
       {"header-limit-bytes", "request header bytes before 431 (default 8192)", true, 1024, 1 << 20},
       {"body-limit-bytes", "request body bytes before 413 (default 65536)", true, 1024, 16 << 20},

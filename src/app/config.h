@@ -38,6 +38,9 @@ struct Config {
   int64_t forward_max_in_flight = 1'024;
   int64_t forward_timeout_ms = 10'000;
   std::string jwt_secret;  // empty: generated once into data_dir/jwt-secret
+  // PEM files of the listener's TLS (both empty: plain HTTP).
+  std::string tls_cert;
+  std::string tls_key;
   std::string time_zone = "Asia/Seoul";
   // HTTP limits (docs/api.md).
   int64_t io_threads = 2;

@@ -87,13 +87,15 @@ int LogStartFailure(const StartFailure& failure) {
   return kExitUsage;
 }
 
-// Blocks SIGINT and SIGTERM, which serve takes with sigwait: every thread
-// started from here on inherits the mask, so none of them is interrupted.
-sigset_t BlockStopSignals() {
+// Blocks SIGINT and SIGTERM (stop) and SIGHUP (reread the TLS files), which
+// serve takes with sigwait: every thread started from here on inherits the
+// mask, so none of them is interrupted.
+sigset_t BlockServeSignals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   return signals;
 }
@@ -198,6 +200,13 @@ Result<std::unique_ptr<events::EventLog>> OpenServiceLog(const Config& config) {
 Result<Opened, StartFailure> Open(const Config& config) {
   const auto listen = ParseListen(config.listen);
   if (!listen.ok()) return StartFailure{"configuration", listen.status()};
+  // Unusable TLS files stop serve before anything is opened.
+  const http::TlsFiles tls{config.tls_cert, config.tls_key};
+  if (tls.enabled()) {
+    if (const Status usable = http::CheckTlsFiles(tls); !usable.ok()) {
+      return StartFailure{"TLS", usable};
+    }
+  }
   const uint64_t fd_limit = RaiseFileDescriptorLimit();
   const auto max_connections = ConnectionCap(config.max_connections, fd_limit);
   if (!max_connections.ok()) return StartFailure{"configuration", max_connections.status()};
@@ -276,7 +285,29 @@ http::ServerOptions ServerOptionsFor(const Config& config, const Opened& opened)
   options.limits.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
   options.limits.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   options.limits.shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);
+  options.tls = {config.tls_cert, config.tls_key};
   return options;
+}
+
+// SIGHUP: rereads the TLS files; on failure the ones in use stay.
+void ReloadTls(http::HttpServer& server, const Config& config) {
+  if (config.tls_cert.empty()) return;
+  if (const Status reloaded = server.ReloadTls(); !reloaded.ok()) {
+    LEDGER_LOG(LogLevel::kError, "serve", "TLS reload failed; the certificate in use stays")
+        .Str("error", reloaded.ToString());
+    return;
+  }
+  LEDGER_LOG(LogLevel::kInfo, "serve", "TLS files reloaded").Str("cert", config.tls_cert);
+}
+
+// Plain HTTP is for loopback (and a TLS-terminating proxy on the same
+// host); anywhere else tokens and bodies would cross the network in clear.
+void WarnIfPlainOffLoopback(const Config& config, const std::string& host) {
+  if (!config.tls_cert.empty()) return;
+  if (host == "127.0.0.1" || host == "::1" || host == "localhost") return;
+  LEDGER_LOG(LogLevel::kWarn, "serve", "serving plain HTTP beyond loopback")
+      .Str("host", host)
+      .Str("hint", "give --tls-cert and --tls-key, or put a TLS proxy in front");
 }
 
 // Starts the service's threads on what `opened` holds, serves until SIGINT
@@ -394,15 +425,18 @@ int RunService(const Config& config, Opened& opened, const sigset_t& signals, st
     role->Start();
   }
   // Scripts (and the end-to-end tests) read this line for the port.
-  out << "funding-ledger serving on http://" << opened.host << ":" << (*server)->port()
-      << std::endl;
+  out << "funding-ledger serving on " << (config.tls_cert.empty() ? "http://" : "https://")
+      << opened.host << ":" << (*server)->port() << std::endl;
+  WarnIfPlainOffLoopback(config, opened.host);
   LEDGER_LOG(LogLevel::kInfo, "serve", "serving")
       .Str("host", opened.host)
       .Int("port", (*server)->port())
       .Int("position", opened.log->Head().position);
 
   int signal = 0;
-  sigwait(&signals, &signal);
+  for (sigwait(&signals, &signal); signal == SIGHUP; sigwait(&signals, &signal)) {
+    ReloadTls(**server, config);
+  }
   LEDGER_LOG(LogLevel::kInfo, "serve", "shutting down")
       .Str("signal", signal == SIGINT ? "SIGINT" : "SIGTERM");
 
@@ -458,7 +492,7 @@ Result<std::string> JwtSecret(const Config& config, bool* generated) {
 // `err`.
 int Serve(const Config& config, std::ostream& out, std::ostream& /*err*/) {
   SetLogLevel(config.log_level);
-  const sigset_t signals = BlockStopSignals();
+  const sigset_t signals = BlockServeSignals();
   Result<Opened, StartFailure> opened = Open(config);
   if (!opened.ok()) return LogStartFailure(opened.error());
   return RunService(config, *opened, signals, out);

@@ -54,12 +54,12 @@ ServerProcess::ServerProcess(const std::string& binary, const std::string& data_
     _exit(127);
   }
   close(out[1]);
-  // "funding-ledger serving on http://127.0.0.1:PORT"
+  // "funding-ledger serving on http://127.0.0.1:PORT" (https:// with TLS)
   FILE* f = fdopen(out[0], "r");
   char line[512];
   while (f != nullptr && std::fgets(line, sizeof line, f) != nullptr) {
     const std::string text(line);
-    const size_t at = text.find("serving on http://");
+    const size_t at = text.find("serving on http");
     if (at == std::string::npos) continue;
     const size_t colon = text.rfind(':');
     port_ = static_cast<uint16_t>(std::stoi(text.substr(colon + 1)));
