@@ -38,6 +38,12 @@ struct Config {
   int64_t forward_max_in_flight = 1'024;
   int64_t forward_timeout_ms = 10'000;
   std::string jwt_secret;  // empty: generated once into data_dir/jwt-secret
+  // An identity provider's tokens (RS256, ES256): its keys as a JWKS file
+  // (empty: none accepted), reread on SIGHUP, and the iss and aud its tokens
+  // must carry (empty: not checked; set only with jwks_file).
+  std::string jwks_file;
+  std::string jwt_issuer;
+  std::string jwt_audience;
   std::string time_zone = "Asia/Seoul";
   // HTTP limits (docs/api.md).
   int64_t io_threads = 2;

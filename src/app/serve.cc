@@ -22,6 +22,7 @@
 #include "app/cluster_role.h"
 #include "app/command_support.h"
 #include "app/patroni.h"
+#include "app/provider_keys.h"
 #include "commands/sequencer.h"
 #include "common/ascii.h"
 #include "common/clock.h"
@@ -84,13 +85,15 @@ int LogStartFailure(const StartFailure& failure) {
   return kExitUsage;
 }
 
-// Blocks SIGINT and SIGTERM, which serve takes with sigwait: every thread
-// started from here on inherits the mask, so none of them is interrupted.
-sigset_t BlockStopSignals() {
+// Blocks SIGINT and SIGTERM (stop) and SIGHUP (reread the JWKS file), which
+// serve takes with sigwait: every thread started from here on inherits the
+// mask, so none of them is interrupted.
+sigset_t BlockServeSignals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   return signals;
 }
@@ -158,6 +161,7 @@ struct Opened {
   // cluster's sequencer lease (ClusterRole). Null with the RocksDB log.
   projections::PgEventLog* pg_log = nullptr;
   ReadDatabase database;
+  std::shared_ptr<api::KeyRing> key_ring;  // null without --jwks-file
 };
 
 // The node's name in the lease when none is configured: HOSTNAME:PORT.
@@ -200,15 +204,22 @@ Result<Opened, StartFailure> Open(const Config& config) {
   }
   auto secret = LoadJwtSecret(config);
   if (!secret.ok()) return StartFailure{"JWT secret", secret.status()};
+  auto key_ring = OpenProviderKeys(config);
+  if (!key_ring.ok()) return StartFailure{"JWKS file", key_ring.status()};
   auto log = OpenServiceLog(config);
   if (!log.ok()) return StartFailure{"event log", log.status()};
   auto database = StartReadDatabase(config);
   if (!database.ok()) return StartFailure{"embedded PostgreSQL", database.status()};
   auto* pg_log =
       config.log_url.empty() ? nullptr : static_cast<projections::PgEventLog*>(log->get());
-  return Opened{
-      listen->first,          listen->second, std::move(zone).value(),    std::move(secret).value(),
-      std::move(log).value(), pg_log,         std::move(database).value()};
+  return Opened{listen->first,
+                listen->second,
+                std::move(zone).value(),
+                std::move(secret).value(),
+                std::move(log).value(),
+                pg_log,
+                std::move(database).value(),
+                std::move(key_ring).value()};
 }
 
 commands::SequencerOptions SequencerOptionsFor(const Config& config,
@@ -261,8 +272,9 @@ http::ServerOptions ServerOptionsFor(const Config& config, const Opened& opened)
 }
 
 // Starts the service's threads on what `opened` holds, serves until SIGINT
-// or SIGTERM (blocked in `signals`), then stops them in order and the
-// embedded database with them. Returns the exit code.
+// or SIGTERM (blocked in `signals`; SIGHUP rereads the JWKS file), then
+// stops them in order and the embedded database with them. Returns the exit
+// code.
 int RunService(const Config& config, Opened& opened, const sigset_t& signals, std::ostream& out) {
   SystemClock clock;
   std::unique_ptr<projections::Projector> projector;
@@ -348,6 +360,7 @@ int RunService(const Config& config, Opened& opened, const sigset_t& signals, st
   context.clock = &clock;
   context.time_zone = &opened.zone;
   context.jwt_secret = opened.jwt_secret;
+  if (opened.key_ring != nullptr) context.tokens->TrustProvider(opened.key_ring);
   context.workers = &workers;
   context.answers = &answers;
   context.waiter = &waiter;
@@ -377,7 +390,9 @@ int RunService(const Config& config, Opened& opened, const sigset_t& signals, st
       .Int("position", opened.log->Head().position);
 
   int signal = 0;
-  sigwait(&signals, &signal);
+  for (sigwait(&signals, &signal); signal == SIGHUP; sigwait(&signals, &signal)) {
+    ReloadProviderKeys(opened.key_ring.get());
+  }
   LEDGER_LOG(LogLevel::kInfo, "serve", "shutting down")
       .Str("signal", signal == SIGINT ? "SIGINT" : "SIGTERM");
 
@@ -433,7 +448,7 @@ Result<std::string> JwtSecret(const Config& config, bool* generated) {
 // `err`.
 int Serve(const Config& config, std::ostream& out, std::ostream& /*err*/) {
   SetLogLevel(config.log_level);
-  const sigset_t signals = BlockStopSignals();
+  const sigset_t signals = BlockServeSignals();
   Result<Opened, StartFailure> opened = Open(config);
   if (!opened.ok()) return LogStartFailure(opened.error());
   return RunService(config, *opened, signals, out);
