@@ -136,6 +136,9 @@ TEST_F(ProviderTokensTest, FundsWithAProvidersTokenAndFollowsItsKeyRotation) {
   }
   EXPECT_NE(server.Log().find("JWKS reload failed"), std::string::npos) << server.Log();
   EXPECT_EQ(Fund(server, id, new_token).status, 201);
+  EXPECT_EQ(ScrapeSample(server, "ledger_jwks_keys"), 1);
+  EXPECT_EQ(ScrapeSample(server, R"(ledger_jwks_reloads_total{outcome="ok"})"), 1);
+  EXPECT_EQ(ScrapeSample(server, R"(ledger_jwks_reloads_total{outcome="failed"})"), 1);
   EXPECT_EQ(server.Stop(), 0) << server.Log();
 }
 
