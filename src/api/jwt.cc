@@ -3,11 +3,13 @@
 #include <array>
 #include <climits>
 #include <utility>
+#include <vector>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "api/jws_signature.h"
 #include "api/strict_json.h"
 #include "commands/command.h"
 #include "commands/limits.h"
@@ -96,11 +98,33 @@ std::optional<std::array<std::string_view, 3>> SplitToken(std::string_view token
                                          token.substr(second + 1)};
 }
 
-// Checks the JOSE header: alg exactly HS256 (never taken from the token:
-// "none" or another algorithm is refused, RFC 8725 §3.1), typ absent or JWT,
-// no crit extensions (RFC 7515 §4.1.11: we understand none). Errors:
+// The JOSE header's parameters that choose the key.
+struct JoseHeader {
+  std::string alg;
+  std::optional<std::string> kid;
+};
+
+// "HS256", "HS256 or RS256", "HS256, RS256 or ES256": what `trust` accepts.
+std::string AcceptedAlgorithms(const TokenTrust& trust) {
+  std::vector<std::string_view> names;
+  if (!trust.secret.empty()) names.emplace_back("HS256");
+  if (trust.jwks != nullptr) {
+    names.push_back(JwsAlgorithmName(JwsAlgorithm::kRs256));
+    names.push_back(JwsAlgorithmName(JwsAlgorithm::kEs256));
+  }
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? " or " : ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+// Reads the JOSE header: alg exactly one that `trust` accepts (never
+// "none", RFC 8725 §3.1), kid a string when present, typ absent or JWT, no
+// crit extensions (RFC 7515 §4.1.11: we understand none). Errors:
 // kInvalidArgument saying what is wrong.
-Status CheckHeader(std::string_view encoded) {
+Result<JoseHeader> ReadHeader(std::string_view encoded, const TokenTrust& trust) {
   const auto refuse = [](std::string why) { return Status::InvalidArgument(std::move(why)); };
   const std::optional<std::string> text = Base64UrlDecode(encoded);
   if (!text) return refuse("the token's header is not base64url without padding");
@@ -110,8 +134,17 @@ Status CheckHeader(std::string_view encoded) {
   if (header.kind != JsonValue::Kind::kObject)
     return refuse("the token's header is not a JSON object");
   const JsonValue* alg = FindMember(header, "alg");
-  if (alg == nullptr || alg->kind != JsonValue::Kind::kString || alg->text != "HS256") {
-    return refuse("the token's alg must be HS256");
+  const bool accepted = alg != nullptr && alg->kind == JsonValue::Kind::kString &&
+                        ((alg->text == "HS256" && !trust.secret.empty()) ||
+                         ((alg->text == "RS256" || alg->text == "ES256") && trust.jwks != nullptr));
+  if (!accepted) return refuse("the token's alg must be " + AcceptedAlgorithms(trust));
+  JoseHeader out;
+  out.alg = alg->text;
+  // An HS256 token's kid names nothing: there is one secret.
+  const JsonValue* kid = FindMember(header, "kid");
+  if (kid != nullptr && out.alg != "HS256") {
+    if (kid->kind != JsonValue::Kind::kString) return refuse("the token's kid is not a string");
+    out.kid = kid->text;
   }
   if (const JsonValue* typ = FindMember(header, "typ")) {
     if (typ->kind != JsonValue::Kind::kString || !EqualsIgnoreAsciiCase(typ->text, "JWT")) {
@@ -119,7 +152,62 @@ Status CheckHeader(std::string_view encoded) {
     }
   }
   if (FindMember(header, "crit") != nullptr) return refuse("the token has crit header parameters");
+  return out;
+}
+
+// Checks the signature of `signing_input` with the key `header` chooses
+// within `trust`: HS256 only ever with the secret, RS256 and ES256 only with
+// a JWKS key of that algorithm. Errors: kInvalidArgument saying what is
+// wrong.
+Status CheckSignature(const JoseHeader& header, const TokenTrust& trust,
+                      std::string_view signing_input, std::string_view signature) {
+  if (header.alg == "HS256") {
+    const std::string expected = HmacSha256(trust.secret, signing_input);
+    // The length is public; the bytes are compared in constant time.
+    if (signature.size() != expected.size() ||
+        CRYPTO_memcmp(signature.data(), expected.data(), expected.size()) != 0) {
+      return Status::InvalidArgument("the token's signature does not match");
+    }
+    return Status::Ok();
+  }
+  const Jwk* key = trust.jwks->Find(header.kid.value_or(""));
+  if (key == nullptr) {
+    return Status::InvalidArgument(header.kid ? "the token's kid names no key the service trusts"
+                                              : "the token has no kid");
+  }
+  if (JwsAlgorithmName(key->alg) != header.alg) {
+    return Status::InvalidArgument("the token's alg is not its key's (" +
+                                   std::string(JwsAlgorithmName(key->alg)) + ")");
+  }
+  if (!VerifyJwsSignature(*key, signing_input, signature)) {
+    return Status::InvalidArgument("the token's signature does not match");
+  }
   return Status::Ok();
+}
+
+// Why the claims' iss and aud do not meet `trust`'s issuer and audience, or
+// nullopt.
+std::optional<std::string> AddressFault(const JsonValue& claims, const TokenTrust& trust) {
+  if (!trust.issuer.empty()) {
+    const JsonValue* iss = FindMember(claims, "iss");
+    if (iss == nullptr) return "the token has no iss claim";
+    if (iss->kind != JsonValue::Kind::kString || iss->text != trust.issuer) {
+      return "the token's iss is not the configured issuer";
+    }
+  }
+  if (!trust.audience.empty()) {
+    const JsonValue* aud = FindMember(claims, "aud");
+    if (aud == nullptr) return "the token has no aud claim";
+    // RFC 7519 §4.1.3: one string, or an array of strings.
+    bool found = aud->kind == JsonValue::Kind::kString && aud->text == trust.audience;
+    if (aud->kind == JsonValue::Kind::kArray) {
+      for (const JsonValue& one : aud->elements) {
+        found = found || (one.kind == JsonValue::Kind::kString && one.text == trust.audience);
+      }
+    }
+    if (!found) return "the token's aud does not name the configured audience";
+  }
+  return std::nullopt;
 }
 
 // Why `claims` admit no request at `now` (exp, nbf and iat with
@@ -141,7 +229,10 @@ std::optional<std::string> TimeFault(const TokenClaims& claims, Timestamp now) {
 }
 
 // The claims of a token whose signature was checked; Problem on any flaw.
-Result<TokenClaims, Problem> ReadClaims(std::string_view encoded, Timestamp now) {
+// `address` (null for the service's own HS256 tokens) holds the iss and aud
+// the claims must carry.
+Result<TokenClaims, Problem> ReadClaims(std::string_view encoded, const TokenTrust* address,
+                                        Timestamp now) {
   const std::optional<std::string> text = Base64UrlDecode(encoded);
   if (!text) return InvalidToken("the token's claim set is not base64url without padding");
   const Result<JsonValue> read = ReadStrictJson(*text);
@@ -149,6 +240,11 @@ Result<TokenClaims, Problem> ReadClaims(std::string_view encoded, Timestamp now)
   const JsonValue& claims = *read;
   if (claims.kind != JsonValue::Kind::kObject) {
     return InvalidToken("the token's claim set is not a JSON object");
+  }
+  if (address != nullptr) {
+    if (std::optional<std::string> fault = AddressFault(claims, *address)) {
+      return InvalidToken(*fault);
+    }
   }
   TokenClaims out;
   const JsonValue* sub = FindMember(claims, "sub");
@@ -236,8 +332,9 @@ std::string MintToken(std::string_view secret, const TokenClaims& claims) {
 }
 
 Result<TokenClaims, Problem> VerifyBearer(std::optional<std::string_view> authorization,
-                                          std::string_view secret, Timestamp now) {
-  LEDGER_CHECK(!secret.empty(), "the JWT secret is configured before tokens are used");
+                                          const TokenTrust& trust, Timestamp now) {
+  LEDGER_CHECK(!trust.secret.empty() || trust.jwks != nullptr,
+               "a secret or a JWKS is configured before tokens are used");
   if (!authorization) return Challenge("the request has no Authorization header");
   const std::optional<std::string_view> credentials = BearerCredentials(*authorization);
   if (!credentials) return Challenge("the Authorization header must use the Bearer scheme");
@@ -250,22 +347,27 @@ Result<TokenClaims, Problem> VerifyBearer(std::optional<std::string_view> author
   if (!parts) return InvalidToken("the token is not three parts joined by '.'");
   const std::string_view header = (*parts)[0];
   const std::string_view claims = (*parts)[1];
-  if (const Status checked = CheckHeader(header); !checked.ok()) {
-    return InvalidToken(checked.message());
-  }
+  const Result<JoseHeader> jose = ReadHeader(header, trust);
+  if (!jose.ok()) return InvalidToken(jose.status().message());
 
-  // The claims are read only once the signature proves that we wrote them;
-  // before that, only the small fixed header has been parsed.
+  // The claims are read only once the signature proves who wrote them;
+  // before that, only the small header has been parsed.
   const std::optional<std::string> signature = Base64UrlDecode((*parts)[2]);
   if (!signature) return InvalidToken("the token's signature is not base64url without padding");
-  const std::string expected =
-      HmacSha256(secret, token.substr(0, header.size() + 1 + claims.size()));
-  // The length is public; the bytes are compared in constant time.
-  if (signature->size() != expected.size() ||
-      CRYPTO_memcmp(signature->data(), expected.data(), expected.size()) != 0) {
-    return InvalidToken("the token's signature does not match");
+  const std::string_view signing_input = token.substr(0, header.size() + 1 + claims.size());
+  if (const Status checked = CheckSignature(*jose, trust, signing_input, *signature);
+      !checked.ok()) {
+    return InvalidToken(checked.message());
   }
-  return ReadClaims(claims, now);
+  return ReadClaims(claims, jose->alg == "HS256" ? nullptr : &trust, now);
+}
+
+Result<TokenClaims, Problem> VerifyBearer(std::optional<std::string_view> authorization,
+                                          std::string_view secret, Timestamp now) {
+  LEDGER_CHECK(!secret.empty(), "the JWT secret is configured before tokens are used");
+  TokenTrust trust;
+  trust.secret = secret;
+  return VerifyBearer(authorization, trust, now);
 }
 
 }  // namespace ledger::api

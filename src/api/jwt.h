@@ -1,9 +1,12 @@
 #pragma once
 
 // Bearer tokens: JWT (RFC 7519) signed with HMAC-SHA256 (JWS HS256) under
-// the service's secret, checked the way RFC 8725 (JWT best practices) asks:
-// the algorithm is fixed rather than taken from the token, the signature is
-// checked before the claims are read, and every failure is the same 401.
+// the service's secret, or with RS256 or ES256 under an identity provider's
+// keys (jwk_set.h), checked the way RFC 8725 (JWT best practices) asks: the
+// accepted algorithms are fixed by the configuration and each is bound to its
+// own kind of key (the token's alg only picks among them, and never makes a
+// public key an HMAC secret), the signature is checked before the claims are
+// read, and every failure is the same 401.
 
 #include <chrono>
 #include <cstddef>
@@ -12,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/jwk_set.h"
 #include "common/clock.h"
 #include "common/result.h"
 #include "common/status.h"
@@ -62,19 +66,41 @@ std::optional<std::string_view> BearerCredentials(std::string_view authorization
 // kTokenLeeway: the part of VerifyBearer's checks that depends on the time.
 bool TokenTimesHold(const TokenClaims& claims, Timestamp now);
 
+// What a token may be signed with, and whom the provider's tokens must come
+// from and be for.
+struct TokenTrust {
+  // HS256 under this secret; empty: HS256 tokens are refused.
+  std::string_view secret;
+  // RS256 and ES256 under these keys, the one named by the token's kid (a
+  // token without kid: the set's key without kid); null: refused. A token
+  // verified with them must carry iss equal to `issuer` and an aud that is,
+  // or is an array holding, `audience`, each when not empty. The service's
+  // own HS256 tokens carry neither.
+  const JwkSet* jwks = nullptr;
+  std::string_view issuer;
+  std::string_view audience;
+};
+
 // Checks `authorization` (the Authorization header, nullopt when absent) at
 // `now`: "Bearer <token>" (scheme case-insensitive), at most kMaxTokenBytes,
-// three strict base64url parts, a header with alg exactly "HS256", typ absent
-// or "JWT" and no crit, a valid signature (compared in constant time), claims
-// with sub (see CheckSubject) and exp; exp, nbf and iat are judged with
-// kTokenLeeway; name, when present, must be a string. Other claims are
-// ignored.
+// three strict base64url parts, a header with alg exactly one that `trust`
+// accepts ("HS256", "RS256", "ES256"), typ absent or "JWT" and no crit; for
+// RS256 and ES256 a kid (when present) that names a key of trust.jwks of
+// that algorithm; a valid signature (HS256: compared in constant time),
+// claims with sub (see CheckSubject) and exp; exp, nbf and iat are judged
+// with kTokenLeeway; name, when present, must be a string; iss and aud as
+// TokenTrust says. Other claims are ignored.
 //
 // Every failure is 401 unauthorized with WWW-Authenticate: Bearer
 // realm="funding-ledger", plus error="invalid_token" and an
 // error_description when a Bearer token was sent (RFC 6750 §3: a request
 // without one, or with another scheme, gets the bare challenge). The detail
 // says what was wrong; it never repeats the token.
+// REQUIRES: trust.secret is not empty or trust.jwks is set.
+Result<TokenClaims, http::Problem> VerifyBearer(std::optional<std::string_view> authorization,
+                                                const TokenTrust& trust, Timestamp now);
+
+// VerifyBearer with HS256 under `secret` alone.
 // REQUIRES: `secret` is not empty.
 Result<TokenClaims, http::Problem> VerifyBearer(std::optional<std::string_view> authorization,
                                                 std::string_view secret, Timestamp now);

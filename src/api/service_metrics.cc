@@ -103,6 +103,24 @@ void AddCluster(const ApiContext& c, std::vector<MetricFamily>& out) {
                       c.forwarder != nullptr ? static_cast<double>(c.forwarder->in_flight()) : 0));
 }
 
+// The identity provider's keys (--jwks-file); 0 everywhere without one.
+void AddProviderKeys(const ApiContext& c, std::vector<MetricFamily>& out) {
+  const KeyRing* ring = c.tokens != nullptr ? c.tokens->provider() : nullptr;
+  out.push_back(Gauge(
+      "ledger_jwks_keys", "Keys of the identity provider's JWKS file that tokens are verified with",
+      ring != nullptr ? static_cast<double>(ring->Current().keys->keys().size()) : 0));
+  MetricFamily reloads =
+      EmptyFamily("ledger_jwks_reloads_total",
+                  "Rereads of the JWKS file on SIGHUP, by outcome: ok (the keys were swapped) "
+                  "or failed (the keys in use stayed)",
+                  MetricType::kCounter);
+  AddSample(reloads, ring != nullptr ? static_cast<double>(ring->reloads()) : 0,
+            {Label("outcome", "ok")});
+  AddSample(reloads, ring != nullptr ? static_cast<double>(ring->failed_reloads()) : 0,
+            {Label("outcome", "failed")});
+  out.push_back(std::move(reloads));
+}
+
 void AddReadSide(const ApiContext& c, std::vector<MetricFamily>& out) {
   const int64_t head = c.log->Head().position;
   const int64_t position = c.projector->position();
@@ -344,6 +362,7 @@ std::vector<MetricFamily> ServiceFamilies(const ApiContext& c) {
     out.push_back(Gauge("ledger_write_rate_users", "Users whose write buckets are kept (not full)",
                         static_cast<double>(c.write_limiter->users())));
   }
+  AddProviderKeys(c, out);
   out.push_back(BuildInfoFamily(BuildVersion(), BuildRevision()));
   if (const auto process = SampleThisProcess()) {
     for (MetricFamily& family : ProcessFamilies(*process)) out.push_back(std::move(family));

@@ -37,6 +37,9 @@ std::string* StringField(Config& c, std::string_view name) {
   if (name == "advertise-url") return &c.advertise_url;
   if (name == "patroni-url") return &c.patroni_url;
   if (name == "jwt-secret") return &c.jwt_secret;
+  if (name == "jwks-file") return &c.jwks_file;
+  if (name == "jwt-issuer") return &c.jwt_issuer;
+  if (name == "jwt-audience") return &c.jwt_audience;
   if (name == "time-zone") return &c.time_zone;
   if (name == "tls-cert") return &c.tls_cert;
   if (name == "tls-key") return &c.tls_key;
@@ -138,6 +141,13 @@ const std::vector<OptionSpec>& ConfigOptions() {
       {"jwt-secret",
        "HS256 secret of the API's tokens (default: generated once into "
        "DATA_DIR/jwt-secret)"},
+      {"jwks-file",
+       "JWKS file of an identity provider whose RS256 and ES256 tokens are accepted too, "
+       "chosen by kid; reread on SIGHUP (default: none)"},
+      {"jwt-issuer", "with --jwks-file: the iss the provider's tokens must carry (default: any)"},
+      {"jwt-audience",
+       "with --jwks-file: the aud the provider's tokens must name, alone or in an array "
+       "(default: any)"},
       {"time-zone", "IANA zone of end dates and d_day (default Asia/Seoul)"},
       {"tls-cert",
        "PEM certificate chain (leaf first) of the listener: serve HTTPS, TLS 1.2 and 1.3 only, "
@@ -271,6 +281,11 @@ Result<Config> LoadConfig(const std::map<std::string, std::string>& flags) {
     return Status::InvalidArgument(
         "node-id, advertise-url and patroni-url are for a node of a cluster on a PostgreSQL log: "
         "they need log-url");
+  }
+  if (config.jwks_file.empty() && (!config.jwt_issuer.empty() || !config.jwt_audience.empty())) {
+    return Status::InvalidArgument(
+        "jwt-issuer and jwt-audience check the tokens of the identity provider: they need "
+        "jwks-file");
   }
   return config;
 }

@@ -41,6 +41,12 @@ struct Config {
   // PEM files of the listener's TLS (both empty: plain HTTP).
   std::string tls_cert;
   std::string tls_key;
+  // An identity provider's tokens (RS256, ES256): its keys as a JWKS file
+  // (empty: none accepted), reread on SIGHUP, and the iss and aud its tokens
+  // must carry (empty: not checked; set only with jwks_file).
+  std::string jwks_file;
+  std::string jwt_issuer;
+  std::string jwt_audience;
   std::string time_zone = "Asia/Seoul";
   // HTTP limits (docs/api.md).
   int64_t io_threads = 2;

@@ -25,6 +25,7 @@
 #include "app/command_support.h"
 #include "app/fd_limit.h"
 #include "app/patroni.h"
+#include "app/provider_keys.h"
 #include "commands/sequencer.h"
 #include "common/ascii.h"
 #include "common/clock.h"
@@ -87,7 +88,7 @@ int LogStartFailure(const StartFailure& failure) {
   return kExitUsage;
 }
 
-// Blocks SIGINT and SIGTERM (stop) and SIGHUP (reread the TLS files), which
+// Blocks SIGINT and SIGTERM (stop) and SIGHUP (reread the TLS and JWKS files), which
 // serve takes with sigwait: every thread started from here on inherits the
 // mask, so none of them is interrupted.
 sigset_t BlockServeSignals() {
@@ -165,6 +166,7 @@ struct Opened {
   // cluster's sequencer lease (ClusterRole). Null with the RocksDB log.
   projections::PgEventLog* pg_log = nullptr;
   ReadDatabase database;
+  std::shared_ptr<api::KeyRing> key_ring;  // null without --jwks-file
 };
 
 // The node's name in the lease when none is configured: HOSTNAME:PORT.
@@ -220,6 +222,8 @@ Result<Opened, StartFailure> Open(const Config& config) {
   }
   auto secret = LoadJwtSecret(config);
   if (!secret.ok()) return StartFailure{"JWT secret", secret.status()};
+  auto key_ring = OpenProviderKeys(config);
+  if (!key_ring.ok()) return StartFailure{"JWKS file", key_ring.status()};
   auto log = OpenServiceLog(config);
   if (!log.ok()) return StartFailure{"event log", log.status()};
   auto database = StartReadDatabase(config);
@@ -233,7 +237,8 @@ Result<Opened, StartFailure> Open(const Config& config) {
                 std::move(secret).value(),
                 std::move(log).value(),
                 pg_log,
-                std::move(database).value()};
+                std::move(database).value(),
+                std::move(key_ring).value()};
 }
 
 commands::SequencerOptions SequencerOptionsFor(const Config& config,
@@ -311,8 +316,9 @@ void WarnIfPlainOffLoopback(const Config& config, const std::string& host) {
 }
 
 // Starts the service's threads on what `opened` holds, serves until SIGINT
-// or SIGTERM (blocked in `signals`), then stops them in order and the
-// embedded database with them. Returns the exit code.
+// or SIGTERM (blocked in `signals`; SIGHUP rereads the TLS and JWKS files), then
+// stops them in order and the embedded database with them. Returns the exit
+// code.
 int RunService(const Config& config, Opened& opened, const sigset_t& signals, std::ostream& out) {
   SystemClock clock;
   std::unique_ptr<projections::Projector> projector;
@@ -398,6 +404,7 @@ int RunService(const Config& config, Opened& opened, const sigset_t& signals, st
   context.clock = &clock;
   context.time_zone = &opened.zone;
   context.jwt_secret = opened.jwt_secret;
+  if (opened.key_ring != nullptr) context.tokens->TrustProvider(opened.key_ring);
   context.workers = &workers;
   context.answers = &answers;
   context.waiter = &waiter;
@@ -435,7 +442,13 @@ int RunService(const Config& config, Opened& opened, const sigset_t& signals, st
 
   int signal = 0;
   for (sigwait(&signals, &signal); signal == SIGHUP; sigwait(&signals, &signal)) {
+    if (config.tls_cert.empty() && opened.key_ring == nullptr) {
+      LEDGER_LOG(LogLevel::kInfo, "serve", "SIGHUP ignored")
+          .Str("reason", "neither --tls-cert nor --jwks-file is set");
+      continue;
+    }
     ReloadTls(**server, config);
+    if (opened.key_ring != nullptr) ReloadProviderKeys(opened.key_ring.get());
   }
   LEDGER_LOG(LogLevel::kInfo, "serve", "shutting down")
       .Str("signal", signal == SIGINT ? "SIGINT" : "SIGTERM");

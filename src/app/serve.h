@@ -8,10 +8,11 @@ namespace ledger::app {
 
 // `funding-ledger serve`: opens the log, starts the embedded PostgreSQL when
 // no database URL is configured, the sequencer, the projector and the HTTP
-// API, and serves until SIGINT or SIGTERM; then stops accepting, answers
-// the requests in flight, lets the projector finish its batch and stops the
-// database. Returns the exit code. Call from the main thread before any other
-// thread exists (it blocks the two signals process-wide).
+// API, and serves until SIGINT or SIGTERM (SIGHUP rereads --jwks-file); then
+// stops accepting, answers the requests in flight, lets the projector finish
+// its batch and stops the database. Returns the exit code. Call from the main
+// thread before any other thread exists (it blocks the three signals
+// process-wide).
 int Serve(const Config& config, std::ostream& out, std::ostream& err);
 
 // The JWT secret of `config`: the configured one, else the one generated

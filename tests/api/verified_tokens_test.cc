@@ -1,6 +1,8 @@
 #include "api/verified_tokens.h"
 
 #include <chrono>
+#include <fstream>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -9,7 +11,10 @@
 #include <gtest/gtest.h>
 
 #include "api/jwt.h"
+#include "api/key_ring.h"
+#include "support/identity_provider.h"
 #include "support/status_matchers.h"
+#include "support/temp_dir.h"
 #include "support/time_literals.h"
 
 namespace ledger::api {
@@ -31,6 +36,9 @@ std::string Bearer(std::string_view sub, Timestamp expires_at = Now() + hours(1)
   claims.not_before = not_before;
   return "Bearer " + MintToken(kSecret, claims);
 }
+
+// Bearer, for the fixtures below whose own Bearer hides it.
+std::string VerifiedTokensTestBearer(std::string_view sub) { return Bearer(sub); }
 
 std::string Detail(const Result<TokenClaims, http::Problem>& r) {
   return r.ok() ? "accepted" : r.error().detail;
@@ -143,6 +151,94 @@ TEST(VerifiedTokensTest, ThreadsShareIt) {
   EXPECT_EQ(tokens.size(), headers.size());
   // Each token checked once per thread at most, found every other time.
   EXPECT_GE(tokens.hits(), 4u * 200 * headers.size() - 4 * headers.size());
+}
+
+// --- the provider's keys (KeyRing) ------------------------------------------
+
+class VerifiedProviderTokensTest : public ::testing::Test {
+ protected:
+  void Write(const std::vector<std::string>& jwks) {
+    std::ofstream(path_, std::ios::trunc) << testing::JwkSetJson(jwks);
+  }
+  std::shared_ptr<KeyRing> Open() {
+    KeyRingOptions options;
+    options.jwks_file = path_;
+    options.audience = "funding-ledger";
+    Result<std::unique_ptr<KeyRing>> ring = KeyRing::Open(options, nullptr);
+    EXPECT_TRUE(ring.ok()) << ring.status().ToString();
+    return ring.ok() ? std::shared_ptr<KeyRing>(std::move(ring).value()) : nullptr;
+  }
+  std::string Bearer(const testing::ProviderKey& key) const {
+    return "Bearer " + key.Token(R"({"sub":"bob","aud":"funding-ledger","exp":)" +
+                                 std::to_string(1'795'230'000 + 3600) + "}");
+  }
+
+  ledger::testing::TempDir dir_;
+  std::string path_ = dir_.Sub("jwks.json");
+  testing::ProviderKey old_ = testing::ProviderKey::P256("2026-11");
+  testing::ProviderKey new_ = testing::ProviderKey::P256("2026-12");
+};
+
+TEST_F(VerifiedProviderTokensTest, KeepsTheProvidersTokensAndStillTakesTheSecrets) {
+  Write({old_.Jwk()});
+  VerifiedTokens tokens;
+  tokens.TrustProvider(Open());
+  // Made once: an ES256 signature differs at every signing.
+  const std::string provider_token = Bearer(old_);
+  for (int i = 0; i < 2; ++i) {
+    const auto r = tokens.Verify(provider_token, kSecret, Now());
+    ASSERT_TRUE(r.ok()) << Detail(r);
+    EXPECT_EQ(r->sub, "bob");
+    EXPECT_TRUE(tokens.Verify(VerifiedTokensTestBearer("alice"), kSecret, Now()).ok());
+  }
+  EXPECT_EQ(tokens.size(), 2u);
+  EXPECT_EQ(tokens.hits(), 2u);
+}
+
+// Rotation: the new kid works after the reload; the removed one stops
+// working at once, kept or not.
+TEST_F(VerifiedProviderTokensTest, AKeptTokenDiesWithItsKey) {
+  Write({old_.Jwk()});
+  const std::shared_ptr<KeyRing> ring = Open();
+  VerifiedTokens tokens;
+  tokens.TrustProvider(ring);
+  const std::string old_token = Bearer(old_);
+  ASSERT_TRUE(tokens.Verify(old_token, kSecret, Now()).ok());
+  ASSERT_TRUE(tokens.Verify(old_token, kSecret, Now()).ok());
+  EXPECT_EQ(tokens.hits(), 1u);
+  const auto not_yet = tokens.Verify(Bearer(new_), kSecret, Now());
+  ASSERT_FALSE(not_yet.ok());
+  EXPECT_NE(Detail(not_yet).find("kid names no key"), std::string::npos) << Detail(not_yet);
+
+  Write({new_.Jwk()});
+  ASSERT_OK(ring->Reload(nullptr));
+  const auto removed = tokens.Verify(old_token, kSecret, Now());
+  ASSERT_FALSE(removed.ok());
+  EXPECT_EQ(removed.error().status, 401);
+  EXPECT_NE(Detail(removed).find("kid names no key"), std::string::npos) << Detail(removed);
+  EXPECT_EQ(tokens.hits(), 1u);
+  EXPECT_TRUE(tokens.Verify(Bearer(new_), kSecret, Now()).ok());
+}
+
+// Both keys during the rotation, then the old one dropped.
+TEST_F(VerifiedProviderTokensTest, BothKeysWorkWhileTheSetHoldsBoth) {
+  Write({old_.Jwk()});
+  const std::shared_ptr<KeyRing> ring = Open();
+  VerifiedTokens tokens;
+  tokens.TrustProvider(ring);
+  const std::string old_token = Bearer(old_);
+  const std::string new_token = Bearer(new_);
+  ASSERT_TRUE(tokens.Verify(old_token, kSecret, Now()).ok());
+  Write({old_.Jwk(), new_.Jwk()});
+  ASSERT_OK(ring->Reload(nullptr));
+  EXPECT_TRUE(tokens.Verify(old_token, kSecret, Now()).ok());
+  EXPECT_TRUE(tokens.Verify(new_token, kSecret, Now()).ok());
+  EXPECT_TRUE(tokens.Verify(new_token, kSecret, Now()).ok());
+  EXPECT_EQ(tokens.hits(), 1u);  // each checked once under the new set
+  Write({new_.Jwk()});
+  ASSERT_OK(ring->Reload(nullptr));
+  EXPECT_FALSE(tokens.Verify(old_token, kSecret, Now()).ok());
+  EXPECT_TRUE(tokens.Verify(new_token, kSecret, Now()).ok());
 }
 
 }  // namespace

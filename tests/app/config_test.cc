@@ -41,6 +41,9 @@ TEST_F(ConfigTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_TRUE(c->metrics);
   EXPECT_EQ(c->state_cache_mib, 128);
   EXPECT_FALSE(c->rebuild_state);
+  EXPECT_EQ(c->jwks_file, "");
+  EXPECT_EQ(c->jwt_issuer, "");
+  EXPECT_EQ(c->jwt_audience, "");
 }
 
 // The state cache is bounded on both sides; the rebuild is a switch of the
@@ -184,6 +187,36 @@ TEST_F(ConfigTest, NamesTheLineOfABrokenFile) {
   ASSERT_FALSE(wrong_type.ok());
   const Result<Config> missing = LoadConfig({{"config", dir_.path() + "/absent.toml"}});
   ASSERT_FALSE(missing.ok());
+}
+
+TEST_F(ConfigTest, ReadsTheIdentityProviderFromEachSource) {
+  EXPECT_EQ(EnvName("jwks-file"), "FUNDING_LEDGER_JWKS_FILE");
+  EXPECT_EQ(EnvName("jwt-issuer"), "FUNDING_LEDGER_JWT_ISSUER");
+  EXPECT_EQ(EnvName("jwt-audience"), "FUNDING_LEDGER_JWT_AUDIENCE");
+  const std::string file = WriteFile(
+      "jwks-file = \"/etc/funding-ledger/jwks.json\"\n"
+      "jwt-issuer = \"https://sso.example.com/realms/funding\"\n");
+  setenv("FUNDING_LEDGER_JWT_AUDIENCE", "funding-ledger", 1);
+  const Result<Config> c = LoadConfig({{"config", file}});
+  ASSERT_OK(c);
+  EXPECT_EQ(c->jwks_file, "/etc/funding-ledger/jwks.json");
+  EXPECT_EQ(c->jwt_issuer, "https://sso.example.com/realms/funding");
+  EXPECT_EQ(c->jwt_audience, "funding-ledger");
+  const Result<Config> flags = LoadConfig({{"config", file}, {"jwks-file", "/tmp/other.json"}});
+  ASSERT_OK(flags);
+  EXPECT_EQ(flags->jwks_file, "/tmp/other.json");
+}
+
+// iss and aud are what the provider's tokens must carry: without the
+// provider's keys they would silently check nothing.
+TEST_F(ConfigTest, IssuerAndAudienceNeedAJwksFile) {
+  for (const char* name : {"jwt-issuer", "jwt-audience"}) {
+    const Result<Config> c = LoadConfig({{name, "x"}});
+    ASSERT_FALSE(c.ok()) << name;
+    EXPECT_EQ(c.status().message(),
+              "jwt-issuer and jwt-audience check the tokens of the identity provider: they need "
+              "jwks-file");
+  }
 }
 
 }  // namespace
