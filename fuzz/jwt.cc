@@ -6,8 +6,8 @@
 //        the target: the fuzzer cannot forge HMAC-SHA256, and VerifyBearer
 //        reads the claims only behind a valid signature
 //   'm'  claims (sub, name, iat, nbf, exp) that MintToken signs: the token
-//        must verify exactly when CheckSubject and TokenTimesHold accept
-//        them, and give them back
+//        must verify exactly when TokenTimesHold accepts them and it is at
+//        most kMaxTokenBytes long, and give them back
 //   any other byte: the Authorization header value as sent
 //
 // Every refusal must be 401 with a WWW-Authenticate challenge; accepted
@@ -96,10 +96,13 @@ void MintRoundTrip(std::string_view rest) {
   claims.expires_at = DateAt(rest, 2);
   if ((flags & 1) != 0) claims.issued_at = DateAt(rest, 10);
   if ((flags & 2) != 0) claims.not_before = DateAt(rest, 18);
-  const auto verified =
-      api::VerifyBearer("Bearer " + api::MintToken(kSecret, claims), kSecret, Now());
-  LEDGER_CHECK(verified.ok() == api::TokenTimesHold(claims, Now()),
-               "a minted token verifies exactly when its times hold");
+  // MintToken does not bound the name; a token longer than kMaxTokenBytes
+  // (a name of a few KB, or fewer characters that need escapes) is refused.
+  const std::string token = api::MintToken(kSecret, claims);
+  const auto verified = api::VerifyBearer("Bearer " + token, kSecret, Now());
+  LEDGER_CHECK(
+      verified.ok() == (api::TokenTimesHold(claims, Now()) && token.size() <= api::kMaxTokenBytes),
+      "a minted token verifies exactly when its times hold and it fits the bound");
   if (!verified.ok()) return;
   LEDGER_CHECK(verified->sub == claims.sub && verified->name == claims.name &&
                    verified->expires_at == claims.expires_at &&
