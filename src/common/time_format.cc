@@ -1,5 +1,6 @@
 #include "common/time_format.h"
 
+#include <cstdint>
 #include <cstdio>
 
 namespace ledger {
@@ -56,9 +57,18 @@ std::string FormatTimestamp(Timestamp t) {
   if (last_t && t == *last_t) {
     return last_text;
   }
-  const auto day = floor<days>(t);
-  const CivilDate date(day);
-  const hh_mm_ss<microseconds> tod(t - day);
+  // Floor division by hand: floor<days>(t) and t - day convert the day back
+  // to microseconds, which overflows int64 within a day of the earliest
+  // Timestamp (a corrupt state key can hold any value; DescribeKey formats it).
+  constexpr int64_t kDayUs = int64_t{86'400} * 1'000'000;
+  int64_t day_count = t.time_since_epoch().count() / kDayUs;
+  int64_t tod_us = t.time_since_epoch().count() % kDayUs;
+  if (tod_us < 0) {
+    tod_us += kDayUs;
+    --day_count;
+  }
+  const CivilDate date{sys_days(days(day_count))};
+  const hh_mm_ss<microseconds> tod{microseconds(tod_us)};
   char buf[40];
   std::snprintf(buf, sizeof buf, "%sT%02d:%02d:%02d.%06lldZ", FormatDate(date).c_str(),
                 static_cast<int>(tod.hours().count()), static_cast<int>(tod.minutes().count()),

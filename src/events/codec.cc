@@ -5,8 +5,10 @@
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
 
 #include "common/json_writer.h"
+#include "common/utf8.h"
 #include "events/canonical_fast.h"
 
 namespace ledger::events {
@@ -125,7 +127,14 @@ class ObjectReader {
       Fail("field '" + std::string(name) + "' must be a string");
       return std::nullopt;
     }
-    return std::string(v->GetString(), v->GetStringLength());
+    std::string text(v->GetString(), v->GetStringLength());
+    // RapidJSON 1.1 decodes a \u escape of a lone low surrogate ("\udc00")
+    // into bytes that are not UTF-8.
+    if (!CountCodePoints(text)) {
+      Fail("field '" + std::string(name) + "' is not valid UTF-8");
+      return std::nullopt;
+    }
+    return text;
   }
 
   std::optional<int64_t> Int(std::string_view name, bool required = true) {
@@ -372,8 +381,15 @@ Result<Event> DecodeCanonical(std::string_view bytes) {
   // Bytes in exactly the canonical layout (all that the service writes) skip
   // the DOM; everything else, and every error, is the general parser's.
   if (std::optional<Event> fast = DecodeCanonicalFast(bytes)) return std::move(*fast);
+  // RapidJSON's MemoryStream takes a NUL byte for the end of the input, and
+  // Parse(text, length) skips any of a byte order mark's three bytes in
+  // front; both would let bytes through that are not the event's JSON.
+  if (bytes.find('\0') != std::string_view::npos) {
+    return Status::Corruption("event holds a NUL byte");
+  }
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseValidateEncodingFlag>(bytes.data(), bytes.size());
+  rapidjson::MemoryStream input(bytes.data(), bytes.size());
+  doc.ParseStream<rapidjson::kParseValidateEncodingFlag, rapidjson::UTF8<>>(input);
   if (doc.HasParseError()) {
     return Status::Corruption(std::string("event is not valid JSON: ") +
                               rapidjson::GetParseError_En(doc.GetParseError()) + " at offset " +
@@ -396,6 +412,9 @@ Result<Event> DecodeCanonical(std::string_view bytes) {
   if (key != nullptr) {
     if (key->IsString() && key->GetStringLength() > 0) {
       e.idempotency_key.assign(key->GetString(), key->GetStringLength());
+      if (!CountCodePoints(e.idempotency_key)) {
+        r.Fail("field 'idempotency_key' is not valid UTF-8");
+      }
     } else if (!key->IsNull()) {
       r.Fail("field 'idempotency_key' must be null or a non-empty string");
     }

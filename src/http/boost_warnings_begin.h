@@ -7,7 +7,10 @@
 // No include guard: a file may need it around more than one group.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wnull-dereference"
+// Clang (the fuzz build) has neither of these two and warns about the names.
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
 #pragma GCC diagnostic ignored "-Wtsan"
 #endif

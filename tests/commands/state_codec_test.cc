@@ -145,6 +145,15 @@ TEST(StateKeysTest, ScheduleKeysSortByDeadlineAcrossTheEpoch) {
   EXPECT_EQ(state::DescribeKey(state::BackerKey(3, "캐롤")), "post 3's backer \"캐롤\"");
 }
 
+// Found by fuzz/event_record: a schedule key holding the earliest deadline
+// (a corrupt state) overflowed while DescribeKey formatted it.
+TEST(StateKeysTest, DescribesAScheduleKeyOfAnyDeadline) {
+  EXPECT_TRUE(state::DescribeKey(state::ScheduleKey(Timestamp::min(), 7))
+                  .starts_with("the settlement schedule's entry for post 7 (closing "));
+  EXPECT_TRUE(state::DescribeKey(state::ScheduleKey(Timestamp::max(), 7))
+                  .starts_with("the settlement schedule's entry for post 7 (closing "));
+}
+
 TEST(StateKeysTest, HeadRoundTripsAndMalformedOnesAreRefused) {
   state::StateHead head{42, events::Hash{}, 7, Timestamp{std::chrono::microseconds(99)}};
   head.hash[0] = 0xAB;

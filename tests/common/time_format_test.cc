@@ -41,6 +41,17 @@ TEST(TimeFormatTest, FormatsInstantsBeforeTheEpoch) {
   EXPECT_EQ(FormatTimestamp(At(Date(1, 1, 1), 0, 0, 0, 0)), "0001-01-01T00:00:00.000000Z");
 }
 
+// Found by fuzz/event_record (a state key's deadline is any int64): the day
+// was converted back to microseconds, which overflowed within a day of the
+// earliest Timestamp. The years there do not fit a CivilDate, so only the
+// time of day is meaningful.
+TEST(TimeFormatTest, FormatsTheExtremeTimestampsWithoutOverflow) {
+  EXPECT_TRUE(FormatTimestamp(Timestamp::min()).ends_with("T19:59:05.224192Z"))
+      << FormatTimestamp(Timestamp::min());
+  EXPECT_TRUE(FormatTimestamp(Timestamp::max()).ends_with("T04:00:54.775807Z"))
+      << FormatTimestamp(Timestamp::max());
+}
+
 // Each check runs on a thread of its own, so no earlier call on the thread
 // can have primed any per-thread state of the formatter.
 std::string FormatOnFreshThread(Timestamp t) {

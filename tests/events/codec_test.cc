@@ -303,6 +303,38 @@ TEST(CodecTest, RejectsMalformedEventsWithAStatus) {
   }
 }
 
+// Found by fuzz/event_codec: the general parser (every input the fast path
+// does not take) let through strings with a lone surrogate escape, which
+// decode to bytes that are not UTF-8; bytes of a byte order mark in front
+// of the object; and anything after a NUL byte, which RapidJSON's stream took
+// for the end of the input. Such events did not re-encode to what decodes.
+TEST(CodecTest, RejectsWhatIsNotTheEventsUtf8Json) {
+  const Event e = testing::Funded(3, 7, 2);
+  const std::string canonical = EncodeCanonical(e);
+  const std::vector<std::string> bad = {
+      Mutate(e, "\"actor\":\"bob\"", "\"actor\":\"\\udccc\""),
+      Mutate(e, "\"actor\":\"bob\"", "\"actor\":\"b\\ud800b\""),
+      Mutate(e, "\"backer\":\"bob\"", "\"backer\":\"\\udc00\""),
+      Mutate(e, "\"idempotency_key\":null", "\"idempotency_key\":\"\\udfff\""),
+      "\xef" + canonical,
+      "\xef\xbb\xbf" + canonical,
+      canonical + std::string(1, '\0') + "garbage",
+      canonical.substr(0, 10) + std::string(1, '\0') + canonical.substr(10),
+  };
+  for (const std::string& bytes : bad) {
+    const auto decoded = DecodeCanonical(bytes);
+    EXPECT_FALSE(decoded.ok()) << bytes;
+    if (!decoded.ok()) {
+      EXPECT_EQ(decoded.status().code(), Status::Code::kCorruption) << bytes;
+    }
+  }
+  // A surrogate pair is a character: still accepted.
+  const auto paired =
+      DecodeCanonical(Mutate(e, "\"actor\":\"bob\"", "\"actor\":\"\\ud83d\\ude00\""));
+  ASSERT_OK(paired);
+  EXPECT_EQ(paired->actor, "\xf0\x9f\x98\x80");
+}
+
 TEST(CodecTest, EditNeedsEndDateAndClosesAtTogether) {
   Event e = OneOfEach()[1];
   std::get<PostEdited>(e.data).closes_at.reset();
