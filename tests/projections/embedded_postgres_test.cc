@@ -127,6 +127,17 @@ TEST_F(MigrationsTest, AppliesEveryMigrationOnceAndIsSafeToRepeat) {
   EXPECT_NO_THROW(tx.exec0("SELECT position, hash FROM ledger_read.checkpoints"));
 }
 
+// Readers never see the schema half-way: every pending migration commits in
+// one transaction (a list read that reached post_view after 001 and before
+// 004 added `status` answered 500). One transaction: one xmin on every row.
+TEST_F(MigrationsTest, AppliesEveryPendingMigrationInOneTransaction) {
+  ASSERT_OK(ApplyMigrations(db(), kReadSchema));
+  pqxx::work tx(db());
+  EXPECT_EQ(tx.exec1("SELECT count(DISTINCT xmin::text) FROM ledger_read.schema_migrations")[0]
+                .as<size_t>(),
+            1u);
+}
+
 // A schema built by the first migration alone keeps its figures when the
 // second one splits them out of posts.
 TEST_F(MigrationsTest, UpgradesASchemaWithRowsInIt) {
