@@ -122,7 +122,14 @@ class FloodTest : public ::testing::Test {
   bool StartServer(std::vector<std::string> extra) {
     extra.insert(extra.begin(), {"--jwt-secret", kSecret});
     server_ = std::make_unique<ServerProcess>(FUNDING_LEDGER_BINARY, dir_.Sub("data"), extra);
-    return server_->ok();
+    if (!server_->ok()) return false;
+    // The normal client is one a load balancer sends only to a ready node.
+    const steady_clock::time_point deadline = steady_clock::now() + std::chrono::seconds(60);
+    while (steady_clock::now() < deadline) {
+      if (Call(*server_, "GET", "/readyz", "/readyz").status == 200) return true;
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+    return false;
   }
 
   ledger::testing::TempDir dir_;
