@@ -17,15 +17,8 @@ namespace {
 using testing::JwkSetJson;
 using testing::ProviderKey;
 
-// Keys are generated once: RSA generation takes a while.
-const ProviderKey& RsaKey() {
-  static const ProviderKey key = ProviderKey::Rsa("rsa-1");
-  return key;
-}
-const ProviderKey& EcKey() {
-  static const ProviderKey key = ProviderKey::P256("ec-1");
-  return key;
-}
+const ProviderKey& RsaKey() { return testing::SharedRsaKey(); }
+const ProviderKey& EcKey() { return testing::SharedEcKey(); }
 
 // Expects `json` to be refused with a message that contains `why`.
 void ExpectRefused(const std::string& json, std::string_view why) {

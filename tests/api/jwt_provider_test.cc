@@ -31,14 +31,8 @@ constexpr std::string_view kAudience = "funding-ledger";
 Timestamp Now() { return At("2026-11-21T03:00:00.000000Z"); }
 constexpr int64_t kNowSeconds = 1'795'230'000;
 
-const ProviderKey& RsaKey() {
-  static const ProviderKey key = ProviderKey::Rsa("rsa-1");
-  return key;
-}
-const ProviderKey& EcKey() {
-  static const ProviderKey key = ProviderKey::P256("ec-1");
-  return key;
-}
+const ProviderKey& RsaKey() { return testing::SharedRsaKey(); }
+const ProviderKey& EcKey() { return testing::SharedEcKey(); }
 
 // The provider's keys: both of the above.
 const JwkSet& Keys() {

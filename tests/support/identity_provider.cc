@@ -124,4 +124,14 @@ std::string JwkSetJson(const std::vector<std::string>& jwks) {
   return out;
 }
 
+const ProviderKey& SharedRsaKey() {
+  static const ProviderKey key = ProviderKey::Rsa("rsa-1");
+  return key;
+}
+
+const ProviderKey& SharedEcKey() {
+  static const ProviderKey key = ProviderKey::P256("ec-1");
+  return key;
+}
+
 }  // namespace ledger::testing

@@ -48,4 +48,9 @@ class ProviderKey {
 // {"keys":[jwks...]}.
 std::string JwkSetJson(const std::vector<std::string>& jwks);
 
+// One RSA key "rsa-1" and one P-256 key "ec-1" per test process, made on
+// first use (RSA generation takes a while).
+const ProviderKey& SharedRsaKey();
+const ProviderKey& SharedEcKey();
+
 }  // namespace ledger::testing
