@@ -162,7 +162,8 @@ export function renderBoard(root, params) {
   const pending = new Map();
   const refresh = async (id, position, attempt = 0) => {
     const row = rows.querySelector(`tr[data-post-id="${id}"]`);
-    if (!row) return;
+    // A deleted post has nothing to read (it would be a 404).
+    if (!row || row.dataset.status === 'deleted') return;
     try {
       const post = await getJson(`/api/posts/${id}`, {
         headers: { 'X-Min-Position': String(position) },
@@ -188,6 +189,11 @@ export function renderBoard(root, params) {
     const row = rows.querySelector(`tr[data-post-id="${id}"]`);
     if (!row) return;
     if (event.type === 'PostDeleted') {
+      // A delete's refunds come in the same batch just before it: their
+      // refresh, not sent yet, is dropped rather than read as a 404.
+      const waiting = pending.get(id);
+      if (waiting) clearTimeout(waiting.timer);
+      pending.delete(id);
       markDeleted(row);
       return;
     }
