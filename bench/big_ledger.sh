@@ -179,9 +179,12 @@ backup_kib=$(du -sk "$work/backup" | cut -f1)
 
 # Starts serve; sets server_pid and api once it answers /readyz 200, and
 # prints the seconds from exec to that answer and the server's CPU seconds
-# until then (its own process, without the embedded PostgreSQL).
+# until then (its own process, without the embedded PostgreSQL). Gives up
+# after ready_limit_s, saying what /readyz answered last: a run that hangs
+# says nothing, and once took CI's whole test timeout.
+ready_limit_s=120
 start_ready() {
-  local t0 t1 port=
+  local t0 t1 port= last=
   t0=$(now_ns)
   "$binary" serve --listen 127.0.0.1:0 "${common[@]}" --log-level warn \
     --max-connections 4096 --max-connections-per-address 0 --write-rate 0 "${serve_cache[@]}" \
@@ -191,11 +194,24 @@ start_ready() {
     if [[ -z $port ]]; then
       port=$(sed -n 's/.*serving on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/serve.out")
     fi
-    if [[ -n $port ]] && curl -sf -o /dev/null "http://127.0.0.1:$port/readyz"; then
-      t1=$(now_ns)
-      api=http://127.0.0.1:$port
-      echo "$(seconds_between "$t0" "$t1") $(cpu_seconds)"
-      return 0
+    if [[ -n $port ]]; then
+      # --max-time: a connection the server never answers is tried again.
+      if last=$(curl -s --max-time 5 -w ' (HTTP %{http_code})' "http://127.0.0.1:$port/readyz"); then
+        if [[ $last == *'(HTTP 200)' ]]; then
+          t1=$(now_ns)
+          api=http://127.0.0.1:$port
+          echo "$(seconds_between "$t0" "$t1") $(cpu_seconds)"
+          return 0
+        fi
+      else
+        last="curl failed with status $?"
+      fi
+    fi
+    if (($(now_ns) - t0 > ready_limit_s * 1000000000)); then
+      note "serve was not ready after ${ready_limit_s} s; /readyz said: ${last:-nothing (no port yet)}"
+      kill -TERM "$server_pid"
+      wait "$server_pid" || true
+      break
     fi
     sleep 0.02
   done
