@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 
 #include <rocksdb/db.h>
@@ -17,6 +18,7 @@
 #include "events/chain.h"
 #include "events/keys.h"
 #include "events/record.h"
+#include "events/rocks_info_log.h"
 #include "events/rocks_purge.h"
 #include "events/rocks_tsan.h"
 #include "events/rocks_write_health.h"
@@ -130,7 +132,10 @@ Result<std::unique_ptr<RocksEventLog>> RocksEventLog::Open(const std::string& di
   // service's restart, each audit tool's secondary instance) replays them.
   db_options.max_total_wal_size = kMaxTotalWalBytes;
   db_options.db_write_buffer_size = kWriteBufferBytes;
+  // RocksDB's warnings and errors go to the service's log, not to a LOG
+  // file on the log's own disk (rocks_info_log.h says why).
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.info_log = std::make_shared<RocksInfoLog>(db_options.info_log_level);
   const bool secondary = !options.secondary_dir.empty();
   if (secondary) {
     // A secondary must keep every table file open: the primary may delete
@@ -201,6 +206,10 @@ Result<std::unique_ptr<RocksEventLog>> RocksEventLog::Open(const std::string& di
   } else if (options.read_only) {
     s = rocksdb::DB::OpenForReadOnly(db_options, dir, families, &log->handles_, &raw);
   } else {
+    // Created here, not by RocksDB: a directory missing when RocksDB opens
+    // makes it log an error line before it creates the directory itself.
+    std::error_code created;
+    std::filesystem::create_directories(dir, created);
     s = rocksdb::DB::Open(db_options, dir, families, &log->handles_, &raw);
   }
   if (!s.ok()) {
