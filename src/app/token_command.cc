@@ -97,7 +97,17 @@ int TokenCommand(const std::vector<std::string>& args, std::ostream& out, std::o
   const Timestamp now = SystemClock().Now();
   claims.issued_at = now;
   claims.expires_at = now + std::chrono::seconds(*ttl);
-  out << api::MintToken(*secret, claims) << "\n";
+  const std::string token = api::MintToken(*secret, claims);
+  // The service refuses a longer token; printing it would only move the
+  // failure to the first request.
+  if (token.size() > api::kMaxTokenBytes) {
+    return FailUsage(err, "token",
+                     Status::InvalidArgument("--name is too long: the token would be " +
+                                             std::to_string(token.size()) +
+                                             " bytes, and the service accepts at most " +
+                                             std::to_string(api::kMaxTokenBytes)));
+  }
+  out << token << "\n";
   return kExitOk;
 }
 

@@ -156,6 +156,22 @@ TEST_F(RunCliTest, TokenPrintsTheBareTokenOnOneLine) {
   EXPECT_EQ(std::count(run.out.begin(), run.out.end(), '.'), 2) << run.out;
 }
 
+// A token the service would refuse (longer than kMaxTokenBytes) is not
+// printed; one just within the limit is.
+TEST_F(RunCliTest, TokenRefusesANameThatMakesTheTokenTooLong) {
+  const CliRun refused = Cli({"token", "--jwt-secret", "s", "--data-dir", empty_data(), "--sub",
+                              "alice", "--name", std::string(4096, 'n')});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_EQ(refused.out, "");
+  EXPECT_NE(refused.err.find("--name is too long: the token would be "), std::string::npos)
+      << refused.err;
+  EXPECT_NE(refused.err.find("the service accepts at most 4096"), std::string::npos) << refused.err;
+  const CliRun fits = Cli({"token", "--jwt-secret", "s", "--data-dir", empty_data(), "--sub",
+                           "alice", "--name", std::string(2048, 'n')});
+  EXPECT_EQ(fits.exit_code, 0) << fits.err;
+  EXPECT_LE(fits.out.size(), 4097u);
+}
+
 // The audit tools know their flags: a mistake is named with a pointer to
 // --help, which works anywhere on the line.
 TEST_F(RunCliTest, AuditToolsRefuseABadLineWithAPointerToTheirHelp) {
