@@ -16,7 +16,8 @@ while faults come in turn, one every --fault-every seconds (default 60):
 
   pg-restart  the embedded PostgreSQL restarted (pg_ctl restart -m fast)
   pg-pause    every process of that cluster stopped (SIGSTOP) for 5 s
-  disk-full   the tmpfs filled to the last byte for 10 s, then freed
+  disk-full   the tmpfs filled to the last byte for --full-seconds (10),
+              then freed
 
 Every 10 s it samples the server's RSS, open descriptors and threads. At
 the end the load stops, every acknowledged key must be in the log once, at
@@ -26,7 +27,8 @@ verify, or growth of RSS, descriptors or threads beyond --growth-limit
 between the first and last quarter of the run. Python 3 standard library
 only; run as root (tmpfs mount, PostgreSQL as the postgres user).
 
-    bench/soak.py BUILD_DIR [--minutes M] [--fault-every S] [--size-mib N]
+    bench/soak.py BUILD_DIR [--minutes M] [--fault-every S] [--full-seconds S]
+                  [--size-mib N]
 """
 
 import argparse
@@ -75,6 +77,7 @@ class Soak:
         self.answers = {}     # (kind, status) -> count
         self.cancelled = 0
         self.samples = []     # (t, rss MiB, fds, threads)
+        self.log_metrics = {}  # the event log's counters at the end
         self.faults = []      # (t, name, note)
         self.stream_events = 0
         self.server = None
@@ -237,9 +240,9 @@ class Soak:
             filler = os.path.join(self.mnt, "filler")
             subprocess.run(["dd", "if=/dev/zero", "of=" + filler, "bs=1M"], capture_output=True)
             free = shutil.disk_usage(self.mnt).free
-            time.sleep(10)
+            time.sleep(self.a.full_seconds)
             os.unlink(filler)
-            note = "%d bytes left for 10 s" % free
+            note = "%d bytes left for %d s" % (free, self.a.full_seconds)
         self.faults.append((t, name, note))
 
     def stop_postgres(self):
@@ -255,7 +258,7 @@ class Soak:
                 self.exited = (time.monotonic() - self.t0, self.server.returncode)
             try:
                 self.samples.append((time.monotonic() - self.t0,) + proc_status(self.server.pid))
-            except OSError:
+            except (OSError, KeyError):  # gone, or a zombie without VmRSS
                 pass
             self.stop.wait(10)
 
@@ -296,7 +299,25 @@ class Soak:
         self.stop.set()
         for t in threads:
             t.join(60)
+        self.read_log_metrics()
         return self.audit()
+
+    def read_log_metrics(self):
+        # Whether the disk-full faults reached the event log (RocksDB's
+        # preallocated write-ahead log can absorb a short one).
+        self.log_metrics = {}
+        try:
+            status, text, _ = self.call("GET", "/metrics")
+        except OSError:
+            return
+        if status != 200:
+            return
+        for name in ('ledger_log_write_failures_total{cause="no_space"}',
+                     'ledger_log_write_failures_total{cause="waiting"}',
+                     "ledger_log_resume_attempts_total"):
+            m = re.search("^" + re.escape(name) + r" (\S+)$", text, re.M)
+            if m:
+                self.log_metrics[name] = int(float(m.group(1)))
 
     def audit(self):
         # Stop the server, then read the log with the tools. A server that
@@ -343,6 +364,9 @@ class Soak:
             print("| %s | %d | %d | %d … %d |" % (name, f, l, lo, hi))
             if l > f * (1 + a.growth_limit) + 16:
                 failures.append("%s grew from %d to %d" % (name, f, l))
+        if self.log_metrics:
+            print("\nevent log at the end: " +
+                  "; ".join("%s %d" % kv for kv in self.log_metrics.items()))
         print("\nacknowledged fundings: %d; lost: %d; misplaced: %d; events exit %d; verify exit %d"
               % (len(self.acks), len(lost), len(misplaced), events_exit, v.returncode))
         if v.returncode != 0:
@@ -376,6 +400,8 @@ def main():
     p.add_argument("build_dir")
     p.add_argument("--minutes", type=float, default=30)
     p.add_argument("--fault-every", type=int, default=60)
+    p.add_argument("--full-seconds", type=int, default=10,
+                   help="how long a disk-full fault keeps the file system full (10)")
     p.add_argument("--size-mib", type=int, default=2048)
     p.add_argument("--funders", type=int, default=8)
     p.add_argument("--readers", type=int, default=4)
