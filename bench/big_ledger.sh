@@ -185,6 +185,10 @@ backup_kib=$(du -sk "$work/backup" | cut -f1)
 ready_limit_s=120
 start_ready() {
   local t0 t1 port= last=
+  # Emptied here, before the server starts: the server's own redirection
+  # truncates the file only once it runs, and until then the loop below
+  # could read the previous server's port (and wait on a closed one).
+  : >"$work/serve.out"
   t0=$(now_ns)
   "$binary" serve --listen 127.0.0.1:0 "${common[@]}" --log-level warn \
     --max-connections 4096 --max-connections-per-address 0 --write-rate 0 "${serve_cache[@]}" \
