@@ -135,7 +135,9 @@ class Client {
                                        std::chrono::milliseconds timeout = 5s) {
     const Clock::time_point deadline = Clock::now() + timeout;
     size_t at;
-    while ((at = pending_.find(needle)) == std::string::npos) {
+    size_t from = 0;  // what was searched already cannot hold it whole
+    while ((at = pending_.find(needle, from)) == std::string::npos) {
+      from = pending_.size() < needle.size() ? 0 : pending_.size() - needle.size() + 1;
       if (!Fill(deadline)) return std::nullopt;
     }
     std::string read = pending_.substr(0, at + needle.size());

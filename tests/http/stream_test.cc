@@ -12,7 +12,7 @@
 
 #include "http/raw_client.h"
 #include "http/server.h"
-#include "http/stream_source.h"
+#include "http/test_source.h"
 #include "support/status_matchers.h"
 
 namespace ledger::http {
@@ -20,56 +20,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using test_support::Client;
+using test_support::TestSource;
 using Clock = std::chrono::steady_clock;
-
-// A source the test feeds by hand.
-class TestSource final : public StreamSource {
- public:
-  void Start(Wake wake) override {
-    const std::lock_guard lock(mu_);
-    wake_ = std::move(wake);
-  }
-  bool Take(std::vector<Chunk>& out) override {
-    const std::lock_guard lock(mu_);
-    for (std::string& text : ready_) out.push_back(std::make_shared<const std::string>(text));
-    ready_.clear();
-    return !ended_;
-  }
-  Chunk Heartbeat() override { return std::make_shared<const std::string>("<beat>"); }
-  Chunk Farewell() override { return std::make_shared<const std::string>("<bye>"); }
-  void Close() override { closes.fetch_add(1); }
-
-  void Push(std::string text) {
-    Wake wake;
-    {
-      const std::lock_guard lock(mu_);
-      ready_.push_back(std::move(text));
-      wake = wake_;
-    }
-    if (wake) wake();
-  }
-  void End() {
-    Wake wake;
-    {
-      const std::lock_guard lock(mu_);
-      ended_ = true;
-      wake = wake_;
-    }
-    if (wake) wake();
-  }
-  bool started() {
-    const std::lock_guard lock(mu_);
-    return static_cast<bool>(wake_);
-  }
-
-  std::atomic<int> closes{0};
-
- private:
-  std::mutex mu_;
-  Wake wake_;
-  std::vector<std::string> ready_;
-  bool ended_ = false;
-};
 
 bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 3s) {
   const Clock::time_point deadline = Clock::now() + timeout;
