@@ -193,7 +193,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::awaitable<bool> WriteStreamHead(Response response, unsigned version,
                                                const std::string& request_id);
   // Writes what `source` produces until it ends, the client goes away, a
-  // write fails or the server stops; then closes the source.
+  // write fails or the server stops; then closes the source
+  // (connection_stream.cc, with the two below).
   boost::asio::awaitable<void> Stream(StreamSource& source, std::chrono::milliseconds heartbeat,
                                       bool chunked);
   boost::asio::awaitable<bool> WriteChunks(const std::vector<StreamSource::Chunk>& chunks,
