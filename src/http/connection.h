@@ -39,6 +39,7 @@
 #include "http/response_slot.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "http/stream_output.h"
 #include "http/stream_source.h"
 
 namespace ledger::http {
@@ -194,11 +195,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
                                                const std::string& request_id);
   // Writes what `source` produces until it ends, the client goes away, a
   // write fails or the server stops; then closes the source
-  // (connection_stream.cc, with the two below).
+  // (connection_stream.cc, with the three below).
   boost::asio::awaitable<void> Stream(StreamSource& source, std::chrono::milliseconds heartbeat,
                                       bool chunked);
-  boost::asio::awaitable<bool> WriteChunks(const std::vector<StreamSource::Chunk>& chunks,
-                                           bool chunked);
+  // The source's wake, on the strand. While the loop is parked with nothing
+  // to write, takes the source's chunks and writes what the socket takes at
+  // once, so that a frame costs one system call and no resumption of the
+  // loop; resumes the loop (through stream_timer_) for anything else: bytes
+  // the socket did not take, the source's end, a failed write, TLS.
+  void OnStreamWake();
+  // Writes stream_out_ as far as the socket takes it without waiting; plain
+  // TCP only (over TLS it writes nothing). False when the write failed.
+  bool SendNow();
+  // Writes what is left of stream_out_, within write_timeout.
+  boost::asio::awaitable<bool> SendRest();
   // While streaming: a read that notices the client closing (or sending more
   // than kStreamInputBytesMax, which it has no reason to).
   void WatchForHangUp();
@@ -226,6 +236,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool read_one_ = false;  // a request has been read whole
   // Streaming: woken by the source, a hang-up or Stop.
   boost::asio::steady_timer stream_timer_;
+  StreamSource* stream_source_ = nullptr;
+  StreamOutput stream_out_;  // framed, not yet written
+  std::vector<StreamSource::Chunk> stream_taken_;
+  std::vector<boost::asio::const_buffer> stream_buffers_;
+  SteadyClock::time_point stream_last_write_{};
+  bool stream_chunked_ = false;
+  bool stream_more_ = true;     // the source has not ended
+  bool stream_parked_ = false;  // the loop waits on stream_timer_, nothing to write
+  bool stream_failed_ = false;  // a write failed or timed out
   bool stream_woken_ = false;
   bool client_gone_ = false;
   size_t stream_input_bytes_ = 0;

@@ -11,6 +11,7 @@
 // clang-format off
 #include "http/boost_warnings_begin.h"
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
@@ -32,6 +33,9 @@ namespace bhttp = beast::http;
 // A client of a stream only listens; one that sends more than this while
 // streaming is cut off.
 constexpr size_t kStreamInputBytesMax = size_t{64} * 1024;
+// At most this many pieces go into one write (each batch of chunks is a
+// size line, its frames and a CRLF); the rest go in the next.
+constexpr size_t kBuffersPerWrite = 64;
 
 }  // namespace
 
@@ -61,52 +65,48 @@ asio::awaitable<bool> Connection::WriteStreamHead(Response response, unsigned ve
 asio::awaitable<void> Connection::Stream(StreamSource& source, std::chrono::milliseconds heartbeat,
                                          bool chunked) {
   phase_ = Phase::kStreaming;
+  stream_source_ = &source;
+  stream_chunked_ = chunked;
   // Nothing more is read as a request on this connection.
   buffer_.clear();
   buffer_.shrink_to_fit();
   source.Start([weak = weak_from_this()] {
     const std::shared_ptr<Connection> self = weak.lock();
     if (!self) return;
-    asio::post(self->executor_, [self] {
-      self->stream_woken_ = true;
-      self->stream_timer_.cancel();
-    });
+    asio::post(self->executor_, [self] { self->OnStreamWake(); });
   });
   WatchForHangUp();
-  std::vector<StreamSource::Chunk> chunks;
-  SteadyClock::time_point last_write = SteadyClock::now();
-  bool more = true;
-  bool failed = false;
-  while (more && !client_gone_) {
+  stream_last_write_ = SteadyClock::now();
+  while (!client_gone_ && !stream_failed_) {
     if (owner_.stopping()) {
-      chunks.assign(1, source.Farewell());
-      failed = !co_await WriteChunks(chunks, chunked);
+      stream_out_.Add({source.Farewell()}, chunked);
+      stream_failed_ = !co_await SendRest();
       break;
     }
-    stream_woken_ = false;
-    chunks.clear();
-    more = source.Take(chunks);
-    if (!chunks.empty()) {
-      if (!co_await WriteChunks(chunks, chunked)) {
-        failed = true;
-        break;
-      }
-      last_write = SteadyClock::now();
+    if (!stream_out_.empty()) {
+      if (!SendNow() || !co_await SendRest()) break;
+      stream_last_write_ = SteadyClock::now();
       continue;
     }
-    if (!more || stream_woken_) continue;
-    stream_timer_.expires_at(last_write + heartbeat);
+    if (!stream_more_) break;
+    stream_woken_ = false;
+    stream_taken_.clear();
+    stream_more_ = source.Take(stream_taken_);
+    stream_out_.Add(stream_taken_, chunked);
+    stream_taken_.clear();
+    if (!stream_out_.empty() || !stream_more_ || stream_woken_) continue;
+    stream_timer_.expires_at(stream_last_write_ + heartbeat);
+    stream_parked_ = true;
     const auto [ec] = co_await stream_timer_.async_wait(kNoThrow);
-    if (ec || stream_woken_ || client_gone_ || owner_.stopping()) continue;
-    chunks.assign(1, source.Heartbeat());
-    if (!co_await WriteChunks(chunks, chunked)) {
-      failed = true;
-      break;
-    }
-    last_write = SteadyClock::now();
+    stream_parked_ = false;
+    if (ec || stream_woken_ || client_gone_ || stream_failed_ || owner_.stopping()) continue;
+    // Wakes wrote meanwhile: the heartbeat is due later.
+    if (SteadyClock::now() < stream_last_write_ + heartbeat) continue;
+    stream_out_.Add({source.Heartbeat()}, chunked);
   }
+  stream_source_ = nullptr;
   source.Close();
-  if (!failed && !client_gone_ && chunked) {
+  if (!stream_failed_ && !client_gone_ && chunked) {
     Tcp().expires_after(owner_.limits().write_timeout);
     co_await OnStream(
         [](auto& s) { return asio::async_write(s, bhttp::make_chunk_last(), kNoThrow); });
@@ -114,26 +114,59 @@ asio::awaitable<void> Connection::Stream(StreamSource& source, std::chrono::mill
   }
 }
 
-asio::awaitable<bool> Connection::WriteChunks(const std::vector<StreamSource::Chunk>& chunks,
-                                              bool chunked) {
-  std::vector<asio::const_buffer> buffers;
-  buffers.reserve(chunks.size());
-  for (const StreamSource::Chunk& chunk : chunks) {
-    if (chunk != nullptr && !chunk->empty()) buffers.emplace_back(chunk->data(), chunk->size());
+void Connection::OnStreamWake() {
+  stream_woken_ = true;
+  if (!stream_parked_ || stream_source_ == nullptr || client_gone_ || owner_.stopping() ||
+      !std::holds_alternative<PlainStream>(stream_)) {
+    stream_timer_.cancel();
+    return;
   }
-  if (buffers.empty()) co_return true;
+  stream_taken_.clear();
+  stream_more_ = stream_source_->Take(stream_taken_);
+  stream_out_.Add(stream_taken_, stream_chunked_);
+  stream_taken_.clear();
+  if (!stream_out_.empty() && SendNow() && stream_out_.empty()) {
+    stream_last_write_ = SteadyClock::now();
+  }
+  stream_woken_ = false;
+  // The loop takes over what could not be finished here.
+  if (!stream_out_.empty() || !stream_more_ || stream_failed_) stream_timer_.cancel();
+}
+
+bool Connection::SendNow() {
+  auto* plain = std::get_if<PlainStream>(&stream_);
+  if (plain == nullptr) return true;
+  asio::ip::tcp::socket& socket = plain->socket();
   beast::error_code ec;
-  size_t bytes = 0;
-  Tcp().expires_after(owner_.limits().write_timeout);
-  if (chunked) {
-    std::tie(ec, bytes) = co_await OnStream(
-        [&](auto& s) { return asio::async_write(s, bhttp::make_chunk(buffers), kNoThrow); });
-  } else {
-    std::tie(ec, bytes) =
-        co_await OnStream([&](auto& s) { return asio::async_write(s, buffers, kNoThrow); });
+  // Only this connection's synchronous writes see the flag; its
+  // asynchronous operations (the hang-up read) go on as before.
+  if (!socket.non_blocking()) socket.non_blocking(true, ec);
+  while (!ec && !stream_out_.empty()) {
+    stream_out_.Buffers(stream_buffers_, kBuffersPerWrite);
+    const size_t written = socket.write_some(stream_buffers_, ec);
+    stream_out_.Consume(written);
   }
-  Tcp().expires_never();
-  co_return !ec;
+  stream_buffers_.clear();
+  if (!ec || ec == asio::error::would_block || ec == asio::error::try_again) return true;
+  stream_failed_ = true;
+  return false;
+}
+
+asio::awaitable<bool> Connection::SendRest() {
+  while (!stream_out_.empty()) {
+    stream_out_.Buffers(stream_buffers_, kBuffersPerWrite);
+    Tcp().expires_after(owner_.limits().write_timeout);
+    const auto [ec, written] =
+        co_await OnStream([&](auto& s) { return asio::async_write(s, stream_buffers_, kNoThrow); });
+    Tcp().expires_never();
+    stream_buffers_.clear();
+    if (ec) {
+      stream_failed_ = true;
+      co_return false;
+    }
+    stream_out_.Consume(written);
+  }
+  co_return true;
 }
 
 void Connection::WatchForHangUp() {

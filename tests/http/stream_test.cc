@@ -1,9 +1,13 @@
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -129,6 +133,75 @@ TEST_F(HttpStreamTest, SaysFarewellWhenTheServerStops) {
   EXPECT_TRUE(client.ReadUntil("0\r\n\r\n", 1s));
   EXPECT_TRUE(client.WaitClosed(1s));
   EXPECT_EQ(source_->closes.load(), 1);
+}
+
+// The body of a chunked answer whose head was read: the chunks' data, up to
+// and without the last chunk; nullopt if the framing is broken.
+std::optional<std::string> Dechunk(std::string_view framed) {
+  std::string body;
+  while (true) {
+    const size_t line_end = framed.find("\r\n");
+    if (line_end == std::string_view::npos) return std::nullopt;
+    size_t size = 0;
+    const auto [end, ec] = std::from_chars(framed.data(), framed.data() + line_end, size, 16);
+    if (ec != std::errc() || end != framed.data() + line_end) return std::nullopt;
+    framed.remove_prefix(line_end + 2);
+    if (size == 0) return framed == "\r\n" ? std::optional(body) : std::nullopt;
+    if (framed.size() < size + 2 || framed.substr(size, 2) != "\r\n") return std::nullopt;
+    body.append(framed.substr(0, size));
+    framed.remove_prefix(size + 2);
+  }
+}
+
+TEST_F(HttpStreamTest, AClientThatReadsSlowlyGetsEveryByteInOrder) {
+  Start();
+  Client client(server_->port());
+  ASSERT_TRUE(client.Get("/s"));
+  ASSERT_TRUE(client.ReadUntil("\r\n\r\n"));
+  ASSERT_TRUE(Eventually([&] { return source_->started(); }));
+  // 16 MiB while the client reads nothing: more than loopback's socket
+  // buffers grow to, so writes stop part way and go on when it reads.
+  std::string expected;
+  for (int i = 0; i < 1024; ++i) {
+    std::string frame = "<" + std::to_string(i) + ">";
+    frame.append(size_t{16} * 1024, static_cast<char>('a' + i % 26));
+    frame += '\n';
+    expected += frame;
+    source_->Push(std::move(frame));
+  }
+  std::this_thread::sleep_for(200ms);
+  source_->Push("<last>\n");
+  expected += "<last>\n";
+  source_->End();
+  const auto framed = client.ReadUntil("\r\n0\r\n\r\n", 10s);
+  ASSERT_TRUE(framed);
+  const auto body = Dechunk(*framed);
+  ASSERT_TRUE(body) << framed->substr(0, 200);
+  EXPECT_EQ(body->size(), expected.size());
+  EXPECT_TRUE(*body == expected);
+  EXPECT_TRUE(client.WaitClosed(2s));
+  EXPECT_TRUE(Eventually([&] { return source_->closes.load() == 1; }));
+}
+
+TEST_F(HttpStreamTest, FramesWrittenAtOncePostponeTheHeartbeat) {
+  Start(1s);
+  Client client(server_->port());
+  ASSERT_TRUE(client.Get("/s"));
+  ASSERT_TRUE(client.ReadUntil("\r\n\r\n"));
+  ASSERT_TRUE(Eventually([&] { return source_->started(); }));
+  // A frame every 100 ms for 2.5 s: never a second of silence.
+  std::string seen;
+  for (int i = 0; i < 25; ++i) {
+    const std::string frame = "<f" + std::to_string(i) + ">";
+    source_->Push(frame);
+    const auto got = client.ReadUntil(frame + "\r\n", 2s);
+    ASSERT_TRUE(got) << i;
+    seen += *got;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(seen.find("<beat>"), std::string::npos) << seen;
+  // Then silence, and the heartbeat.
+  EXPECT_TRUE(client.ReadUntil("<beat>\r\n", 3s));
 }
 
 TEST_F(HttpStreamTest, DelimitsAnHttp10StreamByClosing) {

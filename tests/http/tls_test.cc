@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include <arpa/inet.h>
@@ -23,6 +24,7 @@
 #include "http/metrics.h"
 #include "http/raw_client.h"
 #include "http/server.h"
+#include "http/test_source.h"
 #include "support/status_matchers.h"
 #include "support/temp_dir.h"
 #include "support/tls_files.h"
@@ -35,6 +37,7 @@ using ledger::testing::TempDir;
 using ledger::testing::TlsFilePaths;
 using ledger::testing::WriteSelfSigned;
 using test_support::Client;
+using test_support::TestSource;
 using Clock = std::chrono::steady_clock;
 
 // A blocking TLS client on a plain socket: connects, handshakes within
@@ -78,10 +81,27 @@ class TlsClient {
     X509_free(cert);
     return name;
   }
+  bool Send(const std::string& bytes) {
+    return SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size())) > 0;
+  }
+  // What arrives up to and with `needle`, or "" when the connection ends
+  // first (its socket's receive timeout, set at connect, bounds the wait).
+  std::string ReadUntil(std::string_view needle) {
+    size_t at = 0;
+    while ((at = pending_.find(needle)) == std::string::npos) {
+      char chunk[4096];
+      const int n = SSL_read(ssl_, chunk, sizeof chunk);
+      if (n <= 0) return "";
+      pending_.append(chunk, static_cast<size_t>(n));
+    }
+    std::string read = pending_.substr(0, at + needle.size());
+    pending_.erase(0, at + needle.size());
+    return read;
+  }
   // GET `target`; the whole answer (head and Content-Length body) or "".
   std::string Get(const std::string& target) {
     const std::string request = "GET " + target + " HTTP/1.1\r\nHost: t\r\n\r\n";
-    if (SSL_write(ssl_, request.data(), static_cast<int>(request.size())) <= 0) return "";
+    if (!Send(request)) return "";
     std::string got;
     char chunk[4096];
     for (;;) {
@@ -102,6 +122,7 @@ class TlsClient {
   SSL* ssl_ = nullptr;
   int fd_ = -1;
   bool connected_ = false;
+  std::string pending_;  // read by ReadUntil, not yet returned
 };
 
 Response Text(std::string body) {
@@ -175,6 +196,12 @@ class TlsServerTest : public ::testing::Test {
   void Start() {
     Router router;
     router.Add("GET", "/a", [](const Request&, const Respond& respond) { respond(Text("a")); });
+    router.Add("GET", "/s", [this](const Request&, const Respond& respond) {
+      Response r;
+      r.content_type = "text/event-stream";
+      r.stream = source_;
+      respond(std::move(r));
+    });
     ServerOptions options;
     options.port = 0;
     options.limits = limits_;
@@ -188,6 +215,7 @@ class TlsServerTest : public ::testing::Test {
   TempDir dir_;
   TlsFilePaths files_ = WriteSelfSigned(dir_.path(), "one");
   ServerLimits limits_;
+  std::shared_ptr<TestSource> source_ = std::make_shared<TestSource>();
   std::unique_ptr<HttpServer> server_;
 };
 
@@ -207,6 +235,27 @@ TEST_F(TlsServerTest, ServesRequestsOverTls12And13) {
   ASSERT_TRUE(tls12.connected());
   EXPECT_EQ(tls12.version(), "TLSv1.2");
   EXPECT_EQ(tls12.Get("/a").rfind("HTTP/1.1 200", 0), 0u);
+}
+
+// Frames of a stream go through the TLS layer (never straight to the
+// socket, as they may over plain TCP), framed as chunks, live and to the end.
+TEST_F(TlsServerTest, StreamsOverTls) {
+  Start();
+  TlsClient client(port());
+  ASSERT_TRUE(client.connected());
+  ASSERT_TRUE(client.Send("GET /s HTTP/1.1\r\nHost: t\r\n\r\n"));
+  const std::string head = client.ReadUntil("\r\n\r\n");
+  EXPECT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << head;
+  EXPECT_NE(head.find("Transfer-Encoding: chunked"), std::string::npos) << head;
+  const Clock::time_point deadline = Clock::now() + 3s;
+  while (!source_->started() && Clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE(source_->started());
+  source_->Push("one");
+  EXPECT_EQ(client.ReadUntil("one\r\n"), "3\r\none\r\n");
+  source_->Push("two");
+  EXPECT_EQ(client.ReadUntil("two\r\n"), "3\r\ntwo\r\n");
+  source_->End();
+  EXPECT_EQ(client.ReadUntil("\r\n\r\n"), "0\r\n\r\n");
 }
 
 TEST_F(TlsServerTest, RefusesTls11AndPlainHttp) {
