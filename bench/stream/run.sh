@@ -21,9 +21,19 @@
 #               each (steadier than requests/s where wrk, stream_load and the
 #               server share a few cores) and stream_load's own CPU.
 #
-#   bench/stream/run.sh BUILD_DIR [--small] [idle] [delay] [throughput]
+#   alternate   on one server, STREAM_ROUNDS (3) rounds of a wrk fund run
+#               (BENCH_CONNECTIONS, 64; BENCH_SECONDS each) without streams
+#               and one with STREAM_THROUGHPUT_STREAMS post streams held on
+#               the funded posts, so that the two cases alternate on the same
+#               ledger; per run, the rate and the CPU per funding of each of
+#               the server's threads (by name; unnamed ones by thread id: the
+#               HTTP I/O threads and the stream hub's feeder), of its
+#               PostgreSQL and of stream_load. What a stream's delivery costs,
+#               and where.
 #
-# No mode: all three, in that order. --small: a CI size (a few dozen streams,
+#   bench/stream/run.sh BUILD_DIR [--small] [idle] [delay] [throughput] [alternate]
+#
+# No mode: all four, in that order. --small: a CI size (a few dozen streams,
 # seconds per step, global streams for idle) that checks the tool and this
 # script, not the goals.
 #
@@ -59,11 +69,11 @@ modes=()
 for arg in "$@"; do
   case $arg in
     --small) small=1 ;;
-    idle | delay | throughput) modes+=("$arg") ;;
+    idle | delay | throughput | alternate) modes+=("$arg") ;;
     *) usage ;;
   esac
 done
-((${#modes[@]} > 0)) || modes=(idle delay throughput)
+((${#modes[@]} > 0)) || modes=(idle delay throughput alternate)
 
 here=$(cd "$(dirname "$0")" && pwd)
 binary=$build_dir/funding-ledger
@@ -85,6 +95,7 @@ if ((small)); then
   export BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-8}
   export BENCH_FUND_CONNECTIONS=${BENCH_FUND_CONNECTIONS:-16}
   export BENCH_THREADS=${BENCH_THREADS:-1}
+  rounds=${STREAM_ROUNDS:-1}
 else
   idle_streams=${STREAM_IDLE_STREAMS:-10000}
   delay_streams=${STREAM_DELAY_STREAMS:-1000}
@@ -93,6 +104,7 @@ else
   stream_seconds=${STREAM_SECONDS:-60}
   settle_ms=${STREAM_SETTLE_MS:-2000}
   export BENCH_FUND_POSTS=${BENCH_FUND_POSTS:-1000}
+  rounds=${STREAM_ROUNDS:-3}
 fi
 user_posts=${BENCH_POSTS:-}
 if [[ $idle_kind != post && $idle_kind != global ]]; then
@@ -100,6 +112,7 @@ if [[ $idle_kind != post && $idle_kind != global ]]; then
   exit 2
 fi
 throughput_streams=${STREAM_THROUGHPUT_STREAMS:-$BENCH_FUND_POSTS}
+alternate_streams=$throughput_streams
 
 # Room for the most streams a chosen mode opens, plus wrk's connections and
 # spares, in the server and in stream_load.
@@ -297,6 +310,73 @@ run_throughput() {
   echo
   stop_server
   ((held == 0)) || fail "stream_load (hold) reported a problem (above)"
+}
+
+# thread_ticks SERVER_PID [TOOL_PID]: "group ticks" lines: each thread of
+# the server by name (unnamed ones, named like the process, by thread id),
+# its PostgreSQL processes as one group, and the tool.
+thread_ticks() {
+  local server=$1 tool=${2:-} t name
+  for t in /proc/"$server"/task/*; do
+    name=$(tr ' ' _ <"$t/comm" 2>/dev/null || true)
+    [[ $name == funding-ledger ]] && name=thread-${t##*/}
+    [[ -n $name ]] && echo "$name $(sed 's/.*) //' "$t/stat" 2>/dev/null | awk '{ print $12 + $13 }')"
+  done
+  echo "postgres $(($(cpu_ticks "$server") - $(sed 's/.*) //' "/proc/$server/stat" |
+    awk '{ print $12 + $13 }')))"
+  [[ -z $tool ]] || echo "stream_load $(cpu_ticks "$tool")"
+}
+
+# alternate_run NAME: one wrk fund run; prints its table row.
+alternate_run() {
+  local name=$1 out=$work/alternate-wrk.txt requests rps p99
+  thread_ticks "$server_pid" "$tool_pid" >"$work/ticks-before"
+  wrk -t"${BENCH_THREADS:-2}" -c"${BENCH_CONNECTIONS:-64}" -d"${BENCH_SECONDS:-20}s" --latency \
+    -s "$here/../http/fund.lua" "$api" >"$out" 2>&1 || fail "wrk failed: $(cat "$out")"
+  thread_ticks "$server_pid" "$tool_pid" >"$work/ticks-after"
+  grep -q '^unexpected_status 0$' "$out" || fail "fundings not answered 201: $(cat "$out")"
+  requests=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$out")
+  rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$out")
+  p99=$(awk '$1=="99%"{print $2}' "$out")
+  printf '| %s | %.0f | %s | %s |\n' "$name" "$rps" "$p99" "$(
+    awk -v n="$requests" -v hz="$(getconf CLK_TCK)" '
+      FNR == NR { before[$1] = $2; next }
+      { us = ($2 - before[$1]) / hz * 1e6 / n
+        if ($1 != "stream_load") total += us
+        if (us >= 0.5) parts = parts sprintf("%s %.1f, ", $1, us) }
+      END { sub(/, $/, "", parts); printf "**%.1f** | %s", total, parts }' \
+      "$work/ticks-before" "$work/ticks-after")"
+}
+
+run_alternate() {
+  start_server alternate "$alternate_streams"
+  seed "$BENCH_FUND_POSTS"
+  tokens
+  export BENCH_DIR=$here/../http BENCH_TOKENS=$work/tokens BENCH_POSTS=$seeded_posts
+  echo "## alternate: wrk fund runs at ${BENCH_CONNECTIONS:-64} connections, without and with" \
+    "$alternate_streams post streams on one server, rounds: $rounds"
+  echo
+  echo "| run | fundings/s | p99 | server and PostgreSQL µs CPU per funding | by thread (µs) |"
+  echo "|---|---:|---:|---:|---|"
+  local round
+  for round in $(seq 1 "$rounds"); do
+    alternate_run "$round: without streams"
+    "$tool" --port "$port" --streams "$alternate_streams" --post-streams --hold-seconds 86400 \
+      --settle-ms "$settle_ms" >"$work/hold.txt" 2>"$work/hold.stderr" &
+    tool_pid=$!
+    until grep -q '^stream_load: ready' "$work/hold.stderr"; do
+      kill -0 "$tool_pid" 2>/dev/null || fail "stream_load (alternate) ended: $(cat "$work/hold.stderr")"
+      sleep 0.2
+    done
+    alternate_run "$round: with streams"
+    kill -TERM "$tool_pid"
+    local held=0
+    wait "$tool_pid" || held=$?
+    tool_pid=
+    ((held == 0)) || fail "stream_load (alternate) reported a problem: $(cat "$work/hold.txt")"
+  done
+  echo
+  stop_server
 }
 
 for mode in "${modes[@]}"; do
