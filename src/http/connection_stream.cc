@@ -116,8 +116,10 @@ asio::awaitable<void> Connection::Stream(StreamSource& source, std::chrono::mill
 
 void Connection::OnStreamWake() {
   stream_woken_ = true;
-  if (!stream_parked_ || stream_source_ == nullptr || client_gone_ || owner_.stopping() ||
-      !std::holds_alternative<PlainStream>(stream_)) {
+  // Take is not called again once it said the stream ended, and a failed
+  // socket is written to no more; the loop sees to both.
+  if (!stream_parked_ || stream_source_ == nullptr || !stream_more_ || stream_failed_ ||
+      client_gone_ || owner_.stopping() || !std::holds_alternative<PlainStream>(stream_)) {
     stream_timer_.cancel();
     return;
   }

@@ -88,6 +88,22 @@ TEST_F(HttpStreamTest, WritesChunksAsTheSourceProducesThemAndEndsWithTheLastChun
   EXPECT_TRUE(Eventually([&] { return source_->closes.load() == 1; }));
 }
 
+TEST_F(HttpStreamTest, NeverTakesAgainFromASourceThatEndedWhateverWakesItGives) {
+  Start();
+  Client client(server_->port());
+  ASSERT_TRUE(client.Get("/s"));
+  ASSERT_TRUE(client.ReadUntil("\r\n\r\n"));
+  ASSERT_TRUE(Eventually([&] { return source_->started(); }));
+  // The end and a burst of wakes after it, all posted before the first runs.
+  source_->Push("last");
+  source_->End();
+  for (int i = 0; i < 50; ++i) source_->Push("late");
+  EXPECT_TRUE(client.ReadUntil("\r\n0\r\n\r\n"));
+  EXPECT_TRUE(client.WaitClosed(2s));
+  EXPECT_TRUE(Eventually([&] { return source_->closes.load() == 1; }));
+  EXPECT_EQ(source_->takes_after_end.load(), 0);
+}
+
 TEST_F(HttpStreamTest, SendsAHeartbeatAfterSilence) {
   Start(50ms);
   Client client(server_->port());

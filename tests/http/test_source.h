@@ -22,6 +22,8 @@ class TestSource final : public StreamSource {
   }
   bool Take(std::vector<Chunk>& out) override {
     const std::lock_guard lock(mu_);
+    if (said_ended_) takes_after_end.fetch_add(1);
+    said_ended_ = ended_;
     for (std::string& text : ready_) out.push_back(std::make_shared<const std::string>(text));
     ready_.clear();
     return !ended_;
@@ -54,12 +56,15 @@ class TestSource final : public StreamSource {
   }
 
   std::atomic<int> closes{0};
+  // Calls of Take after it returned false, which the contract rules out.
+  std::atomic<int> takes_after_end{0};
 
  private:
   std::mutex mu_;
   Wake wake_;
   std::vector<std::string> ready_;
   bool ended_ = false;
+  bool said_ended_ = false;
 };
 
 }  // namespace ledger::http::test_support
