@@ -55,6 +55,12 @@ class HttpStreamTest : public ::testing::Test {
     server_ = std::move(started).value();
   }
 
+  // GET /s on `client`, the head read, and the source started.
+  bool Opened(Client& client) {
+    return client.Get("/s") && client.ReadUntil("\r\n\r\n") &&
+           Eventually([&] { return source_->started(); });
+  }
+
   std::shared_ptr<TestSource> source_ = std::make_shared<TestSource>();
   Router router_;
   std::unique_ptr<HttpServer> server_;
@@ -91,9 +97,7 @@ TEST_F(HttpStreamTest, WritesChunksAsTheSourceProducesThemAndEndsWithTheLastChun
 TEST_F(HttpStreamTest, NeverTakesAgainFromASourceThatEndedWhateverWakesItGives) {
   Start();
   Client client(server_->port());
-  ASSERT_TRUE(client.Get("/s"));
-  ASSERT_TRUE(client.ReadUntil("\r\n\r\n"));
-  ASSERT_TRUE(Eventually([&] { return source_->started(); }));
+  ASSERT_TRUE(Opened(client));
   // The end and a burst of wakes after it, all posted before the first runs.
   source_->Push("last");
   source_->End();
@@ -107,8 +111,7 @@ TEST_F(HttpStreamTest, NeverTakesAgainFromASourceThatEndedWhateverWakesItGives) 
 TEST_F(HttpStreamTest, SendsAHeartbeatAfterSilence) {
   Start(50ms);
   Client client(server_->port());
-  ASSERT_TRUE(client.Get("/s"));
-  ASSERT_TRUE(client.ReadUntil("\r\n\r\n"));
+  ASSERT_TRUE(Opened(client));
   EXPECT_TRUE(client.ReadUntil("<beat>\r\n", 2s));
   EXPECT_TRUE(client.ReadUntil("<beat>\r\n", 2s));  // and again
 }
@@ -117,9 +120,7 @@ TEST_F(HttpStreamTest, ClosesTheSourceWhenTheClientGoesAway) {
   Start();
   {
     Client client(server_->port());
-    ASSERT_TRUE(client.Get("/s"));
-    ASSERT_TRUE(client.ReadUntil("\r\n\r\n"));
-    ASSERT_TRUE(Eventually([&] { return source_->started(); }));
+    ASSERT_TRUE(Opened(client));
   }
   // Noticed without anything to write.
   EXPECT_TRUE(Eventually([&] { return source_->closes.load() == 1; }));
@@ -128,8 +129,7 @@ TEST_F(HttpStreamTest, ClosesTheSourceWhenTheClientGoesAway) {
 TEST_F(HttpStreamTest, CutsOffAClientThatSendsWhileStreaming) {
   Start();
   Client client(server_->port());
-  ASSERT_TRUE(client.Get("/s"));
-  ASSERT_TRUE(client.ReadUntil("\r\n\r\n"));
+  ASSERT_TRUE(Opened(client));
   const std::string junk(16 * 1024, 'x');
   for (int i = 0; i < 8 && client.Send(junk); ++i) {
   }
@@ -139,9 +139,7 @@ TEST_F(HttpStreamTest, CutsOffAClientThatSendsWhileStreaming) {
 TEST_F(HttpStreamTest, SaysFarewellWhenTheServerStops) {
   Start();
   Client client(server_->port());
-  ASSERT_TRUE(client.Get("/s"));
-  ASSERT_TRUE(client.ReadUntil("\r\n\r\n"));
-  ASSERT_TRUE(Eventually([&] { return source_->started(); }));
+  ASSERT_TRUE(Opened(client));
   const Clock::time_point start = Clock::now();
   server_->Stop();
   EXPECT_LT(Clock::now() - start, 1s);  // a stream does not hold Stop for its grace
@@ -172,9 +170,7 @@ std::optional<std::string> Dechunk(std::string_view framed) {
 TEST_F(HttpStreamTest, AClientThatReadsSlowlyGetsEveryByteInOrder) {
   Start();
   Client client(server_->port());
-  ASSERT_TRUE(client.Get("/s"));
-  ASSERT_TRUE(client.ReadUntil("\r\n\r\n"));
-  ASSERT_TRUE(Eventually([&] { return source_->started(); }));
+  ASSERT_TRUE(Opened(client));
   // 16 MiB while the client reads nothing: more than loopback's socket
   // buffers grow to, so writes stop part way and go on when it reads.
   std::string expected;
@@ -202,9 +198,7 @@ TEST_F(HttpStreamTest, AClientThatReadsSlowlyGetsEveryByteInOrder) {
 TEST_F(HttpStreamTest, FramesWrittenAtOncePostponeTheHeartbeat) {
   Start(1s);
   Client client(server_->port());
-  ASSERT_TRUE(client.Get("/s"));
-  ASSERT_TRUE(client.ReadUntil("\r\n\r\n"));
-  ASSERT_TRUE(Eventually([&] { return source_->started(); }));
+  ASSERT_TRUE(Opened(client));
   // A frame every 100 ms for 2.5 s: never a second of silence.
   std::string seen;
   for (int i = 0; i < 25; ++i) {
