@@ -44,14 +44,11 @@ void RocksInfoLog::Logv(rocksdb::InfoLogLevel level, const char* format, va_list
   // A line of the service's log is at most kLogLineBytesMax; RocksDB's
   // messages are one line each, far shorter.
   char text[kLogLineBytesMax];
-  va_list copy;
-  va_copy(copy, ap);
   // The format is RocksDB's, checked where RocksDB calls its log.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-  const int written = std::vsnprintf(text, sizeof(text), format, copy);
+  const int written = std::vsnprintf(text, sizeof(text), format, ap);
 #pragma GCC diagnostic pop
-  va_end(copy);
   if (written < 0) return;
   std::string_view message(text, std::min(static_cast<size_t>(written), sizeof(text) - 1));
   while (!message.empty() && message.back() == '\n') message.remove_suffix(1);

@@ -3,7 +3,6 @@
 // RocksDB's own diagnostics (its "info log") as lines of the service's log.
 
 #include <cstdarg>
-#include <memory>
 
 #include <rocksdb/env.h>
 
