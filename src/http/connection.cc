@@ -388,18 +388,24 @@ asio::awaitable<std::optional<Response>> Connection::CallHandler(const Handler& 
   co_return response;
 }
 
-asio::awaitable<bool> Connection::Write(Response response, unsigned version, bool head,
-                                        const std::string& request_id, bool close) {
-  phase_ = Phase::kWriting;
-  std::optional<BeastResponse> message;
+std::optional<BeastResponse> Connection::MessageOf(Response response, unsigned version, bool head,
+                                                   const std::string& request_id, bool close) {
   try {
-    message = ToMessage(std::move(response), version, head, request_id, close);
+    return ToMessage(std::move(response), version, head, request_id, close);
   } catch (const std::exception& e) {
     LEDGER_LOG(LogLevel::kError, "http", "could not build an answer")
         .Str("request_id", request_id)
         .Str("error", e.what());
-    co_return false;
+    return std::nullopt;
   }
+}
+
+asio::awaitable<bool> Connection::Write(Response response, unsigned version, bool head,
+                                        const std::string& request_id, bool close) {
+  phase_ = Phase::kWriting;
+  std::optional<BeastResponse> message =
+      MessageOf(std::move(response), version, head, request_id, close);
+  if (!message) co_return false;
   Tcp().expires_after(owner_.limits().write_timeout);
   const auto [ec, bytes] =
       co_await OnStream([&](auto& s) { return bhttp::async_write(s, *message, kNoThrow); });

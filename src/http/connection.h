@@ -186,6 +186,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Calls the handler and waits for its answer; nullopt when Stop gave up.
   boost::asio::awaitable<std::optional<Response>> CallHandler(const Handler& handler,
                                                               Request request);
+  // The Beast message of `response`, or nullopt (an error line logged) when
+  // it cannot be built.
+  static std::optional<BeastResponse> MessageOf(Response response, unsigned version, bool head,
+                                                const std::string& request_id, bool close);
   // Returns whether the whole answer was written.
   boost::asio::awaitable<bool> Write(Response response, unsigned version, bool head,
                                      const std::string& request_id, bool close);

@@ -20,7 +20,6 @@
 #include "http/boost_warnings_end.h"
 // clang-format on
 
-#include "common/log.h"
 #include "http/connection.h"
 
 namespace ledger::http {
@@ -43,15 +42,9 @@ asio::awaitable<bool> Connection::WriteStreamHead(Response response, unsigned ve
                                                   const std::string& request_id) {
   phase_ = Phase::kWriting;
   response.body.clear();
-  std::optional<BeastResponse> message;
-  try {
-    message = ToMessage(std::move(response), version, false, request_id, true);
-  } catch (const std::exception& e) {
-    LEDGER_LOG(LogLevel::kError, "http", "could not build an answer")
-        .Str("request_id", request_id)
-        .Str("error", e.what());
-    co_return false;
-  }
+  std::optional<BeastResponse> message =
+      MessageOf(std::move(response), version, false, request_id, true);
+  if (!message) co_return false;
   message->erase(bhttp::field::content_length);
   if (version >= 11) message->chunked(true);
   bhttp::response_serializer<bhttp::string_body> serializer(*message);
