@@ -112,6 +112,7 @@ if [[ $idle_kind != post && $idle_kind != global ]]; then
   exit 2
 fi
 throughput_streams=${STREAM_THROUGHPUT_STREAMS:-$BENCH_FUND_POSTS}
+# shellcheck disable=SC2034  # read as ${!n} in the loop below
 alternate_streams=$throughput_streams
 
 # Room for the most streams a chosen mode opens, plus wrk's connections and
@@ -252,6 +253,22 @@ cpu_per_funding_us() {
 # The requests/s column of bench/http/run.sh's table rows, one per line.
 rates() { awk -F'|' '/^\| fund/ { gsub(/ /, "", $3); gsub(/ /, "", $4); print $3, $4 }' "$1"; }
 
+# hold_streams: stream_load holds $throughput_streams post streams (on the
+# posts wrk funds) in the background until killed; sets tool_pid once they
+# are all open.
+hold_streams() {
+  "$tool" --port "$port" --streams "$throughput_streams" --post-streams --hold-seconds 86400 \
+    --settle-ms "$settle_ms" >"$work/hold.txt" 2>"$work/hold.stderr" &
+  tool_pid=$!
+  until grep -q '^stream_load: ready' "$work/hold.stderr"; do
+    if ! kill -0 "$tool_pid" 2>/dev/null; then
+      cat "$work/hold.stderr" "$work/hold.txt" >&2
+      fail "stream_load (hold) ended before it was ready"
+    fi
+    sleep 0.2
+  done
+}
+
 run_throughput() {
   start_server throughput "$throughput_streams"
   seed "$BENCH_FUND_POSTS"
@@ -264,16 +281,7 @@ run_throughput() {
   ticks_without=$(($(cpu_ticks "$server_pid") - ticks_before))
 
   note "throughput: holding $throughput_streams post streams"
-  "$tool" --port "$port" --streams "$throughput_streams" --post-streams --hold-seconds 86400 \
-    --settle-ms "$settle_ms" >"$work/hold.txt" 2>"$work/hold.stderr" &
-  tool_pid=$!
-  until grep -q '^stream_load: ready' "$work/hold.stderr"; do
-    if ! kill -0 "$tool_pid" 2>/dev/null; then
-      cat "$work/hold.stderr" "$work/hold.txt" >&2
-      fail "stream_load (hold) ended before it was ready"
-    fi
-    sleep 0.2
-  done
+  hold_streams
   note "throughput: fund rows with the streams"
   ticks_before=$(cpu_ticks "$server_pid")
   tool_ticks=$(cpu_ticks "$tool_pid")
@@ -349,25 +357,19 @@ alternate_run() {
 }
 
 run_alternate() {
-  start_server alternate "$alternate_streams"
+  start_server alternate "$throughput_streams"
   seed "$BENCH_FUND_POSTS"
   tokens
   export BENCH_DIR=$here/../http BENCH_TOKENS=$work/tokens BENCH_POSTS=$seeded_posts
   echo "## alternate: wrk fund runs at ${BENCH_CONNECTIONS:-64} connections, without and with" \
-    "$alternate_streams post streams on one server, rounds: $rounds"
+    "$throughput_streams post streams on one server, rounds: $rounds"
   echo
   echo "| run | fundings/s | p99 | server and PostgreSQL µs CPU per funding | by thread (µs) |"
   echo "|---|---:|---:|---:|---|"
   local round
   for round in $(seq 1 "$rounds"); do
     alternate_run "$round: without streams"
-    "$tool" --port "$port" --streams "$alternate_streams" --post-streams --hold-seconds 86400 \
-      --settle-ms "$settle_ms" >"$work/hold.txt" 2>"$work/hold.stderr" &
-    tool_pid=$!
-    until grep -q '^stream_load: ready' "$work/hold.stderr"; do
-      kill -0 "$tool_pid" 2>/dev/null || fail "stream_load (alternate) ended: $(cat "$work/hold.stderr")"
-      sleep 0.2
-    done
+    hold_streams
     alternate_run "$round: with streams"
     kill -TERM "$tool_pid"
     local held=0
