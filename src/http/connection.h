@@ -199,7 +199,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                                                const std::string& request_id);
   // Writes what `source` produces until it ends, the client goes away, a
   // write fails or the server stops; then closes the source
-  // (connection_stream.cc, with the three below).
+  // (connection_stream.cc, with the four below).
   boost::asio::awaitable<void> Stream(StreamSource& source, std::chrono::milliseconds heartbeat,
                                       bool chunked);
   // The source's wake, on the strand. While the loop is parked with nothing
@@ -208,6 +208,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // loop; resumes the loop (through stream_timer_) for anything else: bytes
   // the socket did not take, the source's end, a failed write, TLS.
   void OnStreamWake();
+  // Frames what the source has ready into stream_out_; notes its end.
+  void TakeFromSource();
   // Writes stream_out_ as far as the socket takes it without waiting; plain
   // TCP only (over TLS it writes nothing). False when the write failed.
   bool SendNow();

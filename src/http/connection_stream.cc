@@ -83,11 +83,8 @@ asio::awaitable<void> Connection::Stream(StreamSource& source, std::chrono::mill
     }
     if (!stream_more_) break;
     stream_woken_ = false;
-    stream_taken_.clear();
-    stream_more_ = source.Take(stream_taken_);
-    stream_out_.Add(stream_taken_, chunked);
-    stream_taken_.clear();
-    if (!stream_out_.empty() || !stream_more_ || stream_woken_) continue;
+    TakeFromSource();
+    if (!stream_out_.empty() || !stream_more_) continue;
     stream_timer_.expires_at(stream_last_write_ + heartbeat);
     stream_parked_ = true;
     const auto [ec] = co_await stream_timer_.async_wait(kNoThrow);
@@ -116,16 +113,20 @@ void Connection::OnStreamWake() {
     stream_timer_.cancel();
     return;
   }
-  stream_taken_.clear();
-  stream_more_ = stream_source_->Take(stream_taken_);
-  stream_out_.Add(stream_taken_, stream_chunked_);
-  stream_taken_.clear();
+  TakeFromSource();
   if (!stream_out_.empty() && SendNow() && stream_out_.empty()) {
     stream_last_write_ = SteadyClock::now();
   }
   stream_woken_ = false;
   // The loop takes over what could not be finished here.
   if (!stream_out_.empty() || !stream_more_ || stream_failed_) stream_timer_.cancel();
+}
+
+void Connection::TakeFromSource() {
+  stream_taken_.clear();
+  stream_more_ = stream_source_->Take(stream_taken_);
+  stream_out_.Add(stream_taken_, stream_chunked_);
+  stream_taken_.clear();
 }
 
 bool Connection::SendNow() {
