@@ -59,9 +59,14 @@ constexpr size_t kStatePostPrefixBytes = 9;
 constexpr double kStateBloomBitsPerKey = 10;
 constexpr double kStateMemtableBloomRatio = 0.02;
 
-// Scans of more events than this are bulk scans (see ScanRecords).
+// Scans of more events than this are bulk scans (see ScanRecords), and so
+// is a scan of the state without an upper bound (ScanState). A bulk scan's
+// iterator reads ahead this much per request. Each scan of a fold's chunk
+// (commands/fold.h) opens its own iterator, whose first read fills the whole
+// read-ahead buffer: 4 MiB read and copied five times what a chunk of 8 192
+// events holds, and made a million-event walk 1.5 times slower than this.
 constexpr int64_t kBulkScanEvents = 4'096;
-constexpr size_t kBulkScanReadahead = size_t{4} << 20;
+constexpr size_t kBulkScanReadahead = size_t{256} << 10;
 
 // The default column family holds only this key, written without the WAL
 // before every append so that some memtable is never empty when a WAL write
@@ -533,7 +538,14 @@ Status RocksEventLog::ScanState(
   if (state_ == nullptr) return Status::Ok();
   rocksdb::ReadOptions ro;
   const rocksdb::Slice upper = ToSlice(to);
-  if (!to.empty()) ro.iterate_upper_bound = &upper;
+  if (!to.empty()) {
+    ro.iterate_upper_bound = &upper;
+  } else {
+    // The whole family from `from` on (verify's comparison with the fold):
+    // a bulk scan, as in ScanRecords.
+    ro.fill_cache = false;
+    ro.readahead_size = kBulkScanReadahead;
+  }
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, state_));
   for (it->Seek(ToSlice(from)); it->Valid(); it->Next()) {
     if (!fn(ToView(it->key()), ToView(it->value()))) break;
