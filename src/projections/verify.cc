@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <future>
 #include <map>
 #include <optional>
 #include <string>
@@ -289,8 +290,9 @@ void SetChain(const events::ChainCheck& chain, VerifyReport* report) {
 }
 
 // Everything but a missing schema, inside the snapshot.
-Status CompareTables(const events::EventLog& log, pqxx::transaction_base& tx,
-                     const VerifyOptions& options, VerifyReport* report) {
+Status CompareTables(const events::EventLog& log, const std::string& conninfo,
+                     pqxx::transaction_base& tx, const VerifyOptions& options,
+                     VerifyReport* report) {
   const std::string_view schema = options.schema;
   const std::string_view projector_name = options.projector_name;
   Collector out(report);
@@ -339,17 +341,45 @@ Status CompareTables(const events::EventLog& log, pqxx::transaction_base& tx,
     return Status::Ok();
   }
   const commands::FoldedLog* folded = &walked.folded.value();
-  if (options.with_fold) LEDGER_RETURN_IF_ERROR(options.with_fold(*folded));
   if (checkpoint_hash && *checkpoint_hash != events::ToHex(folded->hash)) {
     out.Add(0, "checkpoint", events::ToHex(folded->hash), *checkpoint_hash);
   }
   const auto post_count = static_cast<int64_t>(folded->posts.size());
+  // Three parts that only read the fold run at once: the caller's check
+  // (with_fold), the posts and backers here, and the unknown rows and the
+  // fundings on a second connection that shares this transaction's
+  // snapshot. Each part's mismatches are kept apart and joined in the order
+  // one pass would find them. (The futures of std::async wait for their
+  // threads when destroyed, so an early return or a throw never leaves one
+  // reading the fold.)
+  std::future<Status> with_fold;
+  if (options.with_fold) {
+    with_fold =
+        std::async(std::launch::async, [&options, folded] { return options.with_fold(*folded); });
+  }
+  VerifyReport later;  // the unknown rows and the fundings
+  std::future<Status> rest =
+      std::async(std::launch::async,
+                 [&conninfo, &s, &history, post_count, &later,
+                  snapshot = tx.exec1("SELECT pg_export_snapshot()")[0].as<std::string>()] {
+                   return Guard("comparing the fundings", [&]() -> Status {
+                     LEDGER_ASSIGN_OR_RETURN(auto connection, Connect(conninfo));
+                     pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> other(*connection);
+                     other.exec0("SET TRANSACTION SNAPSHOT " + other.quote(snapshot));
+                     Collector found(&later);
+                     CompareUnknownPosts(other, s, post_count, found);
+                     CompareFundings(other, s, history.records(), found);
+                     other.commit();
+                     return Status::Ok();
+                   });
+                 });
   for (int64_t lo = 1; lo <= post_count; lo += kVerifyPostsPerQuery) {
     CompareRange(tx, s, *folded, lo, std::min(post_count, lo + kVerifyPostsPerQuery - 1), out);
   }
-  CompareUnknownPosts(tx, s, post_count, out);
-  CompareFundings(tx, s, history.records(), out);
+  LEDGER_RETURN_IF_ERROR(rest.get());
+  out.Merge(later);
   CheckBooks(*folded, history, out);
+  if (with_fold.valid()) LEDGER_RETURN_IF_ERROR(with_fold.get());
   return Status::Ok();
 }
 
@@ -390,7 +420,7 @@ Result<VerifyReport> Verify(const events::EventLog& log, const std::string& conn
   }
   LEDGER_RETURN_IF_ERROR(Guard("verifying " + std::string(schema), [&]() -> Status {
     pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(*connection);
-    Status compared = CompareTables(log, tx, options, &report);
+    Status compared = CompareTables(log, conninfo, tx, options, &report);
     if (compared.ok()) tx.commit();
     return compared;
   }));

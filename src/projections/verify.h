@@ -64,9 +64,10 @@ struct VerifyOptions {
   // holds every event the (running) projector had committed. Optional.
   std::function<Status()> catch_up;
   // Called with the fold of the log to the checkpoint (when it folds), after
-  // the chain walk and before the rows are compared: a caller can check more
-  // against the same fold instead of folding the log again. An error ends
-  // Verify with it. Optional.
+  // the chain walk: a caller can check more against the same fold instead of
+  // folding the log again. It runs on a thread of its own while the rows are
+  // compared, so it may only read the fold (and what else it owns); Verify
+  // returns after it. An error ends Verify with it. Optional.
   std::function<Status(const commands::FoldedLog&)> with_fold;
 };
 

@@ -726,5 +726,46 @@ TEST_F(ReplayVerifyTest, VerifyKeepsTheFirstMismatchesInLogOrderAndCountsTheRest
   }
 }
 
+// The rows are compared in parts that run at once (the posts on one
+// connection, the unknown rows and the fundings on another); the report still
+// lists them in the order of one pass.
+TEST_F(ReplayVerifyTest, VerifyListsTheMismatchesOfEveryPartInOneOrder) {
+  BuildHistory();
+  MustReplay();
+  Query("DELETE FROM ledger_read.fundings WHERE position = 5");
+  Query("INSERT INTO ledger_read.backers VALUES (99, 'mallory', 1, 1000, 1)");
+  Query("UPDATE ledger_read.posts SET title = 'x' WHERE id = 3");
+  const VerifyReport report = MustVerify();
+  ASSERT_EQ(report.mismatches.size(), 3u) << Describe(report);
+  EXPECT_EQ(report.mismatch_count, 3);
+  EXPECT_EQ(report.mismatches[0].post_id, 3);
+  EXPECT_EQ(report.mismatches[0].field, "title");
+  EXPECT_EQ(report.mismatches[1].post_id, 99);
+  EXPECT_EQ(report.mismatches[1].field, "backers/mallory");
+  EXPECT_EQ(report.mismatches[2].post_id, 1);
+  EXPECT_EQ(report.mismatches[2].field, "fundings/5");
+}
+
+TEST_F(ReplayVerifyTest, VerifyCountsTheMismatchesOfLaterPartsPastTheListsCap) {
+  constexpr int kRequests = 11;
+  constexpr int kPostsPerRequest = 100;
+  for (int r = 0; r < kRequests; ++r) {
+    CreatePosts create;
+    create.as_array = true;
+    for (int i = 0; i < kPostsPerRequest; ++i) create.posts.push_back(Draft("post"));
+    Accept(Submission{create, "alice", "req-create-" + std::to_string(r), ""});
+  }
+  Accept(Fund(1, "bob", 1));
+  MustReplay();
+  Query("UPDATE ledger_read.posts SET title = 'x'");
+  Query("DELETE FROM ledger_read.fundings");
+  const VerifyReport report = MustVerify();
+  // Every title, then the one funding: only titles fit in the list.
+  EXPECT_EQ(report.mismatch_count, kRequests * kPostsPerRequest + 1);
+  ASSERT_EQ(report.mismatches.size(), kMaxReportedMismatches);
+  EXPECT_EQ(report.mismatches.back().post_id, static_cast<int64_t>(kMaxReportedMismatches));
+  EXPECT_EQ(report.mismatches.back().field, "title");
+}
+
 }  // namespace
 }  // namespace ledger::projections
