@@ -339,6 +339,7 @@ void BM_WalkAndFold(benchmark::State& state) {
     const auto started = std::chrono::steady_clock::now();
     projections::FundingHistory history;
     const int64_t head = log->Head().position;
+    history.Reserve(static_cast<size_t>(head));
     auto walked = commands::WalkAndFoldLog(
         *log, head, head, {}, {},
         [&history](const events::Event& e, const commands::PostState& before) {

@@ -51,6 +51,10 @@ class FundingHistory {
   // then accepts (the fold checks them and stops at the first it refuses;
   // sums saturate rather than overflow, the fold refuses overflows).
   void Observe(const events::Event& event, const commands::PostState& before);
+  // Room for `fundings` records, so that the history does not grow by copies
+  // (a fold of n events has at most n fundings; the room is only address
+  // space until records fill it).
+  void Reserve(size_t fundings) { records_.reserve(fundings); }
 
   // By position, ascending.
   std::span<const FundingRecord> records() const { return records_; }

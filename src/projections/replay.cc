@@ -372,6 +372,8 @@ Result<ReplayReport> Replay(const events::EventLog& log, const std::string& conn
                              options.schema + " is unchanged");
   };
   FundingHistory history;
+  // (FoldLog refuses a position outside the log; the room is for one in it.)
+  history.Reserve(static_cast<size_t>(std::clamp<int64_t>(to_position, 0, log.Head().position)));
   auto folding =
       commands::FoldLog(log, to_position, options.progress, options.stop,
                         [&history](const events::Event& e, const commands::PostState& before) {

@@ -323,6 +323,7 @@ Status CompareTables(const events::EventLog& log, const std::string& conninfo,
     }
   }
   FundingHistory history;
+  history.Reserve(static_cast<size_t>(fold_to));
   // One pass over the log: the whole chain to the head, and the fold to the
   // checkpoint, each record read and hashed once.
   std::function<void(int64_t, int64_t)> progress;

@@ -1,6 +1,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <thread>
@@ -312,6 +313,18 @@ TEST_F(ReplayVerifyTest, ReplayRefusesABadSchemaName) {
     options.schema = name;
     EXPECT_EQ(Replay(*log_, conninfo(), options).status().code(), Status::Code::kInvalidArgument)
         << name;
+  }
+}
+
+TEST_F(ReplayVerifyTest, ReplayRefusesAPositionOutsideTheLog) {
+  BuildHistory();
+  for (const int64_t to :
+       {log_->Head().position + 1, int64_t{-1}, std::numeric_limits<int64_t>::max(),
+        std::numeric_limits<int64_t>::min()}) {
+    ReplayOptions options;
+    options.to_position = to;
+    EXPECT_EQ(Replay(*log_, conninfo(), options).status().code(), Status::Code::kInvalidArgument)
+        << to;
   }
 }
 
