@@ -255,6 +255,12 @@ Status Load(pqxx::connection& connection, const std::string& built,
     const int64_t backers = CopyBackers(tx, schema, folded.posts);
     report->fundings = CopyFundings(tx, schema, history.records());
     for (const std::string& sql : deferred.create) tx.exec0(sql);
+    // Statistics for the planner, as after any bulk load: tables swapped in
+    // without them were read with plans for empty tables (a verify of a
+    // million events sorted its backers on disk and scanned whole tables)
+    // until autovacuum came round to them.
+    tx.exec0("ANALYZE " + schema + ".posts, " + schema + ".post_stats, " + schema + ".backers, " +
+             schema + ".fundings");
     InsertCheckpoint(tx, built, projector_name, events::LogHead{folded.position, folded.hash});
     tx.commit();
     report->posts = posts;

@@ -226,6 +226,19 @@ TEST_F(ReplayVerifyTest, ReplayBuildsExactlyTheRowsOfTheLog) {
                   .empty());
 }
 
+TEST_F(ReplayVerifyTest, ReplaySwapsInTablesThatThePlannerHasStatisticsFor) {
+  BuildHistory();
+  MustReplay();
+  for (const std::string table : {"posts", "post_stats", "backers", "fundings"}) {
+    EXPECT_GT(Query("SELECT count(*) FROM pg_stats WHERE schemaname = 'ledger_read' AND "
+                    "tablename = '" +
+                    table + "'")[0][0]
+                  .as<int64_t>(),
+              0)
+        << table;
+  }
+}
+
 TEST_F(ReplayVerifyTest, ReplayOfAnEmptyLogWritesTheGenesisCheckpoint) {
   const ReplayReport report = MustReplay();
   EXPECT_EQ(report.position, 0);
