@@ -618,6 +618,27 @@ TEST_F(ReplayVerifyTest, VerifyNamesRowsOfDeletedAndUnknownPosts) {
   EXPECT_EQ(report.mismatch_count, 3) << Describe(report);
 }
 
+TEST_F(ReplayVerifyTest, VerifyNamesRowsBelowTheFirstPostId) {
+  BuildHistory();
+  MustReplay();
+  Query(
+      "INSERT INTO ledger_read.posts (id, title, uploader, owner, description, target_amount, "
+      "funding_unit, end_date, closes_at, created_at) SELECT 0, title, uploader, owner, "
+      "description, target_amount, funding_unit, end_date, closes_at, created_at FROM "
+      "ledger_read.posts WHERE id = 1");
+  Query("INSERT INTO ledger_read.backers VALUES (-3, 'mallory', 1, 1000, 1)");
+  const VerifyReport report = MustVerify();
+  EXPECT_TRUE(Has(report, 0, "row", "absent", "present")) << Describe(report);
+  EXPECT_TRUE(Has(report, -3, "backers/mallory", "absent", "present")) << Describe(report);
+  EXPECT_EQ(report.mismatch_count, 2) << Describe(report);
+}
+
+TEST_F(ReplayVerifyTest, VerifyOfEmptyTablesFindsNothing) {
+  MustReplay();
+  const VerifyReport report = MustVerify();
+  EXPECT_TRUE(report.ok()) << Describe(report);
+}
+
 TEST_F(ReplayVerifyTest, VerifyNamesAMissingRowAndEveryChangedColumn) {
   BuildHistory();
   MustReplay();
