@@ -75,6 +75,18 @@ class ReplayVerifyTest : public testing::PgTest {
     return Accept(Submission{CreatePosts{{draft}, false}, owner, "req-create", ""});
   }
 
+  // More posts than a report lists mismatches (kManyPosts), in requests of
+  // 100.
+  static constexpr int kManyPosts = 1'100;
+  void CreateManyPosts() {
+    for (int r = 0; r < kManyPosts / 100; ++r) {
+      CreatePosts create;
+      create.as_array = true;
+      for (int i = 0; i < 100; ++i) create.posts.push_back(Draft("post"));
+      Accept(Submission{create, "alice", "req-create-" + std::to_string(r), ""});
+    }
+  }
+
   // The history most tests start from (WriteSampleHistory).
   void BuildHistory() {
     commands::testing::WriteSampleHistory(
@@ -754,18 +766,11 @@ TEST_F(ReplayVerifyTest, VerifyWithTheDatabaseDownIsUnavailable) {
 }
 
 TEST_F(ReplayVerifyTest, VerifyKeepsTheFirstMismatchesInLogOrderAndCountsTheRest) {
-  constexpr int kRequests = 11;
-  constexpr int kPostsPerRequest = 100;
-  for (int r = 0; r < kRequests; ++r) {
-    CreatePosts create;
-    create.as_array = true;
-    for (int i = 0; i < kPostsPerRequest; ++i) create.posts.push_back(Draft("post"));
-    Accept(Submission{create, "alice", "req-create", ""});
-  }
+  CreateManyPosts();
   MustReplay();
   Query("UPDATE ledger_read.posts SET title = 'x'");
   const VerifyReport report = MustVerify();
-  EXPECT_EQ(report.mismatch_count, kRequests * kPostsPerRequest);
+  EXPECT_EQ(report.mismatch_count, kManyPosts);
   ASSERT_EQ(report.mismatches.size(), kMaxReportedMismatches);
   for (size_t i = 0; i < report.mismatches.size(); ++i) {
     EXPECT_EQ(report.mismatches[i].post_id, static_cast<int64_t>(i + 1));
@@ -794,21 +799,14 @@ TEST_F(ReplayVerifyTest, VerifyListsTheMismatchesOfEveryPartInOneOrder) {
 }
 
 TEST_F(ReplayVerifyTest, VerifyCountsTheMismatchesOfLaterPartsPastTheListsCap) {
-  constexpr int kRequests = 11;
-  constexpr int kPostsPerRequest = 100;
-  for (int r = 0; r < kRequests; ++r) {
-    CreatePosts create;
-    create.as_array = true;
-    for (int i = 0; i < kPostsPerRequest; ++i) create.posts.push_back(Draft("post"));
-    Accept(Submission{create, "alice", "req-create-" + std::to_string(r), ""});
-  }
+  CreateManyPosts();
   Accept(Fund(1, "bob", 1));
   MustReplay();
   Query("UPDATE ledger_read.posts SET title = 'x'");
   Query("DELETE FROM ledger_read.fundings");
   const VerifyReport report = MustVerify();
   // Every title, then the one funding: only titles fit in the list.
-  EXPECT_EQ(report.mismatch_count, kRequests * kPostsPerRequest + 1);
+  EXPECT_EQ(report.mismatch_count, kManyPosts + 1);
   ASSERT_EQ(report.mismatches.size(), kMaxReportedMismatches);
   EXPECT_EQ(report.mismatches.back().post_id, static_cast<int64_t>(kMaxReportedMismatches));
   EXPECT_EQ(report.mismatches.back().field, "title");
