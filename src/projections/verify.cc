@@ -381,7 +381,7 @@ Status CompareTables(const events::EventLog& log, const std::string& conninfo,
       std::async(std::launch::async,
                  [&conninfo, &s, &history, post_count, &later,
                   snapshot = tx.exec1("SELECT pg_export_snapshot()")[0].as<std::string>()] {
-                   return Guard("comparing the fundings", [&]() -> Status {
+                   return Guard("comparing the unknown and fundings rows", [&]() -> Status {
                      LEDGER_ASSIGN_OR_RETURN(auto connection, Connect(conninfo));
                      pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> other(*connection);
                      other.exec0("SET TRANSACTION SNAPSHOT " + other.quote(snapshot));
@@ -396,7 +396,7 @@ Status CompareTables(const events::EventLog& log, const std::string& conninfo,
     CompareRange(tx, s, *folded, lo, std::min(post_count, lo + kVerifyPostsPerQuery - 1), out);
   }
   LEDGER_RETURN_IF_ERROR(rest.get());
-  out.Merge(later);
+  out.Merge(std::move(later));
   CheckBooks(*folded, history, out);
   if (with_fold.valid()) LEDGER_RETURN_IF_ERROR(with_fold.get());
   return Status::Ok();

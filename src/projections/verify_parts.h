@@ -39,11 +39,11 @@ class Collector {
   void Count(int64_t more) { report_->mismatch_count += more; }
   // Those of another report, after these: the same report as if this
   // collector had found them itself.
-  void Merge(const VerifyReport& other) {
+  void Merge(VerifyReport&& other) {
     report_->mismatch_count += other.mismatch_count;
-    for (const Mismatch& m : other.mismatches) {
+    for (Mismatch& m : other.mismatches) {
       if (report_->mismatches.size() >= kMaxReportedMismatches) break;
-      report_->mismatches.push_back(m);
+      report_->mismatches.push_back(std::move(m));
     }
   }
 
