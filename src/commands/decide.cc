@@ -297,7 +297,7 @@ Decision DecideFund(const PostState* post, const FundPost& c, const DecideContex
   std::optional<int64_t> backer_amount;
   if (amount) {
     total = CheckedAdd(post->total_funded, *amount);
-    const auto it = post->backers.find(std::string(ctx.actor));
+    const auto it = post->backers.find(ctx.actor);
     // The totals alone (not the backer's positions).
     const BackerTotal current = it == post->backers.end() ? BackerTotal{} : BackerTotal(it->second);
     if (const std::optional<int64_t> limit = post->max_fundings_per_backer;

@@ -29,8 +29,9 @@ Status CheckVersion(const events::EventLog& log, const PostState& post) {
   return Status::Ok();
 }
 
-// A backer held in memory, roughly: a hash-map node with its key string
-// and positions vector, and the name again in the set of backers read.
+// A backer held in memory, roughly: a slot of the post's flat map (80
+// bytes, in a table between 7/16 and 7/8 full) with its positions vector,
+// and the name again in the set of backers read.
 constexpr size_t kBackerBytes = 224;
 
 template <typename... Ts>

@@ -189,7 +189,7 @@ void SeeBackerRow(const commands::PostState* live, const pqxx::row& r, BackerRow
     seen.all_match = false;
     return;
   }
-  const auto want = live->backers.find(std::string(name));
+  const auto want = live->backers.find(name);
   if (want == live->backers.end() || want->second.units != *units ||
       want->second.amount != *amount || want->second.fundings != *fundings) {
     seen.all_match = false;
