@@ -19,10 +19,26 @@ int64_t Add(int64_t a, int64_t b) {
 }  // namespace
 
 FundingRecord* FundingHistory::Find(int64_t position) {
+  if (position >= 1 && static_cast<uint64_t>(position - 1) < record_at_.size()) {
+    const uint32_t at = record_at_[static_cast<size_t>(position - 1)];
+    return at == 0 ? nullptr : &records_[at - 1];
+  }
   const auto it =
       std::lower_bound(records_.begin(), records_.end(), position,
                        [](const FundingRecord& r, int64_t p) { return r.position < p; });
   return it != records_.end() && it->position == position ? &*it : nullptr;
+}
+
+void FundingHistory::Index(int64_t position) {
+  // Once a position cannot be indexed, neither can any after it: Find
+  // searches from there on.
+  if (indexing_ && records_.size() < std::numeric_limits<uint32_t>::max() &&
+      position > static_cast<int64_t>(record_at_.size())) {
+    record_at_.resize(static_cast<size_t>(position), 0);
+    record_at_.back() = static_cast<uint32_t>(records_.size());
+  } else {
+    indexing_ = false;
+  }
 }
 
 PostMoney FundingHistory::money(int64_t post_id) const {
@@ -46,6 +62,7 @@ void FundingHistory::Observe(const events::Event& event, const commands::PostSta
         if constexpr (std::is_same_v<T, events::PostFunded>) {
           records_.push_back(FundingRecord{event.position, post, d.backer, d.units, d.amount,
                                            event.recorded_at, FundingState::kLive});
+          Index(event.position);
           PostMoney& m = MoneyOf(post);
           m.funded = Add(m.funded, d.amount);
         } else if constexpr (std::is_same_v<T, events::FundingCancelled>) {

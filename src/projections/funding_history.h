@@ -54,7 +54,10 @@ class FundingHistory {
   // Room for `fundings` records, so that the history does not grow by copies
   // (a fold of n events has at most n fundings; the room is only address
   // space until records fill it).
-  void Reserve(size_t fundings) { records_.reserve(fundings); }
+  void Reserve(size_t fundings) {
+    records_.reserve(fundings);
+    record_at_.reserve(fundings);
+  }
 
   // By position, ascending.
   std::span<const FundingRecord> records() const { return records_; }
@@ -64,9 +67,19 @@ class FundingHistory {
 
  private:
   FundingRecord* Find(int64_t position);
+  // Indexes the funding just recorded, at `position`.
+  void Index(int64_t position);
   PostMoney& MoneyOf(int64_t post_id);
 
   std::vector<FundingRecord> records_;
+  // By position - 1: one more than the index in records_ of the funding at
+  // that position, 0 for a position that is no funding; up to the last
+  // funding. A cancellation or a refund finds its fundings with one look
+  // instead of a binary search of every record (about twenty cache misses
+  // each in a million fundings). Four bytes per event; a history past
+  // 2^32 - 1 fundings is searched beyond the last one indexed.
+  std::vector<uint32_t> record_at_;
+  bool indexing_ = true;
   // Index post id - 1 (ids are dense from 1, as the fold checks). A map of
   // posts, and one of live positions per (post, backer) beside it, were most
   // of a million-event verify's time: a tree descent that missed the cache
