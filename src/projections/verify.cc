@@ -364,39 +364,58 @@ Status CompareTables(const events::EventLog& log, const std::string& conninfo,
     out.Add(0, "checkpoint", events::ToHex(folded->hash), *checkpoint_hash);
   }
   const auto post_count = static_cast<int64_t>(folded->posts.size());
-  // Three parts that only read the fold run at once: the caller's check
-  // (with_fold), the posts and backers here, and the unknown rows and the
-  // fundings on a second connection that shares this transaction's
-  // snapshot. Each part's mismatches are kept apart and joined in the order
-  // one pass would find them. (The futures of std::async wait for their
-  // threads when destroyed, so an early return or a throw never leaves one
-  // reading the fold.)
+  // Four parts that only read the fold run at once: the caller's check
+  // (with_fold), the posts and backers here, and on two more connections
+  // that share this transaction's snapshot, the unknown rows with the first
+  // half of the fundings, and the second half. (Whole, the fundings were
+  // the largest part, and ran alone at the end.) Each part's mismatches are
+  // kept apart and joined in the order one pass would find them. (The
+  // futures of std::async wait for their threads when destroyed, so an
+  // early return or a throw never leaves one reading the fold.)
   std::future<Status> with_fold;
   if (options.with_fold) {
     with_fold =
         std::async(std::launch::async, [&options, folded] { return options.with_fold(*folded); });
   }
-  VerifyReport later;  // the unknown rows and the fundings
-  std::future<Status> rest =
-      std::async(std::launch::async,
-                 [&conninfo, &s, &history, post_count, &later,
-                  snapshot = tx.exec1("SELECT pg_export_snapshot()")[0].as<std::string>()] {
-                   return Guard("comparing the unknown and fundings rows", [&]() -> Status {
-                     LEDGER_ASSIGN_OR_RETURN(auto connection, Connect(conninfo));
-                     pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> other(*connection);
-                     other.exec0("SET TRANSACTION SNAPSHOT " + other.quote(snapshot));
-                     Collector found(&later);
-                     CompareUnknownPosts(other, s, post_count, found);
-                     CompareFundings(other, s, history.records(), found);
-                     other.commit();
-                     return Status::Ok();
-                   });
-                 });
+  const std::string snapshot = tx.exec1("SELECT pg_export_snapshot()")[0].as<std::string>();
+  const auto on_snapshot = [&conninfo, &snapshot](std::string what, VerifyReport& part,
+                                                  auto compare) {
+    return std::async(std::launch::async, [&conninfo, &snapshot, what = std::move(what), &part,
+                                           compare = std::move(compare)] {
+      return Guard(what, [&]() -> Status {
+        LEDGER_ASSIGN_OR_RETURN(auto connection, Connect(conninfo));
+        pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> other(*connection);
+        other.exec0("SET TRANSACTION SNAPSHOT " + other.quote(snapshot));
+        Collector found(&part);
+        compare(other, found);
+        other.commit();
+        return Status::Ok();
+      });
+    });
+  };
+  const std::span<const FundingRecord> records = history.records();
+  // Split at the middle record: positions up to `split`, and after it.
+  const int64_t split = records.empty() ? 0 : records[records.size() / 2].position;
+  VerifyReport first_half;  // the unknown rows and the first fundings
+  VerifyReport second_half;
+  std::future<Status> first = on_snapshot(
+      "comparing the unknown rows and the fundings up to position " + std::to_string(split),
+      first_half, [&s, post_count, records, split](pqxx::transaction_base& t, Collector& found) {
+        CompareUnknownPosts(t, s, post_count, found);
+        CompareFundings(t, s, records, PositionRange{.last = split}, found);
+      });
+  std::future<Status> second =
+      on_snapshot("comparing the fundings after position " + std::to_string(split), second_half,
+                  [&s, records, split](pqxx::transaction_base& t, Collector& found) {
+                    CompareFundings(t, s, records, PositionRange{.after = split}, found);
+                  });
   for (int64_t lo = 1; lo <= post_count; lo += kVerifyPostsPerQuery) {
     CompareRange(tx, s, *folded, lo, std::min(post_count, lo + kVerifyPostsPerQuery - 1), out);
   }
-  LEDGER_RETURN_IF_ERROR(rest.get());
-  out.Merge(std::move(later));
+  LEDGER_RETURN_IF_ERROR(first.get());
+  LEDGER_RETURN_IF_ERROR(second.get());
+  out.Merge(std::move(first_half));
+  out.Merge(std::move(second_half));
   CheckBooks(*folded, history, out);
   if (with_fold.valid()) LEDGER_RETURN_IF_ERROR(with_fold.get());
   return Status::Ok();

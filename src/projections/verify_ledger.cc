@@ -59,13 +59,17 @@ bool FundingRowMatches(const FundingRecord& want, const pqxx::row& row,
 }  // namespace
 
 void CompareFundings(pqxx::transaction_base& tx, const std::string& schema,
-                     std::span<const FundingRecord> history, Collector& out) {
+                     std::span<const FundingRecord> all, PositionRange range, Collector& out) {
+  const auto at_or_before = [](const FundingRecord& r, int64_t p) { return r.position <= p; };
+  const auto first = std::lower_bound(all.begin(), all.end(), range.after, at_or_before);
+  const auto end = std::lower_bound(first, all.end(), range.last, at_or_before);
+  const std::span<const FundingRecord> history(first, end);
   // A merge of two position-ordered sequences, the table read in keyset
   // pages.
   size_t next = 0;  // the first record not yet matched
-  // From the lowest key, not from 1: a row at a position the log never has
-  // (0 or below) is one the table should not hold.
-  int64_t after = std::numeric_limits<int64_t>::min();
+  // The whole range starts at the lowest key, not at 1: a row at a position
+  // the log never has (0 or below) is one the table should not hold.
+  int64_t after = range.after;
   Timestamp formatted_at;  // the last recorded_at formatted, and its text
   std::string formatted = FormatTimestamp(formatted_at);
   while (true) {
@@ -73,8 +77,8 @@ void CompareFundings(pqxx::transaction_base& tx, const std::string& schema,
         "SELECT position, post_id, backer, units, amount, to_char(recorded_at AT TIME ZONE "
         "'UTC', " +
             std::string(kTimestampFormat) + "), state FROM " + schema +
-            ".fundings WHERE position > $1 ORDER BY position LIMIT $2",
-        after, kVerifyFundingsPerQuery);
+            ".fundings WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3",
+        after, range.last, kVerifyFundingsPerQuery);
     for (const pqxx::row& row : rows) {
       const auto position = row[0].as<int64_t>();
       while (next < history.size() && history[next].position < position) {

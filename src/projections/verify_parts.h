@@ -4,6 +4,7 @@
 // verify (verify.h) that audit the fundings table and the log's own books.
 
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 #include <utility>
@@ -51,11 +52,19 @@ class Collector {
   VerifyReport* report_;
 };
 
-// Compares the fundings table of `schema` (quoted) with `history`: every
-// record's row present with the same columns, and no other rows. Mismatch
-// fields: "fundings/<position>" (a whole row), "fundings/<position>/<column>".
+// A range of positions, (after, last].
+struct PositionRange {
+  int64_t after = std::numeric_limits<int64_t>::min();
+  int64_t last = std::numeric_limits<int64_t>::max();
+};
+
+// Compares the rows of the fundings table of `schema` (quoted) in `range`
+// with the records of `history` in it: every record's row present with the
+// same columns, and no other rows. Mismatch fields: "fundings/<position>" (a
+// whole row), "fundings/<position>/<column>". Ranges that together cover
+// every position, compared in order, find what the whole range finds.
 void CompareFundings(pqxx::transaction_base& tx, const std::string& schema,
-                     std::span<const FundingRecord> history, Collector& out);
+                     std::span<const FundingRecord> history, PositionRange range, Collector& out);
 
 // The log's own books, from the fold and the history: per post, funded −
 // cancelled − refunded is total_funded ("money/<post>", and "money/total"

@@ -798,6 +798,45 @@ TEST_F(ReplayVerifyTest, VerifyListsTheMismatchesOfEveryPartInOneOrder) {
   EXPECT_EQ(report.mismatches[2].field, "fundings/5");
 }
 
+// The fundings are compared in two halves, each on a connection of its own;
+// the report lists their mismatches in position order all the same, from a
+// row below the first position to one past the head.
+TEST_F(ReplayVerifyTest, VerifyListsTheFundingsOfBothHalvesInPositionOrder) {
+  BuildHistory();
+  MustReplay();
+  std::vector<int64_t> positions;
+  for (const pqxx::row& r : Query("SELECT position FROM ledger_read.fundings ORDER BY position")) {
+    positions.push_back(r[0].as<int64_t>());
+  }
+  ASSERT_GE(positions.size(), 4u);
+  const int64_t first = positions.front();
+  const int64_t before_middle = positions[positions.size() / 2 - 1];
+  const int64_t middle = positions[positions.size() / 2];
+  const int64_t last = positions.back();
+  const int64_t past_head = log_->Head().position + 1;
+  Query("INSERT INTO ledger_read.fundings VALUES (-5, 1, 'mallory', 1, 1000, now(), 'live')");
+  Query("DELETE FROM ledger_read.fundings WHERE position = " + std::to_string(first));
+  Query("UPDATE ledger_read.fundings SET units = units + 1 WHERE position IN (" +
+        std::to_string(before_middle) + ", " + std::to_string(middle) + ")");
+  Query("UPDATE ledger_read.fundings SET backer = 'eve' WHERE position = " + std::to_string(last));
+  Query("INSERT INTO ledger_read.fundings VALUES (" + std::to_string(past_head) +
+        ", 1, 'mallory', 1, 1000, now(), 'live')");
+  const VerifyReport report = MustVerify();
+  std::vector<std::string> fields;
+  for (const Mismatch& m : report.mismatches) {
+    if (m.field.starts_with("fundings/")) fields.push_back(m.field);
+  }
+  const std::vector<std::string> want = {
+      "fundings/-5",
+      "fundings/" + std::to_string(first),
+      "fundings/" + std::to_string(before_middle) + "/units",
+      "fundings/" + std::to_string(middle) + "/units",
+      "fundings/" + std::to_string(last) + "/backer",
+      "fundings/" + std::to_string(past_head),
+  };
+  EXPECT_EQ(fields, want) << Describe(report);
+}
+
 TEST_F(ReplayVerifyTest, VerifyCountsTheMismatchesOfLaterPartsPastTheListsCap) {
   CreateManyPosts();
   Accept(Fund(1, "bob", 1));
