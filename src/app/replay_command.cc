@@ -71,15 +71,13 @@ int ReplayCommand(const std::vector<std::string>& args, std::ostream& out, std::
   if (!options.ok()) return Fail(err, "replay", options.status());
 
   const InterruptScope interrupts;
-  auto tool = ToolLog::Open(invocation->config);
-  if (!tool.ok()) return Fail(err, "replay", tool.status());
-  events::EventLog& log = (*tool)->log();
-  auto side = OpenReadSide(invocation->config, "replay", /*create=*/true, err);
-  if (!side.ok()) return Fail(err, "replay", side.status());
+  auto stores = OpenToolStores(invocation->config, "replay", /*create_read_side=*/true, err);
+  if (!stores.ok()) return Fail(err, "replay", stores.status());
+  events::EventLog& log = stores->log->log();
   Progress progress(err, "replay fold", StderrIsTerminal());
   options->progress = [&progress](int64_t done, int64_t total) { progress.Update(done, total); };
   options->stop = StopRequested;
-  const auto report = projections::Replay(log, side->conninfo, *options);
+  const auto report = projections::Replay(log, stores->read_side.conninfo, *options);
   progress.Finish();
   if (!report.ok()) return Fail(err, "replay", report.status());
   PrintReplayReport(out, *report, options->schema);

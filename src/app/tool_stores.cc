@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <ostream>
 
 #include <sys/stat.h>
@@ -13,6 +14,8 @@ namespace ledger::app {
 namespace {
 
 namespace fs = std::filesystem;
+
+std::string RocksLogPath(const Config& config) { return config.data_dir + "/log"; }
 
 }  // namespace
 
@@ -27,7 +30,7 @@ Result<std::unique_ptr<ToolLog>> ToolLog::Open(const Config& config, bool check_
     tool->log_ = std::move(log);
     return tool;
   }
-  const std::string path = config.data_dir + "/log";
+  const std::string path = RocksLogPath(config);
   std::error_code ec;
   if (!fs::is_directory(path, ec)) {
     return Status::NotFound("no event log in " + path + " (is --data-dir right?)");
@@ -83,6 +86,26 @@ Result<ReadSide> OpenReadSide(const Config& config, std::string_view command, bo
   err << "funding-ledger " << command << ": started the embedded PostgreSQL in " << pg.data_dir
       << " (the service is not running); it stops when " << command << " ends\n";
   return side;
+}
+
+Result<ToolStores> OpenToolStores(const Config& config, std::string_view command,
+                                  bool create_read_side, std::ostream& err) {
+  std::error_code ec;
+  if (config.log_url.empty() && !fs::is_directory(RocksLogPath(config), ec)) {
+    // Refused at once, before any cluster is started or created.
+    return ToolLog::Open(config).status();
+  }
+  // The log on a thread of its own, the read side on this one: an embedded
+  // PostgreSQL started here gets its stop signal when the thread that
+  // started it ends (PR_SET_PDEATHSIG follows the thread, not the process),
+  // so it must be one that lives as long as the command.
+  std::future<Result<std::unique_ptr<ToolLog>>> opening =
+      std::async(std::launch::async, [&config] { return ToolLog::Open(config); });
+  Result<ReadSide> read_side = OpenReadSide(config, command, create_read_side, err);
+  Result<std::unique_ptr<ToolLog>> log = opening.get();
+  LEDGER_RETURN_IF_ERROR(log.status());
+  LEDGER_RETURN_IF_ERROR(read_side.status());
+  return ToolStores{std::move(log).value(), std::move(read_side).value()};
 }
 
 }  // namespace ledger::app

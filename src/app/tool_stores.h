@@ -57,4 +57,18 @@ struct ReadSide {
 Result<ReadSide> OpenReadSide(const Config& config, std::string_view command, bool create,
                               std::ostream& err);
 
+// The log (ToolLog::Open) and the read side (OpenReadSide), opened at once:
+// opening a RocksDB log replays its write-ahead log (about half a second
+// after a busy service) and starting the embedded PostgreSQL takes a
+// quarter of one, and neither needs the other. The read side starts only
+// once the log is known to be there, so a mistyped --data-dir creates no
+// cluster. On failure the log's error comes first, as when they were opened
+// in turn, and a PostgreSQL started meanwhile is stopped.
+struct ToolStores {
+  std::unique_ptr<ToolLog> log;
+  ReadSide read_side;
+};
+Result<ToolStores> OpenToolStores(const Config& config, std::string_view command,
+                                  bool create_read_side, std::ostream& err);
+
 }  // namespace ledger::app

@@ -218,18 +218,14 @@ Result<projections::VerifyReport> VerifyChainOnly(events::EventLog& log, Progres
   return report;
 }
 
-// The whole hash chain, then the read tables of `schema` against the log
-// folded to their checkpoint. The read-side database is open for this call
-// only.
+// The whole hash chain, then the read tables of `schema` in `side` against
+// the log folded to their checkpoint.
 // `state` is set when the sequencer's state could be checked on the same
 // fold (VerifyStateOnFold).
-Result<projections::VerifyReport> VerifyReadTables(events::EventLog& log, const Config& config,
+Result<projections::VerifyReport> VerifyReadTables(events::EventLog& log, const ReadSide& side,
                                                    const std::string& schema,
                                                    Progress& chain_progress,
-                                                   std::optional<StateReport>* state,
-                                                   std::ostream& err) {
-  LEDGER_ASSIGN_OR_RETURN(const ReadSide side,
-                          OpenReadSide(config, "verify", /*create=*/false, err));
+                                                   std::optional<StateReport>* state) {
   projections::VerifyOptions options;
   options.schema = schema;
   options.chain_progress = [&](int64_t done, int64_t total) { chain_progress.Update(done, total); };
@@ -266,16 +262,25 @@ int VerifyCommand(const std::vector<std::string>& args, std::ostream& out, std::
   if (!request.ok()) return Fail(err, "verify", request.status());
 
   const InterruptScope interrupts;
-  auto tool = ToolLog::Open(invocation->config);
-  if (!tool.ok()) return Fail(err, "verify", tool.status());
-  events::EventLog& log = (*tool)->log();
+  // The read-side database (not with --chain-only) is open until the end.
+  ToolStores stores;
+  if (request->chain_only) {
+    auto tool = ToolLog::Open(invocation->config);
+    if (!tool.ok()) return Fail(err, "verify", tool.status());
+    stores.log = std::move(tool).value();
+  } else {
+    auto opened = OpenToolStores(invocation->config, "verify", /*create_read_side=*/false, err);
+    if (!opened.ok()) return Fail(err, "verify", opened.status());
+    stores = std::move(opened).value();
+  }
+  events::EventLog& log = stores.log->log();
   const bool draw = StderrIsTerminal();
   Progress chain_progress(err, "verify chain", draw);
   std::optional<StateReport> state;
   const Result<projections::VerifyReport> report =
       request->chain_only
           ? VerifyChainOnly(log, chain_progress)
-          : VerifyReadTables(log, invocation->config, request->schema, chain_progress, &state, err);
+          : VerifyReadTables(log, stores.read_side, request->schema, chain_progress, &state);
   if (!report.ok()) return Fail(err, "verify", report.status());
   chain_progress.Finish();
   // The sequencer's durable state, once the chain is known to hold (on the
