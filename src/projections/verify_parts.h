@@ -59,12 +59,12 @@ struct PositionRange {
 };
 
 // Compares the rows of the fundings table of `schema` (quoted) in `range`
-// with the records of `history` in it: every record's row present with the
-// same columns, and no other rows. Mismatch fields: "fundings/<position>" (a
+// with the records of `all` (the fold's history) in it: every record's row
+// present with the same columns, and no other rows. Mismatch fields: "fundings/<position>" (a
 // whole row), "fundings/<position>/<column>". Ranges that together cover
 // every position, compared in order, find what the whole range finds.
 void CompareFundings(pqxx::transaction_base& tx, const std::string& schema,
-                     std::span<const FundingRecord> history, PositionRange range, Collector& out);
+                     std::span<const FundingRecord> all, PositionRange range, Collector& out);
 
 // The log's own books, from the fold and the history: per post, funded −
 // cancelled − refunded is total_funded ("money/<post>", and "money/total"
