@@ -72,6 +72,14 @@ struct LogStats {
   uint64_t idempotency_purged = 0;
   // The storage's estimate of the idempotency records it holds.
   uint64_t idempotency_records_estimate = 0;
+  // Memory of the storage (RocksDB), by part: its block cache (in use, and
+  // its bound), what its open table files hold outside that cache, and its
+  // memtables; and how many table files it has open.
+  uint64_t block_cache_bytes = 0;
+  uint64_t block_cache_capacity_bytes = 0;
+  uint64_t table_readers_bytes = 0;
+  uint64_t memtables_bytes = 0;
+  uint64_t table_files = 0;
 };
 
 // The narrow interface of the durable log, so that a second backend (see

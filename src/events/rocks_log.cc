@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <limits>
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
@@ -78,6 +79,32 @@ constexpr size_t kBulkScanReadahead = size_t{256} << 10;
 // and may be lost in a crash.
 constexpr std::string_view kKeepaliveKey = "wal-keepalive";
 
+// What every column family's table files share: one block cache of
+// `cache_bytes`, which holds their index and filter blocks too. By default
+// RocksDB loads each open file's whole index and filter into memory of its
+// own, outside any cache: measured at 4.2 MiB per million events (1.6 MiB of
+// the events' indexes, 2.5 MiB of the state's filters), so the service's
+// memory grew with the log. Partitioned, a file's index and filter are read
+// in 4 KiB pieces through the cache as lookups need them; only the top-level
+// index of each file (pin_top_level_index_and_filter) and the metadata of
+// files just flushed, which L0's bounds keep few, stay pinned. Index and
+// filter blocks go in at high priority, ahead of data blocks.
+rocksdb::BlockBasedTableOptions SharedTableOptions(size_t cache_bytes) {
+  rocksdb::LRUCacheOptions cache;
+  cache.capacity = cache_bytes;
+  cache.high_pri_pool_ratio = 0.5;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(cache);
+  table.cache_index_and_filter_blocks = true;
+  table.cache_index_and_filter_blocks_with_high_priority = true;
+  table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+  table.partition_filters = true;  // for the families with a filter (state)
+  table.metadata_cache_options.top_level_index_pinning = rocksdb::PinningTier::kAll;
+  table.metadata_cache_options.partition_pinning = rocksdb::PinningTier::kFlushedAndSimilar;
+  table.metadata_cache_options.unpartitioned_pinning = rocksdb::PinningTier::kFlushedAndSimilar;
+  return table;
+}
+
 std::chrono::seconds PeriodicCompaction(std::chrono::seconds retention) {
   return std::max<std::chrono::seconds>(retention / kIdempotencyCompactionsPerRetention,
                                         std::chrono::seconds(1));
@@ -100,6 +127,9 @@ Result<std::unique_ptr<RocksEventLog>> RocksEventLog::Open(const std::string& di
                                                            const RocksLogOptions& options) {
   if (options.idempotency_retention < std::chrono::seconds(1)) {
     return Status::InvalidArgument("idempotency retention must be at least one second");
+  }
+  if (options.block_cache_bytes < kMinBlockCacheBytes) {
+    return Status::InvalidArgument("the log's block cache must be at least 1 MiB");
   }
   BuildRocksStaticsFirst();
   std::unique_ptr<RocksEventLog> log(new RocksEventLog());
@@ -149,6 +179,9 @@ Result<std::unique_ptr<RocksEventLog>> RocksEventLog::Open(const std::string& di
   }
 
   rocksdb::ColumnFamilyOptions cf_options;
+  const rocksdb::BlockBasedTableOptions shared_table =
+      SharedTableOptions(options.block_cache_bytes);
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(shared_table));
   // Events arrive in position order and stream entries in version order per
   // stream, so the memtable can insert next to the previous key (a hint per
   // prefix) instead of searching the skip list from the top each time.
@@ -189,12 +222,8 @@ Result<std::unique_ptr<RocksEventLog>> RocksEventLog::Open(const std::string& di
   // does not have. Bloom filters (whole keys, in the memtable and in every
   // table file, about 10 bits a key) answer those without searching the
   // memtable's skip list or a table's blocks. The table factory shares the
-  // other families' block cache.
-  rocksdb::BlockBasedTableOptions state_table;
-  if (const auto* shared =
-          cf_options.table_factory->GetOptions<rocksdb::BlockBasedTableOptions>()) {
-    state_table = *shared;
-  }
+  // other families' block cache (SharedTableOptions).
+  rocksdb::BlockBasedTableOptions state_table = shared_table;
   state_table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(kStateBloomBitsPerKey));
   state_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(state_table));
   state_options.memtable_prefix_bloom_size_ratio = kStateMemtableBloomRatio;
@@ -445,6 +474,25 @@ LogStats RocksEventLog::Stats() const {
   uint64_t estimate = 0;
   if (db_->GetIntProperty(idempotency_, "rocksdb.estimate-num-keys", &estimate)) {
     stats.idempotency_records_estimate = estimate;
+  }
+  // Every family shares one cache: its figures are read once, not summed.
+  uint64_t value = 0;
+  if (db_->GetIntProperty(rocksdb::DB::Properties::kBlockCacheUsage, &value)) {
+    stats.block_cache_bytes = value;
+  }
+  if (db_->GetIntProperty(rocksdb::DB::Properties::kBlockCacheCapacity, &value)) {
+    stats.block_cache_capacity_bytes = value;
+  }
+  if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimateTableReadersMem, &value)) {
+    stats.table_readers_bytes = value;
+  }
+  if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &value)) {
+    stats.memtables_bytes = value;
+  }
+  for (rocksdb::ColumnFamilyHandle* family : handles_) {
+    rocksdb::ColumnFamilyMetaData meta;
+    db_->GetColumnFamilyMetaData(family, &meta);
+    stats.table_files += meta.file_count;
   }
   return stats;
 }

@@ -3,6 +3,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -52,10 +53,20 @@ struct RocksLogOptions {
   // this often by `clock`; in between it fails at once with kUnavailable
   // naming the cause, without touching the disk.
   std::chrono::milliseconds resume_interval{1'000};
+  // The block cache of every column family: data blocks read by point
+  // lookups, and every table file's index and filter partitions. Only the
+  // small top-level index of each file (about one entry per 4 KiB of its
+  // index and filter) and the partitions of files just flushed are pinned,
+  // so the log's memory is set by this and the memtables, not by how much
+  // history its files hold. At least 1 MiB.
+  size_t block_cache_bytes = size_t{64} << 20;
   // Tests only: the RocksDB environment to run on (a file system that fails
   // writes on demand). Null: RocksDB's default.
   std::shared_ptr<rocksdb::Env> env;
 };
+
+// The smallest RocksLogOptions::block_cache_bytes.
+inline constexpr size_t kMinBlockCacheBytes = size_t{1} << 20;
 
 // The idempotency column family is compacted at least this many times per
 // retention (RocksDB's periodic compaction), so that records past retention
