@@ -89,6 +89,7 @@ int64_t* IntegerField(Config& c, std::string_view name) {
   if (name == "write-burst") return &c.write_burst;
   if (name == "idempotency-retention-s") return &c.idempotency_retention_s;
   if (name == "state-cache-mib") return &c.state_cache_mib;
+  if (name == "log-cache-mib") return &c.log_cache_mib;
   if (name == "ready-max-lag-events") return &c.ready_max_lag_events;
   if (name == "lease-ms") return &c.lease_ms;
   if (name == "forward-max-in-flight") return &c.forward_max_in_flight;
@@ -200,6 +201,10 @@ const std::vector<OptionSpec>& ConfigOptions() {
       {"state-cache-mib",
        "memory for the sequencer's recently used posts, in MiB; the others are read from the "
        "log's durable state (default 128)",
+       true, 1, 1 << 20},
+      {"log-cache-mib",
+       "memory for the event log's block cache, in MiB: recently read blocks and the index "
+       "and filter pieces of its table files, however long the log (default 64)",
        true, 1, 1 << 20},
       {"ready-max-lag-events",
        "/readyz fails while the projector is further behind (default "

@@ -77,6 +77,9 @@ struct Config {
   // The sequencer's posts kept in memory; the rest are read from the
   // durable state when needed.
   int64_t state_cache_mib = 128;
+  // The event log's block cache (RocksLogOptions::block_cache_bytes): with
+  // the memtables, what bounds the log's memory, whatever its length.
+  int64_t log_cache_mib = 64;
   // /readyz says not ready while the projector is further behind than this.
   int64_t ready_max_lag_events = 100'000;
   // Lines below this level are left out of the log (docs/operations.md).

@@ -194,6 +194,7 @@ Result<std::unique_ptr<events::EventLog>> OpenServiceLog(const Config& config) {
   }
   events::RocksLogOptions log_options;
   log_options.idempotency_retention = std::chrono::seconds(config.idempotency_retention_s);
+  log_options.block_cache_bytes = static_cast<size_t>(config.log_cache_mib) << 20;
   LEDGER_ASSIGN_OR_RETURN(auto log,
                           events::RocksEventLog::Open(config.data_dir + "/log", log_options));
   return std::unique_ptr<events::EventLog>(std::move(log));

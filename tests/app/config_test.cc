@@ -40,6 +40,7 @@ TEST_F(ConfigTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(c->log_level, LogLevel::kInfo);
   EXPECT_TRUE(c->metrics);
   EXPECT_EQ(c->state_cache_mib, 128);
+  EXPECT_EQ(c->log_cache_mib, 64);
   EXPECT_FALSE(c->rebuild_state);
   EXPECT_EQ(c->jwks_file, "");
   EXPECT_EQ(c->jwt_issuer, "");
@@ -58,6 +59,18 @@ TEST_F(ConfigTest, StateCacheIsBoundedAndRebuildIsNoOption) {
     EXPECT_NE(refused.status().message().find("state-cache-mib"), std::string::npos);
   }
   EXPECT_FALSE(LoadConfig({{"rebuild-state", "on"}}).ok());
+}
+
+// The log's block cache is what bounds its memory: set, never zero.
+TEST_F(ConfigTest, LogCacheIsBounded) {
+  const Result<Config> c = LoadConfig({{"log-cache-mib", "256"}});
+  ASSERT_OK(c);
+  EXPECT_EQ(c->log_cache_mib, 256);
+  for (const char* bad : {"0", "-1", "1048577"}) {
+    const Result<Config> refused = LoadConfig({{"log-cache-mib", bad}});
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.status().message().find("log-cache-mib"), std::string::npos);
+  }
 }
 
 TEST_F(ConfigTest, EnvironmentNamesFollowTheFlags) {
