@@ -343,6 +343,22 @@ std::vector<MetricFamily> LogFamilies(bool writable, const events::LogStats& sta
   out.push_back(Gauge("ledger_idempotency_records",
                       "RocksDB's estimate of the idempotency records the log holds",
                       static_cast<double>(stats.idempotency_records_estimate)));
+  MetricFamily memory =
+      EmptyFamily("ledger_log_memory_bytes",
+                  "Memory of the event log by part: block_cache (bounded by --log-cache-mib), "
+                  "table_readers (held by its open table files outside the cache), memtables",
+                  MetricType::kGauge);
+  AddSample(memory, static_cast<double>(stats.block_cache_bytes), {Label("part", "block_cache")});
+  AddSample(memory, static_cast<double>(stats.table_readers_bytes),
+            {Label("part", "table_readers")});
+  AddSample(memory, static_cast<double>(stats.memtables_bytes), {Label("part", "memtables")});
+  out.push_back(std::move(memory));
+  out.push_back(Gauge("ledger_log_block_cache_capacity_bytes",
+                      "Bound of the event log's block cache (--log-cache-mib)",
+                      static_cast<double>(stats.block_cache_capacity_bytes)));
+  out.push_back(Gauge("ledger_log_table_files",
+                      "Table files of the event log, each held open (a file descriptor)",
+                      static_cast<double>(stats.table_files)));
   return out;
 }
 

@@ -71,6 +71,11 @@ TEST(ServiceMetricsTest, LogFamiliesSayWhetherTheLogCanBeWrittenAndWhyNot) {
   stats.resume_attempts = 3;
   stats.idempotency_purged = 40;
   stats.idempotency_records_estimate = 5;
+  stats.block_cache_bytes = 6;
+  stats.block_cache_capacity_bytes = 7;
+  stats.table_readers_bytes = 8;
+  stats.memtables_bytes = 9;
+  stats.table_files = 10;
   const std::string text = Text(LogFamilies(false, stats));
   for (const std::string line : {
            "ledger_log_writable 0",
@@ -80,6 +85,11 @@ TEST(ServiceMetricsTest, LogFamiliesSayWhetherTheLogCanBeWrittenAndWhyNot) {
            "ledger_log_resume_attempts_total 3",
            "ledger_idempotency_records_purged_total 40",
            "ledger_idempotency_records 5",
+           R"(ledger_log_memory_bytes{part="block_cache"} 6)",
+           R"(ledger_log_memory_bytes{part="table_readers"} 8)",
+           R"(ledger_log_memory_bytes{part="memtables"} 9)",
+           "ledger_log_block_cache_capacity_bytes 7",
+           "ledger_log_table_files 10",
        }) {
     EXPECT_TRUE(Contains(text, line + "\n")) << line << "\n" << text;
   }
