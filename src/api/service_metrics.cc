@@ -1,6 +1,8 @@
 #include "api/service_metrics.h"
 
 #include <chrono>
+#include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <utility>
 
@@ -34,6 +36,20 @@ MetricLabel Label(std::string_view name, std::string_view value) {
   return MetricLabel{std::string(name), std::string(value)};
 }
 
+// A family with one sample per value of `label`, in the order given.
+struct LabelledValue {
+  std::string_view label_value;
+  uint64_t value;
+};
+MetricFamily ByLabel(std::string_view name, std::string_view help, MetricType type,
+                     std::string_view label, std::initializer_list<LabelledValue> samples) {
+  MetricFamily family = EmptyFamily(name, help, type);
+  for (const LabelledValue& sample : samples) {
+    AddSample(family, static_cast<double>(sample.value), {Label(label, sample.label_value)});
+  }
+  return family;
+}
+
 // Age of the first event after the projector's checkpoint, 0 when there is
 // none (caught up) or it cannot be read.
 double ProjectorLagSeconds(const ApiContext& c, int64_t head, int64_t position) {
@@ -61,13 +77,12 @@ void AddStreams(const StreamStats& s, const StreamOptions& options,
   out.push_back(Counter("ledger_stream_events_sent_total",
                         "Ledger events handed to stream clients (one per event per stream)",
                         static_cast<double>(s.events_sent_total)));
-  MetricFamily cut = EmptyFamily("ledger_streams_cut_total",
-                                 "Event streams the server ended with event: cut, by reason",
-                                 MetricType::kCounter);
-  AddSample(cut, static_cast<double>(s.cut_slow_total), {Label("reason", "slow_consumer")});
-  AddSample(cut, static_cast<double>(s.cut_shutdown_total), {Label("reason", "shutting_down")});
-  AddSample(cut, static_cast<double>(s.cut_failed_total), {Label("reason", "unavailable")});
-  out.push_back(std::move(cut));
+  out.push_back(ByLabel("ledger_streams_cut_total",
+                        "Event streams the server ended with event: cut, by reason",
+                        MetricType::kCounter, "reason",
+                        {{"slow_consumer", s.cut_slow_total},
+                         {"shutting_down", s.cut_shutdown_total},
+                         {"unavailable", s.cut_failed_total}}));
 }
 
 // The node's part in a cluster on a PostgreSQL log. A single node sequences
@@ -343,16 +358,14 @@ std::vector<MetricFamily> LogFamilies(bool writable, const events::LogStats& sta
   out.push_back(Gauge("ledger_idempotency_records",
                       "RocksDB's estimate of the idempotency records the log holds",
                       static_cast<double>(stats.idempotency_records_estimate)));
-  MetricFamily memory =
-      EmptyFamily("ledger_log_memory_bytes",
-                  "Memory of the event log by part: block_cache (bounded by --log-cache-mib), "
-                  "table_readers (held by its open table files outside the cache), memtables",
-                  MetricType::kGauge);
-  AddSample(memory, static_cast<double>(stats.block_cache_bytes), {Label("part", "block_cache")});
-  AddSample(memory, static_cast<double>(stats.table_readers_bytes),
-            {Label("part", "table_readers")});
-  AddSample(memory, static_cast<double>(stats.memtables_bytes), {Label("part", "memtables")});
-  out.push_back(std::move(memory));
+  out.push_back(ByLabel("ledger_log_memory_bytes",
+                        "Memory of the event log by part: block_cache (bounded by "
+                        "--log-cache-mib), table_readers (held by its open table files outside "
+                        "the cache), memtables",
+                        MetricType::kGauge, "part",
+                        {{"block_cache", stats.block_cache_bytes},
+                         {"table_readers", stats.table_readers_bytes},
+                         {"memtables", stats.memtables_bytes}}));
   out.push_back(Gauge("ledger_log_block_cache_capacity_bytes",
                       "Bound of the event log's block cache (--log-cache-mib)",
                       static_cast<double>(stats.block_cache_capacity_bytes)));
