@@ -86,9 +86,12 @@ constexpr std::string_view kKeepaliveKey = "wal-keepalive";
 // the events' indexes, 2.5 MiB of the state's filters), so the service's
 // memory grew with the log. Partitioned, a file's index and filter are read
 // in 4 KiB pieces through the cache as lookups need them; only the top-level
-// index of each file (pin_top_level_index_and_filter) and the metadata of
-// files just flushed, which L0's bounds keep few, stay pinned. Index and
-// filter blocks go in at high priority, ahead of data blocks.
+// index of each file and the pieces of files just flushed, which L0's bounds
+// keep few, stay pinned. Index and filter blocks go in at high priority,
+// ahead of data blocks. Files written before these options have whole index
+// and filter blocks; those stay pinned, as they stayed in memory before, so
+// that a large log upgraded in place does not read a whole filter from disk
+// on a look-up; compaction rewrites such files in pieces over time.
 rocksdb::BlockBasedTableOptions SharedTableOptions(size_t cache_bytes) {
   rocksdb::LRUCacheOptions cache;
   cache.capacity = cache_bytes;
@@ -101,7 +104,7 @@ rocksdb::BlockBasedTableOptions SharedTableOptions(size_t cache_bytes) {
   table.partition_filters = true;  // for the families with a filter (state)
   table.metadata_cache_options.top_level_index_pinning = rocksdb::PinningTier::kAll;
   table.metadata_cache_options.partition_pinning = rocksdb::PinningTier::kFlushedAndSimilar;
-  table.metadata_cache_options.unpartitioned_pinning = rocksdb::PinningTier::kFlushedAndSimilar;
+  table.metadata_cache_options.unpartitioned_pinning = rocksdb::PinningTier::kAll;
   return table;
 }
 
