@@ -13,6 +13,7 @@
 
 #include "commands/fold.h"
 #include "common/time_format.h"
+#include "projections/binary_copy.h"
 #include "projections/checkpoint.h"
 #include "projections/database.h"
 #include "projections/funding_history.h"
@@ -188,17 +189,23 @@ int64_t CopyPosts(pqxx::work& tx, const std::string& schema,
 void CopyPostStats(pqxx::work& tx, const std::string& schema,
                    std::span<const commands::PostState> posts,
                    std::span<const int64_t> last_position) {
-  pqxx::stream_to out{
-      tx, schema + ".post_stats",
-      std::vector<std::string>{"id", "total_funded", "participant_count", "funding_count",
-                               "version", "last_position", "title"}};
+  BinaryCopy out{tx,
+                 schema + ".post_stats",
+                 {"id", "total_funded", "participant_count", "funding_count", "version",
+                  "last_position", "title"}};
   for (size_t i = 0; i < posts.size(); ++i) {
     const commands::PostState& p = posts[i];
     if (!IsLive(p)) continue;
-    out << std::make_tuple(p.id, p.total_funded, p.participant_count(), p.funding_count, p.version,
-                           last_position[i], p.title);
+    out.Row(7);
+    out.Int8(p.id);
+    out.Int8(p.total_funded);
+    out.Int8(p.participant_count());
+    out.Int8(p.funding_count);
+    out.Int8(p.version);
+    out.Int8(last_position[i]);
+    out.Text(p.title);
   }
-  out.complete();
+  out.Complete();
 }
 
 // COPYs the backers rows of every live post into `schema`.backers. Returns
@@ -206,8 +213,7 @@ void CopyPostStats(pqxx::work& tx, const std::string& schema,
 int64_t CopyBackers(pqxx::work& tx, const std::string& schema,
                     std::span<const commands::PostState> posts) {
   int64_t rows = 0;
-  pqxx::stream_to out{tx, schema + ".backers",
-                      std::vector<std::string>{"post_id", "backer", "units", "amount", "fundings"}};
+  BinaryCopy out{tx, schema + ".backers", {"post_id", "backer", "units", "amount", "fundings"}};
   // In primary-key order (byte order is the order of the C and C.UTF-8
   // collations): the key's index build then finds its input sorted.
   std::vector<const std::pair<const std::string, commands::BackerState>*> sorted;
@@ -219,25 +225,36 @@ int64_t CopyBackers(pqxx::work& tx, const std::string& schema,
               [](const auto* a, const auto* b) { return a->first < b->first; });
     for (const auto* entry : sorted) {
       const commands::BackerState& total = entry->second;
-      out << std::make_tuple(p.id, entry->first, total.units, total.amount, total.fundings);
+      out.Row(5);
+      out.Int8(p.id);
+      out.Text(entry->first);
+      out.Int8(total.units);
+      out.Int8(total.amount);
+      out.Int8(total.fundings);
       ++rows;
     }
   }
-  out.complete();
+  out.Complete();
   return rows;
 }
 
 // COPYs every funding into `schema`.fundings, in position order (its key).
 int64_t CopyFundings(pqxx::work& tx, const std::string& schema,
                      std::span<const FundingRecord> fundings) {
-  pqxx::stream_to out{tx, schema + ".fundings",
-                      std::vector<std::string>{"position", "post_id", "backer", "units", "amount",
-                                               "recorded_at", "state"}};
+  BinaryCopy out{tx,
+                 schema + ".fundings",
+                 {"position", "post_id", "backer", "units", "amount", "recorded_at", "state"}};
   for (const FundingRecord& f : fundings) {
-    out << std::make_tuple(f.position, f.post_id, f.backer, f.units, f.amount,
-                           FormatTimestamp(f.recorded_at), std::string(FundingStateName(f.state)));
+    out.Row(7);
+    out.Int8(f.position);
+    out.Int8(f.post_id);
+    out.Text(f.backer);
+    out.Int8(f.units);
+    out.Int8(f.amount);
+    out.TimestampTz(f.recorded_at);
+    out.Text(FundingStateName(f.state));
   }
-  out.complete();
+  out.Complete();
   return static_cast<int64_t>(fundings.size());
 }
 
