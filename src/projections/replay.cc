@@ -13,6 +13,7 @@
 
 #include "commands/fold.h"
 #include "common/time_format.h"
+#include "projections/array_literal.h"
 #include "projections/binary_copy.h"
 #include "projections/checkpoint.h"
 #include "projections/database.h"
@@ -94,11 +95,14 @@ struct DeferredIndexes {
 // join is several times faster than maintaining them row by row (200 000
 // backers rows: about 1.0 s against 0.2 s). The definitions are read from the
 // catalog, so the migrations stay the only definition of the schema.
-DeferredIndexes DeferIndexes(pqxx::work& tx, const std::string& built) {
+DeferredIndexes DeferIndexes(pqxx::work& tx, const std::string& built,
+                             std::span<const std::string_view> tables) {
+  ArrayLiteral names;
+  for (const std::string_view table : tables) names.Add(table);
   const pqxx::result rows = tx.exec_params(R"sql(
     WITH loaded AS (
       SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relname IN ('posts', 'post_stats', 'backers', 'fundings'))
+      WHERE n.nspname = $1 AND c.relname = ANY($2::text[]))
     SELECT drop_order, create_order, drop_sql, create_sql FROM (
       SELECT 1 AS drop_order, 3 AS create_order,
              format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname) AS drop_sql,
@@ -122,7 +126,7 @@ DeferredIndexes DeferIndexes(pqxx::work& tx, const std::string& built) {
       FROM pg_constraint
       WHERE contype IN ('p', 'u', 'x') AND conrelid IN (SELECT oid FROM loaded)) d
   )sql",
-                                           built);
+                                           built, names.Finish());
   std::vector<std::pair<int, std::string>> drop;
   std::vector<std::pair<int, std::string>> create;
   for (const pqxx::row& r : rows) {
@@ -142,10 +146,18 @@ DeferredIndexes DeferIndexes(pqxx::work& tx, const std::string& built) {
 // A post the read tables hold a row for: created and not deleted.
 bool IsLive(const commands::PostState& p) { return p.exists() && !p.deleted; }
 
-// Readies the empty tables of `built` for the COPYs in `tx`: session settings
-// for the load, the tables truncated, their constraints and indexes dropped.
-// Returns the statements that recreate those after the COPYs.
-DeferredIndexes PrepareLoad(pqxx::work& tx, const std::string& built) {
+// The tables a replay loads, on two connections at once: the fundings (one
+// row per funding, three indexes: most of the build) on one, the rest on the
+// other. With the COPYs in the binary format the server's side of a COPY is
+// the slower one, and one backend uses one core.
+constexpr std::string_view kPostTables[] = {"posts", "post_stats", "backers"};
+constexpr std::string_view kFundingTables[] = {"fundings"};
+
+// Readies the empty `tables` of `built` for the COPYs in `tx`: session
+// settings for the load, the tables truncated, their constraints and indexes
+// dropped. Returns the statements that recreate those after the COPYs.
+DeferredIndexes PrepareLoad(pqxx::work& tx, const std::string& built,
+                            std::span<const std::string_view> tables) {
   const std::string schema = QuoteIdentifier(built);
   tx.exec0("SET LOCAL maintenance_work_mem = '" + std::to_string(kReplayIndexMemoryMb) + "MB'");
   // Every name below is written qualified, and the catalog prints the
@@ -154,11 +166,31 @@ DeferredIndexes PrepareLoad(pqxx::work& tx, const std::string& built) {
   // Emptied (they are) in this transaction: with wal_level=minimal, as the
   // embedded cluster runs, the COPYs that follow then skip the WAL and the
   // files are synced at commit instead.
-  tx.exec0("TRUNCATE " + schema + ".posts, " + schema + ".post_stats, " + schema + ".backers, " +
-           schema + ".fundings");
-  DeferredIndexes deferred = DeferIndexes(tx, built);
+  std::string truncate = "TRUNCATE ";
+  for (size_t i = 0; i < tables.size(); ++i) {
+    if (i > 0) truncate += ", ";
+    truncate += schema + "." + std::string(tables[i]);
+  }
+  tx.exec0(truncate);
+  DeferredIndexes deferred = DeferIndexes(tx, built, tables);
   for (const std::string& sql : deferred.drop) tx.exec0(sql);
   return deferred;
+}
+
+// Recreates what PrepareLoad dropped, then gives the planner statistics for
+// the loaded tables, as after any bulk load: tables swapped in without them
+// were read with plans for empty tables (a verify of a million events sorted
+// its backers on disk and scanned whole tables) until autovacuum came round
+// to them.
+void FinishLoad(pqxx::work& tx, const std::string& built, const DeferredIndexes& deferred,
+                std::span<const std::string_view> tables) {
+  for (const std::string& sql : deferred.create) tx.exec0(sql);
+  std::string analyze = "ANALYZE ";
+  for (size_t i = 0; i < tables.size(); ++i) {
+    if (i > 0) analyze += ", ";
+    analyze += QuoteIdentifier(built) + "." + std::string(tables[i]);
+  }
+  tx.exec0(analyze);
 }
 
 // COPYs the posts row of every live post in `posts` (index id - 1) into
@@ -258,30 +290,56 @@ int64_t CopyFundings(pqxx::work& tx, const std::string& schema,
   return static_cast<int64_t>(fundings.size());
 }
 
+// COPYs every funding into `built`.fundings on a connection of its own, in a
+// transaction of its own, and commits it.
+Status LoadFundings(const std::string& conninfo, const std::string& built,
+                    const FundingHistory& history, int64_t* rows) {
+  LEDGER_ASSIGN_OR_RETURN(auto connection, Connect(conninfo));
+  return Guard("loading " + built + ".fundings", [&]() -> Status {
+    pqxx::work tx(*connection);
+    const DeferredIndexes deferred = PrepareLoad(tx, built, kFundingTables);
+    *rows = CopyFundings(tx, QuoteIdentifier(built), history.records());
+    FinishLoad(tx, built, deferred, kFundingTables);
+    tx.commit();
+    return Status::Ok();
+  });
+}
+
 // Writes the live posts, their backers, every funding and the checkpoint into
-// `built` in one transaction, with COPY.
-Status Load(pqxx::connection& connection, const std::string& built,
+// `built`, with COPY. The fundings load on a second connection at the same
+// time (LoadFundings); the checkpoint, which says the tables are whole,
+// commits only after they did.
+Status Load(pqxx::connection& connection, const std::string& conninfo, const std::string& built,
             const commands::FoldedLog& folded, const FundingHistory& history,
             const std::string& projector_name, ReplayReport* report) {
   const std::string schema = QuoteIdentifier(built);
+  Status fundings_status;
+  int64_t fundings = 0;
+  std::thread fundings_load(
+      [&] { fundings_status = LoadFundings(conninfo, built, history, &fundings); });
+  // Joined on every way out: an error on this connection does not stop the
+  // other load, which then commits fundings into a schema that is never
+  // swapped in (it has no checkpoint).
+  struct Joined {
+    std::thread& thread;
+    ~Joined() {
+      if (thread.joinable()) thread.join();
+    }
+  } joined{fundings_load};
   return Guard("loading " + built, [&]() -> Status {
     pqxx::work tx(connection);
-    const DeferredIndexes deferred = PrepareLoad(tx, built);
+    const DeferredIndexes deferred = PrepareLoad(tx, built, kPostTables);
     const int64_t posts = CopyPosts(tx, schema, folded.posts);
     CopyPostStats(tx, schema, folded.posts, folded.last_position);
     const int64_t backers = CopyBackers(tx, schema, folded.posts);
-    report->fundings = CopyFundings(tx, schema, history.records());
-    for (const std::string& sql : deferred.create) tx.exec0(sql);
-    // Statistics for the planner, as after any bulk load: tables swapped in
-    // without them were read with plans for empty tables (a verify of a
-    // million events sorted its backers on disk and scanned whole tables)
-    // until autovacuum came round to them.
-    tx.exec0("ANALYZE " + schema + ".posts, " + schema + ".post_stats, " + schema + ".backers, " +
-             schema + ".fundings");
+    FinishLoad(tx, built, deferred, kPostTables);
     InsertCheckpoint(tx, built, projector_name, events::LogHead{folded.position, folded.hash});
+    fundings_load.join();
+    LEDGER_RETURN_IF_ERROR(fundings_status);
     tx.commit();
     report->posts = posts;
     report->backers = backers;
+    report->fundings = fundings;
     return Status::Ok();
   });
 }
@@ -417,7 +475,7 @@ Result<ReplayReport> Replay(const events::EventLog& log, const std::string& conn
   LEDGER_RETURN_IF_ERROR(stopped("before building " + built));
   LEDGER_RETURN_IF_ERROR(CreateBuiltSchema(*connection, built));
   LEDGER_RETURN_IF_ERROR(
-      Load(*connection, built, folded, history, options.projector_name, &report));
+      Load(*connection, conninfo, built, folded, history, options.projector_name, &report));
   report.build_seconds = seconds_since(build_started);
   if (!options.dry_run) LEDGER_RETURN_IF_ERROR(stopped("before the swap"));
   if (options.dry_run) {
