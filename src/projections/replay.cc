@@ -153,12 +153,22 @@ bool IsLive(const commands::PostState& p) { return p.exists() && !p.deleted; }
 constexpr std::string_view kPostTables[] = {"posts", "post_stats", "backers"};
 constexpr std::string_view kFundingTables[] = {"fundings"};
 
+// `tables` of schema `built`, qualified and separated by commas.
+std::string Qualified(const std::string& built, std::span<const std::string_view> tables) {
+  const std::string schema = QuoteIdentifier(built);
+  std::string list;
+  for (const std::string_view table : tables) {
+    if (!list.empty()) list += ", ";
+    list += schema + "." + std::string(table);
+  }
+  return list;
+}
+
 // Readies the empty `tables` of `built` for the COPYs in `tx`: session
 // settings for the load, the tables truncated, their constraints and indexes
 // dropped. Returns the statements that recreate those after the COPYs.
 DeferredIndexes PrepareLoad(pqxx::work& tx, const std::string& built,
                             std::span<const std::string_view> tables) {
-  const std::string schema = QuoteIdentifier(built);
   tx.exec0("SET LOCAL maintenance_work_mem = '" + std::to_string(kReplayIndexMemoryMb) + "MB'");
   // Every name below is written qualified, and the catalog prints the
   // deferred definitions qualified only for schemas off the search path.
@@ -166,12 +176,7 @@ DeferredIndexes PrepareLoad(pqxx::work& tx, const std::string& built,
   // Emptied (they are) in this transaction: with wal_level=minimal, as the
   // embedded cluster runs, the COPYs that follow then skip the WAL and the
   // files are synced at commit instead.
-  std::string truncate = "TRUNCATE ";
-  for (size_t i = 0; i < tables.size(); ++i) {
-    if (i > 0) truncate += ", ";
-    truncate += schema + "." + std::string(tables[i]);
-  }
-  tx.exec0(truncate);
+  tx.exec0("TRUNCATE " + Qualified(built, tables));
   DeferredIndexes deferred = DeferIndexes(tx, built, tables);
   for (const std::string& sql : deferred.drop) tx.exec0(sql);
   return deferred;
@@ -185,12 +190,7 @@ DeferredIndexes PrepareLoad(pqxx::work& tx, const std::string& built,
 void FinishLoad(pqxx::work& tx, const std::string& built, const DeferredIndexes& deferred,
                 std::span<const std::string_view> tables) {
   for (const std::string& sql : deferred.create) tx.exec0(sql);
-  std::string analyze = "ANALYZE ";
-  for (size_t i = 0; i < tables.size(); ++i) {
-    if (i > 0) analyze += ", ";
-    analyze += QuoteIdentifier(built) + "." + std::string(tables[i]);
-  }
-  tx.exec0(analyze);
+  tx.exec0("ANALYZE " + Qualified(built, tables));
 }
 
 // COPYs the posts row of every live post in `posts` (index id - 1) into
@@ -315,17 +315,11 @@ Status Load(pqxx::connection& connection, const std::string& conninfo, const std
   const std::string schema = QuoteIdentifier(built);
   Status fundings_status;
   int64_t fundings = 0;
-  std::thread fundings_load(
+  // Joined on every way out (a jthread joins when destroyed): an error on
+  // this connection does not stop the other load, which then commits
+  // fundings into a schema that is never swapped in (it has no checkpoint).
+  std::jthread fundings_load(
       [&] { fundings_status = LoadFundings(conninfo, built, history, &fundings); });
-  // Joined on every way out: an error on this connection does not stop the
-  // other load, which then commits fundings into a schema that is never
-  // swapped in (it has no checkpoint).
-  struct Joined {
-    std::thread& thread;
-    ~Joined() {
-      if (thread.joinable()) thread.join();
-    }
-  } joined{fundings_load};
   return Guard("loading " + built, [&]() -> Status {
     pqxx::work tx(connection);
     const DeferredIndexes deferred = PrepareLoad(tx, built, kPostTables);
