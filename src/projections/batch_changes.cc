@@ -14,6 +14,13 @@ Status Overflow(const events::Event& e) {
 
 }  // namespace
 
+bool HasRefund(const PostChange& change) {
+  for (const auto& [backer, b] : change.backers) {
+    if (b.reset) return true;
+  }
+  return false;
+}
+
 Result<PostChanges> CoalesceBatch(std::span<const events::Event> events) {
   PostChanges changes;
   for (const events::Event& e : events) {
@@ -29,6 +36,7 @@ Result<PostChanges> CoalesceBatch(std::span<const events::Event> events) {
             c.created = true;
             c.created_data = d;
             c.created_at = e.recorded_at;
+            c.created_position = e.position;
           } else if constexpr (std::is_same_v<T, events::PostEdited>) {
             // Folded into the new row, or merged with earlier edits (an
             // optional field takes the later value).

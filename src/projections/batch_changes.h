@@ -33,6 +33,11 @@ struct PostChange {
   bool created = false;              // PostCreated is in this batch
   events::PostCreated created_data;  // with this batch's edits folded in
   Timestamp created_at;
+  // Where the post's PostCreated is in the log: set by CoalesceBatch when it
+  // is in this batch, else by the projector for a post with a refund (0:
+  // not known). Every funding of the post comes after it, which bounds a
+  // refund's walk through a backer's fundings.
+  int64_t created_position = 0;
   events::PostEdited edits;  // for a post created before this batch
   bool deleted = false;
   std::optional<events::SettlementOutcome> settlement;  // PostSettled is in this batch
@@ -55,6 +60,9 @@ struct PostChange {
 
 // One batch's changes, by post id.
 using PostChanges = std::map<int64_t, PostChange>;
+
+// True when a refund in this batch resets one of the post's backers.
+bool HasRefund(const PostChange& change);
 
 // Coalesces `events` per post. REQUIRES: consecutive events of the log in
 // position order; the projector checks the chain (FollowChain) before it

@@ -139,6 +139,21 @@ void Projector::VacuumIfDue() {
   }
 }
 
+Status Projector::FindCreations(PostChanges& changes) const {
+  std::vector<int64_t> positions;
+  for (auto& [id, change] : changes) {
+    if (change.created_position != 0 || !HasRefund(change)) continue;
+    positions.clear();
+    LEDGER_RETURN_IF_ERROR(log_->StreamPositions(id, 1, 1, &positions));
+    if (positions.empty()) {
+      return Status::Corruption("post " + std::to_string(id) +
+                                " has a refund but no PostCreated in the log");
+    }
+    change.created_position = positions.front();
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<events::Event>> Projector::ReadBatch(int64_t from, int64_t to) const {
   std::vector<events::Event> batch;
   LEDGER_RETURN_IF_ERROR(events::ReadEvents(*log_, from, to, options_.max_batch_events,
@@ -226,7 +241,8 @@ Result<size_t> Projector::ApplyBatch() {
     // What follows this batch is read while the statements below run.
     if (last.position < head.position) Prefetch(last.position + 1, head.position);
 
-    LEDGER_ASSIGN_OR_RETURN(const PostChanges changes, CoalesceBatch(batch));
+    LEDGER_ASSIGN_OR_RETURN(PostChanges changes, CoalesceBatch(batch));
+    LEDGER_RETURN_IF_ERROR(FindCreations(changes));
     LEDGER_ASSIGN_OR_RETURN(
         const int64_t rewritten,
         WriteChanges(tx, options_.schema, changes, checkpoint.position + 1, last.position));

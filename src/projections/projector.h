@@ -14,6 +14,7 @@
 #include "common/result.h"
 #include "events/event.h"
 #include "events/event_log.h"
+#include "projections/batch_changes.h"
 #include "projections/read_schema.h"
 
 namespace ledger::projections {
@@ -126,6 +127,9 @@ class Projector {
   Status FollowCheckpoint();
   // VACUUMs post_stats once vacuum_after_updates rows were rewritten.
   void VacuumIfDue();
+  // Sets created_position from the log's stream index for every post of
+  // `changes` with a refund and no PostCreated in the batch.
+  Status FindCreations(PostChanges& changes) const;
   // Up to max_batch_events events from..to, read and decoded.
   Result<std::vector<events::Event>> ReadBatch(int64_t from, int64_t to) const;
   // Starts reading from..to on another thread.

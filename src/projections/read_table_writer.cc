@@ -177,13 +177,14 @@ void SetSettledStatus(pqxx::work& tx, std::string_view schema, const PostChanges
 
 void WriteFundings(pqxx::work& tx, std::string_view schema, const PostChanges& changes) {
   const std::string table = QuoteIdentifier(schema) + ".fundings";
-  ArrayLiteral refunded_posts, refunded_backers, cancelled;
+  ArrayLiteral refunded_posts, refunded_backers, refunded_since, cancelled;
   ArrayLiteral positions, posts, backers, units, amounts, recorded, states;
   for (const auto& [id, c] : changes) {
     for (const auto& [backer, b] : c.backers) {
       if (!b.reset) continue;
       refunded_posts.Add(id);
       refunded_backers.Add(backer);
+      refunded_since.Add(c.created_position);
     }
     for (const int64_t position : c.cancelled_earlier) cancelled.Add(position);
     for (const auto& [position, f] : c.new_fundings) {
@@ -199,12 +200,8 @@ void WriteFundings(pqxx::work& tx, std::string_view schema, const PostChanges& c
   // Earlier fundings before this batch's: a refund concerns the live
   // fundings that were stored before it.
   if (refunded_posts.size() > 0) {
-    tx.exec_prepared0(
-        Prepared(tx, "UPDATE " + table +
-                         " f SET state = 'refunded' FROM unnest($1::bigint[], $2::text[]) "
-                         "AS v(post_id, backer) WHERE f.post_id = v.post_id "
-                         "AND f.backer = v.backer AND f.state = 'live'"),
-        refunded_posts.Finish(), refunded_backers.Finish());
+    tx.exec_prepared0(Prepared(tx, RefundStatement(schema)), refunded_posts.Finish(),
+                      refunded_backers.Finish(), refunded_since.Finish());
   }
   if (cancelled.size() > 0) {
     tx.exec_prepared0(
@@ -220,6 +217,16 @@ void WriteFundings(pqxx::work& tx, std::string_view schema, const PostChanges& c
                        "$4::bigint[], $5::bigint[], $6::timestamptz[], $7::text[])"),
       positions.Finish(), posts.Finish(), backers.Finish(), units.Finish(), amounts.Finish(),
       recorded.Finish(), states.Finish());
+}
+
+// Through fundings_backer_position, from the post's creation on: the walk
+// covers the backer's fundings of every post made since then, and no index
+// is kept (and written for every funding) for refunds alone (migration 006).
+std::string RefundStatement(std::string_view schema) {
+  return "UPDATE " + QuoteIdentifier(schema) +
+         ".fundings f SET state = 'refunded' FROM unnest($1::bigint[], $2::text[], "
+         "$3::bigint[]) AS v(post_id, backer, since) WHERE f.backer = v.backer "
+         "AND f.position > v.since AND f.post_id = v.post_id AND f.state = 'live'";
 }
 
 void RemoveRefundedBackers(pqxx::work& tx, std::string_view schema, const PostChanges& changes,

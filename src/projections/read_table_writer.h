@@ -81,6 +81,11 @@ void SetSettledStatus(pqxx::work& tx, std::string_view schema, const PostChanges
 // first, then this batch's fundings with their states at its end.
 void WriteFundings(pqxx::work& tx, std::string_view schema, const PostChanges& changes);
 
+// The statement with which WriteFundings marks refunded the live fundings of
+// each ($1 post, $2 backer), walking the backer's fundings made after $3 (the
+// post's creation). Open for the test of its plan.
+std::string RefundStatement(std::string_view schema);
+
 // Deletes the posts created before the batch and deleted in it, with their
 // post_stats and backers rows.
 void DeleteDeletedPosts(pqxx::work& tx, std::string_view schema, const PostChanges& changes);
