@@ -3,6 +3,7 @@
 // WriteHealth says why, and writes resume without reopening the log.
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -233,6 +234,9 @@ TEST_F(RocksLogDiskFullTest, ACrashWhileRecoveringLeavesAFailedBatchWholeOrAbsen
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
+        // The child's own fixture directory: it works on the parent's log,
+        // and its _exit skips the destructor that would remove it.
+        std::filesystem::remove(dir_.path());
         auto log = open(true);
         if (!log || !Append(*log, NextBatch(*log, 3, "bob", "k-before")).ok()) _exit(2);
         fs_->Set(DiskFull::kSyncOnly);
