@@ -4,9 +4,40 @@
 #include <type_traits>
 #include <utility>
 
+#include "common/check.h"
 #include "common/money.h"
 
 namespace ledger::commands {
+
+void LivePositions::push_back(int64_t position) {
+  LEDGER_CHECK(position >= 1, "a log position starts at 1");
+  if (!heap_.empty()) {
+    heap_.push_back(position);
+  } else if (inline_ == 0) {
+    inline_ = position;
+  } else {
+    heap_.reserve(2);
+    heap_.push_back(inline_);
+    heap_.push_back(position);
+    inline_ = 0;
+  }
+}
+
+void LivePositions::erase(int64_t position) {
+  if (heap_.empty()) {
+    if (inline_ == position) inline_ = 0;
+    return;
+  }
+  std::erase(heap_, position);
+  if (heap_.size() <= 1) {
+    inline_ = heap_.empty() ? 0 : heap_.front();
+    heap_ = std::vector<int64_t>();  // back to inline: the block is freed
+  }
+}
+
+bool LivePositions::operator==(const LivePositions& other) const {
+  return std::equal(begin(), end(), other.begin(), other.end());
+}
 
 std::vector<LiveFundings::Slot>::const_iterator LiveFundings::Locate(int64_t position) const {
   const auto it = std::lower_bound(slots_.begin(), slots_.end(), position,
@@ -195,7 +226,7 @@ Status ApplyData(PostState& s, const events::Event& e, const events::FundingCanc
   b.units -= d.units;
   b.amount -= d.amount;
   b.fundings -= 1;
-  std::erase(b.live_positions, d.funding_position);
+  b.live_positions.erase(d.funding_position);
   if (b.fundings == 0) {
     s.backers.erase(d.backer);
     --s.participants;

@@ -27,10 +27,34 @@ struct BackerTotal {
   bool operator==(const BackerTotal&) const = default;
 };
 
+// The positions of one backer's live fundings of one post, in the order
+// added (ascending). Most backers fund a post once, so one position is held
+// inline: a fold of ten million (post, backer) pairs then allocates nothing
+// for them, where a vector each cost a heap block to make and to free. Log
+// positions start at 1, so 0 inline means none.
+class LivePositions {
+ public:
+  const int64_t* begin() const { return heap_.empty() ? &inline_ : heap_.data(); }
+  const int64_t* end() const { return begin() + size(); }
+  size_t size() const { return heap_.empty() ? (inline_ != 0 ? 1 : 0) : heap_.size(); }
+  bool empty() const { return size() == 0; }
+  // REQUIRES: position >= 1.
+  void push_back(int64_t position);
+  // Removes every occurrence of `position`.
+  void erase(int64_t position);
+  bool operator==(const LivePositions& other) const;
+
+ private:
+  // None or one: in inline_ (0 for none), heap_ empty. Two or more: all in
+  // heap_.
+  int64_t inline_ = 0;
+  std::vector<int64_t> heap_;
+};
+
 // A backer's live totals and the positions of their live fundings, ascending:
 // what a refund returns, found without walking every funding of the post.
 struct BackerState : BackerTotal {
-  std::vector<int64_t> live_positions;
+  LivePositions live_positions;
 
   bool operator==(const BackerState&) const = default;
 };

@@ -491,7 +491,7 @@ Status StateChanges::Apply(PostState& post, const events::Event& event) {
   std::vector<int64_t> refunded;  // the positions a refund ends
   if (const auto* r = std::get_if<events::FundingRefunded>(&event.data)) {
     if (const auto it = post.backers.find(r->backer); it != post.backers.end()) {
-      refunded = it->second.live_positions;
+      refunded.assign(it->second.live_positions.begin(), it->second.live_positions.end());
     }
   }
   LEDGER_RETURN_IF_ERROR(commands::Apply(post, event));

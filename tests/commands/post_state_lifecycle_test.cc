@@ -256,5 +256,54 @@ TEST(LiveFundingsTest, CompactsWithoutChangingWhatIsLive) {
   EXPECT_FALSE(f == expected);
 }
 
+std::vector<int64_t> Listed(const LivePositions& p) { return {p.begin(), p.end()}; }
+
+TEST(LivePositionsTest, HoldsOneInlineAndMoreInAVector) {
+  LivePositions p;
+  EXPECT_TRUE(p.empty());
+  EXPECT_EQ(Listed(p), std::vector<int64_t>{});
+  p.push_back(4);
+  EXPECT_EQ(Listed(p), std::vector<int64_t>{4});
+  p.push_back(9);
+  p.push_back(12);
+  EXPECT_EQ(p.size(), 3u);
+  EXPECT_EQ(Listed(p), (std::vector<int64_t>{4, 9, 12}));
+  p.erase(9);
+  EXPECT_EQ(Listed(p), (std::vector<int64_t>{4, 12}));
+  p.erase(4);  // back to one: inline again
+  EXPECT_EQ(Listed(p), std::vector<int64_t>{12});
+  p.erase(7);  // not there: nothing changes
+  EXPECT_EQ(Listed(p), std::vector<int64_t>{12});
+  p.push_back(15);
+  EXPECT_EQ(Listed(p), (std::vector<int64_t>{12, 15}));
+  p.erase(15);
+  p.erase(12);
+  EXPECT_TRUE(p.empty());
+  EXPECT_EQ(Listed(p), std::vector<int64_t>{});
+  p.push_back(20);
+  EXPECT_EQ(Listed(p), std::vector<int64_t>{20});
+}
+
+TEST(LivePositionsTest, EqualWhenTheSamePositionsHoweverTheyAreHeld) {
+  LivePositions one;
+  one.push_back(5);
+  LivePositions shrunk;  // held in the vector once, then inline
+  shrunk.push_back(3);
+  shrunk.push_back(5);
+  shrunk.erase(3);
+  EXPECT_EQ(one, shrunk);
+  LivePositions copy = shrunk;
+  copy.push_back(8);
+  EXPECT_NE(copy, one);
+  LivePositions moved = std::move(copy);
+  EXPECT_EQ(Listed(moved), (std::vector<int64_t>{5, 8}));
+  EXPECT_NE(LivePositions(), one);
+}
+
+TEST(LivePositionsDeathTest, RefusesAPositionBeforeTheLogsFirst) {
+  LivePositions p;
+  EXPECT_DEATH(p.push_back(0), "a log position starts at 1");
+}
+
 }  // namespace
 }  // namespace ledger::commands

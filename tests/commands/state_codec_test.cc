@@ -60,7 +60,8 @@ TEST_F(StateCodecTest, APostSurvivesItsRecords) {
   state_.funding_model = events::FundingModel::kAllOrNothing;
   const PostState decoded = Decoded(state_);
   EXPECT_EQ(decoded, state_);
-  EXPECT_EQ(decoded.backers.at("bob").live_positions, std::vector<int64_t>{104});
+  const auto& positions = decoded.backers.at("bob").live_positions;
+  EXPECT_EQ(std::vector<int64_t>(positions.begin(), positions.end()), std::vector<int64_t>{104});
   EXPECT_EQ(decoded.cancelled_fundings.size(), 1u);
   EXPECT_EQ(decoded.refunded_fundings.size(), 1u);
 }
