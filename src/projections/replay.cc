@@ -148,8 +148,8 @@ bool IsLive(const commands::PostState& p) { return p.exists() && !p.deleted; }
 
 // The tables a replay loads, on two connections at once: the fundings (one
 // row per funding, its key and one index: most of the build) on one, the
-// rest on the other. With the COPYs in the binary format the server's side of a COPY is
-// the slower one, and one backend uses one core.
+// rest on the other. With the COPYs in the binary format the server's side
+// of a COPY is the slower one, and one backend uses one core.
 constexpr std::string_view kPostTables[] = {"posts", "post_stats", "backers"};
 constexpr std::string_view kFundingTables[] = {"fundings"};
 
