@@ -1,9 +1,10 @@
 #pragma once
 
-// Internal to src/projections (it takes pqxx transactions): COPY ... FROM
-// STDIN in PostgreSQL's binary format, for replay's bulk loads.
+// Internal to src/projections (it takes pqxx transactions): COPY in
+// PostgreSQL's binary format, in both directions: FROM STDIN for replay's bulk
+// loads, TO STDOUT for verify's bulk comparisons.
 //
-// pqxx 6.4's stream_to speaks only the text format: every value is printed,
+// pqxx 6.4's stream_to and stream_from speak only the text format: every value is printed,
 // escaped, copied into a line and parsed again by the server (its integer and
 // timestamp input functions). In the binary format a bigint is eight bytes in
 // network order and a timestamptz is microseconds since 2000-01-01, so both
@@ -11,8 +12,10 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <pqxx/pqxx>
 
@@ -65,6 +68,62 @@ class BinaryCopy {
   pqxx::dbtransaction& tx_;
   std::string buffer_;
   bool active_ = false;
+};
+
+// COPY (query) TO STDOUT in the binary format, inside `tx`, read one row at a
+// time: the rows stream through, however many there are, without a result
+// set that holds them all, and without the server printing each value as
+// text for the client to parse again.
+//
+// Nothing else may run on tx's connection until Next has returned false.
+// Errors, the server's and a stream that is not the binary COPY format, are
+// thrown as pqxx exceptions. Destroyed before the end, the COPY is cancelled:
+// the transaction then fails.
+class BinaryCopyOut {
+ public:
+  // `query` is a SELECT (COPY takes no parameters: values are in its text).
+  BinaryCopyOut(pqxx::dbtransaction& tx, std::string_view query);
+  BinaryCopyOut(const BinaryCopyOut&) = delete;
+  BinaryCopyOut& operator=(const BinaryCopyOut&) = delete;
+  ~BinaryCopyOut();
+
+  // Moves to the next row; false after the last, once the server has said
+  // that the COPY completed.
+  bool Next();
+
+  // The current row's fields, valid until the next call of Next.
+  size_t size() const { return fields_.size(); }
+  bool IsNull(size_t i) const { return fields_.at(i).length < 0; }
+  // A field's bytes as the server sent them (a text column's own bytes);
+  // empty for NULL.
+  std::string_view Bytes(size_t i) const;
+  // A bigint column's value; nothing for NULL or a field that is not 8 bytes.
+  std::optional<int64_t> Int8(size_t i) const;
+  // A timestamptz column's value; nothing for NULL, a field that is not 8
+  // bytes, or an instant Timestamp cannot hold (±infinity).
+  std::optional<Timestamp> TimestampTz(size_t i) const;
+
+ private:
+  struct Field {
+    size_t offset = 0;    // in pending_
+    int64_t length = -1;  // -1: NULL
+  };
+  // A whole row from pending_ at consumed_ into fields_; false when pending_
+  // does not hold one yet. Sets done_ at the trailer.
+  bool ParseRow();
+  // Appends the next message of the stream to pending_; false at its end.
+  bool Receive();
+  // Throws for a stream that is not the binary format.
+  [[noreturn]] void Malformed(const char* what) const;
+
+  pqxx::dbtransaction& tx_;
+  std::string statement_;
+  std::string pending_;  // received and not yet consumed
+  size_t consumed_ = 0;
+  std::vector<Field> fields_;
+  bool header_read_ = false;
+  bool done_ = false;    // the trailer was read
+  bool active_ = false;  // the server is still in the COPY
 };
 
 }  // namespace ledger::projections

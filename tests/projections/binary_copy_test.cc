@@ -142,5 +142,114 @@ TEST_F(BinaryCopyTest, ACopyAbandonedBeforeCompleteAbortsItsTransaction) {
   EXPECT_EQ(again.exec1("SELECT 1")[0].as<int>(), 1);
 }
 
+// The reading side, against the server's own binary output functions.
+TEST_F(BinaryCopyTest, ReadsEveryTypeAsTheServerHoldsIt) {
+  {
+    pqxx::work tx(db());
+    tx.exec0(
+        "INSERT INTO t VALUES "
+        "(-9223372036854775808, '', '1970-01-01T00:00:00Z', NULL, 1), "
+        "(9223372036854775807, '한국어 후원자', '2024-11-30T20:53:20.123456Z', 7, 2), "
+        "(0, E'tab\\tand\\nnewline\\\\', '2000-01-01T00:00:00Z', -1, 3), "
+        "(-42, NULL, '1969-12-31T23:59:59.999999Z', 0, NULL)");
+    tx.commit();
+  }
+  pqxx::work tx(db());
+  BinaryCopyOut in{tx, "SELECT n, s, at, maybe, small FROM t ORDER BY n"};
+  struct Row {
+    int64_t n;
+    std::optional<std::string> s;
+    Timestamp at;
+    std::optional<int64_t> maybe;
+  };
+  const Row want[] = {
+      {std::numeric_limits<int64_t>::min(), "", At(0), std::nullopt},
+      {-42, std::nullopt, At(-1), 0},
+      {0, "tab\tand\nnewline\\", At(946'684'800'000'000), -1},
+      {std::numeric_limits<int64_t>::max(), "한국어 후원자", At(1'733'000'000'123'456), 7},
+  };
+  for (const Row& w : want) {
+    SCOPED_TRACE(w.n);
+    ASSERT_TRUE(in.Next());
+    ASSERT_EQ(in.size(), 5U);
+    EXPECT_EQ(in.Int8(0), w.n);
+    EXPECT_EQ(in.IsNull(1), !w.s.has_value());
+    if (w.s) {
+      EXPECT_EQ(in.Bytes(1), *w.s);
+    }
+    EXPECT_EQ(in.TimestampTz(2), w.at);
+    EXPECT_EQ(in.Int8(3), w.maybe);
+    EXPECT_EQ(in.IsNull(3), !w.maybe.has_value());
+    // An integer is four bytes: not a bigint, whatever its value.
+    EXPECT_EQ(in.Int8(4), std::nullopt);
+  }
+  EXPECT_FALSE(in.Next());
+  EXPECT_FALSE(in.Next());  // and stays at the end
+  // The connection left the COPY: the transaction goes on.
+  EXPECT_EQ(tx.exec1("SELECT 1")[0].as<int>(), 1);
+}
+
+TEST_F(BinaryCopyTest, ReadsInfiniteTimestampsAsNoInstant) {
+  pqxx::work tx(db());
+  BinaryCopyOut in{tx,
+                   "SELECT 'infinity'::timestamptz, '-infinity'::timestamptz, NULL::timestamptz"};
+  ASSERT_TRUE(in.Next());
+  EXPECT_EQ(in.TimestampTz(0), std::nullopt);
+  EXPECT_EQ(in.Int8(0), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(in.TimestampTz(1), std::nullopt);
+  EXPECT_EQ(in.Int8(1), std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(in.TimestampTz(2), std::nullopt);
+  EXPECT_TRUE(in.IsNull(2));
+  EXPECT_FALSE(in.Next());
+}
+
+TEST_F(BinaryCopyTest, ReadsNoRowsAndManyRows) {
+  {
+    pqxx::work tx(db());
+    BinaryCopyOut none{tx, "SELECT n FROM t"};
+    EXPECT_FALSE(none.Next());
+  }
+  pqxx::work tx(db());
+  constexpr int64_t kRows = 100'000;  // many messages, each a row
+  BinaryCopyOut in{tx, "SELECT n::bigint, 'backer-' || n FROM generate_series(1, " +
+                           std::to_string(kRows) + ") AS n"};
+  int64_t rows = 0;
+  int64_t sum = 0;
+  while (in.Next()) {
+    ++rows;
+    const int64_t n = in.Int8(0).value();
+    sum += n;
+    ASSERT_EQ(in.Bytes(1), "backer-" + std::to_string(n));
+  }
+  EXPECT_EQ(rows, kRows);
+  EXPECT_EQ(sum, kRows * (kRows + 1) / 2);
+}
+
+TEST_F(BinaryCopyTest, AQueryThatFailsOnTheWayThrowsTheServersError) {
+  pqxx::work tx(db());
+  // Rows 1-4 go out before the division by zero at 5.
+  BinaryCopyOut in{tx, "SELECT 1 / (5 - n) FROM generate_series(1, 10) AS n"};
+  try {
+    while (in.Next()) {
+    }
+    FAIL() << "the COPY ended without the server's error";
+  } catch (const pqxx::sql_error& e) {
+    EXPECT_EQ(e.sqlstate(), "22012") << e.what();  // division_by_zero
+  }
+}
+
+TEST_F(BinaryCopyTest, ACopyAbandonedBeforeItsEndAbortsItsTransaction) {
+  pqxx::work tx(db());
+  {
+    BinaryCopyOut in{tx, "SELECT n FROM generate_series(1, 1000000) AS n"};
+    ASSERT_TRUE(in.Next());
+  }  // as when an exception leaves the scope
+  EXPECT_THROW(tx.exec0("SELECT 1"), pqxx::sql_error);
+  tx.abort();
+  // The connection itself is fine.
+  pqxx::work again(db());
+  EXPECT_EQ(again.exec1("SELECT 1")[0].as<int>(), 1);
+}
+
 }  // namespace
 }  // namespace ledger::projections
