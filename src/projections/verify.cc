@@ -1,10 +1,10 @@
 #include "projections/verify.h"
 
 #include <algorithm>
-#include <charconv>
 #include <future>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +14,7 @@
 #include "commands/fold.h"
 #include "common/money.h"
 #include "common/time_format.h"
+#include "projections/binary_copy.h"
 #include "projections/checkpoint.h"
 #include "projections/database.h"
 #include "projections/replay.h"
@@ -149,16 +150,15 @@ void ComparePost(int64_t id, const commands::PostState* live, int64_t last_posit
   CompareBackerSum(id, *row, found, out);
 }
 
-// An int64 column as its text, or nothing for NULL or anything else.
-std::optional<int64_t> Int64Of(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  int64_t value = 0;
-  const char* first = f.c_str();
-  const char* last = first + f.size();
-  const auto [ptr, ec] = std::from_chars(first, last, value);
-  if (ec != std::errc() || ptr != last) return std::nullopt;
-  return value;
-}
+// A backers row as the binary COPY gave it: a value is nothing where the
+// column was NULL or not a bigint.
+struct BackerRow {
+  int64_t post_id = 0;
+  std::optional<std::string> name;
+  std::optional<int64_t> units;
+  std::optional<int64_t> amount;
+  std::optional<int64_t> fundings;
+};
 
 // What one pass over a post's backers rows found, without building a map of
 // them: most posts match the log row for row, and a map per post (a tree of
@@ -172,17 +172,14 @@ struct BackerRowsSeen {
   std::string_view last_name;      // rows arrive by name: a repeat is adjacent
 };
 
-void SeeBackerRow(const commands::PostState* live, const pqxx::row& r, BackerRowsSeen& seen) {
+void SeeBackerRow(const commands::PostState* live, const BackerRow& r, BackerRowsSeen& seen) {
   ++seen.rows;
-  const std::string_view name(r[1].c_str(), r[1].size());
-  const std::optional<int64_t> units = Int64Of(r[2]);
-  const std::optional<int64_t> amount = Int64Of(r[3]);
-  const std::optional<int64_t> fundings = Int64Of(r[4]);
-  if (!units || !amount || !fundings || r[1].is_null()) {
-    seen.all_match = false;  // the full comparison converts (and fails) as before
+  if (!r.name || !r.units || !r.amount || !r.fundings) {
+    seen.all_match = false;  // the full comparison refuses it
     return;
   }
-  if (seen.sum) seen.sum = CheckedAdd(*seen.sum, *amount);
+  const std::string_view name = *r.name;
+  if (seen.sum) seen.sum = CheckedAdd(*seen.sum, *r.amount);
   if (seen.rows > 1 && name == seen.last_name) seen.all_match = false;
   seen.last_name = name;
   if (!seen.all_match || live == nullptr) {
@@ -190,15 +187,54 @@ void SeeBackerRow(const commands::PostState* live, const pqxx::row& r, BackerRow
     return;
   }
   const auto want = live->backers.find(name);
-  if (want == live->backers.end() || want->second.units != *units ||
-      want->second.amount != *amount || want->second.fundings != *fundings) {
+  if (want == live->backers.end() || want->second.units != *r.units ||
+      want->second.amount != *r.amount || want->second.fundings != *r.fundings) {
     seen.all_match = false;
   }
 }
 
-// Compares posts lo..hi (all known to the fold) with their rows.
-void CompareRange(pqxx::transaction_base& tx, const std::string& s,
-                  const commands::FoldedLog& folded, int64_t lo, int64_t hi, Collector& out) {
+// A backers row's totals, for a post compared in full; a row the
+// comparison cannot read fails verify, naming it.
+commands::BackerTotal TotalOf(const BackerRow& r) {
+  if (!r.name || !r.units || !r.amount || !r.fundings) {
+    throw pqxx::conversion_error("a backers row of post " + std::to_string(r.post_id) +
+                                 " with a NULL or a value that is not a bigint");
+  }
+  return commands::BackerTotal{*r.units, *r.amount, *r.fundings};
+}
+
+// Compares post `id` (known to the fold) with its row (null: none) and its
+// backers rows, `group`.
+void ComparePostRows(int64_t id, const commands::FoldedLog& folded, const pqxx::row* row,
+                     std::span<const BackerRow> group, Collector& out) {
+  const auto i = static_cast<size_t>(id - 1);
+  const commands::PostState& p = folded.posts[i];
+  const commands::PostState* live = p.exists() && !p.deleted ? &p : nullptr;
+  BackerRowsSeen seen;
+  for (const BackerRow& r : group) SeeBackerRow(live, r, seen);
+  if (!seen.all_match || live == nullptr || row == nullptr ||
+      seen.rows != static_cast<int64_t>(live->backers.size())) {
+    Backers found;
+    for (const BackerRow& r : group) {
+      const commands::BackerTotal total = TotalOf(r);
+      found[*r.name] = total;
+    }
+    ComparePost(id, live, folded.last_position[i], row, found, out);
+    return;
+  }
+  // Every backer matched: the columns, and the rows' sum against the total.
+  CompareColumns(id, *live, folded.last_position[i], *row, out);
+  CompareBackerSum(id, *row, seen.sum, out);
+}
+
+// Compares posts lo..hi (all known to the fold) with their rows. The
+// backers rows, as many as (post, backer) pairs, millions in a large
+// ledger, stream in binary in key order (the primary key's index), one
+// post's at a time in `group` (its room kept from post to post), each post
+// compared as its rows end. The text format had the server print every
+// number for this side to parse again.
+void CompareRange(pqxx::dbtransaction& tx, const std::string& s, const commands::FoldedLog& folded,
+                  int64_t lo, int64_t hi, std::vector<BackerRow>& group, Collector& out) {
   const std::string ts = std::string(kTimestampFormat);
   const pqxx::result posts = tx.exec_params(
       "SELECT id, p.title, uploader, owner, description, target_amount, funding_unit, "
@@ -210,54 +246,44 @@ void CompareRange(pqxx::transaction_base& tx, const std::string& s,
           s + ".posts p LEFT JOIN " + s +
           ".post_stats s USING (id) WHERE id BETWEEN $1 AND $2 ORDER BY id",
       lo, hi);
-  // In key order (the primary key's index), so that a repeated name is
-  // adjacent.
-  const pqxx::result backer_rows =
-      tx.exec_params("SELECT post_id, backer, units, amount, fundings FROM " + s +
-                         ".backers WHERE post_id BETWEEN $1 AND $2 ORDER BY post_id, backer",
-                     lo, hi);
-  const auto span = static_cast<size_t>(hi - lo + 1);
-  std::vector<std::optional<pqxx::row>> rows(span);
+  std::vector<std::optional<pqxx::row>> rows(static_cast<size_t>(hi - lo + 1));
   for (pqxx::result::size_type k = 0; k < posts.size(); ++k) {
     rows[static_cast<size_t>(posts[k][0].as<int64_t>() - lo)] = posts[k];
   }
-  const auto live_post = [&folded](int64_t id) -> const commands::PostState* {
-    const commands::PostState& p = folded.posts[static_cast<size_t>(id - 1)];
-    return p.exists() && !p.deleted ? &p : nullptr;
+  const auto row_of = [&rows, lo](int64_t id) -> const pqxx::row* {
+    const std::optional<pqxx::row>& r = rows[static_cast<size_t>(id - lo)];
+    return r ? &*r : nullptr;
   };
-  std::vector<BackerRowsSeen> seen(span);
-  for (const pqxx::row& r : backer_rows) {
-    const auto id = r[0].as<int64_t>();
-    SeeBackerRow(live_post(id), r, seen[static_cast<size_t>(id - lo)]);
-  }
-  // Posts whose backers need the full comparison, with their rows.
-  std::vector<Backers> found(span);
-  std::vector<bool> full(span, false);
-  for (int64_t id = lo; id <= hi; ++id) {
-    const auto at = static_cast<size_t>(id - lo);
-    const commands::PostState* live = live_post(id);
-    full[at] = !seen[at].all_match || live == nullptr || !rows[at] ||
-               seen[at].rows != static_cast<int64_t>(live->backers.size());
-  }
-  for (const pqxx::row& r : backer_rows) {
-    const auto at = static_cast<size_t>(r[0].as<int64_t>() - lo);
-    if (!full[at]) continue;
-    found[at][r[1].as<std::string>()] =
-        commands::BackerTotal{r[2].as<int64_t>(), r[3].as<int64_t>(), r[4].as<int64_t>()};
-  }
-  for (int64_t id = lo; id <= hi; ++id) {
-    const auto i = static_cast<size_t>(id - 1);
-    const auto at = static_cast<size_t>(id - lo);
-    const commands::PostState* live = live_post(id);
-    if (full[at]) {
-      ComparePost(id, live, folded.last_position[i], rows[at] ? &*rows[at] : nullptr, found[at],
-                  out);
-      continue;
+  int64_t next = lo;  // the first post not compared yet
+  // Compares the posts before `id` (they have no backers rows), then `id`
+  // with `group`.
+  const auto compare_through = [&](int64_t id) {
+    for (; next < id; ++next) ComparePostRows(next, folded, row_of(next), {}, out);
+    ComparePostRows(id, folded, row_of(id), group, out);
+    next = id + 1;
+    group.clear();
+  };
+  BinaryCopyOut copy(tx, "SELECT post_id, backer, units, amount, fundings FROM " + s +
+                             ".backers WHERE post_id BETWEEN " + std::to_string(lo) + " AND " +
+                             std::to_string(hi) + " ORDER BY post_id, backer");
+  group.clear();
+  while (copy.Next()) {
+    // post_id leads the primary key: a bigint, never NULL; the rows come
+    // in its order.
+    const std::optional<int64_t> post_id = copy.Int8(0);
+    if (!post_id || *post_id < next || *post_id > hi) {
+      throw pqxx::failure("a backers row out of post_id order");
     }
-    // Every backer matched: the columns, and the rows' sum against the total.
-    CompareColumns(id, *live, folded.last_position[i], *rows[at], out);
-    CompareBackerSum(id, *rows[at], seen[at].sum, out);
+    if (!group.empty() && group.front().post_id != *post_id) compare_through(group.front().post_id);
+    BackerRow& r = group.emplace_back();
+    r.post_id = *post_id;
+    if (!copy.IsNull(1)) r.name.emplace(copy.Bytes(1));
+    r.units = copy.Int8(2);
+    r.amount = copy.Int8(3);
+    r.fundings = copy.Int8(4);
   }
+  if (!group.empty()) compare_through(group.front().post_id);
+  for (; next <= hi; ++next) ComparePostRows(next, folded, row_of(next), {}, out);
 }
 
 // Whether `table` has a row whose `column` (the first of an index) is
@@ -309,8 +335,7 @@ void SetChain(const events::ChainCheck& chain, VerifyReport* report) {
 
 // Everything but a missing schema, inside the snapshot.
 Status CompareTables(const events::EventLog& log, const std::string& conninfo,
-                     pqxx::transaction_base& tx, const VerifyOptions& options,
-                     VerifyReport* report) {
+                     pqxx::dbtransaction& tx, const VerifyOptions& options, VerifyReport* report) {
   const std::string_view schema = options.schema;
   const std::string_view projector_name = options.projector_name;
   Collector out(report);
@@ -365,9 +390,9 @@ Status CompareTables(const events::EventLog& log, const std::string& conninfo,
   }
   const auto post_count = static_cast<int64_t>(folded->posts.size());
   // Four parts that only read the fold run at once: the caller's check
-  // (with_fold), the posts and backers here, and on two more connections
-  // that share this transaction's snapshot, the unknown rows with the first
-  // half of the fundings, and the second half. (Whole, the fundings were
+  // (with_fold), the posts, backers and unknown rows here, and on two more
+  // connections that share this transaction's snapshot, the first half of
+  // the fundings, and the second half. (Whole, the fundings were
   // the largest part, and ran alone at the end.) Each part's mismatches are
   // kept apart and joined in the order one pass would find them. (The
   // futures of std::async wait for their threads when destroyed, so an
@@ -396,22 +421,24 @@ Status CompareTables(const events::EventLog& log, const std::string& conninfo,
   const std::span<const FundingRecord> records = history.records();
   // Split at the middle record: positions up to `split`, and after it.
   const int64_t split = records.empty() ? 0 : records[records.size() / 2].position;
-  VerifyReport first_half;  // the unknown rows and the first fundings
+  VerifyReport first_half;
   VerifyReport second_half;
-  std::future<Status> first = on_snapshot(
-      "comparing the unknown rows and the fundings up to position " + std::to_string(split),
-      first_half, [&s, post_count, records, split](pqxx::transaction_base& t, Collector& found) {
-        CompareUnknownPosts(t, s, post_count, found);
-        CompareFundings(t, s, records, PositionRange{.last = split}, found);
-      });
+  std::future<Status> first =
+      on_snapshot("comparing the fundings up to position " + std::to_string(split), first_half,
+                  [&s, records, split](pqxx::dbtransaction& t, Collector& found) {
+                    CompareFundings(t, s, records, PositionRange{.last = split}, found);
+                  });
   std::future<Status> second =
       on_snapshot("comparing the fundings after position " + std::to_string(split), second_half,
-                  [&s, records, split](pqxx::transaction_base& t, Collector& found) {
+                  [&s, records, split](pqxx::dbtransaction& t, Collector& found) {
                     CompareFundings(t, s, records, PositionRange{.after = split}, found);
                   });
+  std::vector<BackerRow> group;  // one post's backers rows, its room kept for the next
   for (int64_t lo = 1; lo <= post_count; lo += kVerifyPostsPerQuery) {
-    CompareRange(tx, s, *folded, lo, std::min(post_count, lo + kVerifyPostsPerQuery - 1), out);
+    CompareRange(tx, s, *folded, lo, std::min(post_count, lo + kVerifyPostsPerQuery - 1), group,
+                 out);
   }
+  CompareUnknownPosts(tx, s, post_count, out);
   LEDGER_RETURN_IF_ERROR(first.get());
   LEDGER_RETURN_IF_ERROR(second.get());
   out.Merge(std::move(first_half));

@@ -1,5 +1,4 @@
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <limits>
 #include <optional>
@@ -7,99 +6,101 @@
 
 #include "common/money.h"
 #include "common/time_format.h"
+#include "projections/binary_copy.h"
 #include "projections/database.h"
 #include "projections/verify_parts.h"
 
 namespace ledger::projections {
 namespace {
 
-// Timestamps read back in FormatTimestamp's form (as verify.cc reads them).
-constexpr std::string_view kTimestampFormat = R"('YYYY-MM-DD"T"HH24:MI:SS.US"Z"')";
+// What a fundings row holds, as a mismatch names it: a bigint or a
+// timestamp as text, NULL as "NULL".
+std::string IntText(const BinaryCopyOut& row, size_t i) {
+  if (row.IsNull(i)) return "NULL";
+  const std::optional<int64_t> value = row.Int8(i);
+  return value ? std::to_string(*value) : "(not a bigint)";
+}
 
-void CompareFundingRow(const FundingRecord& want, const pqxx::row& row, Collector& out) {
+std::string TimestampText(const BinaryCopyOut& row, size_t i) {
+  if (row.IsNull(i)) return "NULL";
+  if (const std::optional<Timestamp> at = row.TimestampTz(i)) return FormatTimestamp(*at);
+  const std::optional<int64_t> raw = row.Int8(i);
+  if (raw == std::numeric_limits<int64_t>::max()) return "infinity";
+  if (raw == std::numeric_limits<int64_t>::min()) return "-infinity";
+  return "(not a timestamp)";
+}
+
+std::string TextOf(const BinaryCopyOut& row, size_t i) {
+  return row.IsNull(i) ? "NULL" : std::string(row.Bytes(i));
+}
+
+// The columns of the query below, in its order.
+enum FundingColumn : size_t { kPosition, kPostId, kBacker, kUnits, kAmount, kRecordedAt, kState };
+
+void CompareFundingRow(const FundingRecord& want, const BinaryCopyOut& row, Collector& out) {
   const std::string field = "fundings/" + std::to_string(want.position);
   const auto check = [&](std::string_view column, const std::string& expected,
-                         const pqxx::field& f) {
-    const std::string actual = f.is_null() ? "NULL" : f.c_str();
+                         const std::string& actual) {
     if (actual != expected)
       out.Add(want.post_id, field + "/" + std::string(column), expected, actual);
   };
-  check("post_id", std::to_string(want.post_id), row[1]);
-  check("backer", want.backer, row[2]);
-  check("units", std::to_string(want.units), row[3]);
-  check("amount", std::to_string(want.amount), row[4]);
-  check("recorded_at", FormatTimestamp(want.recorded_at), row[5]);
-  check("state", std::string(FundingStateName(want.state)), row[6]);
+  check("post_id", std::to_string(want.post_id), IntText(row, kPostId));
+  check("backer", want.backer, TextOf(row, kBacker));
+  check("units", std::to_string(want.units), IntText(row, kUnits));
+  check("amount", std::to_string(want.amount), IntText(row, kAmount));
+  check("recorded_at", FormatTimestamp(want.recorded_at), TimestampText(row, kRecordedAt));
+  check("state", std::string(FundingStateName(want.state)), TextOf(row, kState));
 }
 
-// The field's text is std::to_string(want), as CompareFundingRow compares.
-bool IntFieldIs(const pqxx::field& f, int64_t want) {
-  char text[24];
-  const auto [end, ec] = std::to_chars(text, text + sizeof text, want);
-  return ec == std::errc() && !f.is_null() &&
-         std::string_view(f.c_str(), f.size()) ==
-             std::string_view(text, static_cast<size_t>(end - text));
+// Whether `row` holds exactly `want`, compared as values, without building
+// the texts that a mismatch names (CompareFundingRow does, for the rows that
+// differ).
+bool FundingRowMatches(const FundingRecord& want, const BinaryCopyOut& row) {
+  return row.Int8(kPostId) == want.post_id && !row.IsNull(kBacker) &&
+         row.Bytes(kBacker) == want.backer && row.Int8(kUnits) == want.units &&
+         row.Int8(kAmount) == want.amount && row.TimestampTz(kRecordedAt) == want.recorded_at &&
+         !row.IsNull(kState) && row.Bytes(kState) == FundingStateName(want.state);
 }
 
-bool TextFieldIs(const pqxx::field& f, std::string_view want) {
-  return !f.is_null() && std::string_view(f.c_str(), f.size()) == want;
-}
-
-// Whether `row` holds exactly `want`, without building the texts that a
-// mismatch names (CompareFundingRow does, for the rows that differ).
-// `recorded_at` is FormatTimestamp(want.recorded_at), which the caller keeps
-// across rows: fundings of one append share it.
-bool FundingRowMatches(const FundingRecord& want, const pqxx::row& row,
-                       std::string_view recorded_at) {
-  return IntFieldIs(row[1], want.post_id) && TextFieldIs(row[2], want.backer) &&
-         IntFieldIs(row[3], want.units) && IntFieldIs(row[4], want.amount) &&
-         TextFieldIs(row[5], recorded_at) && TextFieldIs(row[6], FundingStateName(want.state));
-}
+// A bigint literal for COPY's query, which takes no parameters.
+std::string Int8Literal(int64_t value) { return "'" + std::to_string(value) + "'::bigint"; }
 
 }  // namespace
 
-void CompareFundings(pqxx::transaction_base& tx, const std::string& schema,
+void CompareFundings(pqxx::dbtransaction& tx, const std::string& schema,
                      std::span<const FundingRecord> all, PositionRange range, Collector& out) {
   const auto at_or_before = [](const FundingRecord& r, int64_t p) { return r.position <= p; };
   const auto first = std::lower_bound(all.begin(), all.end(), range.after, at_or_before);
   const auto end = std::lower_bound(first, all.end(), range.last, at_or_before);
   const std::span<const FundingRecord> history(first, end);
-  // A merge of two position-ordered sequences, the table read in keyset
-  // pages.
+  // A merge of two position-ordered sequences, the table streamed in binary
+  // (a bigint as 8 bytes, a timestamp as microseconds: nothing printed by
+  // the server to be parsed here). The whole range starts at the lowest
+  // key, not at 1: a row at a position the log never has (0 or below) is
+  // one the table should not hold.
+  BinaryCopyOut rows(
+      tx, "SELECT position, post_id, backer, units, amount, recorded_at, state FROM " + schema +
+              ".fundings WHERE position > " + Int8Literal(range.after) +
+              " AND position <= " + Int8Literal(range.last) + " ORDER BY position");
   size_t next = 0;  // the first record not yet matched
-  // The whole range starts at the lowest key, not at 1: a row at a position
-  // the log never has (0 or below) is one the table should not hold.
-  int64_t after = range.after;
-  Timestamp formatted_at;  // the last recorded_at formatted, and its text
-  std::string formatted = FormatTimestamp(formatted_at);
-  while (true) {
-    const pqxx::result rows = tx.exec_params(
-        "SELECT position, post_id, backer, units, amount, to_char(recorded_at AT TIME ZONE "
-        "'UTC', " +
-            std::string(kTimestampFormat) + "), state FROM " + schema +
-            ".fundings WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3",
-        after, range.last, kVerifyFundingsPerQuery);
-    for (const pqxx::row& row : rows) {
-      const auto position = row[0].as<int64_t>();
-      while (next < history.size() && history[next].position < position) {
-        out.Add(history[next].post_id, "fundings/" + std::to_string(history[next].position),
-                "present", "absent");
-        ++next;
-      }
-      if (next < history.size() && history[next].position == position) {
-        const FundingRecord& want = history[next];
-        if (want.recorded_at != formatted_at) {
-          formatted_at = want.recorded_at;
-          formatted = FormatTimestamp(want.recorded_at);
-        }
-        if (!FundingRowMatches(want, row, formatted)) CompareFundingRow(want, row, out);
-        ++next;
-      } else {
-        out.Add(row[1].as<int64_t>(), "fundings/" + std::to_string(position), "absent", "present");
-      }
-      after = position;
+  while (rows.Next()) {
+    // The primary key: a bigint, never NULL.
+    const std::optional<int64_t> key = rows.Int8(kPosition);
+    if (!key) throw pqxx::failure("a fundings row without a bigint position");
+    const int64_t position = *key;
+    while (next < history.size() && history[next].position < position) {
+      out.Add(history[next].post_id, "fundings/" + std::to_string(history[next].position),
+              "present", "absent");
+      ++next;
     }
-    if (rows.size() < static_cast<size_t>(kVerifyFundingsPerQuery)) break;
+    if (next < history.size() && history[next].position == position) {
+      const FundingRecord& want = history[next];
+      if (!FundingRowMatches(want, rows)) CompareFundingRow(want, rows, out);
+      ++next;
+    } else {
+      out.Add(rows.Int8(kPostId).value_or(0), "fundings/" + std::to_string(position), "absent",
+              "present");
+    }
   }
   for (; next < history.size(); ++next) {
     out.Add(history[next].post_id, "fundings/" + std::to_string(history[next].position), "present",

@@ -22,8 +22,6 @@ namespace ledger::projections {
 // events of other posts may be appended between the deadline and the
 // settlement. The same minute as the alert on unsettled posts.
 inline constexpr int64_t kSettlementGraceSeconds = 60;
-// Fundings rows compared per query.
-inline constexpr int64_t kVerifyFundingsPerQuery = 10'000;
 
 class Collector {
  public:
@@ -63,7 +61,7 @@ struct PositionRange {
 // present with the same columns, and no other rows. Mismatch fields: "fundings/<position>" (a
 // whole row), "fundings/<position>/<column>". Ranges that together cover
 // every position, compared in order, find what the whole range finds.
-void CompareFundings(pqxx::transaction_base& tx, const std::string& schema,
+void CompareFundings(pqxx::dbtransaction& tx, const std::string& schema,
                      std::span<const FundingRecord> all, PositionRange range, Collector& out);
 
 // The log's own books, from the fold and the history: per post, funded −
