@@ -4,11 +4,13 @@
 // PostgreSQL's binary format, in both directions: FROM STDIN for replay's bulk
 // loads, TO STDOUT for verify's bulk comparisons.
 //
-// pqxx 6.4's stream_to and stream_from speak only the text format: every value is printed,
-// escaped, copied into a line and parsed again by the server (its integer and
-// timestamp input functions). In the binary format a bigint is eight bytes in
-// network order and a timestamptz is microseconds since 2000-01-01, so both
-// sides do a fraction of that work (docs/performance.md, "Replay in binary").
+// pqxx 6.4's stream_to and stream_from speak only the text format: every
+// value is printed, escaped, copied into a line and parsed again (the
+// server's integer and timestamp functions, or the client's). In the binary
+// format a bigint is eight bytes in network order and a timestamptz is
+// microseconds since 2000-01-01, so both sides do a fraction of that work
+// (docs/performance.md, "Replay in binary" and "The large tables read back
+// in binary").
 
 #include <cstdint>
 #include <initializer_list>
