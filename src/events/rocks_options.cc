@@ -128,6 +128,15 @@ std::vector<rocksdb::ColumnFamilyDescriptor> LogFamilies(
   idempotency_options.compaction_filter_factory = std::move(purge);
   idempotency_options.periodic_compaction_seconds =
       static_cast<uint64_t>(PeriodicCompaction(options.idempotency_retention).count());
+  // Nearly every look-up of a key is for a new one, which no file holds; the
+  // keys are random, so each file's range covers them and, without a filter,
+  // each file's index and a data block are searched to find nothing. Whole-key
+  // Bloom filters, as the state family has, answer those from memory.
+  rocksdb::BlockBasedTableOptions idempotency_table = shared_table;
+  idempotency_table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(kStateBloomBitsPerKey));
+  idempotency_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(idempotency_table));
+  idempotency_options.memtable_prefix_bloom_size_ratio = kStateMemtableBloomRatio;
+  idempotency_options.memtable_whole_key_filtering = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   families.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   families.emplace_back(std::string(kEventsFamily), events_options);
