@@ -17,7 +17,8 @@
 # /tmp), BENCH_SERVE_ARGS (more flags for serve, split on spaces, e.g.
 # "--metrics off --log-level warn"), BENCH_ONLY_FUND (1: only the fund rows,
 # without the lag probe), BENCH_BUDGET (1: a second table of each run's CPU
-# per request by thread and PostgreSQL backend, and wrk's).
+# per request by thread and PostgreSQL backend, and wrk's, and a third of the
+# time the service's threads waited for a CPU).
 #
 # The server is started without the per-address connection cap and the
 # per-user write rate (--max-connections-per-address 0 --write-rate 0): wrk is
@@ -190,20 +191,32 @@ budget_ticks() {
     echo "$name $(stat_ticks "/proc/$p/stat")"
   done | awk 'NF == 2'
 }
+# The same groups' time spent runnable but waiting for a CPU (the second
+# field of /proc/.../schedstat, ns): when the sequencer waits as long as it
+# runs, the rate is set by the cores, not by the disk's sync.
+budget_waits() {
+  local t name
+  for t in /proc/"$server_pid"/task/*; do
+    name=$(cat "$t/comm" 2>/dev/null) || continue
+    [[ $name == funding-ledger ]] && name=http
+    echo "$name $(awk '{ print $2 }' "$t/schedstat" 2>/dev/null)"
+  done | awk 'NF == 2'
+}
 budget_rows=()
+wait_rows=()
 
 run() {
   local name=$1 script=$2 clients=${3:-$connections}
   local ticks_before ticks_after
   ticks_before=$(service_ticks)
-  ((budget)) && budget_ticks >"$work/budget-before"
+  ((budget)) && budget_ticks >"$work/budget-before" && budget_waits >"$work/waits-before"
   # `times` in the subshell: wrk's own CPU (its second line, the children's).
   (
     wrk -t"$threads" -c"$clients" -d"${seconds}s" --latency -s "$here/$script" "$api" || true
     times >"$work/wrk-times"
   ) >"$work/$name.txt" 2>&1
   ticks_after=$(service_ticks)
-  ((budget)) && budget_ticks >"$work/budget-after"
+  ((budget)) && budget_ticks >"$work/budget-after" && budget_waits >"$work/waits-after"
   local rps p50 p99 bad requests cpu_us
   rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$work/$name.txt")
   p50=$(awk '$1=="50%"{print $2}' "$work/$name.txt")
@@ -227,6 +240,16 @@ run() {
     ) | $(awk -v n="$requests" 'END {
         split($1, u, /[ms]/); split($2, s, /[ms]/)
         printf "%.1f", ((u[1] * 60 + u[2]) + (s[1] * 60 + s[2])) * 1e6 / n }' "$work/wrk-times") |")
+    # ms waiting for a CPU per second of the run, by thread name.
+    wait_rows+=("| $name | $clients | $(
+      awk -v secs="$seconds" '
+        FNR == NR { before[$1] += $2; next }
+        { after[$1] += $2 }
+        END {
+          for (g in after) if ((after[g] - before[g]) / 1e6 / secs >= 1)
+            printf "%s %.0f, ", g, (after[g] - before[g]) / 1e6 / secs
+        }' "$work/waits-before" "$work/waits-after" | sed 's/, $//'
+    ) |")
   fi
 }
 
@@ -267,5 +290,11 @@ run() {
     echo "| scenario | connections | service: thread or backend µs | wrk µs |"
     echo "|---|---:|---|---:|"
     printf '%s\n' "${budget_rows[@]}"
+    echo
+    echo "Waiting for a CPU (ms per second of the run, summed over each name's threads; 1 or more):"
+    echo
+    echo "| scenario | connections | service thread: ms/s runnable but not running |"
+    echo "|---|---:|---|"
+    printf '%s\n' "${wait_rows[@]}"
   fi
 } >"$out"
