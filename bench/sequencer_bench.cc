@@ -1,6 +1,7 @@
 // The in-process write pipeline: submit → decide → group commit (one
 // WriteBatch, sync = true) → acknowledge, with N concurrent submitters each
 // waiting for its own acknowledgement before sending the next command.
+// keyed:1 gives every command an Idempotency-Key of its own.
 //
 //   build/bench/sequencer_bench --benchmark_counters_tabular=true
 #include <algorithm>
@@ -61,9 +62,14 @@ struct Pipeline {
   }
 };
 
-commands::Submission FundOf(size_t submitter, size_t i) {
+// With `keyed`, the command carries an Idempotency-Key of its own, as a
+// client that retries safely sends one with every funding: the sequencer then
+// looks the key up (almost always in vain) and stores it with the events.
+commands::Submission FundOf(size_t submitter, size_t i, bool keyed) {
   const auto post = static_cast<int64_t>((submitter * 7919 + i) % kPosts) + 1;
-  return {commands::FundPost{post, 1}, "backer-" + std::to_string(submitter), "", ""};
+  std::string key;
+  if (keyed) key = "fund-" + std::to_string(submitter) + "-" + std::to_string(i);
+  return {commands::FundPost{post, 1}, "backer-" + std::to_string(submitter), "", std::move(key)};
 }
 
 void Report(benchmark::State& state, std::vector<int64_t>& latencies_ns, double seconds,
@@ -94,6 +100,7 @@ template <typename Drive>
 void Measure(benchmark::State& state, Drive drive) {
   const auto submitters = static_cast<size_t>(state.range(0));
   const auto per_submitter = static_cast<size_t>(state.range(1));
+  const bool keyed = state.range(2) != 0;
   for (auto _ : state) {
     state.PauseTiming();
     Pipeline p;
@@ -105,7 +112,7 @@ void Measure(benchmark::State& state, Drive drive) {
     state.ResumeTiming();
 
     const auto start = Clock::now();
-    const Latencies latencies = drive(p, submitters, per_submitter);
+    const Latencies latencies = drive(p, submitters, per_submitter, keyed);
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
     state.PauseTiming();
@@ -117,7 +124,7 @@ void Measure(benchmark::State& state, Drive drive) {
 }
 
 // N threads, each blocking on its own command before sending the next.
-Latencies DriveThreads(Pipeline& p, size_t submitters, size_t per_submitter) {
+Latencies DriveThreads(Pipeline& p, size_t submitters, size_t per_submitter, bool keyed) {
   Latencies latencies(submitters);
   std::vector<std::thread> threads;
   for (size_t t = 0; t < submitters; ++t) {
@@ -126,7 +133,7 @@ Latencies DriveThreads(Pipeline& p, size_t submitters, size_t per_submitter) {
       lat.reserve(per_submitter);
       for (size_t i = 0; i < per_submitter; ++i) {
         const auto t0 = Clock::now();
-        const auto r = p.sequencer->SubmitAndWait(FundOf(t, i));
+        const auto r = p.sequencer->SubmitAndWait(FundOf(t, i, keyed));
         lat.push_back(SinceNs(t0));
         if (r.status != commands::CommandStatus::kAccepted) std::abort();
       }
@@ -139,7 +146,7 @@ Latencies DriveThreads(Pipeline& p, size_t submitters, size_t per_submitter) {
 // N commands in flight without a thread each, the way the HTTP front submits:
 // each completion sends that submitter's next command from the completion
 // callback.
-Latencies DriveAsync(Pipeline& p, size_t submitters, size_t per_submitter) {
+Latencies DriveAsync(Pipeline& p, size_t submitters, size_t per_submitter, bool keyed) {
   Latencies latencies(submitters);
   std::vector<Clock::time_point> sent_at(submitters);
   std::mutex mu;
@@ -147,17 +154,18 @@ Latencies DriveAsync(Pipeline& p, size_t submitters, size_t per_submitter) {
   size_t finished = 0;
   std::function<void(size_t)> send = [&](size_t f) {
     sent_at[f] = Clock::now();
-    p.sequencer->Submit(FundOf(f, latencies[f].size()), [&, f](commands::CommandResult r) {
-      latencies[f].push_back(SinceNs(sent_at[f]));
-      if (r.status != commands::CommandStatus::kAccepted) std::abort();
-      if (latencies[f].size() < per_submitter) {
-        send(f);
-      } else {
-        std::lock_guard lock(mu);
-        ++finished;
-        cv.notify_one();
-      }
-    });
+    p.sequencer->Submit(FundOf(f, latencies[f].size(), keyed),
+                        [&, f](const commands::CommandResult& r) {
+                          latencies[f].push_back(SinceNs(sent_at[f]));
+                          if (r.status != commands::CommandStatus::kAccepted) std::abort();
+                          if (latencies[f].size() < per_submitter) {
+                            send(f);
+                          } else {
+                            std::lock_guard lock(mu);
+                            ++finished;
+                            cv.notify_one();
+                          }
+                        });
   };
   for (size_t f = 0; f < submitters; ++f) send(f);
   std::unique_lock lock(mu);
@@ -169,18 +177,19 @@ void BM_FundPipeline(benchmark::State& state) { Measure(state, DriveThreads); }
 void BM_FundPipelineAsync(benchmark::State& state) { Measure(state, DriveAsync); }
 
 BENCHMARK(BM_FundPipeline)
-    ->ArgNames({"submitters", "per_submitter"})
-    ->Args({1, 5'000})
-    ->Args({8, 10'000})
-    ->Args({64, 10'000})
+    ->ArgNames({"submitters", "per_submitter", "keyed"})
+    ->Args({1, 5'000, 0})
+    ->Args({8, 10'000, 0})
+    ->Args({64, 10'000, 0})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
 BENCHMARK(BM_FundPipelineAsync)
-    ->ArgNames({"in_flight", "per_submitter"})
-    ->Args({64, 10'000})
-    ->Args({256, 2'500})
+    ->ArgNames({"in_flight", "per_submitter", "keyed"})
+    ->Args({64, 10'000, 0})
+    ->Args({64, 10'000, 1})
+    ->Args({256, 2'500, 0})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();

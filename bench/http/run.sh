@@ -18,7 +18,8 @@
 # "--metrics off --log-level warn"), BENCH_ONLY_FUND (1: only the fund rows,
 # without the lag probe), BENCH_BUDGET (1: a second table of each run's CPU
 # per request by thread and PostgreSQL backend, and wrk's, and a third of the
-# time the service's threads waited for a CPU).
+# time the service's threads waited for a CPU), BENCH_IDEMPOTENCY (1: every
+# funding carries an Idempotency-Key of its own, as careful clients send).
 #
 # The server is started without the per-address connection cap and the
 # per-user write rate (--max-connections-per-address 0 --write-rate 0): wrk is
