@@ -171,13 +171,21 @@ budget=0
 [[ ${BENCH_BUDGET:-0} == 1 && -n $server_pid ]] && budget=1
 # utime + stime of one /proc/.../stat (fields 12 and 13 after the name).
 stat_ticks() { sed 's/.*) //' "$1" 2>/dev/null | awk '{ print $12 + $13 }'; }
-budget_ticks() {
+# "name value" for each of the service's threads, the value printed by the
+# command in "$@" given the thread's /proc directory (its HTTP threads are
+# named after the binary: "http").
+each_thread() {
   local t name
   for t in /proc/"$server_pid"/task/*; do
     name=$(cat "$t/comm" 2>/dev/null) || continue
     [[ $name == funding-ledger ]] && name=http
-    echo "$name $(stat_ticks "$t/stat")"
-  done
+    echo "$name $("$@" "$t")"
+  done | awk 'NF == 2'
+}
+thread_ticks() { stat_ticks "$1/stat"; }
+budget_ticks() {
+  local name
+  each_thread thread_ticks
   local cluster=$work/data/pg/cluster names
   names=$(runuser -u postgres -- psql -h "$cluster" -d postgres -XAtq -F ' ' \
     -c "SELECT pid, application_name FROM pg_stat_activity" 2>/dev/null || true)
@@ -195,14 +203,8 @@ budget_ticks() {
 # The same groups' time spent runnable but waiting for a CPU (the second
 # field of /proc/.../schedstat, ns): when the sequencer waits as long as it
 # runs, the rate is set by the cores, not by the disk's sync.
-budget_waits() {
-  local t name
-  for t in /proc/"$server_pid"/task/*; do
-    name=$(cat "$t/comm" 2>/dev/null) || continue
-    [[ $name == funding-ledger ]] && name=http
-    echo "$name $(awk '{ print $2 }' "$t/schedstat" 2>/dev/null)"
-  done | awk 'NF == 2'
-}
+thread_wait_ns() { awk '{ print $2 }' "$1/schedstat" 2>/dev/null; }
+budget_waits() { each_thread thread_wait_ns; }
 budget_rows=()
 wait_rows=()
 
