@@ -23,10 +23,11 @@ constexpr size_t kWriteBufferBytes = size_t{128} << 20;
 // post's records share their first 9 bytes (a tag and the post id). Keys
 // shorter than that (the head record) are inserted without a hint.
 constexpr size_t kStatePostPrefixBytes = 9;
-// The state family's Bloom filters: bits per key in its table files (about
-// 1 % false positives), and the memtable's filter as a share of its size.
-constexpr double kStateBloomBitsPerKey = 10;
-constexpr double kStateMemtableBloomRatio = 0.02;
+// The Bloom filters of the families mostly asked for keys they do not hold
+// (state, idempotency): bits per key in their table files (about 1 % false
+// positives), and the memtable's filter as a share of its size.
+constexpr double kBloomBitsPerKey = 10;
+constexpr double kMemtableBloomRatio = 0.02;
 
 // What every column family's table files share: one block cache of
 // `cache_bytes`, which holds their index and filter blocks too. By default
@@ -55,6 +56,19 @@ rocksdb::BlockBasedTableOptions SharedTableOptions(size_t cache_bytes) {
   table.metadata_cache_options.partition_pinning = rocksdb::PinningTier::kFlushedAndSimilar;
   table.metadata_cache_options.unpartitioned_pinning = rocksdb::PinningTier::kAll;
   return table;
+}
+
+// Whole-key Bloom filters for `family`, in its memtable and in every table
+// file, which answer a point read of an absent key without searching the
+// memtable's skip list or a table's blocks. The table factory is `shared`'s
+// (one block cache for every family) with a filter policy added.
+void AddWholeKeyFilters(rocksdb::ColumnFamilyOptions& family,
+                        const rocksdb::BlockBasedTableOptions& shared) {
+  rocksdb::BlockBasedTableOptions table = shared;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(kBloomBitsPerKey));
+  family.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  family.memtable_prefix_bloom_size_ratio = kMemtableBloomRatio;
+  family.memtable_whole_key_filtering = true;
 }
 
 std::chrono::seconds PeriodicCompaction(std::chrono::seconds retention) {
@@ -130,13 +144,8 @@ std::vector<rocksdb::ColumnFamilyDescriptor> LogFamilies(
       static_cast<uint64_t>(PeriodicCompaction(options.idempotency_retention).count());
   // Nearly every look-up of a key is for a new one, which no file holds; the
   // keys are random, so each file's range covers them and, without a filter,
-  // each file's index and a data block are searched to find nothing. Whole-key
-  // Bloom filters, as the state family has, answer those from memory.
-  rocksdb::BlockBasedTableOptions idempotency_table = shared_table;
-  idempotency_table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(kStateBloomBitsPerKey));
-  idempotency_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(idempotency_table));
-  idempotency_options.memtable_prefix_bloom_size_ratio = kStateMemtableBloomRatio;
-  idempotency_options.memtable_whole_key_filtering = true;
+  // each file's index and a data block are searched to find nothing.
+  AddWholeKeyFilters(idempotency_options, shared_table);
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   families.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   families.emplace_back(std::string(kEventsFamily), events_options);
@@ -150,15 +159,8 @@ std::vector<rocksdb::ColumnFamilyDescriptor> LogFamilies(
       rocksdb::NewFixedPrefixTransform(kStatePostPrefixBytes));
   // Most point reads of the state look for a key that is not there: a
   // funding reads its backer's record, which a first funding of that backer
-  // does not have. Bloom filters (whole keys, in the memtable and in every
-  // table file, about 10 bits a key) answer those without searching the
-  // memtable's skip list or a table's blocks. The table factory shares the
-  // other families' block cache (SharedTableOptions).
-  rocksdb::BlockBasedTableOptions state_table = shared_table;
-  state_table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(kStateBloomBitsPerKey));
-  state_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(state_table));
-  state_options.memtable_prefix_bloom_size_ratio = kStateMemtableBloomRatio;
-  state_options.memtable_whole_key_filtering = true;
+  // does not have.
+  AddWholeKeyFilters(state_options, shared_table);
   if (with_state) families.emplace_back(std::string(kStateFamily), state_options);
   return families;
 }
